@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a Debian / Raspberry Pi OS machine:
+#   - Debian packages the project needs (python3-venv, mosquitto) when they are missing;
+#   - a virtualenv in .venv with the pinned Python dependencies (dlib from the dlib-bin wheel,
+#     never compiled) and the project itself installed in editable mode.
+# Re-running it does nothing when nothing changed (a stamp keyed on the lock files).
+# Usage: scripts/bootstrap.sh [--dev]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    log "not root and no sudo: install the Debian packages below by hand if they are missing"; fi
+fi
+
+# --- Debian packages -------------------------------------------------------------------------
+python_bin="${PYTHON:-python3}"
+need_apt=()
+command -v "$python_bin" >/dev/null 2>&1 || need_apt+=(python3)
+if command -v "$python_bin" >/dev/null 2>&1 && ! "$python_bin" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  need_apt+=(python3-venv)
+fi
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  need_apt+=(mosquitto mosquitto-clients)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "missing ${need_apt[*]} and no apt-get on this machine: install them and re-run"; exit 1
+  fi
+  log "installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian starts the system broker on 1883; the demo and tests run their own on free ports.
+fi
+
+"$python_bin" - <<'PY' || { log "Python >= 3.11 is required"; exit 1; }
+import sys
+raise SystemExit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+# --- virtualenv --------------------------------------------------------------------------------
+venv="$root/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating virtualenv in .venv"
+  "$python_bin" -m venv "$venv"
+fi
+stamp="$venv/.edge-installed"
+hash_of() { { cat requirements.lock pyproject.toml; if [ "$1" = 1 ]; then cat requirements-dev.lock; fi; echo "dev=$1"; } | sha256sum | cut -d' ' -f1; }
+want_hash="$(hash_of $dev)"
+# The stamp lists every install it satisfies: a dev install satisfies the plain one too.
+if ! { [ -f "$stamp" ] && grep -qx "$want_hash" "$stamp"; }; then
+  log "installing Python dependencies (pinned)"
+  pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+  "${pip[@]}" install -r requirements.lock
+  if [ $dev -eq 1 ]; then "${pip[@]}" install -r requirements-dev.lock; fi
+  # face-recognition asks for the `dlib` distribution; dlib-bin (above) provides the module.
+  "${pip[@]}" install --no-deps face-recognition==1.3.0
+  "${pip[@]}" install --no-deps --no-build-isolation -e .
+  "$venv/bin/python" -c 'import dlib, face_recognition, cv2, paho.mqtt.client, serial, sqlite_utils' \
+    || { log "import check failed after install"; exit 1; }
+  hash_of 0 > "$stamp"
+  if [ $dev -eq 1 ]; then hash_of 1 >> "$stamp"; fi
+else
+  log "Python dependencies up to date"
+fi
