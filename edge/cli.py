@@ -1,0 +1,264 @@
+"""The `edge` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import date, datetime
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from edge import __version__
+from edge.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge")
+@click.option("--log-level", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+              help="Override the log level.")
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Edge attendance: gateway, collector and tools."""
+    ctx.ensure_object(dict)
+    ctx.obj["log_level"] = log_level
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+# config ---------------------------------------------------------------------------------------------
+@cli.group()
+def config() -> None:
+    """Check gateway configuration files."""
+
+
+@config.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def config_validate(file: Path) -> None:
+    """Validate FILE; print every problem with its YAML path and line. Exit 1 when invalid."""
+    from edge.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(file)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
+        sys.exit(1)
+    n_cam = sum(len(g.cameras) for g in cfg.gates)
+    n_rdr = sum(len(g.readers) for g in cfg.gates)
+    click.echo(f"{file}: OK (site {cfg.site_id}, gateway {cfg.gateway_id}, {len(cfg.gates)} gate(s), "
+               f"{n_cam} camera(s), {n_rdr} reader(s))")
+
+
+# gateway --------------------------------------------------------------------------------------------
+@cli.group()
+def gateway() -> None:
+    """Run the gate gateway."""
+
+
+@gateway.command("run")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Gateway config file (see config.yaml).")
+@click.pass_context
+def gateway_run(ctx: click.Context, config_path: Path) -> None:
+    """Run the gateway until SIGTERM / SIGINT."""
+    from edge.config import ConfigError, load_config
+    from edge.gateway.service import Gateway
+    from edge.roster import RosterError
+
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo("refusing to start on an invalid config", err=True)
+        sys.exit(2)
+    setup_logging(ctx.obj["log_level"] or cfg.log_level)
+    gw = Gateway(cfg)
+    _stop_on_signals(gw._stop)
+    try:
+        gw.start()
+    except RosterError as exc:
+        log.error("roster problem, refusing to start:\n%s", exc)
+        sys.exit(2)
+    try:
+        gw.run_until_stopped()
+    finally:
+        gw.stop()
+
+
+# collector ------------------------------------------------------------------------------------------
+@cli.group()
+def collector() -> None:
+    """Run the central collector."""
+
+
+@collector.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="EDGE_MQTT_HOST", help="Broker host.")
+@click.option("--port", default=1883, show_default=True, envvar="EDGE_MQTT_PORT", type=int, help="Broker port.")
+@click.option("--username", default=None, envvar="EDGE_MQTT_USERNAME", help="MQTT user name.")
+@click.option("--password", default=None, envvar="EDGE_MQTT_PASSWORD", help="MQTT password (use the env var).")
+@click.option("--db", "db_path", default="var/collector.sqlite", show_default=True, envvar="EDGE_COLLECTOR_DB",
+              type=click.Path(dir_okay=False, path_type=Path), help="SQLite database.")
+@click.option("--id", "collector_id", default="collector-1", show_default=True, envvar="EDGE_COLLECTOR_ID",
+              help="MQTT client id; unique per collector instance.")
+@click.option("--group", default="collectors", show_default=True, help="Shared-subscription group.")
+@click.option("--topic-prefix", default="edge/v1", show_default=True, help="Root of the topics.")
+@click.pass_context
+def collector_run(ctx: click.Context, host: str, port: int, username: str | None, password: str | None,
+                  db_path: Path, collector_id: str, group: str, topic_prefix: str) -> None:
+    """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin)."""
+    from edge.collector.service import Collector
+    from edge.collector.store import CheckinStore
+
+    setup_logging(ctx.obj["log_level"] or "INFO")
+    store = CheckinStore(db_path)
+    c = Collector(store, host=host, port=port, collector_id=collector_id, group=group, prefix=topic_prefix,
+                  username=username, password=password)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    c.start()
+    while not stop.wait(0.5):
+        if c.fatal.is_set():
+            break
+    c.stop()
+    store.close()
+    sys.exit(3 if c.fatal.is_set() else 0)
+
+
+# export / report ------------------------------------------------------------------------------------
+def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD") from None
+
+
+@cli.command("export")
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Collector database.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone in which --date is a calendar day.")
+def export_cmd(db_path: Path, fmt: str, day: date | None, tz: str) -> None:
+    """Print stored check-ins, oldest first."""
+    from edge.collector.export import select_checkins, write_export
+    from edge.collector.store import CheckinStore
+
+    store = CheckinStore(db_path)
+    try:
+        write_export(select_checkins(store, day, tz), sys.stdout, fmt)
+    finally:
+        store.close()
+
+
+@cli.command("report")
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--roster", "roster_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
+@click.option("--tz", default="UTC", show_default=True)
+def report_cmd(db_path: Path, roster_path: str, day: date | None, tz: str) -> None:
+    """Attendance table: who came in, when and how; who is absent."""
+    from edge.collector.store import CheckinStore
+    from edge.reporting import print_attendance
+    from edge.roster import read_roster_csv
+
+    store = CheckinStore(db_path)
+    try:
+        print_attendance(store, read_roster_csv(roster_path), day, tz)
+    finally:
+        store.close()
+
+
+# enrolment / identification -------------------------------------------------------------------------
+@cli.command("enroll")
+@click.option("--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--photos", "photos_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of <person_id>/<photo>.jpg|png")
+def enroll_cmd(gallery_path: Path, photos_dir: Path) -> None:
+    """Enrol the photos in PHOTOS into GALLERY (each person found there is replaced)."""
+    from edge.recognition.enroll import PhotoResult, enroll_directory
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    def report(r: PhotoResult) -> None:
+        detail = f" ({r.detail})" if r.detail else ""
+        click.echo(f"{r.status:14s} {r.person_id:24s} {r.photo}{detail}")
+
+    try:
+        results = enroll_directory(gallery_path, photos_dir, on_result=report)
+    except (GalleryError, FileNotFoundError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    ok = sum(r.status == "enrolled" for r in results)
+    g = Gallery.load(gallery_path)
+    click.echo(f"{ok}/{len(results)} photos enrolled; gallery {gallery_path}: {len(g)} templates, "
+               f"{len(g.people)} people")
+    if ok == 0:
+        sys.exit(1)
+
+
+@cli.command("identify")
+@click.option("--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tolerance", type=float, default=None, help="Override the decision threshold.")
+@click.argument("images", nargs=-1, required=True)
+def identify_cmd(gallery_path: Path, tolerance: float | None, images: tuple[str, ...]) -> None:
+    """Print one JSON line per IMAGE: {"image", "person_id", "distance"} (the largest face decides)."""
+    from edge.config.model import RecognitionConfig
+    from edge.recognition.encoder import FaceEncoder, load_image_rgb
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    try:
+        gallery = Gallery.load(gallery_path)
+    except GalleryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    tol = tolerance if tolerance is not None else RecognitionConfig().tolerance
+    encoder = FaceEncoder(upsample=1, min_face_px=20)
+    failed = False
+    for image in images:
+        out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
+        try:
+            rgb = load_image_rgb(image)
+        except (ValueError, OSError) as exc:
+            click.echo(f"{image}: {exc}", err=True)
+            failed = True
+        else:
+            boxes = sorted(encoder.locate(rgb), key=lambda b: b[1] - b[3], reverse=True)[:1]
+            for face in encoder.encode(rgb, boxes):
+                m = gallery.match(face.encoding, tol)
+                out["person_id"] = m.person_id
+                out["distance"] = None if m.distance is None else round(m.distance, 4)
+        click.echo(json.dumps(out))
+    if failed:
+        sys.exit(1)
+
+
+# demo -----------------------------------------------------------------------------------------------
+@cli.command("demo")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the demo's files here (default: a temporary folder, removed at the end).")
+def demo_cmd(workdir: Path | None) -> None:
+    """End-to-end demo on the bundled sample data: broker, collector, gateway, camera, card reader."""
+    from edge.demo.runner import run_demo
+
+    sys.exit(run_demo(workdir))
+
+
+def main() -> None:
+    cli(prog_name="edge")

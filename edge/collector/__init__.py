@@ -1,0 +1,1 @@
+"""The central collector: check-ins from every gateway into one database."""

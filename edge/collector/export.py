@@ -1,0 +1,47 @@
+"""`edge export`: stored check-ins as JSON lines or CSV, optionally for one (local) date."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from edge.collector.store import CHECKIN_COLUMNS, CheckinStore
+from edge.events.checkin import rfc3339_ms
+
+
+def day_bounds(day: date, tz: str = "UTC") -> tuple[str, str]:
+    """[start, end) of a local calendar day as RFC 3339 UTC strings (comparable with occurred_at)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz))
+    return rfc3339_ms(start.astimezone(UTC)), rfc3339_ms((start + timedelta(days=1)).astimezone(UTC))
+
+
+def select_checkins(store: CheckinStore, day: date | None = None, tz: str = "UTC") -> Iterator[dict[str, Any]]:
+    if day is None:
+        yield from store.checkins()
+        return
+    lo, hi = day_bounds(day, tz)
+    yield from store.checkins("WHERE occurred_at >= ? AND occurred_at < ?", (lo, hi))
+
+
+def write_export(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
+    n = 0
+    if fmt == "jsonl":
+        for r in rows:
+            out.write(r["payload"] + "\n")
+            n += 1
+        return n
+    writer = csv.DictWriter(out, fieldnames=list(CHECKIN_COLUMNS), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: r.get(k) for k in CHECKIN_COLUMNS})
+        n += 1
+    return n
+
+
+def payload_of(row: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(row["payload"])
+    return result

@@ -1,0 +1,128 @@
+"""`edge collector run`: subscribes to every gateway's check-ins through an MQTT 5 shared subscription,
+validates each message and stores it once (by event_id).
+
+The PUBACK for a message is sent by hand (paho manual_ack) only after the row is committed, and a rejected
+message is acknowledged once its dead-letter row is written: a collector that dies or cannot write gets it
+again (at-least-once on the wire, exactly-once in the table). Several collectors
+in the same group split the stream; all must write to the same database (or a shared PostgreSQL, later).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from edge.collector.store import CheckinStore
+from edge.collector.validate import Rejected, parse_checkin
+from edge.topics import DEFAULT_PREFIX, checkin_filter, collector_status, shared
+from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectorStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class Collector:
+    def __init__(self, store: CheckinStore, *, host: str, port: int, collector_id: str = "collector-1",
+                 group: str = "collectors", prefix: str = DEFAULT_PREFIX, username: str | None = None,
+                 password: str | None = None, session_expiry_s: int = 3600) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.topic = shared(group, checkin_filter(prefix))
+        self.status_topic = collector_status(collector_id, prefix)
+        self.stats = CollectorStats()
+        self.subscribed = threading.Event()
+        self._settings = MqttSettings(
+            host=host, port=port, client_id=collector_id, username=username, password=password,
+            clean_start=False, session_expiry_s=session_expiry_s,
+            will=(self.status_topic, b"offline"),
+        )
+        self._client = make_client(self._settings)
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.manual_ack_set(True)
+        self.fatal = threading.Event()
+        """Set when the database cannot be written: the caller should stop (messages stay unacknowledged)."""
+
+    def start(self) -> None:
+        s = self._settings
+        log.info("collector %s connecting to %s:%d, subscribing %s", s.client_id, s.host, s.port, self.topic)
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
+                                   properties=connect_properties(s))
+        self._client.loop_start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self.subscribed.wait(timeout)
+
+    def stop(self) -> None:
+        if self._client.is_connected():
+            self._client.publish(self.status_topic, b"stopped", qos=1, retain=True).wait_for_publish(2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        log.info("collector stopped: %s", self.stats)
+
+    def _on_connect(self, client: mqtt.Client, _ud: Any, flags: Any, rc: ReasonCode, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("broker refused the collector: %s", reason_text(rc))
+            return
+        log.info("collector connected (session present: %s)", getattr(flags, "session_present", None))
+        client.subscribe(self.topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, client: mqtt.Client, _ud: Any, _mid: int, rcs: list[ReasonCode], _p: Any) -> None:
+        if any(rc.is_failure for rc in rcs):
+            log.error("subscription to %s refused: %s", self.topic, [reason_text(r) for r in rcs])
+            return
+        client.publish(self.status_topic, b"online", qos=1, retain=True)
+        self.subscribed.set()
+        log.info("collector subscribed to %s", self.topic)
+
+    def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        self.subscribed.clear()
+        log.warning("collector disconnected: %s; reconnecting", reason_text(rc))
+
+    def _on_message(self, client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.fatal.is_set():
+            return  # not acknowledged: the broker keeps it for a healthy collector
+        self.stats.received += 1
+        try:
+            try:
+                event = parse_checkin(msg.topic, msg.payload, self.prefix)
+            except Rejected as exc:
+                self._reject(msg.topic, exc.reason, msg.payload)
+                client.ack(msg.mid, msg.qos)
+                return
+            result = self.store.insert(event)
+        except Exception as exc:
+            log.critical("cannot write to the collector database (%s): stopping without acknowledging", exc)
+            self.fatal.set()
+            return
+        client.ack(msg.mid, msg.qos)
+        if result == "stored":
+            self.stats.stored += 1
+            log.info("stored %s/%s seq=%d %s %s", event["site_id"], event["gateway_id"], event["seq"],
+                     event["decision"], event["person_id"])
+        else:
+            self.stats.duplicates += 1
+            log.debug("duplicate %s ignored", event["event_id"])
+
+    def _reject(self, topic: str, reason: str, payload: bytes) -> None:
+        self.stats.rejected += 1
+        key = reason.split(":")[0][:60]
+        self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
+        log.warning("rejected message on %s: %s", topic, reason)
+        self.store.reject(topic, reason, payload)

@@ -1,0 +1,190 @@
+"""The gateway's configuration: one typed model, unknown keys rejected, every field documented.
+
+Relative paths are resolved against the directory of the config file by the loader.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""Identifiers that appear in MQTT topics: no '/', '+', '#', spaces."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class BrokerConfig(_Section):
+    """MQTT broker the gateway publishes to."""
+
+    host: str = Field("127.0.0.1", description="Broker host name or IP address.")
+    port: int = Field(1883, ge=1, le=65535, description="Broker TCP port.")
+    username: str | None = Field(None, description="MQTT user name; null for anonymous.")
+    password: str | None = Field(
+        None, description="MQTT password. Never write it here: use a placeholder such as ${EDGE_MQTT_PASSWORD}."
+    )
+    client_id: str | None = Field(None, description="MQTT client id; default 'edge-gw-<site_id>-<gateway_id>'.")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive; the broker's LWT fires after 1.5x this.")
+    topic_prefix: str = Field("edge/v1", pattern=r"^[A-Za-z0-9_/-]+[^/]$", description="Root of every topic.")
+    max_inflight: int = Field(
+        20, ge=1, le=1000, description="Check-ins published but not yet acknowledged (PUBACK) at any time."
+    )
+    require_subscriber: bool = Field(
+        True,
+        description=(
+            "Keep an event in the outbox when the broker answers 'no matching subscribers' (MQTT 5 reason 0x10):"
+            " no collector was there to take it. Retried with backoff."
+        ),
+    )
+
+
+class CameraConfig(_Section):
+    """One face camera."""
+
+    id: str = Field(pattern=IDENT, description="Camera id, unique on the gateway.")
+    source: str = Field(
+        description=(
+            "OpenCV source: a device index ('0' for /dev/video0), a video file path, or an rtsp:// / http:// URL."
+        )
+    )
+    loop: bool = Field(False, description="Video files only: start again at the end instead of stopping.")
+    realtime: bool = Field(
+        True,
+        description="Video files only: play at the file's frame rate (true) or as fast as recognition goes (false).",
+    )
+    width: int | None = Field(None, ge=16, description="Devices only: requested capture width in pixels.")
+    height: int | None = Field(None, ge=16, description="Devices only: requested capture height in pixels.")
+
+
+class ReaderConfig(_Section):
+    """One RFID card reader on a serial port."""
+
+    id: str = Field(pattern=IDENT, description="Reader id, unique on the gateway.")
+    port: str = Field(
+        description="pyserial port or URL: '/dev/ttyS0', '/dev/ttyUSB0', 'socket://host:port', 'rfc2217://…'."
+    )
+    protocol: Literal["rdm6300"] = Field("rdm6300", description="Reader frame protocol.")
+    baudrate: int = Field(9600, ge=300, le=1_000_000, description="Serial speed (RDM6300: 9600).")
+    repeat_suppress_s: float = Field(
+        1.5, ge=0, le=60, description="A card held on the reader repeats its frame; repeats within this are ignored."
+    )
+
+
+class GateConfig(_Section):
+    """One lane of a gate: a direction, its cameras and its readers. A gate with separate in and out lanes is two
+    entries."""
+
+    id: str = Field(pattern=IDENT, description="Gate/lane id, carried in every check-in as 'gate'.")
+    direction: Literal["in", "out"] = Field(description="'in' for arrivals, 'out' for departures.")
+    mode: Literal["card", "face", "card_or_face"] = Field(
+        "card_or_face", description="What identifies a person here: a card, a face, or either."
+    )
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Face cameras watching this lane.")
+    readers: list[ReaderConfig] = Field(default_factory=list, description="Card readers on this lane.")
+
+    @model_validator(mode="after")
+    def _inputs_match_mode(self) -> GateConfig:
+        if self.mode == "card" and not self.readers:
+            raise ValueError("mode 'card' needs at least one reader")
+        if self.mode == "face" and not self.cameras:
+            raise ValueError("mode 'face' needs at least one camera")
+        if not self.readers and not self.cameras:
+            raise ValueError("a gate needs at least one camera or reader")
+        return self
+
+
+class RecognitionConfig(_Section):
+    """Face recognition on the gateway (face_recognition / dlib 128-d encodings)."""
+
+    tolerance: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description=(
+            "Largest face distance accepted as a match. 0.6 (face_recognition's default) admits many strangers;"
+            " 0.5 trades a few missed matches for far fewer false accepts."
+        ),
+    )
+    process_every_n_frames: int = Field(3, ge=1, le=60, description="Run detection on every n-th frame.")
+    detect_scale: float = Field(
+        1.0, gt=0, le=1, description="Downscale frames by this factor before face detection (1 = full size)."
+    )
+    detect_upsample: int = Field(0, ge=0, le=2, description="HOG detector upsampling: finds smaller faces, slower.")
+    min_face_px: int = Field(40, ge=10, description="Faces narrower than this (in the original frame) are ignored.")
+
+
+class PolicyConfig(_Section):
+    """How observations become check-ins."""
+
+    debounce_s: float = Field(
+        60, ge=0, description="One check-in per person per this many seconds, whatever the method or gate."
+    )
+    unknown_debounce_s: float = Field(
+        10, ge=0, description="One 'unknown' face or unknown-card event per gate (per card) per this many seconds."
+    )
+
+
+class StorageConfig(_Section):
+    """Gateway-local state."""
+
+    database: str = Field(
+        "var/gateway.sqlite", description="SQLite file holding the outbox, the sequence counter and the roster."
+    )
+
+
+class RosterConfig(_Section):
+    """Who may pass: a CSV with header person_id,name,class,card_uid (card_uid optional)."""
+
+    path: str = Field("roster.csv", description="Roster CSV, loaded into the gateway database at start.")
+
+
+class GalleryConfig(_Section):
+    """Enrolled face templates."""
+
+    path: str = Field("models/gallery.npz", description="Gallery file written by 'edge enroll'.")
+
+
+class HealthConfig(_Section):
+    """Periodic health reports on the health topic."""
+
+    interval_s: float = Field(30, ge=0.2, le=3600, description="Seconds between health reports.")
+
+
+class GatewayConfig(_Section):
+    """A whole gateway."""
+
+    site_id: str = Field(pattern=IDENT, description="School/site id; part of every topic and event.")
+    gateway_id: str = Field(pattern=IDENT, description="This gateway's id, unique within the site.")
+    gates: list[GateConfig] = Field(min_length=1, description="The lanes this gateway controls.")
+    broker: BrokerConfig = Field(default_factory=BrokerConfig, description="MQTT broker.")
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Local state.")
+    roster: RosterConfig = Field(default_factory=RosterConfig, description="Roster CSV.")
+    gallery: GalleryConfig = Field(default_factory=GalleryConfig, description="Face gallery.")
+    recognition: RecognitionConfig = Field(
+        default_factory=RecognitionConfig,
+        description="Face recognition.",
+    )
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Decision policy.")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Logging level.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> GatewayConfig:
+        def dupes(ids: list[str]) -> set[str]:
+            return {i for i in ids if ids.count(i) > 1}
+
+        for what, ids in (
+            ("gate", [g.id for g in self.gates]),
+            ("camera", [c.id for g in self.gates for c in g.cameras]),
+            ("reader", [r.id for g in self.gates for r in g.readers]),
+        ):
+            if d := dupes(ids):
+                raise ValueError(f"duplicate {what} id(s): {', '.join(sorted(d))}")
+        return self
+
+    @property
+    def mqtt_client_id(self) -> str:
+        return self.broker.client_id or f"edge-gw-{self.site_id}-{self.gateway_id}"

@@ -1,0 +1,1 @@
+"""`edge demo`: the whole system end to end on bundled sample data."""

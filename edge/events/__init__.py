@@ -1,0 +1,1 @@
+"""Events the gateway publishes, with their versioned JSON schemas."""

@@ -1,0 +1,59 @@
+"""Turns verdicts into check-in events committed to the outbox (outbox first, publish second)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.gateway.policy import Observation, Policy, Verdict
+from edge.outbox import Outbox
+from edge.topics import GatewayTopics
+
+log = logging.getLogger(__name__)
+
+
+class CheckinRecorder:
+    """Thread-safe entry point for every observation source (reader threads, face workers)."""
+
+    def __init__(self, policy: Policy, outbox: Outbox, topics: GatewayTopics,
+                 on_recorded: Callable[[CheckIn], None] | None = None) -> None:
+        self.policy = policy
+        self.outbox = outbox
+        self.topics = topics
+        self.on_recorded = on_recorded
+        self.recorded = 0
+        self.suppressed = 0
+        self._lock = threading.Lock()
+
+    def submit(self, obs: Observation) -> CheckIn | None:
+        with self._lock:
+            verdict = self.policy.decide(obs)
+            if verdict is None:
+                self.suppressed += 1
+                return None
+            event = self._record(verdict)
+            self.recorded += 1
+        log.info("check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s distance=%s",
+                 event.seq, event.gate, event.method, event.decision, event.person_id, event.card_uid,
+                 event.distance)
+        if self.on_recorded:
+            self.on_recorded(event)
+        return event
+
+    def _record(self, v: Verdict) -> CheckIn:
+        built: list[CheckIn] = []
+
+        def build(seq: int) -> tuple[str, str, str]:
+            event = CheckIn(
+                event_id=new_event_id(), site_id=self.topics.site_id, gateway_id=self.topics.gateway_id,
+                gate=v.gate.gate_id, direction=v.gate.direction, occurred_at=rfc3339_ms(), seq=seq,
+                method=v.method, person_id=v.person_id, decision=v.decision, card_uid=v.card_uid,
+                distance=v.distance, device_id=v.device_id,
+            )
+            built.append(event)
+            return self.topics.checkin, event.event_id, event.to_json()
+
+        self.outbox.append(build)
+        return built[0]

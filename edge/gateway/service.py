@@ -1,0 +1,216 @@
+"""The gateway process: composition root. Components start in one visible order and stop in reverse.
+
+    start: outbox + roster -> transport + forwarder -> health -> card readers -> cameras + face workers
+    stop:  cameras + face workers -> card readers -> drain outbox (bounded) -> health -> forwarder
+           -> transport ('stopped' status) -> databases
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge import __version__
+from edge.camera.base import FrameSource
+from edge.camera.capture import CaptureWorker
+from edge.camera.opencv_source import OpenCvSource
+from edge.config.model import CameraConfig, GatewayConfig
+from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.gateway.face_worker import FaceWorker
+from edge.gateway.forwarder import OutboxForwarder
+from edge.gateway.health import HealthReporter
+from edge.gateway.policy import GateInfo, Observation, Policy
+from edge.gateway.recorder import CheckinRecorder
+from edge.outbox import Outbox
+from edge.recognition.gallery import Gallery, GalleryError
+from edge.roster import RosterStore, read_roster_csv
+from edge.topics import GatewayTopics
+from edge.transport.base import Transport
+from edge.transport.mqtt import MqttSettings, MqttTransport
+from firmware_bridge.serial_reader import CardRead, SerialCardReader
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[[CameraConfig, threading.Event], FrameSource]
+
+
+def mqtt_transport_for(cfg: GatewayConfig, topics: GatewayTopics) -> MqttTransport:
+    b = cfg.broker
+    settings = MqttSettings(
+        host=b.host, port=b.port, client_id=cfg.mqtt_client_id, username=b.username, password=b.password,
+        keepalive_s=b.keepalive_s, will=(topics.status, b"offline"), online=(topics.status, b"online"),
+    )
+    return MqttTransport(settings, max_inflight=b.max_inflight)
+
+
+@dataclass
+class _Camera:
+    gate: GateInfo
+    capture: CaptureWorker
+    worker: FaceWorker | None = None
+
+
+@dataclass
+class Gateway:
+    cfg: GatewayConfig
+    transport: Transport | None = None
+    source_factory: SourceFactory = OpenCvSource
+    on_checkin: Callable[[CheckIn], None] | None = None
+    drain_timeout_s: float = 5.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _started_at: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        cfg = self.cfg
+        self._started_at = time.monotonic()
+        self.topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
+        log.info("gateway %s/%s starting (edge %s)", cfg.site_id, cfg.gateway_id, __version__)
+
+        # 1. local state
+        self.outbox = Outbox(cfg.storage.database)
+        self.roster = RosterStore(cfg.storage.database)
+        people = read_roster_csv(cfg.roster.path)
+        self.roster.replace_all(people)
+        log.info("roster: %d people from %s; outbox holds %d events (last seq %d)", len(people),
+                 cfg.roster.path, self.outbox.depth(), self.outbox.last_seq())
+        policy = Policy(self.roster, debounce_s=cfg.policy.debounce_s,
+                        unknown_debounce_s=cfg.policy.unknown_debounce_s)
+        self.recorder = CheckinRecorder(policy, self.outbox, self.topics, on_recorded=self._recorded)
+
+        # 2. network
+        if self.transport is None:
+            self.transport = mqtt_transport_for(cfg, self.topics)
+        self.forwarder = OutboxForwarder(self.outbox, self.transport, max_inflight=cfg.broker.max_inflight,
+                                         require_subscriber=cfg.broker.require_subscriber)
+        self.forwarder.start()
+        self.transport.start()
+
+        # 3. health
+        self.health = HealthReporter(self.transport, self.topics.health, cfg.health.interval_s, self.snapshot)
+        self.health.start()
+
+        # 4. card readers
+        self.readers: list[tuple[GateInfo, SerialCardReader]] = []
+        for g in cfg.gates:
+            info = GateInfo(g.id, g.direction, g.mode)
+            for r in g.readers:
+                reader = SerialCardReader(r.id, r.port, self._card_handler(info), baudrate=r.baudrate,
+                                          repeat_suppress_s=r.repeat_suppress_s)
+                self.readers.append((info, reader))
+                reader.start()
+
+        # 5. cameras
+        self.cameras: list[_Camera] = []
+        camera_cfgs = [(GateInfo(g.id, g.direction, g.mode), c) for g in cfg.gates for c in g.cameras]
+        if camera_cfgs:
+            self._start_cameras(camera_cfgs)
+        log.info("gateway started: %d reader(s), %d camera(s)", len(self.readers), len(self.cameras))
+
+    def _start_cameras(self, camera_cfgs: list[tuple[GateInfo, CameraConfig]]) -> None:
+        try:
+            gallery = Gallery.load(self.cfg.gallery.path)
+        except GalleryError as exc:
+            self._error(f"face recognition disabled: {exc}")
+            return
+        from edge.recognition.encoder import FaceEncoder
+
+        rc = self.cfg.recognition
+        for info, cam in camera_cfgs:
+            encoder = FaceEncoder(upsample=rc.detect_upsample, detect_scale=rc.detect_scale,
+                                  min_face_px=rc.min_face_px)
+            stop = threading.Event()
+            capture = CaptureWorker(self.source_factory(cam, stop), stop=stop)
+            worker = FaceWorker(info, capture, encoder, gallery, tolerance=rc.tolerance,
+                                every_n_frames=rc.process_every_n_frames, submit=self.recorder.submit)
+            self.cameras.append(_Camera(info, capture, worker))
+            capture.start()
+            worker.start()
+        log.info("gallery: %d templates of %d people", len(gallery), len(gallery.people))
+
+    def _card_handler(self, gate: GateInfo) -> Callable[[CardRead], None]:
+        def handle(read: CardRead) -> None:
+            self.recorder.submit(Observation(gate, read.reader_id, "card", read.at_monotonic,
+                                             card_uid=read.card_uid))
+        return handle
+
+    def _recorded(self, event: CheckIn) -> None:
+        self.forwarder.notify()
+        if self.on_checkin:
+            self.on_checkin(event)
+
+    def _error(self, msg: str) -> None:
+        log.error(msg)
+        self.errors.append(msg)
+
+    # ---------------------------------------------------------------------------------------------------
+    def cameras_finished(self) -> bool:
+        """True when every camera is a finite source that has been read to its end."""
+        return all(c.worker is not None and c.worker.finished.is_set() for c in self.cameras)
+
+    def run_until_stopped(self) -> None:
+        self._stop.wait()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        log.info("gateway stopping")
+        for cam in self.cameras:
+            cam.capture.stop()
+            if cam.worker:
+                cam.worker.stop()
+        for _, reader in self.readers:
+            reader.stop()
+        if not self.forwarder.drain(self.drain_timeout_s):
+            log.warning("stopping with %d event(s) still in the outbox; they are sent on the next start",
+                        self.outbox.depth())
+        self.health.stop()
+        self.forwarder.stop()
+        assert self.transport is not None
+        self.transport.stop(final=(self.topics.status, b"stopped"))
+        self.roster.close()
+        self.outbox.close()
+        log.info("gateway stopped")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The health report."""
+        fs = self.forwarder.stats
+        errors = [e for e in (fs.last_error, getattr(self.transport, "last_error", None),
+                              *(r.last_error for _, r in self.readers),
+                              *(c.capture.last_error for c in self.cameras),
+                              *(c.worker.last_error for c in self.cameras if c.worker),
+                              *self.errors[-1:]) if e]
+        return {
+            "schema_version": 1,
+            "site_id": self.cfg.site_id,
+            "gateway_id": self.cfg.gateway_id,
+            "at": rfc3339_ms(),
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self._started_at, 1),
+            "outbox_depth": self.outbox.depth(),
+            "outbox_oldest_age_s": _round(self.outbox.oldest_age_s()),
+            "last_seq": self.outbox.last_seq(),
+            "published": fs.published,
+            "acked": fs.acked,
+            "inflight": self.forwarder.inflight,
+            "checkins_recorded": self.recorder.recorded,
+            "cameras": {c.capture.source.name: {
+                "state": c.worker.state if c.worker and c.capture.state != "error" else c.capture.state,
+                "fps": round(c.worker.fps, 1) if c.worker else 0.0,
+                "captured": c.capture.captured, "dropped": c.capture.dropped,
+                "processed": c.worker.frames_processed if c.worker else 0} for c in self.cameras},
+            "readers": {r.reader_id: {"state": r.state, "cards": r.cards_read,
+                                      "bad_frames": r.decoder.stats.bad_checksum + r.decoder.stats.malformed}
+                        for _, r in self.readers},
+            "fps": round(sum(c.worker.fps for c in self.cameras if c.worker), 1),
+            "last_error": errors[0] if errors else None,
+        }
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)

@@ -1,0 +1,112 @@
+"""The gateway's durable outbox: every event is committed here before it is published.
+
+One SQLite file (WAL, synchronous=FULL: a committed event survives a power cut). The per-gateway `seq` counter
+lives in the same file and is advanced in the same transaction as the insert, so a sequence number is never
+reused, even after the rows it numbered have been acknowledged and deleted. A row is deleted only when the
+broker has acknowledged it (PUBACK).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    event_id: str
+    topic: str
+    payload: str
+    created_at: float
+    attempts: int
+
+
+EventBuilder = Callable[[int], tuple[str, str, str]]
+"""Given the allocated seq, returns (topic, event_id, payload)."""
+
+
+class Outbox:
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._db = sqlite_utils.Database(self._conn)
+        self._lock = threading.Lock()
+        self._db["meta"].create({"key": str, "value": int}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
+        self._db["outbox"].create(  # type: ignore[union-attr]
+            {"seq": int, "event_id": str, "topic": str, "payload": str, "created_at": float, "attempts": int},
+            pk="seq",
+            not_null={"event_id", "topic", "payload", "created_at"},
+            defaults={"attempts": 0},
+            if_not_exists=True,
+        )
+        self._db["outbox"].create_index(["event_id"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
+
+    def append(self, build: EventBuilder) -> int:
+        """Allocate the next seq, build the event with it and commit both at once. Returns the seq."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+                seq = (row[0] if row else 0) + 1
+                topic, event_id, payload = build(seq)
+                self._conn.execute(
+                    "INSERT INTO outbox (seq, event_id, topic, payload, created_at, attempts) VALUES (?,?,?,?,?,0)",
+                    (seq, event_id, topic, payload, time.time()),
+                )
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_seq', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (seq,),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return seq
+
+    def pending(self, after_seq: int = 0, limit: int = 100) -> list[OutboxRow]:
+        """Unacknowledged events with seq > after_seq, lowest seq first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, event_id, topic, payload, created_at, attempts FROM outbox "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    def mark_attempt(self, seq: int) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+
+    def ack(self, seq: int) -> bool:
+        """The broker has the event: remove it. False when it was already gone."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+        return cur.rowcount > 0
+
+    def depth(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def oldest_age_s(self) -> float | None:
+        with self._lock:
+            row = self._conn.execute("SELECT min(created_at) FROM outbox").fetchone()
+        return None if row[0] is None else max(0.0, time.time() - row[0])
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,1 @@
+"""Face recognition: encoder (dlib via face_recognition), gallery of templates, enrolment."""

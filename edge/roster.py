@@ -1,0 +1,137 @@
+"""The roster: who may pass. A CSV `person_id,name,class,card_uid` (card_uid optional) loaded into SQLite."""
+
+from __future__ import annotations
+
+import csv
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+REQUIRED_COLUMNS = ("person_id", "name", "class")
+_UID = re.compile(r"^[0-9A-F]{10}$")
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    name: str
+    class_name: str
+    card_uid: str | None
+
+
+class RosterError(Exception):
+    """The roster CSV has problems; every one is listed with its line number."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{path}: " + f"\n{path}: ".join(problems))
+
+
+def normalise_card_uid(raw: str) -> str:
+    """Canonical card UID: the 10 hex digits an RDM6300/EM4100 frame carries, upper case ('0F00A1B2C3')."""
+    uid = raw.strip().upper().removeprefix("0X")
+    if not _UID.match(uid):
+        raise ValueError(f"card_uid {raw!r} is not 10 hexadecimal digits")
+    return uid
+
+
+def read_roster_csv(path: str | Path) -> list[Person]:
+    """Parse and check a roster CSV; raises RosterError listing every bad line."""
+    p = Path(path)
+    problems: list[str] = []
+    people: list[Person] = []
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            unknown = [c for c in header if c not in (*REQUIRED_COLUMNS, "card_uid")]
+            if missing or unknown:
+                msg = "line 1: header must be person_id,name,class[,card_uid]"
+                msg += f"; missing {missing}" if missing else ""
+                msg += f"; unknown {unknown}" if unknown else ""
+                raise RosterError(str(p), [msg])
+            reader.fieldnames = header
+            seen_ids: dict[str, int] = {}
+            seen_cards: dict[str, int] = {}
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    problems.append(f"line {line}: more fields than the header has")
+                    continue
+                pid = (row.get("person_id") or "").strip()
+                name = (row.get("name") or "").strip()
+                cls = (row.get("class") or "").strip()
+                raw_uid = (row.get("card_uid") or "").strip()
+                if not pid or not name:
+                    problems.append(f"line {line}: person_id and name are required")
+                    continue
+                uid: str | None = None
+                if raw_uid:
+                    try:
+                        uid = normalise_card_uid(raw_uid)
+                    except ValueError as exc:
+                        problems.append(f"line {line}: {exc}")
+                        continue
+                if pid in seen_ids:
+                    problems.append(f"line {line}: duplicate person_id {pid!r} (first on line {seen_ids[pid]})")
+                    continue
+                if uid and uid in seen_cards:
+                    problems.append(f"line {line}: duplicate card_uid {uid} (first on line {seen_cards[uid]})")
+                    continue
+                seen_ids[pid] = line
+                if uid:
+                    seen_cards[uid] = line
+                people.append(Person(pid, name, cls, uid))
+    except OSError as exc:
+        raise RosterError(str(p), [f"cannot read the file: {exc.strerror}"]) from exc
+    except csv.Error as exc:
+        raise RosterError(str(p), [f"not a valid CSV: {exc}"]) from exc
+    if problems:
+        raise RosterError(str(p), problems)
+    return people
+
+
+class RosterStore:
+    """The roster in the gateway's SQLite database (table `roster`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite_utils.Database(conn)
+        self._db["roster"].create(  # type: ignore[union-attr]
+            {"person_id": str, "name": str, "class": str, "card_uid": str},
+            pk="person_id",
+            if_not_exists=True,
+        )
+        self._db["roster"].create_index(["card_uid"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
+
+    def replace_all(self, people: list[Person]) -> None:
+        with self._db.conn:
+            self._db.execute("DELETE FROM roster")
+            self._db["roster"].insert_all(  # type: ignore[union-attr]
+                {"person_id": p.person_id, "name": p.name, "class": p.class_name, "card_uid": p.card_uid}
+                for p in people
+            )
+
+    def by_card(self, uid: str) -> Person | None:
+        rows = list(self._db.query("SELECT * FROM roster WHERE card_uid = ?", [uid]))
+        return _person(rows[0]) if rows else None
+
+    def get(self, person_id: str) -> Person | None:
+        rows = list(self._db.query("SELECT * FROM roster WHERE person_id = ?", [person_id]))
+        return _person(rows[0]) if rows else None
+
+    def count(self) -> int:
+        return int(self._db["roster"].count)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _person(row: dict[str, str | None]) -> Person:
+    return Person(str(row["person_id"]), str(row["name"]), str(row["class"] or ""), row["card_uid"])

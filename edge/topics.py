@@ -1,0 +1,60 @@
+"""MQTT topic layout. One place builds and parses every topic.
+
+    {prefix}/{site}/{gateway}/checkin   check-in events, QoS 1, never retained
+    {prefix}/{site}/{gateway}/status    'online' (retained) / 'offline' (retained LWT) / 'stopped' (retained)
+    {prefix}/{site}/{gateway}/health    periodic JSON health report, QoS 0, not retained
+    {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "edge/v1"
+
+
+@dataclass(frozen=True)
+class GatewayTopics:
+    prefix: str
+    site_id: str
+    gateway_id: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}/{self.site_id}/{self.gateway_id}"
+
+    @property
+    def checkin(self) -> str:
+        return f"{self.base}/checkin"
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    @property
+    def health(self) -> str:
+        return f"{self.base}/health"
+
+
+def checkin_filter(prefix: str = DEFAULT_PREFIX, site_id: str = "+") -> str:
+    """Subscription filter for all check-ins (of one site, or of every site)."""
+    return f"{prefix}/{site_id}/+/checkin"
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """MQTT 5 shared subscription: the broker gives each message to one member of `group`."""
+    return f"$share/{group}/{topic_filter}"
+
+
+def parse_checkin_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str] | None:
+    """(site_id, gateway_id) of a check-in topic, or None when the topic is not one."""
+    if not topic.startswith(prefix + "/"):
+        return None
+    parts = topic[len(prefix) + 1 :].split("/")
+    if len(parts) != 3 or parts[2] != "checkin" or not parts[0] or not parts[1]:
+        return None
+    return parts[0], parts[1]
+
+
+def collector_status(collector_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}/collectors/{collector_id}/status"

@@ -1,0 +1,1 @@
+"""The network behind a narrow interface: a real MQTT adapter and an in-memory test adapter."""

@@ -1,0 +1,147 @@
+"""MQTT adapter on paho-mqtt 2 (MQTT 5). paho's network thread reconnects by itself with backoff and resends
+its own unacknowledged QoS 1 messages after a reconnect."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback
+
+log = logging.getLogger(__name__)
+
+NO_MATCHING_SUBSCRIBERS = 0x10
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = 30
+    clean_start: bool = True
+    session_expiry_s: int = 0
+    will: tuple[str, bytes] | None = None
+    """(topic, payload) published retained by the broker if we vanish."""
+    online: tuple[str, bytes] | None = None
+    """(topic, payload) published retained on every (re)connect."""
+
+
+def make_client(settings: MqttSettings) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=settings.client_id,
+        protocol=mqtt.MQTTv5,
+        reconnect_on_failure=True,
+    )
+    if settings.username is not None:
+        client.username_pw_set(settings.username, settings.password)
+    if settings.will is not None:
+        client.will_set(settings.will[0], settings.will[1], qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def connect_properties(settings: MqttSettings) -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    if settings.session_expiry_s:
+        props.SessionExpiryInterval = settings.session_expiry_s
+    return props
+
+
+def reason_text(rc: Any) -> str:
+    return str(getattr(rc, "getName", lambda: rc)())
+
+
+class MqttTransport:
+    """Publisher over MQTT 5. Acks are reported through `on_ack` from paho's thread (never blocks)."""
+
+    def __init__(self, settings: MqttSettings, *, max_inflight: int = 20) -> None:
+        self.settings = settings
+        self.on_ack: AckCallback | None = None
+        self.on_connection: ConnectionCallback | None = None
+        self._connected = threading.Event()
+        self._client = make_client(settings)
+        # paho's own window must not be smaller than ours, or it would queue our publishes in memory.
+        self._client.max_inflight_messages_set(max_inflight + 5)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self.last_error: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def start(self) -> None:
+        s = self.settings
+        log.info("connecting to MQTT broker %s:%d as %s", s.host, s.port, s.client_id)
+        self._client.connect_async(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=s.clean_start, properties=connect_properties(s)
+        )
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        return int(info.mid)
+
+    def stop(self, final: tuple[str, bytes] | None = None, timeout: float = 2.0) -> None:
+        if final is not None and self.connected:
+            info = self._client.publish(final[0], final[1], qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("could not publish final status: %s", exc)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    # paho callbacks (network thread) --------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _ud: Any, _flags: Any, rc: ReasonCode, _props: Any) -> None:
+        if rc.is_failure:
+            self.last_error = f"broker refused the connection: {reason_text(rc)}"
+            log.error("%s (check broker.username / broker.password)", self.last_error)
+            return
+        log.info("connected to MQTT broker %s:%d", self.settings.host, self.settings.port)
+        if self.settings.online is not None:
+            client.publish(self.settings.online[0], self.settings.online[1], qos=1, retain=True)
+        self._connected.set()
+        if self.on_connection:
+            self.on_connection(True)
+
+    def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: ReasonCode, _props: Any) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            self.last_error = f"disconnected from broker: {reason_text(rc)}"
+            log.warning("%s; paho reconnects by itself", self.last_error)
+        if self.on_connection:
+            self.on_connection(False)
+
+    def _on_publish(self, _c: mqtt.Client, _ud: Any, mid: int, rc: ReasonCode, _props: Any) -> None:
+        if self.on_ack is None:
+            return
+        value = rc.value if isinstance(rc, ReasonCode) else int(rc)
+        if value == NO_MATCHING_SUBSCRIBERS:
+            status = AckStatus.NO_SUBSCRIBERS
+        elif value >= 0x80:
+            status = AckStatus.REFUSED
+        else:
+            status = AckStatus.DELIVERED
+        self.on_ack(Ack(mid, status, reason_text(rc)))
+
+

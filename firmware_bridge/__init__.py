@@ -1,0 +1,1 @@
+"""Serial protocols and device drivers between the gateway and its gate hardware."""

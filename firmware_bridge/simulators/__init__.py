@@ -1,0 +1,1 @@
+"""Device simulators for tests and the demo (no hardware needed)."""

@@ -1,0 +1,97 @@
+"""Shared test helpers: bounded waits (no bare sleeps), MQTT watching, video building, config writing."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FACES = FIXTURES / "faces"
+
+
+def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Watcher:
+    """A plain MQTT subscriber that queues (topic, payload) for assertions."""
+
+    def __init__(self, port: int, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.ready = False
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: setattr(self, "ready", True)
+        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        wait_until(lambda: self.ready, 10, "watcher subscription")
+
+    def wait_for(self, pred: Callable[[str, bytes], bool], timeout: float, what: str) -> tuple[str, bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                topic, payload = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if pred(topic, payload):
+                return topic, payload
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def face_frame(photo: Path, height: int = 300) -> np.ndarray:
+    """A 640x360 frame with the photo pasted in the middle."""
+    img = cv2.imread(str(photo))
+    s = height / img.shape[0]
+    img = cv2.resize(img, (int(img.shape[1] * s), height))
+    canvas = np.full((360, 640, 3), 40, np.uint8)
+    x = (640 - img.shape[1]) // 2
+    y = (360 - img.shape[0]) // 2
+    canvas[y : y + img.shape[0], x : x + img.shape[1]] = img[:, : 640]
+    return canvas
+
+
+def write_video(path: Path, segments: list[tuple[Path | None, int]], fps: int = 30) -> int:
+    """An MP4 of `frames` frames per segment (a photo, or None for an empty scene). Returns the frame count."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 360))
+    assert writer.isOpened()
+    n = 0
+    for photo, frames in segments:
+        frame = face_frame(photo) if photo else np.full((360, 640, 3), 40, np.uint8)
+        for _ in range(frames):
+            writer.write(frame)
+            n += 1
+    writer.release()
+    return n
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    return [json.loads(p) for _, p in messages]
