@@ -95,3 +95,15 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 
 def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(p) for _, p in messages]
+
+
+def start_collector(db: Path, port: int, name: str) -> Any:
+    """An in-process collector on its own database, subscribed (shared group `name`) before returning."""
+    from edge.collector.service import Collector
+    from edge.collector.store import CheckinStore
+
+    store = CheckinStore(db)
+    c = Collector(store, host="127.0.0.1", port=port, collector_id=name, group=name)
+    c.start()
+    assert c.wait_ready(10), "collector did not subscribe"
+    return c

@@ -1,0 +1,52 @@
+"""Outbox first, publish second: events produced while the broker is down all arrive, in seq order, once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edge.config import load_config
+from edge.devtools.mosquitto import MosquittoBroker
+from edge.gateway.service import Gateway
+from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.helpers import Watcher, start_collector, wait_until
+from tests.test_end_to_end import gateway_cfg
+
+CARDS = [f"{i:010X}" for i in range(0xA000000001, 0xA000000001 + 12)]
+
+
+def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -> None:
+    collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-outage")
+    sim = Rdm6300Simulator().start()
+    cfg = load_config(gateway_cfg(tmp_path, broker.port, sim.url, None, policy={"unknown_debounce_s": 0}))
+    gw = Gateway(cfg)
+    try:
+        gw.start()
+        assert sim.client_connected.wait(10)
+        for uid in CARDS[:4]:  # while the broker is up
+            sim.tap(uid, repeats=1)
+        wait_until(lambda: collector.store.count() == 4, 15, "first four stored")
+
+        broker.stop()
+        wait_until(lambda: not gw.transport.connected, 10, "gateway sees the broker gone")  # type: ignore[union-attr]
+        for uid in CARDS[4:]:  # decided locally, kept in the outbox
+            sim.tap(uid, repeats=1)
+        wait_until(lambda: gw.recorder.recorded == len(CARDS), 10, "all taps decided")
+        assert gw.outbox.depth() == len(CARDS) - 4
+
+        broker.start()  # same port
+        watcher = Watcher(broker.port, client_id="outage-watcher")
+        wait_until(lambda: collector.store.count() == len(CARDS), 40, "backlog delivered")
+        wait_until(lambda: gw.outbox.depth() == 0, 10, "outbox empty")
+        health = json.loads(watcher.wait_for(lambda t, p: t.endswith("/health"), 10, "health after outage")[1])
+        assert health["outbox_depth"] == 0
+        watcher.close()
+    finally:
+        gw.stop()
+        sim.stop()
+        collector.stop()
+    rows = list(collector.store._db.query("SELECT seq, card_uid FROM checkins ORDER BY received_at, rowid"))
+    assert [r["seq"] for r in rows] == list(range(1, len(CARDS) + 1)), "arrival order is seq order"
+    assert [r["card_uid"] for r in rows] == CARDS
+    assert collector.stats.stored == len(CARDS)
+    collector.store.close()

@@ -1,0 +1,75 @@
+"""The collector on a real broker: valid check-ins stored once; malformed ones counted, kept aside, never fatal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.collector.service import Collector
+from edge.devtools.mosquitto import MosquittoBroker
+from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from tests.helpers import Watcher, start_collector, wait_until
+
+TOPIC = "edge/v1/s1/gw-1/checkin"
+
+
+def event(seq: int, **over: Any) -> dict[str, Any]:
+    e = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", rfc3339_ms(), seq, "card", "p1", "granted",
+                card_uid="0F00A1B2C3").to_dict()
+    e.update(over)
+    return e
+
+
+@pytest.fixture
+def collector(broker: MosquittoBroker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Collector]:
+    c = start_collector(tmp_path / "collector.sqlite", broker.port, f"col-{request.node.name[:30]}")
+    yield c
+    c.stop()
+    c.store.close()
+
+
+def test_stores_valid_and_ignores_duplicates(collector: Collector, watcher: Watcher) -> None:
+    e1, e2 = event(1), event(2)
+    for e in (e1, e2, e1):
+        watcher.publish(TOPIC, json.dumps(e).encode())
+    wait_until(lambda: collector.stats.received == 3, 10, "three messages")
+    assert collector.store.count() == 2
+    assert collector.stats.duplicates == 1
+    rows = list(collector.store.checkins())
+    assert {r["event_id"] for r in rows} == {e1["event_id"], e2["event_id"]}
+    assert json.loads(rows[0]["payload"]) in (e1, e2)
+
+
+BAD: list[tuple[str, str, bytes]] = [
+    ("not JSON", TOPIC, b"{not json"),
+    ("not UTF-8", TOPIC, b"\xff\xfe\x00"),
+    ("array", TOPIC, b"[1,2]"),
+    ("wrong schema version", TOPIC, json.dumps(event(3, schema_version=99)).encode()),
+    ("missing fields", TOPIC, json.dumps({"schema_version": 1, "event_id": new_event_id()}).encode()),
+    ("wrong types", TOPIC, json.dumps({**event(4), "seq": "four"}).encode()),
+    ("huge", TOPIC, b'{"pad":"' + b"x" * 100_000 + b'"}'),
+    ("topic/payload mismatch", "edge/v1/s1/other-gw/checkin", json.dumps(event(5)).encode()),
+    ("empty", TOPIC, b""),
+]
+
+
+def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collector, watcher: Watcher) -> None:
+    for _, topic, payload in BAD:
+        watcher.publish(topic, payload)
+    wait_until(lambda: collector.stats.rejected == len(BAD), 10, "all rejected")
+    assert collector.store.count() == 0
+    assert collector.store.count("rejected") == len(BAD)
+    reasons = [r["reason"] for r in collector.store._db.query("SELECT reason FROM rejected ORDER BY id")]
+    assert reasons[0].startswith("payload is not JSON")
+    assert reasons[3].startswith("unsupported schema_version 99")
+    assert "seq: 'four' is not of type 'integer'" in reasons[5]
+    assert reasons[6].startswith("payload too large")
+    assert reasons[7].startswith("topic says s1/other-gw but payload says s1/gw-1")
+
+    good = event(6)  # still alive and storing
+    watcher.publish(TOPIC, json.dumps(good).encode())
+    wait_until(lambda: collector.store.count() == 1, 10, "the valid event after the bad ones")
