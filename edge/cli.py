@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edge")
-@click.option("--log-level", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-              help="Override the log level.")
+@click.option(
+    "--log-level",
+    default=None,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Override the log level.",
+)
 @click.pass_context
 def cli(ctx: click.Context, log_level: str | None) -> None:
     """Edge attendance: gateway, collector and tools."""
@@ -60,8 +64,10 @@ def config_validate(file: Path) -> None:
         sys.exit(1)
     n_cam = sum(len(g.cameras) for g in cfg.gates)
     n_rdr = sum(len(g.readers) for g in cfg.gates)
-    click.echo(f"{file}: OK (site {cfg.site_id}, gateway {cfg.gateway_id}, {len(cfg.gates)} gate(s), "
-               f"{n_cam} camera(s), {n_rdr} reader(s))")
+    click.echo(
+        f"{file}: OK (site {cfg.site_id}, gateway {cfg.gateway_id}, {len(cfg.gates)} gate(s), "
+        f"{n_cam} camera(s), {n_rdr} reader(s))"
+    )
 
 
 # gateway --------------------------------------------------------------------------------------------
@@ -71,8 +77,14 @@ def gateway() -> None:
 
 
 @gateway.command("run")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Gateway config file (see config.yaml).")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gateway config file (see config.yaml).",
+)
 @click.pass_context
 def gateway_run(ctx: click.Context, config_path: Path) -> None:
     """Run the gateway until SIGTERM / SIGINT."""
@@ -112,23 +124,53 @@ def collector() -> None:
 @click.option("--port", default=1883, show_default=True, envvar="EDGE_MQTT_PORT", type=int, help="Broker port.")
 @click.option("--username", default=None, envvar="EDGE_MQTT_USERNAME", help="MQTT user name.")
 @click.option("--password", default=None, envvar="EDGE_MQTT_PASSWORD", help="MQTT password (use the env var).")
-@click.option("--db", "db_path", default="var/collector.sqlite", show_default=True, envvar="EDGE_COLLECTOR_DB",
-              type=click.Path(dir_okay=False, path_type=Path), help="SQLite database.")
-@click.option("--id", "collector_id", default="collector-1", show_default=True, envvar="EDGE_COLLECTOR_ID",
-              help="MQTT client id; unique per collector instance.")
+@click.option(
+    "--db",
+    "db_path",
+    default="var/collector.sqlite",
+    show_default=True,
+    envvar="EDGE_COLLECTOR_DB",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite database.",
+)
+@click.option(
+    "--id",
+    "collector_id",
+    default="collector-1",
+    show_default=True,
+    envvar="EDGE_COLLECTOR_ID",
+    help="MQTT client id; unique per collector instance.",
+)
 @click.option("--group", default="collectors", show_default=True, help="Shared-subscription group.")
 @click.option("--topic-prefix", default="edge/v1", show_default=True, help="Root of the topics.")
 @click.pass_context
-def collector_run(ctx: click.Context, host: str, port: int, username: str | None, password: str | None,
-                  db_path: Path, collector_id: str, group: str, topic_prefix: str) -> None:
+def collector_run(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    username: str | None,
+    password: str | None,
+    db_path: Path,
+    collector_id: str,
+    group: str,
+    topic_prefix: str,
+) -> None:
     """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin)."""
     from edge.collector.service import Collector
     from edge.collector.store import CheckinStore
 
     setup_logging(ctx.obj["log_level"] or "INFO")
     store = CheckinStore(db_path)
-    c = Collector(store, host=host, port=port, collector_id=collector_id, group=group, prefix=topic_prefix,
-                  username=username, password=password)
+    c = Collector(
+        store,
+        host=host,
+        port=port,
+        collector_id=collector_id,
+        group=group,
+        prefix=topic_prefix,
+        username=username,
+        password=password,
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
     c.start()
@@ -151,8 +193,13 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
 
 
 @cli.command("export")
-@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Collector database.")
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Collector database.",
+)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone in which --date is a calendar day.")
@@ -189,8 +236,13 @@ def report_cmd(db_path: Path, roster_path: str, day: date | None, tz: str) -> No
 # enrolment / identification -------------------------------------------------------------------------
 @cli.command("enroll")
 @click.option("--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--photos", "photos_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of <person_id>/<photo>.jpg|png")
+@click.option(
+    "--photos",
+    "photos_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of <person_id>/<photo>.jpg|png",
+)
 def enroll_cmd(gallery_path: Path, photos_dir: Path) -> None:
     """Enrol the photos in PHOTOS into GALLERY (each person found there is replaced)."""
     from edge.recognition.enroll import PhotoResult, enroll_directory
@@ -207,8 +259,9 @@ def enroll_cmd(gallery_path: Path, photos_dir: Path) -> None:
         sys.exit(2)
     ok = sum(r.status == "enrolled" for r in results)
     g = Gallery.load(gallery_path)
-    click.echo(f"{ok}/{len(results)} photos enrolled; gallery {gallery_path}: {len(g)} templates, "
-               f"{len(g.people)} people")
+    click.echo(
+        f"{ok}/{len(results)} photos enrolled; gallery {gallery_path}: {len(g)} templates, {len(g.people)} people"
+    )
     if ok == 0:
         sys.exit(1)
 
@@ -251,8 +304,12 @@ def identify_cmd(gallery_path: Path, tolerance: float | None, images: tuple[str,
 
 # demo -----------------------------------------------------------------------------------------------
 @cli.command("demo")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the demo's files here (default: a temporary folder, removed at the end).")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo's files here (default: a temporary folder, removed at the end).",
+)
 def demo_cmd(workdir: Path | None) -> None:
     """End-to-end demo on the bundled sample data: broker, collector, gateway, camera, card reader."""
     from edge.demo.runner import run_demo

@@ -12,8 +12,13 @@ from edge.collector.store import CheckinStore
 from edge.roster import Person
 
 
-def print_attendance(store: CheckinStore, roster: list[Person], day: date | None = None, tz: str = "UTC",
-                     console: Console | None = None) -> None:
+def print_attendance(
+    store: CheckinStore,
+    roster: list[Person],
+    day: date | None = None,
+    tz: str = "UTC",
+    console: Console | None = None,
+) -> None:
     rows, unidentified = attendance(store, roster, day, tz)
     title = f"Attendance {day.isoformat() if day else '(all days)'}"
     table = Table(title=title)
@@ -21,10 +26,20 @@ def print_attendance(store: CheckinStore, roster: list[Person], day: date | None
         table.add_column(col)
     for r in rows:
         present = r.first_in is not None
-        table.add_row(r.person_id, r.name, r.class_name, r.first_in or "[red]absent[/red]", r.method or "",
-                      r.gate or "", str(r.checkins), style=None if present else "dim")
+        table.add_row(
+            r.person_id,
+            r.name,
+            r.class_name,
+            r.first_in or "[red]absent[/red]",
+            r.method or "",
+            r.gate or "",
+            str(r.checkins),
+            style=None if present else "dim",
+        )
     con = console or Console()
     con.print(table)
     present_n = sum(r.first_in is not None for r in rows)
-    con.print(f"present {present_n}/{len(rows)}; events with nobody identified: "
-              f"{unidentified.get('denied', 0)} denied card(s), {unidentified.get('unknown', 0)} unknown face(s)")
+    con.print(
+        f"present {present_n}/{len(rows)}; events with nobody identified: "
+        f"{unidentified.get('denied', 0)} denied card(s), {unidentified.get('unknown', 0)} unknown face(s)"
+    )

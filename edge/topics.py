@@ -1,9 +1,9 @@
 """MQTT topic layout. One place builds and parses every topic.
 
-    {prefix}/{site}/{gateway}/checkin   check-in events, QoS 1, never retained
-    {prefix}/{site}/{gateway}/status    'online' (retained) / 'offline' (retained LWT) / 'stopped' (retained)
-    {prefix}/{site}/{gateway}/health    periodic JSON health report, QoS 0, not retained
-    {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
+{prefix}/{site}/{gateway}/checkin   check-in events, QoS 1, never retained
+{prefix}/{site}/{gateway}/status    'online' (retained) / 'offline' (retained LWT) / 'stopped' (retained)
+{prefix}/{site}/{gateway}/health    periodic JSON health report, QoS 0, not retained
+{prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
 """
 
 from __future__ import annotations

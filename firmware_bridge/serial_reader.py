@@ -6,6 +6,7 @@ A card held on the reader repeats its frame; repeats of the same card within `re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -84,17 +85,15 @@ class SerialCardReader:
                 self._set_error(f"lost {self.port}: {exc}")
             finally:
                 self.connected.clear()
-                try:
+                with contextlib.suppress(serial.SerialException, OSError):
                     port.close()
-                except (serial.SerialException, OSError):
-                    pass
             if not self._stop.is_set():
                 self._stop.wait(delay)
         self.state = "stopped"
 
     def _read_loop(self, port: serial.SerialBase) -> None:
         while not self._stop.is_set():
-            data = port.read(port.in_waiting or 1)
+            data = port.read(getattr(port, "in_waiting", 0) or 1)
             if not data:
                 continue
             for uid in self.decoder.feed(data):

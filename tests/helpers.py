@@ -38,7 +38,7 @@ class Watcher:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: setattr(self, "ready", True)
-        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         wait_until(lambda: self.ready, 10, "watcher subscription")
@@ -70,7 +70,7 @@ def face_frame(photo: Path, height: int = 300) -> np.ndarray:
     canvas = np.full((360, 640, 3), 40, np.uint8)
     x = (640 - img.shape[1]) // 2
     y = (360 - img.shape[0]) // 2
-    canvas[y : y + img.shape[0], x : x + img.shape[1]] = img[:, : 640]
+    canvas[y : y + img.shape[0], x : x + img.shape[1]] = img[:, :640]
     return canvas
 
 

@@ -11,16 +11,36 @@ import pytest
 from edge.events.checkin import CheckIn, checkin_errors, new_event_id, rfc3339_ms
 
 VALID: dict[str, Any] = CheckIn(
-    event_id=new_event_id(), site_id="s1", gateway_id="gw-1", gate="main", direction="in",
-    occurred_at="2026-11-24T07:45:12.345Z", seq=1, method="card", person_id="p1", decision="granted",
-    card_uid="0F00A1B2C3", device_id="r1",
+    event_id=new_event_id(),
+    site_id="s1",
+    gateway_id="gw-1",
+    gate="main",
+    direction="in",
+    occurred_at="2026-11-24T07:45:12.345Z",
+    seq=1,
+    method="card",
+    person_id="p1",
+    decision="granted",
+    card_uid="0F00A1B2C3",
+    device_id="r1",
 ).to_dict()
 
 
 def test_built_events_are_valid() -> None:
     assert checkin_errors(VALID) == []
-    face = CheckIn(new_event_id(), "s1", "gw-1", "main", "out", rfc3339_ms(), 7, "face", "p1", "granted",
-                   distance=0.41234567).to_dict()
+    face = CheckIn(
+        new_event_id(),
+        "s1",
+        "gw-1",
+        "main",
+        "out",
+        rfc3339_ms(),
+        7,
+        "face",
+        "p1",
+        "granted",
+        distance=0.41234567,
+    ).to_dict()
     assert checkin_errors(face) == []
     assert face["distance"] == 0.4123
     unknown = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", rfc3339_ms(), 8, "face", None, "unknown")
@@ -39,7 +59,10 @@ def test_timestamp_format() -> None:
         (lambda e: e.update(seq="1"), "seq: '1' is not of type 'integer'"),
         (lambda e: e.update(seq=0), "seq: 0 is less than the minimum of 1"),
         (lambda e: e.update(direction="up"), "direction: 'up' is not one of"),
-        (lambda e: e.update(occurred_at="2026-11-24 07:45:12"), "occurred_at: '2026-11-24 07:45:12' does not match"),
+        (
+            lambda e: e.update(occurred_at="2026-11-24 07:45:12"),
+            "occurred_at: '2026-11-24 07:45:12' does not match",
+        ),
         (lambda e: e.update(schema_version=2), "schema_version: 1 was expected"),
         (lambda e: e.update(image="base64..."), "Additional properties are not allowed ('image'"),
         (lambda e: e.pop("card_uid"), "'card_uid' is a required property"),

@@ -18,8 +18,19 @@ TOPIC = "edge/v1/s1/gw-1/checkin"
 
 
 def event(seq: int, **over: Any) -> dict[str, Any]:
-    e = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", rfc3339_ms(), seq, "card", "p1", "granted",
-                card_uid="0F00A1B2C3").to_dict()
+    e = CheckIn(
+        new_event_id(),
+        "s1",
+        "gw-1",
+        "main",
+        "in",
+        rfc3339_ms(),
+        seq,
+        "card",
+        "p1",
+        "granted",
+        card_uid="0F00A1B2C3",
+    ).to_dict()
     e.update(over)
     return e
 

@@ -60,8 +60,9 @@ def test_unknown_top_level_key() -> None:
 
 
 def test_wrong_types_all_reported_at_once() -> None:
-    text = GOOD.replace("direction: in", "direction: sideways").replace("host: broker.local",
-                                                                        "host: broker.local\n  port: abc")
+    text = GOOD.replace("direction: in", "direction: sideways").replace(
+        "host: broker.local", "host: broker.local\n  port: abc"
+    )
     found = issues_of(text)
     assert len(found) == 2
     assert found[0].startswith("c.yaml:5: gates[0].direction: Input should be 'in' or 'out'")
@@ -88,8 +89,10 @@ def test_missing_required_key() -> None:
 
 
 def test_duplicate_gate_ids_rejected() -> None:
-    text = GOOD.replace("broker:", "  - id: main\n    direction: out\n    readers:\n"
-                        "      - id: r2\n        port: /dev/ttyS1\nbroker:")
+    text = GOOD.replace(
+        "broker:",
+        "  - id: main\n    direction: out\n    readers:\n      - id: r2\n        port: /dev/ttyS1\nbroker:",
+    )
     found = issues_of(text)
     assert any("duplicate gate id(s): main" in f for f in found)
 
@@ -126,7 +129,12 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
 
 def test_console_script_validates_shipped_config() -> None:
     edge = Path(sys.executable).parent / "edge"
-    res = subprocess.run([str(edge), "config", "validate", str(REPO / "config.yaml")], capture_output=True,
-                         text=True, timeout=60, check=False)
+    res = subprocess.run(
+        [str(edge), "config", "validate", str(REPO / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert "OK (site demo-school" in res.stdout

@@ -14,8 +14,13 @@ import pytest
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     edge = Path(sys.executable).parent / "edge"
-    res = subprocess.run([str(edge), "demo", "--workdir", str(tmp_path / "demo")], capture_output=True, text=True,
-                         timeout=170, check=False)
+    res = subprocess.run(
+        [str(edge), "demo", "--workdir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = res.stdout
     assert "demo OK" in out

@@ -31,7 +31,8 @@ def gateway_cfg(tmp: Path, port: int, reader_url: str | None, video: Path | None
     if reader_url:
         gate["readers"] = [{"id": "reader-1", "port": reader_url}]
     data: dict[str, Any] = {
-        "site_id": "test-school", "gateway_id": "gw-e2e",
+        "site_id": "test-school",
+        "gateway_id": "gw-e2e",
         "gates": [gate],
         "broker": {"host": "127.0.0.1", "port": port},
         "storage": {"database": str(tmp / "gateway.sqlite")},
@@ -46,8 +47,7 @@ def gateway_cfg(tmp: Path, port: int, reader_url: str | None, video: Path | None
 
 
 @pytest.mark.slow
-def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, watcher: Watcher,
-                                                     tmp_path: Path) -> None:
+def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, watcher: Watcher, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     for pid, src in (("obama", "obama_1.jpg"), ("biden", "biden_1.jpg")):
         (photos / pid).mkdir(parents=True)
@@ -55,40 +55,58 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
     assert [r.status for r in enroll_directory(tmp_path / "gallery.npz", photos)] == ["enrolled"] * 2
     # Other photos of the enrolled people, and a stranger, walk past the camera.
     video = tmp_path / "gate.mp4"
-    write_video(video, [(None, 2), (FACES / "obama_2.jpg", 6), (None, 3), (FACES / "biden_2.jpg", 6),
-                        (None, 3), (FACES / "rose_leslie_1.jpg", 6), (None, 2)])
+    write_video(
+        video,
+        [
+            (None, 2),
+            (FACES / "obama_2.jpg", 6),
+            (None, 3),
+            (FACES / "biden_2.jpg", 6),
+            (None, 3),
+            (FACES / "rose_leslie_1.jpg", 6),
+            (None, 2),
+        ],
+    )
 
     collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-e2e")
     sim = Rdm6300Simulator().start()
     gw = Gateway(load_config(gateway_cfg(tmp_path, broker.port, sim.url, video)))
     try:
         gw.start()
-        watcher.wait_for(lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"online", 10,
-                         "gateway online")
+        watcher.wait_for(lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"online", 10, "gateway online")
         assert sim.client_connected.wait(10)
         wait_until(gw.cameras_finished, 60, "video processed")
-        sim.tap("62E3086CED")   # rose by card: granted
-        sim.tap("DEADBEEF00")   # not in the roster: denied
-        sim.tap("0F00D4E5F6")   # biden again, by card, within the debounce window: nothing new
+        sim.tap("62E3086CED")  # rose by card: granted
+        sim.tap("DEADBEEF00")  # not in the roster: denied
+        sim.tap("0F00D4E5F6")  # biden again, by card, within the debounce window: nothing new
         wait_until(lambda: gw.recorder.recorded == 5 and gw.recorder.suppressed >= 1, 10, "taps decided")
         wait_until(lambda: collector.store.count() == 5, 15, "collector has all five")
-        health = json.loads(watcher.wait_for(
-            lambda t, p: t.endswith("/health") and json.loads(p)["readers"]["reader-1"]["cards"] == 3
-            and json.loads(p)["outbox_depth"] == 0, 10,
-            "health after the taps")[1])
+        health = json.loads(
+            watcher.wait_for(
+                lambda t, p: (
+                    t.endswith("/health")
+                    and json.loads(p)["readers"]["reader-1"]["cards"] == 3
+                    and json.loads(p)["outbox_depth"] == 0
+                ),
+                10,
+                "health after the taps",
+            )[1]
+        )
     finally:
         gw.stop()
         sim.stop()
         collector.stop()
     rows = list(collector.store.checkins())
     got = sorted((r["method"], r["decision"], r["person_id"], r["card_uid"]) for r in rows)
-    assert got == sorted([
-        ("face", "granted", "obama", None),
-        ("face", "granted", "biden", None),
-        ("face", "unknown", None, None),
-        ("card", "granted", "rose", "62E3086CED"),
-        ("card", "denied", None, "DEADBEEF00"),
-    ])
+    assert got == sorted(
+        [
+            ("face", "granted", "obama", None),
+            ("face", "granted", "biden", None),
+            ("face", "unknown", None, None),
+            ("card", "granted", "rose", "62E3086CED"),
+            ("card", "denied", None, "DEADBEEF00"),
+        ]
+    )
     assert sorted(r["seq"] for r in rows) == [1, 2, 3, 4, 5]
     assert all(r["distance"] < 0.5 for r in rows if r["decision"] == "granted" and r["method"] == "face")
     assert {r["gateway_id"] for r in rows} == {"gw-e2e"}
@@ -96,6 +114,9 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
     assert health["cameras"]["cam-1"]["processed"] == 28 and health["outbox_depth"] == 0
     assert health["readers"]["reader-1"]["cards"] == 3
     assert health["uptime_s"] > 0 and "fps" in health and "last_error" in health
-    watcher.wait_for(lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"stopped", 10,
-                     "stopped status on clean exit")
+    watcher.wait_for(
+        lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"stopped",
+        10,
+        "stopped status on clean exit",
+    )
     collector.store.close()

@@ -34,8 +34,11 @@ def enrolled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_enroll_reports_each_photo(enrolled: tuple[Path, str]) -> None:
     _, output = enrolled
-    lines = {line.split()[-1] if "(" not in line else line.split("(")[0].split()[-1]: line
-             for line in output.splitlines() if "/" in line and not line.startswith("2/")}
+    lines = {
+        line.split()[-1] if "(" not in line else line.split("(")[0].split()[-1]: line
+        for line in output.splitlines()
+        if "/" in line and not line.startswith("2/")
+    }
     by_status = {line.split("  ")[0].strip(): line for line in output.splitlines()}
     assert any(line.startswith("enrolled") and "obama/1.jpg" in line for line in output.splitlines())
     assert any(line.startswith("no face") and "obama/wall.jpg" in line for line in output.splitlines())

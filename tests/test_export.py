@@ -19,12 +19,45 @@ from edge.roster import Person
 def fill(db: Path) -> list[dict[str, object]]:
     store = CheckinStore(db)
     events = [
-        CheckIn(new_event_id(), "s", "gw", "main", "in", "2026-11-23T23:30:00.000Z", 1, "card", "a", "granted",
-                card_uid="0F00A1B2C3").to_dict(),
-        CheckIn(new_event_id(), "s", "gw", "main", "in", "2026-11-24T07:45:00.000Z", 2, "face", "b", "granted",
-                distance=0.41).to_dict(),
-        CheckIn(new_event_id(), "s", "gw", "main", "in", "2026-11-24T07:46:00.000Z", 3, "card", None, "denied",
-                card_uid="DEADBEEF00").to_dict(),
+        CheckIn(
+            new_event_id(),
+            "s",
+            "gw",
+            "main",
+            "in",
+            "2026-11-23T23:30:00.000Z",
+            1,
+            "card",
+            "a",
+            "granted",
+            card_uid="0F00A1B2C3",
+        ).to_dict(),
+        CheckIn(
+            new_event_id(),
+            "s",
+            "gw",
+            "main",
+            "in",
+            "2026-11-24T07:45:00.000Z",
+            2,
+            "face",
+            "b",
+            "granted",
+            distance=0.41,
+        ).to_dict(),
+        CheckIn(
+            new_event_id(),
+            "s",
+            "gw",
+            "main",
+            "in",
+            "2026-11-24T07:46:00.000Z",
+            3,
+            "card",
+            None,
+            "denied",
+            card_uid="DEADBEEF00",
+        ).to_dict(),
     ]
     for e in events:
         assert store.insert(e) == "stored"
@@ -62,7 +95,11 @@ def test_attendance_rows(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     fill(db)
     store = CheckinStore(db)
-    roster = [Person("a", "Ann", "1A", "0F00A1B2C3"), Person("b", "Bob", "1A", None), Person("c", "Cid", "1B", None)]
+    roster = [
+        Person("a", "Ann", "1A", "0F00A1B2C3"),
+        Person("b", "Bob", "1A", None),
+        Person("c", "Cid", "1B", None),
+    ]
     rows, unidentified = attendance(store, roster)
     assert [(r.person_id, r.method) for r in rows] == [("a", "card"), ("b", "face"), ("c", None)]
     assert rows[2].first_in is None

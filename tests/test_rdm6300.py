@@ -72,8 +72,11 @@ def test_non_hex_and_missing_etx_are_malformed() -> None:
     assert d.feed(EXAMPLE) == ["62E3086CED"]
 
 
-@given(st.text(alphabet="0123456789ABCDEF", min_size=10, max_size=10), st.binary(max_size=40),
-       st.integers(min_value=1, max_value=14))
+@given(
+    st.text(alphabet="0123456789ABCDEF", min_size=10, max_size=10),
+    st.binary(max_size=40),
+    st.integers(min_value=1, max_value=14),
+)
 def test_round_trip_through_noise_and_chunking(uid: str, noise: bytes, chunk: int) -> None:
     noise = noise.replace(b"\x02", b"")  # an STX in the noise would legitimately start a frame
     data = noise + encode_frame(uid) + noise

@@ -18,8 +18,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_demo_roster_loads(demo_data: Path) -> None:
     people = read_roster_csv(demo_data / "roster.csv")
     assert len(people) == 6
-    assert {p.person_id for p in people if p.card_uid} == {"barack_obama", "joe_biden", "alex_lacamoire",
-                                                          "rose_leslie"}
+    assert {p.person_id for p in people if p.card_uid} == {
+        "barack_obama",
+        "joe_biden",
+        "alex_lacamoire",
+        "rose_leslie",
+    }
 
 
 def test_card_uid_is_normalised() -> None:
@@ -29,13 +33,16 @@ def test_card_uid_is_normalised() -> None:
 
 
 def test_problems_reported_with_line_numbers(tmp_path: Path) -> None:
-    p = write(tmp_path, "person_id,name,class,card_uid\n"
-                        "a,Ann,1A,0F00A1B2C3\n"
-                        "a,Ann again,1A,\n"
-                        "b,Bob,1A,0f00a1b2c3\n"
-                        "c,Cid,1A,xyz\n"
-                        ",NoId,1A,\n"
-                        "d,Dee,1A,,extra\n")
+    p = write(
+        tmp_path,
+        "person_id,name,class,card_uid\n"
+        "a,Ann,1A,0F00A1B2C3\n"
+        "a,Ann again,1A,\n"
+        "b,Bob,1A,0f00a1b2c3\n"
+        "c,Cid,1A,xyz\n"
+        ",NoId,1A,\n"
+        "d,Dee,1A,,extra\n",
+    )
     with pytest.raises(RosterError) as exc:
         read_roster_csv(p)
     assert exc.value.problems == [
@@ -54,8 +61,9 @@ def test_bad_header(tmp_path: Path) -> None:
 
 def test_store_lookups_and_reload(tmp_path: Path) -> None:
     store = RosterStore(tmp_path / "gw.sqlite")
-    store.replace_all(read_roster_csv(write(tmp_path, "person_id,name,class,card_uid\na,Ann,1A,0F00A1B2C3\n"
-                                                      "b,Bob,1B,\n")))
+    store.replace_all(
+        read_roster_csv(write(tmp_path, "person_id,name,class,card_uid\na,Ann,1A,0F00A1B2C3\nb,Bob,1B,\n"))
+    )
     assert store.by_card("0F00A1B2C3").person_id == "a"  # type: ignore[union-attr]
     assert store.by_card("0000000000") is None
     assert store.get("b").name == "Bob"  # type: ignore[union-attr]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-import numpy as np
 import numpy.typing as npt
 
-Image = npt.NDArray[np.uint8]
+Image = npt.NDArray[Any]
+"""An image array (uint8, HxWx3) as OpenCV and dlib use it."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,15 @@ END = None
 
 
 class CaptureWorker:
-    def __init__(self, source: FrameSource, *, queue_size: int = 2, stop: threading.Event | None = None,
-                 reopen_min_s: float = 0.5, reopen_max_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        queue_size: int = 2,
+        stop: threading.Event | None = None,
+        reopen_min_s: float = 0.5,
+        reopen_max_s: float = 10.0,
+    ) -> None:
         self.source = source
         self.frames: queue.Queue[Frame | None] = queue.Queue(maxsize=queue_size)
         self.stop_event = stop or threading.Event()

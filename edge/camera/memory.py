@@ -9,8 +9,14 @@ from edge.camera.base import CameraError, Frame, Image
 
 
 class ArraySource:
-    def __init__(self, images: Sequence[Image], name: str = "memory", *, is_live: bool = False,
-                 fail_after: int | None = None) -> None:
+    def __init__(
+        self,
+        images: Sequence[Image],
+        name: str = "memory",
+        *,
+        is_live: bool = False,
+        fail_after: int | None = None,
+    ) -> None:
         self.name = name
         self.is_live = is_live
         self._images = images

@@ -42,9 +42,11 @@ class OpenCvSource:
         cap = cv2.VideoCapture(int(src)) if self.kind == "device" else cv2.VideoCapture(src)
         if not cap.isOpened():
             cap.release()
-            hint = {"device": "is the camera plugged in and is /dev/video%s readable?" % src,
-                    "stream": "is the URL right and the camera reachable?",
-                    "file": "is it a video OpenCV can decode?"}[self.kind]
+            hint = {
+                "device": f"is the camera plugged in and is /dev/video{src} readable?",
+                "stream": "is the URL right and the camera reachable?",
+                "file": "is it a video OpenCV can decode?",
+            }[self.kind]
             raise CameraError(f"camera {self.name}: cannot open {src}: {hint}")
         if self.kind == "device":
             if self.cfg.width:

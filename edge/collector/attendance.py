@@ -21,8 +21,9 @@ class AttendanceRow:
     checkins: int
 
 
-def attendance(store: CheckinStore, roster: list[Person], day: date | None = None,
-               tz: str = "UTC") -> tuple[list[AttendanceRow], dict[str, int]]:
+def attendance(
+    store: CheckinStore, roster: list[Person], day: date | None = None, tz: str = "UTC"
+) -> tuple[list[AttendanceRow], dict[str, int]]:
     """One row per roster person (present first, by arrival), and counts of events with nobody identified."""
     first: dict[str, dict[str, str]] = {}
     counts: dict[str, int] = {}
@@ -36,9 +37,15 @@ def attendance(store: CheckinStore, roster: list[Person], day: date | None = Non
         if r["direction"] == "in" and pid not in first:
             first[pid] = r
     rows = [
-        AttendanceRow(p.person_id, p.name, p.class_name, first.get(p.person_id, {}).get("occurred_at"),
-                      first.get(p.person_id, {}).get("method"), first.get(p.person_id, {}).get("gate"),
-                      counts.get(p.person_id, 0))
+        AttendanceRow(
+            p.person_id,
+            p.name,
+            p.class_name,
+            first.get(p.person_id, {}).get("occurred_at"),
+            first.get(p.person_id, {}).get("method"),
+            first.get(p.person_id, {}).get("gate"),
+            counts.get(p.person_id, 0),
+        )
         for p in roster
     ]
     rows.sort(key=lambda a: (a.first_in is None, a.first_in or "", a.name))

@@ -36,9 +36,19 @@ class CollectorStats:
 
 
 class Collector:
-    def __init__(self, store: CheckinStore, *, host: str, port: int, collector_id: str = "collector-1",
-                 group: str = "collectors", prefix: str = DEFAULT_PREFIX, username: str | None = None,
-                 password: str | None = None, session_expiry_s: int = 3600) -> None:
+    def __init__(
+        self,
+        store: CheckinStore,
+        *,
+        host: str,
+        port: int,
+        collector_id: str = "collector-1",
+        group: str = "collectors",
+        prefix: str = DEFAULT_PREFIX,
+        username: str | None = None,
+        password: str | None = None,
+        session_expiry_s: int = 3600,
+    ) -> None:
         self.store = store
         self.prefix = prefix
         self.topic = shared(group, checkin_filter(prefix))
@@ -46,8 +56,13 @@ class Collector:
         self.stats = CollectorStats()
         self.subscribed = threading.Event()
         self._settings = MqttSettings(
-            host=host, port=port, client_id=collector_id, username=username, password=password,
-            clean_start=False, session_expiry_s=session_expiry_s,
+            host=host,
+            port=port,
+            client_id=collector_id,
+            username=username,
+            password=password,
+            clean_start=False,
+            session_expiry_s=session_expiry_s,
             will=(self.status_topic, b"offline"),
         )
         self._client = make_client(self._settings)
@@ -62,8 +77,9 @@ class Collector:
     def start(self) -> None:
         s = self._settings
         log.info("collector %s connecting to %s:%d, subscribing %s", s.client_id, s.host, s.port, self.topic)
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
-                                   properties=connect_properties(s))
+        self._client.connect_async(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=connect_properties(s)
+        )
         self._client.loop_start()
 
     def wait_ready(self, timeout: float) -> bool:
@@ -101,9 +117,9 @@ class Collector:
         self.stats.received += 1
         try:
             try:
-                event = parse_checkin(msg.topic, msg.payload, self.prefix)
+                event = parse_checkin(msg.topic, bytes(msg.payload), self.prefix)
             except Rejected as exc:
-                self._reject(msg.topic, exc.reason, msg.payload)
+                self._reject(msg.topic, exc.reason, bytes(msg.payload))
                 client.ack(msg.mid, msg.qos)
                 return
             result = self.store.insert(event)
@@ -114,15 +130,21 @@ class Collector:
         client.ack(msg.mid, msg.qos)
         if result == "stored":
             self.stats.stored += 1
-            log.info("stored %s/%s seq=%d %s %s", event["site_id"], event["gateway_id"], event["seq"],
-                     event["decision"], event["person_id"])
+            log.info(
+                "stored %s/%s seq=%d %s %s",
+                event["site_id"],
+                event["gateway_id"],
+                event["seq"],
+                event["decision"],
+                event["person_id"],
+            )
         else:
             self.stats.duplicates += 1
             log.debug("duplicate %s ignored", event["event_id"])
 
     def _reject(self, topic: str, reason: str, payload: bytes) -> None:
         self.stats.rejected += 1
-        key = reason.split(":")[0][:60]
+        key = reason.split(":", maxsplit=1)[0][:60]
         self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
         log.warning("rejected message on %s: %s", topic, reason)
         self.store.reject(topic, reason, payload)

@@ -12,8 +12,21 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-CHECKIN_COLUMNS = ("event_id", "site_id", "gateway_id", "gate", "direction", "occurred_at", "seq", "method",
-                   "person_id", "decision", "card_uid", "distance", "device_id")
+CHECKIN_COLUMNS = (
+    "event_id",
+    "site_id",
+    "gateway_id",
+    "gate",
+    "direction",
+    "occurred_at",
+    "seq",
+    "method",
+    "person_id",
+    "decision",
+    "card_uid",
+    "distance",
+    "device_id",
+)
 
 
 class CheckinStore:
@@ -25,16 +38,32 @@ class CheckinStore:
         self._db = sqlite_utils.Database(self._conn)
         self._lock = threading.Lock()
         self._db["checkins"].create(  # type: ignore[union-attr]
-            {"event_id": str, "site_id": str, "gateway_id": str, "gate": str, "direction": str,
-             "occurred_at": str, "seq": int, "method": str, "person_id": str, "decision": str,
-             "card_uid": str, "distance": float, "device_id": str, "received_at": float, "payload": str},
-            pk="event_id", if_not_exists=True,
+            {
+                "event_id": str,
+                "site_id": str,
+                "gateway_id": str,
+                "gate": str,
+                "direction": str,
+                "occurred_at": str,
+                "seq": int,
+                "method": str,
+                "person_id": str,
+                "decision": str,
+                "card_uid": str,
+                "distance": float,
+                "device_id": str,
+                "received_at": float,
+                "payload": str,
+            },
+            pk="event_id",
+            if_not_exists=True,
         )
         self._db["checkins"].create_index(["gateway_id", "seq"], if_not_exists=True)  # type: ignore[union-attr]
         self._db["checkins"].create_index(["occurred_at"], if_not_exists=True)  # type: ignore[union-attr]
         self._db["rejected"].create(  # type: ignore[union-attr]
             {"id": int, "received_at": float, "topic": str, "reason": str, "payload": str},
-            pk="id", if_not_exists=True,
+            pk="id",
+            if_not_exists=True,
         )
 
     def insert(self, event: dict[str, Any]) -> Literal["stored", "duplicate"]:
@@ -44,15 +73,16 @@ class CheckinStore:
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         with self._lock:
-            cur = self._conn.execute(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})",
-                                     tuple(row.values()))
+            cur = self._conn.execute(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})", tuple(row.values()))
         return "stored" if cur.rowcount == 1 else "duplicate"
 
     def reject(self, topic: str, reason: str, payload: bytes) -> None:
         text = payload[:2048].decode("utf-8", errors="replace")
         with self._lock:
-            self._conn.execute("INSERT INTO rejected (received_at, topic, reason, payload) VALUES (?,?,?,?)",
-                               (time.time(), topic, reason, text))
+            self._conn.execute(
+                "INSERT INTO rejected (received_at, topic, reason, payload) VALUES (?,?,?,?)",
+                (time.time(), topic, reason, text),
+            )
 
     def count(self, table: str = "checkins") -> int:
         with self._lock:

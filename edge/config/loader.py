@@ -67,7 +67,7 @@ class _Walker:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self._scalars.construct_object(key_node)  # type: ignore[no-untyped-call]
+                key = self._scalars.construct_object(key_node)
                 sub = (*loc, key)
                 if key in out:
                     self._issue(key_node.start_mark.line + 1, sub, "duplicate key")
@@ -76,7 +76,7 @@ class _Walker:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-        value = self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
+        value = self._scalars.construct_object(node)
         if isinstance(value, str) and "${" in value:
             return self._substitute(value, node, loc)
         return value

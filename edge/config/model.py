@@ -24,7 +24,8 @@ class BrokerConfig(_Section):
     port: int = Field(1883, ge=1, le=65535, description="Broker TCP port.")
     username: str | None = Field(None, description="MQTT user name; null for anonymous.")
     password: str | None = Field(
-        None, description="MQTT password. Never write it here: use a placeholder such as ${EDGE_MQTT_PASSWORD}."
+        None,
+        description="MQTT password. Never write it here: use a placeholder such as ${EDGE_MQTT_PASSWORD}.",
     )
     client_id: str | None = Field(None, description="MQTT client id; default 'edge-gw-<site_id>-<gateway_id>'.")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive; the broker's LWT fires after 1.5x this.")
@@ -69,7 +70,10 @@ class ReaderConfig(_Section):
     protocol: Literal["rdm6300"] = Field("rdm6300", description="Reader frame protocol.")
     baudrate: int = Field(9600, ge=300, le=1_000_000, description="Serial speed (RDM6300: 9600).")
     repeat_suppress_s: float = Field(
-        1.5, ge=0, le=60, description="A card held on the reader repeats its frame; repeats within this are ignored."
+        1.5,
+        ge=0,
+        le=60,
+        description="A card held on the reader repeats its frame; repeats within this are ignored.",
     )
 
 
@@ -123,7 +127,9 @@ class PolicyConfig(_Section):
         60, ge=0, description="One check-in per person per this many seconds, whatever the method or gate."
     )
     unknown_debounce_s: float = Field(
-        10, ge=0, description="One 'unknown' face or unknown-card event per gate (per card) per this many seconds."
+        10,
+        ge=0,
+        description="One 'unknown' face or unknown-card event per gate (per card) per this many seconds.",
     )
 
 
@@ -131,7 +137,8 @@ class StorageConfig(_Section):
     """Gateway-local state."""
 
     database: str = Field(
-        "var/gateway.sqlite", description="SQLite file holding the outbox, the sequence counter and the roster."
+        "var/gateway.sqlite",
+        description="SQLite file holding the outbox, the sequence counter and the roster.",
     )
 
 

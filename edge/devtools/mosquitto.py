@@ -23,8 +23,9 @@ def find_mosquitto() -> str:
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
     )
     if path is None:
-        raise FileNotFoundError("mosquitto not found: install it with 'apt-get install mosquitto' "
-                                "(scripts/bootstrap.sh does)")
+        raise FileNotFoundError(
+            "mosquitto not found: install it with 'apt-get install mosquitto' (scripts/bootstrap.sh does)"
+        )
     return path
 
 
@@ -73,8 +74,9 @@ class MosquittoBroker:
             return self
         self._write_conf()
         logf = self.log.open("ab")
-        self._proc = subprocess.Popen([find_mosquitto(), "-c", str(self.conf)], stdout=logf, stderr=logf,
-                                      stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            [find_mosquitto(), "-c", str(self.conf)], stdout=logf, stderr=logf, stdin=subprocess.DEVNULL
+        )
         logf.close()
         # The port may still be in TIME_WAIT from the previous run: give mosquitto a few tries.
         if not wait_for_port(self.host, self.port, timeout) or not self.running:

@@ -81,7 +81,8 @@ def _validator() -> jsonschema.protocols.Validator:
     schema = checkin_schema()
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
 
 
 def checkin_errors(payload: Any) -> list[str]:

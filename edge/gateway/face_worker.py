@@ -18,8 +18,17 @@ log = logging.getLogger(__name__)
 
 
 class FaceWorker:
-    def __init__(self, gate: GateInfo, capture: CaptureWorker, encoder: FaceEncoder, gallery: Gallery, *,
-                 tolerance: float, every_n_frames: int, submit: Callable[[Observation], object]) -> None:
+    def __init__(
+        self,
+        gate: GateInfo,
+        capture: CaptureWorker,
+        encoder: FaceEncoder,
+        gallery: Gallery,
+        *,
+        tolerance: float,
+        every_n_frames: int,
+        submit: Callable[[Observation], object],
+    ) -> None:
         self.gate = gate
         self.capture = capture
         self.camera_id = capture.source.name
@@ -80,7 +89,21 @@ class FaceWorker:
         for face in faces:
             self.faces_seen += 1
             m = self.gallery.match(face.encoding, self.tolerance)
-            log.debug("camera %s frame %d: face %dpx -> %s (nearest %.3f)", self.camera_id, frame.index,
-                      face.width, m.person_id, m.nearest_distance or -1)
-            self.submit(Observation(self.gate, self.camera_id, "face", frame.at_monotonic,
-                                    person_id=m.person_id, distance=m.distance))
+            log.debug(
+                "camera %s frame %d: face %dpx -> %s (nearest %.3f)",
+                self.camera_id,
+                frame.index,
+                face.width,
+                m.person_id,
+                m.nearest_distance or -1,
+            )
+            self.submit(
+                Observation(
+                    self.gate,
+                    self.camera_id,
+                    "face",
+                    frame.at_monotonic,
+                    person_id=m.person_id,
+                    distance=m.distance,
+                )
+            )

@@ -14,8 +14,9 @@ log = logging.getLogger(__name__)
 
 
 class HealthReporter:
-    def __init__(self, transport: Transport, topic: str, interval_s: float,
-                 snapshot: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, transport: Transport, topic: str, interval_s: float, snapshot: Callable[[], dict[str, Any]]
+    ) -> None:
         self.transport = transport
         self.topic = topic
         self.interval_s = interval_s

@@ -72,8 +72,14 @@ class Debouncer:
 
 
 class Policy:
-    def __init__(self, roster: RosterLookup, *, debounce_s: float, unknown_debounce_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        roster: RosterLookup,
+        *,
+        debounce_s: float,
+        unknown_debounce_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.roster = roster
         self._people = Debouncer(debounce_s, clock)
         self._unknown = Debouncer(unknown_debounce_s, clock)

@@ -17,8 +17,13 @@ log = logging.getLogger(__name__)
 class CheckinRecorder:
     """Thread-safe entry point for every observation source (reader threads, face workers)."""
 
-    def __init__(self, policy: Policy, outbox: Outbox, topics: GatewayTopics,
-                 on_recorded: Callable[[CheckIn], None] | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        outbox: Outbox,
+        topics: GatewayTopics,
+        on_recorded: Callable[[CheckIn], None] | None = None,
+    ) -> None:
         self.policy = policy
         self.outbox = outbox
         self.topics = topics
@@ -35,9 +40,16 @@ class CheckinRecorder:
                 return None
             event = self._record(verdict)
             self.recorded += 1
-        log.info("check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s distance=%s",
-                 event.seq, event.gate, event.method, event.decision, event.person_id, event.card_uid,
-                 event.distance)
+        log.info(
+            "check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s distance=%s",
+            event.seq,
+            event.gate,
+            event.method,
+            event.decision,
+            event.person_id,
+            event.card_uid,
+            event.distance,
+        )
         if self.on_recorded:
             self.on_recorded(event)
         return event
@@ -47,10 +59,19 @@ class CheckinRecorder:
 
         def build(seq: int) -> tuple[str, str, str]:
             event = CheckIn(
-                event_id=new_event_id(), site_id=self.topics.site_id, gateway_id=self.topics.gateway_id,
-                gate=v.gate.gate_id, direction=v.gate.direction, occurred_at=rfc3339_ms(), seq=seq,
-                method=v.method, person_id=v.person_id, decision=v.decision, card_uid=v.card_uid,
-                distance=v.distance, device_id=v.device_id,
+                event_id=new_event_id(),
+                site_id=self.topics.site_id,
+                gateway_id=self.topics.gateway_id,
+                gate=v.gate.gate_id,
+                direction=v.gate.direction,
+                occurred_at=rfc3339_ms(),
+                seq=seq,
+                method=v.method,
+                person_id=v.person_id,
+                decision=v.decision,
+                card_uid=v.card_uid,
+                distance=v.distance,
+                device_id=v.device_id,
             )
             built.append(event)
             return self.topics.checkin, event.event_id, event.to_json()

@@ -1,8 +1,8 @@
 """The gateway process: composition root. Components start in one visible order and stop in reverse.
 
-    start: outbox + roster -> transport + forwarder -> health -> card readers -> cameras + face workers
-    stop:  cameras + face workers -> card readers -> drain outbox (bounded) -> health -> forwarder
-           -> transport ('stopped' status) -> databases
+start: outbox + roster -> transport + forwarder -> health -> card readers -> cameras + face workers
+stop:  cameras + face workers -> card readers -> drain outbox (bounded) -> health -> forwarder
+       -> transport ('stopped' status) -> databases
 """
 
 from __future__ import annotations
@@ -41,8 +41,14 @@ SourceFactory = Callable[[CameraConfig, threading.Event], FrameSource]
 def mqtt_transport_for(cfg: GatewayConfig, topics: GatewayTopics) -> MqttTransport:
     b = cfg.broker
     settings = MqttSettings(
-        host=b.host, port=b.port, client_id=cfg.mqtt_client_id, username=b.username, password=b.password,
-        keepalive_s=b.keepalive_s, will=(topics.status, b"offline"), online=(topics.status, b"online"),
+        host=b.host,
+        port=b.port,
+        client_id=cfg.mqtt_client_id,
+        username=b.username,
+        password=b.password,
+        keepalive_s=b.keepalive_s,
+        will=(topics.status, b"offline"),
+        online=(topics.status, b"online"),
     )
     return MqttTransport(settings, max_inflight=b.max_inflight)
 
@@ -76,17 +82,25 @@ class Gateway:
         self.roster = RosterStore(cfg.storage.database)
         people = read_roster_csv(cfg.roster.path)
         self.roster.replace_all(people)
-        log.info("roster: %d people from %s; outbox holds %d events (last seq %d)", len(people),
-                 cfg.roster.path, self.outbox.depth(), self.outbox.last_seq())
-        policy = Policy(self.roster, debounce_s=cfg.policy.debounce_s,
-                        unknown_debounce_s=cfg.policy.unknown_debounce_s)
+        log.info(
+            "roster: %d people from %s; outbox holds %d events (last seq %d)",
+            len(people),
+            cfg.roster.path,
+            self.outbox.depth(),
+            self.outbox.last_seq(),
+        )
+        policy = Policy(self.roster, debounce_s=cfg.policy.debounce_s, unknown_debounce_s=cfg.policy.unknown_debounce_s)
         self.recorder = CheckinRecorder(policy, self.outbox, self.topics, on_recorded=self._recorded)
 
         # 2. network
         if self.transport is None:
             self.transport = mqtt_transport_for(cfg, self.topics)
-        self.forwarder = OutboxForwarder(self.outbox, self.transport, max_inflight=cfg.broker.max_inflight,
-                                         require_subscriber=cfg.broker.require_subscriber)
+        self.forwarder = OutboxForwarder(
+            self.outbox,
+            self.transport,
+            max_inflight=cfg.broker.max_inflight,
+            require_subscriber=cfg.broker.require_subscriber,
+        )
         self.forwarder.start()
         self.transport.start()
 
@@ -99,8 +113,13 @@ class Gateway:
         for g in cfg.gates:
             info = GateInfo(g.id, g.direction, g.mode)
             for r in g.readers:
-                reader = SerialCardReader(r.id, r.port, self._card_handler(info), baudrate=r.baudrate,
-                                          repeat_suppress_s=r.repeat_suppress_s)
+                reader = SerialCardReader(
+                    r.id,
+                    r.port,
+                    self._card_handler(info),
+                    baudrate=r.baudrate,
+                    repeat_suppress_s=r.repeat_suppress_s,
+                )
                 self.readers.append((info, reader))
                 reader.start()
 
@@ -121,12 +140,18 @@ class Gateway:
 
         rc = self.cfg.recognition
         for info, cam in camera_cfgs:
-            encoder = FaceEncoder(upsample=rc.detect_upsample, detect_scale=rc.detect_scale,
-                                  min_face_px=rc.min_face_px)
+            encoder = FaceEncoder(upsample=rc.detect_upsample, detect_scale=rc.detect_scale, min_face_px=rc.min_face_px)
             stop = threading.Event()
             capture = CaptureWorker(self.source_factory(cam, stop), stop=stop)
-            worker = FaceWorker(info, capture, encoder, gallery, tolerance=rc.tolerance,
-                                every_n_frames=rc.process_every_n_frames, submit=self.recorder.submit)
+            worker = FaceWorker(
+                info,
+                capture,
+                encoder,
+                gallery,
+                tolerance=rc.tolerance,
+                every_n_frames=rc.process_every_n_frames,
+                submit=self.recorder.submit,
+            )
             self.cameras.append(_Camera(info, capture, worker))
             capture.start()
             worker.start()
@@ -134,8 +159,8 @@ class Gateway:
 
     def _card_handler(self, gate: GateInfo) -> Callable[[CardRead], None]:
         def handle(read: CardRead) -> None:
-            self.recorder.submit(Observation(gate, read.reader_id, "card", read.at_monotonic,
-                                             card_uid=read.card_uid))
+            self.recorder.submit(Observation(gate, read.reader_id, "card", read.at_monotonic, card_uid=read.card_uid))
+
         return handle
 
     def _recorded(self, event: CheckIn) -> None:
@@ -167,8 +192,10 @@ class Gateway:
         for _, reader in self.readers:
             reader.stop()
         if not self.forwarder.drain(self.drain_timeout_s):
-            log.warning("stopping with %d event(s) still in the outbox; they are sent on the next start",
-                        self.outbox.depth())
+            log.warning(
+                "stopping with %d event(s) still in the outbox; they are sent on the next start",
+                self.outbox.depth(),
+            )
         self.health.stop()
         self.forwarder.stop()
         assert self.transport is not None
@@ -180,11 +207,18 @@ class Gateway:
     def snapshot(self) -> dict[str, Any]:
         """The health report."""
         fs = self.forwarder.stats
-        errors = [e for e in (fs.last_error, getattr(self.transport, "last_error", None),
-                              *(r.last_error for _, r in self.readers),
-                              *(c.capture.last_error for c in self.cameras),
-                              *(c.worker.last_error for c in self.cameras if c.worker),
-                              *self.errors[-1:]) if e]
+        errors = [
+            e
+            for e in (
+                fs.last_error,
+                getattr(self.transport, "last_error", None),
+                *(r.last_error for _, r in self.readers),
+                *(c.capture.last_error for c in self.cameras),
+                *(c.worker.last_error for c in self.cameras if c.worker),
+                *self.errors[-1:],
+            )
+            if e
+        ]
         return {
             "schema_version": 1,
             "site_id": self.cfg.site_id,
@@ -199,14 +233,24 @@ class Gateway:
             "acked": fs.acked,
             "inflight": self.forwarder.inflight,
             "checkins_recorded": self.recorder.recorded,
-            "cameras": {c.capture.source.name: {
-                "state": c.worker.state if c.worker and c.capture.state != "error" else c.capture.state,
-                "fps": round(c.worker.fps, 1) if c.worker else 0.0,
-                "captured": c.capture.captured, "dropped": c.capture.dropped,
-                "processed": c.worker.frames_processed if c.worker else 0} for c in self.cameras},
-            "readers": {r.reader_id: {"state": r.state, "cards": r.cards_read,
-                                      "bad_frames": r.decoder.stats.bad_checksum + r.decoder.stats.malformed}
-                        for _, r in self.readers},
+            "cameras": {
+                c.capture.source.name: {
+                    "state": c.worker.state if c.worker and c.capture.state != "error" else c.capture.state,
+                    "fps": round(c.worker.fps, 1) if c.worker else 0.0,
+                    "captured": c.capture.captured,
+                    "dropped": c.capture.dropped,
+                    "processed": c.worker.frames_processed if c.worker else 0,
+                }
+                for c in self.cameras
+            },
+            "readers": {
+                r.reader_id: {
+                    "state": r.state,
+                    "cards": r.cards_read,
+                    "bad_frames": r.decoder.stats.bad_checksum + r.decoder.stats.malformed,
+                }
+                for _, r in self.readers
+            },
             "fps": round(sum(c.worker.fps for c in self.cameras if c.worker), 1),
             "last_error": errors[0] if errors else None,
         }

@@ -67,9 +67,7 @@ def enroll_directory(
     return results
 
 
-def _encode_photo(
-    encoder: FaceEncoder, photo: Path, person_id: str, out: list[npt.NDArray[np.float64]]
-) -> PhotoResult:
+def _encode_photo(encoder: FaceEncoder, photo: Path, person_id: str, out: list[npt.NDArray[np.float64]]) -> PhotoResult:
     try:
         rgb = load_image_rgb(str(photo))
     except ValueError as exc:

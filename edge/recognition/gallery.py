@@ -85,14 +85,24 @@ class Gallery:
     def save(self, path: str | Path) -> None:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"format": GALLERY_FORMAT, "model": MODEL, "created_at": datetime.now(UTC).isoformat(),
-                "templates": len(self), "people": len(self.people), "sha256": self._digest()}
+        meta = {
+            "format": GALLERY_FORMAT,
+            "model": MODEL,
+            "created_at": datetime.now(UTC).isoformat(),
+            "templates": len(self),
+            "people": len(self.people),
+            "sha256": self._digest(),
+        }
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, encodings=self.encodings.astype(np.float32),
-                         person_ids=np.array(self.person_ids, dtype=str),
-                         sources=np.array(self.sources, dtype=str), meta=np.array(json.dumps(meta)))
+                np.savez(
+                    fh,
+                    encodings=self.encodings.astype(np.float32),
+                    person_ids=np.array(self.person_ids, dtype=str),
+                    sources=np.array(self.sources, dtype=str),
+                    meta=np.array(json.dumps(meta)),
+                )
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, p)
@@ -108,8 +118,11 @@ class Gallery:
         try:
             with np.load(p, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                g = cls(np.asarray(z["encodings"], np.float32).reshape(-1, 128),
-                        [str(x) for x in z["person_ids"]], [str(x) for x in z["sources"]])
+                g = cls(
+                    np.asarray(z["encodings"], np.float32).reshape(-1, 128),
+                    [str(x) for x in z["person_ids"]],
+                    [str(x) for x in z["sources"]],
+                )
         except (OSError, ValueError, KeyError) as exc:
             raise GalleryError(f"gallery {p} is unreadable: {exc}") from exc
         if meta.get("format") != GALLERY_FORMAT:

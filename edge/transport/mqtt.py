@@ -54,7 +54,7 @@ def make_client(settings: MqttSettings) -> mqtt.Client:
 
 
 def connect_properties(settings: MqttSettings) -> Properties:
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     if settings.session_expiry_s:
         props.SessionExpiryInterval = settings.session_expiry_s
     return props
@@ -91,7 +91,11 @@ class MqttTransport:
         s = self.settings
         log.info("connecting to MQTT broker %s:%d as %s", s.host, s.port, s.client_id)
         self._client.connect_async(
-            s.host, s.port, keepalive=s.keepalive_s, clean_start=s.clean_start, properties=connect_properties(s)
+            s.host,
+            s.port,
+            keepalive=s.keepalive_s,
+            clean_start=s.clean_start,
+            properties=connect_properties(s),
         )
         self._client.loop_start()
 
@@ -143,5 +147,3 @@ class MqttTransport:
         else:
             status = AckStatus.DELIVERED
         self.on_ack(Ack(mid, status, reason_text(rc)))
-
-

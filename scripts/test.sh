@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: set up (idempotent, with test tools) and run lint + type check + the whole test suite.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/bootstrap.sh --dev
+venv="$root/.venv/bin"
+echo "== ruff"
+"$venv/ruff" check edge firmware_bridge tests scripts
+echo "== mypy"
+"$venv/mypy"
+echo "== pytest"
+exec "$venv/python" -m pytest "$@"
