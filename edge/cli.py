@@ -101,7 +101,7 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
         sys.exit(2)
     setup_logging(ctx.obj["log_level"] or cfg.log_level)
     gw = Gateway(cfg)
-    _stop_on_signals(gw._stop)
+    _stop_on_signals(gw.stop_event)
     try:
         gw.start()
     except RosterError as exc:

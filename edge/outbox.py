@@ -8,14 +8,13 @@ broker has acknowledged it (PUBACK).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
+from edge.sqlite import open_db
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,7 @@ EventBuilder = Callable[[int], tuple[str, str, str]]
 
 class Outbox:
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._db = sqlite_utils.Database(self._conn)
+        self._conn, self._db = open_db(path)
         self._lock = threading.Lock()
         self._db["meta"].create({"key": str, "value": int}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
         self._db["outbox"].create(  # type: ignore[union-attr]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
+from edge.sqlite import open_db
 
 REQUIRED_COLUMNS = ("person_id", "name", "class")
 _UID = re.compile(r"^[0-9A-F]{10}$")
@@ -99,10 +98,7 @@ class RosterStore:
     """The roster in the gateway's SQLite database (table `roster`)."""
 
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        self._db = sqlite_utils.Database(conn)
+        self._conn, self._db = open_db(path)
         self._db["roster"].create(  # type: ignore[union-attr]
             {"person_id": str, "name": str, "class": str, "card_uid": str},
             pk="person_id",
@@ -111,12 +107,18 @@ class RosterStore:
         self._db["roster"].create_index(["card_uid"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
 
     def replace_all(self, people: list[Person]) -> None:
-        with self._db.conn:
-            self._db.execute("DELETE FROM roster")
-            self._db["roster"].insert_all(  # type: ignore[union-attr]
-                {"person_id": p.person_id, "name": p.name, "class": p.class_name, "card_uid": p.card_uid}
-                for p in people
+        """Swap the whole roster in one transaction."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("DELETE FROM roster")
+            self._conn.executemany(
+                "INSERT INTO roster (person_id, name, class, card_uid) VALUES (?,?,?,?)",
+                [(p.person_id, p.name, p.class_name, p.card_uid) for p in people],
             )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def by_card(self, uid: str) -> Person | None:
         rows = list(self._db.query("SELECT * FROM roster WHERE card_uid = ?", [uid]))

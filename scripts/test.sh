@@ -7,6 +7,7 @@ scripts/bootstrap.sh --dev
 venv="$root/.venv/bin"
 echo "== ruff"
 "$venv/ruff" check edge firmware_bridge tests scripts
+"$venv/ruff" format --check edge firmware_bridge tests scripts
 echo "== mypy"
 "$venv/mypy"
 echo "== pytest"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlite_utils
+from edge.sqlite import open_db
 
 CHECKIN_COLUMNS = (
     "event_id",
@@ -31,11 +30,7 @@ CHECKIN_COLUMNS = (
 
 class CheckinStore:
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._db = sqlite_utils.Database(self._conn)
+        self._conn, self._db = open_db(path)
         self._lock = threading.Lock()
         self._db["checkins"].create(  # type: ignore[union-attr]
             {

@@ -32,16 +32,25 @@ def _sub_model(annotation: object) -> type[BaseModel] | None:
 
 
 def render() -> str:
-    lines = ["# Gateway configuration reference", "",
-             "Generated from `edge/config/model.py` by `python -m edge.config.docs > docs/configuration.md`;",
-             "a test fails when this file is out of date. Unknown keys are errors; `${NAME}` and",
-             "`${NAME:-default}` take values from the environment; relative paths are relative to the config file.",
-             ""]
+    lines = [
+        "# Gateway configuration reference",
+        "",
+        "Generated from `edge/config/model.py` by `python -m edge.config.docs > docs/configuration.md`;",
+        "a test fails when this file is out of date. Unknown keys are errors; `${NAME}` and",
+        "`${NAME:-default}` take values from the environment; relative paths are relative to the config file.",
+        "",
+    ]
     queue: list[tuple[str, type[BaseModel]]] = [("", GatewayConfig)]
     while queue:
         path, model = queue.pop(0)
-        lines += [f"## `{path or '(top level)'}`", "", " ".join((model.__doc__ or "").split()), "",
-                  "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## `{path or '(top level)'}`",
+            "",
+            " ".join((model.__doc__ or "").split()),
+            "",
+            "| key | type | default | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
         for name, field in model.model_fields.items():
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")

@@ -181,7 +181,12 @@ class Gateway:
         self._stop.wait()
 
     def request_stop(self) -> None:
+        """Ask run_until_stopped() to return (safe from a signal handler)."""
         self._stop.set()
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self._stop
 
     def stop(self) -> None:
         log.info("gateway stopping")
