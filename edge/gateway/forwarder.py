@@ -43,7 +43,7 @@ class OutboxForwarder:
         max_inflight: int = 20,
         require_subscriber: bool = True,
         retry_min_s: float = 0.5,
-        retry_max_s: float = 15.0,
+        retry_max_s: float = 5.0,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
