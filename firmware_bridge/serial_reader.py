@@ -53,6 +53,9 @@ class SerialCardReader:
         self.state = "starting"
         self.last_error: str | None = None
         self.cards_read = 0
+        self.connections = 0
+        """Successful opens so far (a reconnect makes it 2, ...). Bytes sent before an open completes are lost:
+        pyserial's open() clears the input buffer."""
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._last: tuple[str, float] | None = None
@@ -77,6 +80,7 @@ class SerialCardReader:
                 continue
             log.info("reader %s connected on %s", self.reader_id, self.port)
             self.state = "connected"
+            self.connections += 1
             self.connected.set()
             delay = self.reconnect_min_s
             try:

@@ -22,7 +22,7 @@ def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -
     gw = Gateway(cfg)
     try:
         gw.start()
-        assert sim.client_connected.wait(10)
+        wait_until(lambda: gw.readers[0][1].connections == 1 and sim.client_connected.is_set(), 10, "reader open")
         for uid in CARDS[:4]:  # while the broker is up
             sim.tap(uid, repeats=1)
         wait_until(lambda: collector.store.count() == 4, 15, "first four stored")

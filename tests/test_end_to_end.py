@@ -74,7 +74,7 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
     try:
         gw.start()
         watcher.wait_for(lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"online", 10, "gateway online")
-        assert sim.client_connected.wait(10)
+        wait_until(lambda: gw.readers[0][1].connections == 1 and sim.client_connected.is_set(), 10, "reader open")
         wait_until(gw.cameras_finished, 60, "video processed")
         sim.tap("62E3086CED")  # rose by card: granted
         sim.tap("DEADBEEF00")  # not in the roster: denied

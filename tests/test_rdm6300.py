@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from firmware_bridge.rdm6300 import Rdm6300Decoder, checksum, encode_frame
 from firmware_bridge.serial_reader import CardRead, SerialCardReader
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.helpers import wait_until
 
 # Worked example: data 62 E3 08 6C ED, XOR = 0x08
 EXAMPLE = b"\x02" + b"62E3086CED" + b"08" + b"\x03"
@@ -119,7 +120,7 @@ def test_reader_over_socket_url_with_repeats_and_reconnect() -> None:
         reader = SerialCardReader("r1", sim.url, got.put, repeat_suppress_s=1.0, reconnect_max_s=0.5)
         reader.start()
         try:
-            assert sim.client_connected.wait(5)
+            wait_until(lambda: reader.connections == 1 and sim.client_connected.is_set(), 5, "reader open")
             sim.tap("0F00A1B2C3", repeats=3)  # a held card repeats: one read
             assert got.get(timeout=5).card_uid == "0F00A1B2C3"
             sim.tap("62E3086CED")
@@ -127,8 +128,7 @@ def test_reader_over_socket_url_with_repeats_and_reconnect() -> None:
             assert got.empty()
 
             sim.disconnect_clients()  # unplug
-            assert sim.client_connected.wait(5), "reader did not reconnect"
-            assert reader.connected.wait(5)
+            wait_until(lambda: reader.connections == 2 and sim.client_connected.is_set(), 5, "reader reconnected")
             sim.tap("1A2B3C4D5E")
             assert got.get(timeout=5).card_uid == "1A2B3C4D5E"
         finally:

@@ -47,7 +47,8 @@ class Rdm6300Simulator:
         self.stop()
 
     def tap(self, uid: str, repeats: int = 2) -> int:
-        """Present a card: sends its frame `repeats` times. Returns how many clients received it."""
+        """Present a card: sends its frame `repeats` times. Returns how many clients received it (0 when the
+        reader has not connected yet: wait for `client_connected` and for the reader's own open to finish)."""
         return self.send_raw(encode_frame(uid) * repeats)
 
     def send_raw(self, data: bytes) -> int:
