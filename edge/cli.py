@@ -14,6 +14,7 @@ from types import FrameType
 import click
 
 from edge import __version__
+from edge.config.loader import ConfigError
 from edge.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _echo_issues(exc: ConfigError) -> None:
+    for issue in exc.issues:
+        click.echo(str(issue), err=True)
+
+
 # config ---------------------------------------------------------------------------------------------
 @cli.group()
 def config() -> None:
@@ -53,13 +59,12 @@ def config() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def config_validate(file: Path) -> None:
     """Validate FILE; print every problem with its YAML path and line. Exit 1 when invalid."""
-    from edge.config import ConfigError, load_config
+    from edge.config import load_config
 
     try:
         cfg = load_config(file)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
+        _echo_issues(exc)
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
         sys.exit(1)
     n_cam = sum(len(g.cameras) for g in cfg.gates)
@@ -88,15 +93,14 @@ def gateway() -> None:
 @click.pass_context
 def gateway_run(ctx: click.Context, config_path: Path) -> None:
     """Run the gateway until SIGTERM / SIGINT."""
-    from edge.config import ConfigError, load_config
+    from edge.config import load_config
     from edge.gateway.service import Gateway
     from edge.roster import RosterError
 
     try:
         cfg = load_config(config_path)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
+        _echo_issues(exc)
         click.echo("refusing to start on an invalid config", err=True)
         sys.exit(2)
     setup_logging(ctx.obj["log_level"] or cfg.log_level)

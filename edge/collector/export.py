@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
@@ -40,8 +39,3 @@ def write_export(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
         writer.writerow({k: r.get(k) for k in CHECKIN_COLUMNS})
         n += 1
     return n
-
-
-def payload_of(row: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(row["payload"])
-    return result
