@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -237,75 +236,6 @@ def report_cmd(db_path: Path, roster_path: str, day: date | None, tz: str) -> No
         store.close()
 
 
-# enrolment / identification -------------------------------------------------------------------------
-@cli.command("enroll")
-@click.option("--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--photos",
-    "photos_dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of <person_id>/<photo>.jpg|png",
-)
-def enroll_cmd(gallery_path: Path, photos_dir: Path) -> None:
-    """Enrol the photos in PHOTOS into GALLERY (each person found there is replaced)."""
-    from edge.recognition.enroll import PhotoResult, enroll_directory
-    from edge.recognition.gallery import Gallery, GalleryError
-
-    def report(r: PhotoResult) -> None:
-        detail = f" ({r.detail})" if r.detail else ""
-        click.echo(f"{r.status:14s} {r.person_id:24s} {r.photo}{detail}")
-
-    try:
-        results = enroll_directory(gallery_path, photos_dir, on_result=report)
-    except (GalleryError, FileNotFoundError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    ok = sum(r.status == "enrolled" for r in results)
-    g = Gallery.load(gallery_path)
-    click.echo(
-        f"{ok}/{len(results)} photos enrolled; gallery {gallery_path}: {len(g)} templates, {len(g.people)} people"
-    )
-    if ok == 0:
-        sys.exit(1)
-
-
-@cli.command("identify")
-@click.option("--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--tolerance", type=float, default=None, help="Override the decision threshold.")
-@click.argument("images", nargs=-1, required=True)
-def identify_cmd(gallery_path: Path, tolerance: float | None, images: tuple[str, ...]) -> None:
-    """Print one JSON line per IMAGE: {"image", "person_id", "distance"} (the largest face decides)."""
-    from edge.config.model import RecognitionConfig
-    from edge.recognition.encoder import FaceEncoder, load_image_rgb
-    from edge.recognition.gallery import Gallery, GalleryError
-
-    try:
-        gallery = Gallery.load(gallery_path)
-    except GalleryError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    tol = tolerance if tolerance is not None else RecognitionConfig().tolerance
-    encoder = FaceEncoder(upsample=1, min_face_px=20)
-    failed = False
-    for image in images:
-        out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
-        try:
-            rgb = load_image_rgb(image)
-        except (ValueError, OSError) as exc:
-            click.echo(f"{image}: {exc}", err=True)
-            failed = True
-        else:
-            boxes = sorted(encoder.locate(rgb), key=lambda b: b[1] - b[3], reverse=True)[:1]
-            for face in encoder.encode(rgb, boxes):
-                m = gallery.match(face.encoding, tol)
-                out["person_id"] = m.person_id
-                out["distance"] = None if m.distance is None else round(m.distance, 4)
-        click.echo(json.dumps(out))
-    if failed:
-        sys.exit(1)
-
-
 # demo -----------------------------------------------------------------------------------------------
 @cli.command("demo")
 @click.option(
@@ -319,6 +249,17 @@ def demo_cmd(workdir: Path | None) -> None:
     from edge.demo.runner import run_demo
 
     sys.exit(run_demo(workdir))
+
+
+def _register() -> None:
+    from edge.bench.commands import bench
+    from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
+
+    for command in (enroll_cmd, identify_cmd, gallery, bench):
+        cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The roster: who may pass. A CSV `person_id,name,class,card_uid` (card_uid optional) loaded into SQLite."""
+"""The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos]` loaded into SQLite."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class Person:
     name: str
     class_name: str
     card_uid: str | None
+    photos: tuple[str, ...] = ()
+    """Enrolment photos (optional `photos` column: paths relative to the CSV, separated by ';')."""
 
 
 class RosterError(Exception):
@@ -47,9 +49,9 @@ def read_roster_csv(path: str | Path) -> list[Person]:
             reader = csv.DictReader(fh)
             header = [h.strip() for h in reader.fieldnames or []]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            unknown = [c for c in header if c not in (*REQUIRED_COLUMNS, "card_uid")]
+            unknown = [c for c in header if c not in (*REQUIRED_COLUMNS, "card_uid", "photos")]
             if missing or unknown:
-                msg = "line 1: header must be person_id,name,class[,card_uid]"
+                msg = "line 1: header must be person_id,name,class[,card_uid][,photos]"
                 msg += f"; missing {missing}" if missing else ""
                 msg += f"; unknown {unknown}" if unknown else ""
                 raise RosterError(str(p), [msg])
@@ -84,7 +86,8 @@ def read_roster_csv(path: str | Path) -> list[Person]:
                 seen_ids[pid] = line
                 if uid:
                     seen_cards[uid] = line
-                people.append(Person(pid, name, cls, uid))
+                photos = tuple(x.strip() for x in (row.get("photos") or "").split(";") if x.strip())
+                people.append(Person(pid, name, cls, uid, photos))
     except OSError as exc:
         raise RosterError(str(p), [f"cannot read the file: {exc.strerror}"]) from exc
     except csv.Error as exc:

@@ -83,8 +83,12 @@ class GateConfig(_Section):
 
     id: str = Field(pattern=IDENT, description="Gate/lane id, carried in every check-in as 'gate'.")
     direction: Literal["in", "out"] = Field(description="'in' for arrivals, 'out' for departures.")
-    mode: Literal["card", "face", "card_or_face"] = Field(
-        "card_or_face", description="What identifies a person here: a card, a face, or either."
+    mode: Literal["card", "face", "card_or_face", "card_and_face"] = Field(
+        "card_or_face",
+        description=(
+            "What identifies a person here: a card, a face, either, or both (card_and_face: a tap opens"
+            " policy.card_face_window_s in which the face must match the card holder)."
+        ),
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Face cameras watching this lane.")
     readers: list[ReaderConfig] = Field(default_factory=list, description="Card readers on this lane.")
@@ -95,29 +99,70 @@ class GateConfig(_Section):
             raise ValueError("mode 'card' needs at least one reader")
         if self.mode == "face" and not self.cameras:
             raise ValueError("mode 'face' needs at least one camera")
+        if self.mode == "card_and_face" and not (self.cameras and self.readers):
+            raise ValueError("mode 'card_and_face' needs at least one camera and one reader")
         if not self.readers and not self.cameras:
             raise ValueError("a gate needs at least one camera or reader")
         return self
 
 
 class RecognitionConfig(_Section):
-    """Face recognition on the gateway (face_recognition / dlib 128-d encodings)."""
+    """Face recognition on the gateway: the core's schedule and the open-set decision rule.
 
-    tolerance: float = Field(
-        0.5,
+    Defaults come from the curves measured with `edge bench accuracy` and `edge bench recognition`
+    (docs/recognition.md)."""
+
+    threshold: float = Field(
+        0.48,
         gt=0,
         lt=1,
         description=(
-            "Largest face distance accepted as a match. 0.6 (face_recognition's default) admits many strangers;"
-            " 0.5 trades a few missed matches for far fewer false accepts."
+            "Largest fused face distance accepted as a match (dlib 128-d space). 0.6, face_recognition's default,"
+            " admitted 15 % of strangers on lfw_dev stills; 0.48 admitted none, at 84 % of genuine stills."
         ),
     )
-    process_every_n_frames: int = Field(3, ge=1, le=60, description="Run detection on every n-th frame.")
-    detect_scale: float = Field(
-        1.0, gt=0, le=1, description="Downscale frames by this factor before face detection (1 = full size)."
+    margin: float = Field(
+        0.08,
+        ge=0,
+        lt=1,
+        description="The nearest person must be at least this much closer than the second-nearest, else unknown.",
     )
-    detect_upsample: int = Field(0, ge=0, le=2, description="HOG detector upsampling: finds smaller faces, slower.")
-    min_face_px: int = Field(40, ge=10, description="Faces narrower than this (in the original frame) are ignored.")
+    verify_threshold: float = Field(
+        0.45,
+        gt=0,
+        lt=1,
+        description="card_and_face gates: largest distance between the face and the card holder's templates.",
+    )
+    min_face_px: int = Field(
+        80, ge=40, description="Faces narrower than this are tracked but never encoded (HOG finds faces from ~80 px)."
+    )
+    full_detect_every: int = Field(
+        3, ge=1, le=30, description="Whole-frame detection every n-th frame; in between only around tracked faces."
+    )
+    detect_upsample: int = Field(0, ge=0, le=2, description="HOG upsampling: finds faces half as wide, 4x slower.")
+    min_encodings: int = Field(2, ge=1, le=10, description="Encodings of a track that must agree before a match.")
+    max_encodings: int = Field(3, ge=1, le=10, description="Most encodings computed per track (per pass).")
+    encode_gap_frames: int = Field(
+        3, ge=1, le=60, description="Frames between two encodings of one track (the best face in between is used)."
+    )
+    encoder_processes: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Encoder worker processes shared by all cameras (cores - 1 is a good start: 1 here, 3 on a Pi 4).",
+    )
+    frame_queue: int = Field(
+        2,
+        ge=1,
+        le=30,
+        description="Frames buffered per live camera; when recognition is behind, the oldest is dropped.",
+    )
+
+    @model_validator(mode="after")
+    def _encodings_consistent(self) -> RecognitionConfig:
+        if self.min_encodings > self.max_encodings:
+            raise ValueError("min_encodings must not exceed max_encodings")
+        return self
 
 
 class PolicyConfig(_Section):
@@ -130,6 +175,12 @@ class PolicyConfig(_Section):
         10,
         ge=0,
         description="One 'unknown' face or unknown-card event per gate (per card) per this many seconds.",
+    )
+    card_face_window_s: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="card_and_face gates: after a tap, how long the holder's face has to match before 'denied'.",
     )
 
 

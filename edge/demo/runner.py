@@ -27,7 +27,7 @@ from rich.console import Console
 
 from edge.collector.store import CheckinStore
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.recognition.enroll import enroll_directory
+from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.reporting import print_attendance
 from edge.roster import read_roster_csv
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
@@ -135,7 +135,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
     con.print(f"work folder {work}")
 
     con.print("[bold]1. enrolment[/bold] of the sample photos")
-    for r in enroll_directory(work / "gallery.npz", data / "photos"):
+    report = enroll(work / "gallery.npz", photos_from_folder(data / "photos"), EnrolSettings(jitters=1))
+    for r in report.results:
         con.print(f"   {r.status:9s} {r.person_id:20s} {Path(r.photo).name} {r.detail}")
 
     broker = stack.enter_context(MosquittoBroker(work / "broker"))

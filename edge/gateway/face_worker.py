@@ -1,18 +1,23 @@
-"""Per-camera recognition thread: frames from the capture queue -> faces -> gallery match -> observations."""
+"""Per-camera recognition thread: frames from the capture queue -> recognition core -> one observation per track.
+
+The encoder runs in worker processes (edge.recognition.encode_pool), so this thread only detects, tracks and
+schedules; between frames it collects finished encodings. Capture never waits for it: live cameras drop the
+oldest frame when it is behind (CaptureWorker counts them).
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 
-from edge.camera.base import Frame
 from edge.camera.capture import END, CaptureWorker
 from edge.gateway.policy import GateInfo, Observation
-from edge.recognition.encoder import FaceEncoder
-from edge.recognition.gallery import Gallery
+from edge.recognition.core import RecognitionCore, TrackDecision
+from edge.recognition.encode_pool import EncodeBackend
 
 log = logging.getLogger(__name__)
 
@@ -22,26 +27,23 @@ class FaceWorker:
         self,
         gate: GateInfo,
         capture: CaptureWorker,
-        encoder: FaceEncoder,
-        gallery: Gallery,
+        core: RecognitionCore,
+        encoder: EncodeBackend,
         *,
-        tolerance: float,
-        every_n_frames: int,
         submit: Callable[[Observation], object],
     ) -> None:
         self.gate = gate
         self.capture = capture
         self.camera_id = capture.source.name
+        self.core = core
         self.encoder = encoder
-        self.gallery = gallery
-        self.tolerance = tolerance
-        self.every_n = every_n_frames
         self.submit = submit
         self.state = "starting"
         self.frames_seen = 0
-        self.frames_processed = 0
-        self.faces_seen = 0
+        self.decisions = 0
         self.fps = 0.0
+        self.latencies_ms: list[float] = []
+        """Eligible face -> decision, last 100 decisions."""
         self.last_error: str | None = None
         self.finished = threading.Event()
         self._stop = threading.Event()
@@ -53,6 +55,7 @@ class FaceWorker:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
+        self.encoder.close()
 
     def _run(self) -> None:
         self.state = "running"
@@ -60,16 +63,19 @@ class FaceWorker:
         try:
             while not self._stop.is_set():
                 try:
-                    frame = self.capture.frames.get(timeout=0.5)
+                    frame = self.capture.frames.get(timeout=0.05)
                 except queue.Empty:
+                    self._emit(self._guard(self.core.drain))
                     continue
                 if frame is END:
+                    self._emit(self._guard(self.core.finish))
                     self.state = "ended"
                     return
                 self.frames_seen += 1
                 window_n += 1
-                if frame.index % self.every_n == 0:
-                    self._process(frame)
+                self._emit(
+                    self._guard(functools.partial(self.core.process, frame.index, frame.image, frame.at_monotonic))
+                )
                 now = time.monotonic()
                 if now - window_t0 >= 2.0:
                     self.fps, window_t0, window_n = window_n / (now - window_t0), now, 0
@@ -78,32 +84,42 @@ class FaceWorker:
                 self.state = "stopped"
             self.finished.set()
 
-    def _process(self, frame: Frame) -> None:
+    def _guard(self, step: Callable[[], list[TrackDecision]]) -> list[TrackDecision]:
         try:
-            faces = self.encoder.detect_bgr(frame.image)
-        except Exception as exc:  # a bad frame must not stop the camera
-            self.last_error = f"recognition failed on frame {frame.index}: {exc}"
-            log.warning("camera %s: %s", self.camera_id, self.last_error)
-            return
-        self.frames_processed += 1
-        for face in faces:
-            self.faces_seen += 1
-            m = self.gallery.match(face.encoding, self.tolerance)
-            log.debug(
-                "camera %s frame %d: face %dpx -> %s (nearest %.3f)",
+            return step()
+        except Exception as exc:  # a bad frame or a dead encoder must not kill the camera thread
+            msg = f"recognition failed: {type(exc).__name__}: {exc}"
+            if msg != self.last_error:
+                log.error("camera %s: %s", self.camera_id, msg)
+            self.last_error = msg
+            self.state = "error"
+            self._stop.wait(1.0)
+            return []
+
+    def _emit(self, decisions: list[TrackDecision]) -> None:
+        for d in decisions:
+            self.decisions += 1
+            self.latencies_ms = [*self.latencies_ms[-99:], (d.decided_at - d.eligible_at) * 1000]
+            ident = d.identification
+            log.info(
+                "camera %s track %d: %s (nearest %s, distance %s, margin %s, %s, %d encodings)",
                 self.camera_id,
-                frame.index,
-                face.width,
-                m.person_id,
-                m.nearest_distance or -1,
+                d.track_id,
+                ident.person_id or "unknown",
+                ident.nearest,
+                None if ident.distance is None else round(ident.distance, 3),
+                None if ident.margin is None else round(ident.margin, 3),
+                ident.reason,
+                len(d.encodings),
             )
             self.submit(
                 Observation(
                     self.gate,
                     self.camera_id,
                     "face",
-                    frame.at_monotonic,
-                    person_id=m.person_id,
-                    distance=m.distance,
+                    d.decided_at,
+                    person_id=ident.person_id,
+                    distance=ident.distance if ident.person_id else None,
+                    encodings=d.encodings,
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
@@ -40,6 +41,27 @@ class CheckinRecorder:
                 return None
             event = self._record(verdict)
             self.recorded += 1
+        self._announce(event)
+        return event
+
+    def expire(self, now: float | None = None) -> list[CheckIn]:
+        """Record the verdicts of card_and_face windows that have closed (called by the policy timer)."""
+        with self._lock:
+            events = [self._record(v) for v in self.policy.expire(time.monotonic() if now is None else now)]
+            self.recorded += len(events)
+        for event in events:
+            self._announce(event)
+        return events
+
+    def run_timer(self, stop: threading.Event, interval_s: float = 0.2) -> None:
+        """Body of the gateway's "policy-timer" thread."""
+        while not stop.wait(interval_s):
+            try:
+                self.expire()
+            except Exception:  # never let the timer die silently
+                log.exception("policy timer failed")
+
+    def _announce(self, event: CheckIn) -> None:
         log.info(
             "check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s distance=%s",
             event.seq,
@@ -52,7 +74,6 @@ class CheckinRecorder:
         )
         if self.on_recorded:
             self.on_recorded(event)
-        return event
 
     def _record(self, v: Verdict) -> CheckIn:
         built: list[CheckIn] = []

@@ -1,8 +1,9 @@
 """The gateway process: composition root. Components start in one visible order and stop in reverse.
 
-start: outbox + roster -> transport + forwarder -> health -> card readers -> cameras + face workers
-stop:  cameras + face workers -> card readers -> drain outbox (bounded) -> health -> forwarder
-       -> transport ('stopped' status) -> databases
+start: outbox + roster + gallery -> policy timer -> transport + forwarder -> health -> card readers
+       -> cameras (capture thread, face thread, encoder processes)
+stop:  cameras + face workers + encoders -> card readers -> policy timer -> drain outbox (bounded) -> health
+       -> forwarder -> transport ('stopped' status) -> databases
 """
 
 from __future__ import annotations
@@ -89,8 +90,27 @@ class Gateway:
             self.outbox.depth(),
             self.outbox.last_seq(),
         )
-        policy = Policy(self.roster, debounce_s=cfg.policy.debounce_s, unknown_debounce_s=cfg.policy.unknown_debounce_s)
+        self.gallery: Gallery | None = None
+        if any(g.cameras for g in cfg.gates):
+            try:
+                self.gallery = Gallery.load(cfg.gallery.path)
+                log.info("gallery: %d templates of %d people", len(self.gallery), len(self.gallery.people))
+            except GalleryError as exc:
+                self._error(f"face recognition disabled: {exc}")
+        policy = Policy(
+            self.roster,
+            debounce_s=cfg.policy.debounce_s,
+            unknown_debounce_s=cfg.policy.unknown_debounce_s,
+            card_face_window_s=cfg.policy.card_face_window_s,
+            verify_threshold=cfg.recognition.verify_threshold,
+            verifier=self.gallery.verify if self.gallery else None,
+        )
         self.recorder = CheckinRecorder(policy, self.outbox, self.topics, on_recorded=self._recorded)
+        self._timer_stop = threading.Event()
+        self._timer = threading.Thread(
+            target=self.recorder.run_timer, args=(self._timer_stop,), name="policy-timer", daemon=True
+        )
+        self._timer.start()
 
         # 2. network
         if self.transport is None:
@@ -131,31 +151,31 @@ class Gateway:
         log.info("gateway started: %d reader(s), %d camera(s)", len(self.readers), len(self.cameras))
 
     def _start_cameras(self, camera_cfgs: list[tuple[GateInfo, CameraConfig]]) -> None:
-        try:
-            gallery = Gallery.load(self.cfg.gallery.path)
-        except GalleryError as exc:
-            self._error(f"face recognition disabled: {exc}")
+        if self.gallery is None:
             return
-        from edge.recognition.encoder import FaceEncoder
+        from edge.recognition.core import CoreSettings, RecognitionCore
+        from edge.recognition.decision import DecisionRule
+        from edge.recognition.encode_pool import ProcessEncoder
 
         rc = self.cfg.recognition
+        rule = DecisionRule(rc.threshold, rc.margin, rc.verify_threshold)
+        settings = CoreSettings(
+            min_face_px=rc.min_face_px,
+            full_detect_every=rc.full_detect_every,
+            detect_upsample=rc.detect_upsample,
+            min_encodings=rc.min_encodings,
+            max_encodings=rc.max_encodings,
+            encode_gap=rc.encode_gap_frames,
+        )
         for info, cam in camera_cfgs:
-            encoder = FaceEncoder(upsample=rc.detect_upsample, detect_scale=rc.detect_scale, min_face_px=rc.min_face_px)
             stop = threading.Event()
-            capture = CaptureWorker(self.source_factory(cam, stop), stop=stop)
-            worker = FaceWorker(
-                info,
-                capture,
-                encoder,
-                gallery,
-                tolerance=rc.tolerance,
-                every_n_frames=rc.process_every_n_frames,
-                submit=self.recorder.submit,
-            )
+            capture = CaptureWorker(self.source_factory(cam, stop), stop=stop, queue_size=rc.frame_queue)
+            encoder = ProcessEncoder(rc.encoder_processes)
+            core = RecognitionCore(self.gallery, rule, encoder, settings)
+            worker = FaceWorker(info, capture, core, encoder, submit=self.recorder.submit)
             self.cameras.append(_Camera(info, capture, worker))
             capture.start()
             worker.start()
-        log.info("gallery: %d templates of %d people", len(gallery), len(gallery.people))
 
     def _card_handler(self, gate: GateInfo) -> Callable[[CardRead], None]:
         def handle(read: CardRead) -> None:
@@ -196,6 +216,8 @@ class Gateway:
                 cam.worker.stop()
         for _, reader in self.readers:
             reader.stop()
+        self._timer_stop.set()
+        self._timer.join(2.0)
         if not self.forwarder.drain(self.drain_timeout_s):
             log.warning(
                 "stopping with %d event(s) still in the outbox; they are sent on the next start",
@@ -244,7 +266,11 @@ class Gateway:
                     "fps": round(c.worker.fps, 1) if c.worker else 0.0,
                     "captured": c.capture.captured,
                     "dropped": c.capture.dropped,
-                    "processed": c.worker.frames_processed if c.worker else 0,
+                    "processed": c.worker.frames_seen if c.worker else 0,
+                    "decisions": c.worker.decisions if c.worker else 0,
+                    "encodings": c.worker.core.stats.encodings if c.worker else 0,
+                    "encodings_skipped": c.worker.core.stats.encodings_skipped if c.worker else 0,
+                    "decision_latency_ms_p95": _p95(c.worker.latencies_ms) if c.worker else None,
                 }
                 for c in self.cameras
             },
@@ -259,6 +285,13 @@ class Gateway:
             "fps": round(sum(c.worker.fps for c in self.cameras if c.worker), 1),
             "last_error": errors[0] if errors else None,
         }
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
 
 
 def _round(v: float | None) -> float | None:

@@ -1,60 +1,92 @@
-"""Face detection and 128-d encodings via face_recognition (dlib HOG detector + ResNet encoder)."""
+"""Detection, landmarks and 128-d encodings of faces in one image (used by enrolment, identify and the core).
+
+Boxes are (left, top, right, bottom) in pixels of the image given.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edge.camera.base import Image
+from edge.recognition import models
 
-Encoding = npt.NDArray[np.float64]
+Encoding = npt.NDArray[np.float32]
 Box = tuple[int, int, int, int]
-"""(top, right, bottom, left) in pixels, face_recognition's order."""
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+"""dlib's encoder expects 150x150 chips aligned on the 5 landmarks with 25 % padding."""
 
 
 @dataclass(frozen=True)
-class DetectedFace:
+class Detection:
+    box: Box
+    score: float
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+
+@dataclass(frozen=True)
+class EncodedFace:
     box: Box
     encoding: Encoding
 
     @property
     def width(self) -> int:
-        return self.box[1] - self.box[3]
+        return self.box[2] - self.box[0]
 
 
-class FaceEncoder:
-    """Detects faces and encodes them. Imports dlib lazily: nothing heavy happens at import time."""
-
-    def __init__(self, *, upsample: int = 0, detect_scale: float = 1.0, min_face_px: int = 40) -> None:
-        import face_recognition
-
-        self._fr = face_recognition
-        self.upsample = upsample
-        self.detect_scale = detect_scale
-        self.min_face_px = min_face_px
-
-    def locate(self, rgb: Image) -> list[Box]:
-        small = rgb
-        if self.detect_scale != 1.0:
-            small = cv2.resize(rgb, None, fx=self.detect_scale, fy=self.detect_scale, interpolation=cv2.INTER_AREA)
-        boxes: list[Box] = self._fr.face_locations(small, number_of_times_to_upsample=self.upsample, model="hog")
-        if self.detect_scale != 1.0:
-            s = 1.0 / self.detect_scale
-            boxes = [(int(t * s), int(r * s), int(b * s), int(left * s)) for t, r, b, left in boxes]
-        return [b for b in boxes if b[1] - b[3] >= self.min_face_px]
-
-    def encode(self, rgb: Image, boxes: list[Box]) -> list[DetectedFace]:
-        if not boxes:
+def detect(rgb: Image, *, upsample: int = 0, roi: Box | None = None, min_score: float = 0.0) -> list[Detection]:
+    """HOG detection on the whole image or inside `roi` (boxes returned in whole-image pixels)."""
+    ox = oy = 0
+    img = rgb
+    if roi is not None:
+        h, w = rgb.shape[:2]
+        left, top, right, bottom = max(0, roi[0]), max(0, roi[1]), min(w, roi[2]), min(h, roi[3])
+        if right - left < 40 or bottom - top < 40:
             return []
-        encodings = self._fr.face_encodings(rgb, known_face_locations=boxes, num_jitters=1, model="small")
-        return [DetectedFace(b, np.asarray(e, dtype=np.float64)) for b, e in zip(boxes, encodings, strict=True)]
+        img, ox, oy = rgb[top:bottom, left:right], left, top
+    rects, scores, _ = models.hog_detector().run(np.ascontiguousarray(img), upsample, min_score)
+    return [
+        Detection((r.left() + ox, r.top() + oy, r.right() + ox, r.bottom() + oy), float(s))
+        for r, s in zip(rects, scores, strict=True)
+    ]
 
-    def detect_bgr(self, bgr: Image) -> list[DetectedFace]:
-        rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        return self.encode(rgb, self.locate(rgb))
+
+def landmarks(rgb: Image, box: Box) -> Any:
+    """The 5-point landmarks (a dlib full_object_detection) of the face in `box`."""
+    import dlib
+
+    return models.shape_predictor()(rgb, dlib.rectangle(*box))
+
+
+def landmark_points(shape: Any) -> npt.NDArray[np.float32]:
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def face_chip(rgb: Image, shape: Any) -> Image:
+    """The aligned 150x150 chip the encoder takes (what compute_face_descriptor does internally)."""
+    import dlib
+
+    return np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+
+def encode_chip(chip: Image, jitters: int = 1) -> Encoding:
+    return np.asarray(models.face_encoder().compute_face_descriptor(chip, jitters), dtype=np.float32)
+
+
+def encode_faces(rgb: Image, boxes: list[Box], jitters: int = 1) -> list[EncodedFace]:
+    return [EncodedFace(b, encode_chip(face_chip(rgb, landmarks(rgb, b)), jitters)) for b in boxes]
+
+
+def to_rgb(bgr: Image) -> Image:
+    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def load_image_rgb(path: str) -> Image:
@@ -64,5 +96,5 @@ def load_image_rgb(path: str) -> Image:
         raise ValueError("empty file")
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
-        raise ValueError("not a readable image")
-    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        raise ValueError("not a readable image (corrupt or unsupported format)")
+    return to_rgb(bgr)

@@ -1,23 +1,42 @@
-"""Enrolment: a folder of photos (DIR/<person_id>/*.jpg|png) into the gallery, one template per good photo."""
+"""Enrolment: photos -> checked faces -> templates in the gallery (several per person), incrementally.
+
+Photos come from a folder (DIR/<person_id>/*.jpg|png) or from a roster CSV's `photos` column. Each photo
+must hold exactly one face, at least `min_face_px` wide and sharp enough; rejects are reported with their
+reason and never reach the gallery. Re-running updates only what changed: a photo whose bytes (sha256) are
+already a template of that person is not encoded again. The gallery is written once, atomically, at the end:
+an interrupted or failed run leaves the previous gallery untouched.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
+import cv2
 
-from edge.recognition.encoder import FaceEncoder, load_image_rgb
-from edge.recognition.gallery import Gallery
+from edge.recognition.encoder import detect, encode_chip, face_chip, landmarks, load_image_rgb
+from edge.recognition.gallery import Gallery, Template
+from edge.recognition.quality import sharpness
+from edge.roster import read_roster_csv
 
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
-Status = Literal["enrolled", "no face", "several faces", "unreadable"]
+Status = Literal["enrolled", "unchanged", "no face", "several faces", "face too small", "blurred", "unreadable"]
+
+
+@dataclass(frozen=True)
+class EnrolSettings:
+    min_face_px: int = 80
+    min_sharpness: float = 15.0
+    """Variance of the Laplacian on the 96x96 face crop below which a photo is rejected as blurred."""
+    upsample: int = 1
+    jitters: int = 10
+    """Encodings averaged over this many jittered copies: slower enrolment, steadier templates."""
 
 
 @dataclass(frozen=True)
@@ -27,56 +46,107 @@ class PhotoResult:
     status: Status
     detail: str = ""
 
+    @property
+    def accepted(self) -> bool:
+        return self.status in ("enrolled", "unchanged")
 
-def find_photos(photos_dir: Path) -> dict[str, list[Path]]:
-    if not photos_dir.is_dir():
-        raise FileNotFoundError(f"photo folder {photos_dir} not found")
+
+@dataclass
+class EnrolReport:
+    results: list[PhotoResult]
+    changed: bool
+    gallery: Gallery
+
+    @property
+    def accepted(self) -> int:
+        return sum(r.accepted for r in self.results)
+
+    @property
+    def rejected(self) -> list[PhotoResult]:
+        return [r for r in self.results if not r.accepted]
+
+
+def photos_from_folder(photos_dir: str | Path) -> dict[str, list[Path]]:
+    root = Path(photos_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"photo folder {root} not found")
     people: dict[str, list[Path]] = {}
-    for person_dir in sorted(d for d in photos_dir.iterdir() if d.is_dir()):
+    for person_dir in sorted(d for d in root.iterdir() if d.is_dir()):
         photos = sorted(f for f in person_dir.iterdir() if f.suffix.lower() in PHOTO_SUFFIXES)
         if photos:
             people[person_dir.name] = photos
     return people
 
 
-def enroll_directory(
+def photos_from_roster(roster_csv: str | Path) -> dict[str, list[Path]]:
+    """Photo paths from the roster's `photos` column, relative to the CSV's folder."""
+    base = Path(roster_csv).parent
+    return {p.person_id: [base / x for x in p.photos] for p in read_roster_csv(roster_csv) if p.photos}
+
+
+def enroll(
     gallery_path: str | Path,
-    photos_dir: str | Path,
+    people: dict[str, list[Path]],
+    settings: EnrolSettings | None = None,
     *,
-    encoder: FaceEncoder | None = None,
     on_result: Callable[[PhotoResult], None] | None = None,
-) -> list[PhotoResult]:
-    """Encode every photo; each person found in the folder has their templates replaced, others are kept."""
-    encoder = encoder or FaceEncoder(upsample=1, min_face_px=20)
-    people = find_photos(Path(photos_dir))
-    gallery = Gallery.load(gallery_path) if Path(gallery_path).is_file() else Gallery()
+) -> EnrolReport:
+    """Enrol every listed person; their templates become exactly their accepted photos. Others are kept."""
+    settings = settings or EnrolSettings()
+    path = Path(gallery_path)
+    gallery = Gallery.load(path) if path.is_file() else Gallery(jitters=settings.jitters)
+    reuse = gallery.jitters == settings.jitters
+    gallery.jitters = settings.jitters
     results: list[PhotoResult] = []
+    changed = not path.is_file()
     for person_id, photos in people.items():
-        encodings: list[npt.NDArray[np.float64]] = []
-        sources: list[str] = []
+        known = {t.photo_sha256: t for t in gallery.templates_of(person_id)} if reuse else {}
+        templates: list[Template] = []
         for photo in photos:
-            result = _encode_photo(encoder, photo, person_id, encodings)
-            if result.status == "enrolled":
-                sources.append(f"{person_id}/{photo.name}")
+            result, template = _enrol_photo(photo, person_id, known, settings)
             results.append(result)
             if on_result:
                 on_result(result)
-        if encodings:
-            gallery.replace_person(person_id, encodings, sources)
-    gallery.save(gallery_path)
-    return results
+            if template is not None:
+                templates.append(template)
+        before = {(t.photo_sha256, t.source) for t in gallery.templates_of(person_id)}
+        if {(t.photo_sha256, t.source) for t in templates} != before or not reuse:
+            gallery.set_person(person_id, templates)
+            changed = True
+    if changed:
+        gallery.save(path)
+    return EnrolReport(results, changed, gallery)
 
 
-def _encode_photo(encoder: FaceEncoder, photo: Path, person_id: str, out: list[npt.NDArray[np.float64]]) -> PhotoResult:
+def _enrol_photo(
+    photo: Path, person_id: str, known: dict[str, Template], s: EnrolSettings
+) -> tuple[PhotoResult, Template | None]:
+    source = f"{person_id}/{photo.name}"
+    try:
+        data = photo.read_bytes()
+    except OSError as exc:
+        return PhotoResult(str(photo), person_id, "unreadable", exc.strerror or str(exc)), None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in known:
+        old = known[digest]
+        return PhotoResult(str(photo), person_id, "unchanged"), Template(person_id, source, digest, old.encoding)
     try:
         rgb = load_image_rgb(str(photo))
     except ValueError as exc:
-        return PhotoResult(str(photo), person_id, "unreadable", str(exc))
-    boxes = encoder.locate(rgb)
-    if not boxes:
-        return PhotoResult(str(photo), person_id, "no face")
-    if len(boxes) > 1:
-        return PhotoResult(str(photo), person_id, "several faces", f"{len(boxes)} faces")
-    face = encoder.encode(rgb, boxes)[0]
-    out.append(face.encoding)
-    return PhotoResult(str(photo), person_id, "enrolled", f"face {face.width}px")
+        return PhotoResult(str(photo), person_id, "unreadable", str(exc)), None
+    faces = detect(rgb, upsample=s.upsample)
+    if not faces:
+        return PhotoResult(str(photo), person_id, "no face"), None
+    if len(faces) > 1:
+        return PhotoResult(str(photo), person_id, "several faces", f"{len(faces)} faces"), None
+    face = faces[0]
+    if face.width < s.min_face_px:
+        detail = f"face {face.width}px, needs {s.min_face_px}px"
+        return PhotoResult(str(photo), person_id, "face too small", detail), None
+    sharp = sharpness(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), face.box)
+    if sharp < s.min_sharpness:
+        detail = f"sharpness {sharp:.0f}, needs {s.min_sharpness:.0f}"
+        return PhotoResult(str(photo), person_id, "blurred", detail), None
+    encoding = encode_chip(face_chip(rgb, landmarks(rgb, face.box)), s.jitters)
+    detail = f"face {face.width}px, sharpness {sharp:.0f}"
+    return PhotoResult(str(photo), person_id, "enrolled", detail), Template(person_id, source, digest, encoding)

@@ -1,12 +1,13 @@
-"""The gallery: enrolled face templates (several per person), stored in one .npz file.
+"""The gallery: enrolled face templates (several per person), one .npz file, matched as one matrix.
 
-Format version 1 (numpy .npz, loaded with allow_pickle=False):
-    encodings  float32 (N, 128)   one template per enrolled photo
-    person_ids unicode (N,)       roster person_id of each template
-    sources    unicode (N,)       the photo each template came from ("<person_id>/<file>")
-    meta       unicode ()         JSON: {"format": 1, "model": ..., "created_at": ..., "sha256": ...}
-`sha256` covers the three arrays; a mismatch means the file is corrupt and it is refused.
-Writes are atomic (temporary file + rename).
+Format version 2 (numpy .npz, loaded with allow_pickle=False; documented in docs/recognition.md):
+    encodings    float32 (N, 128)  one template per accepted photo, rows grouped by person
+    person_ids   unicode (N,)      roster person_id of each template
+    sources      unicode (N,)      the photo each template came from
+    photo_sha256 unicode (N,)      sha256 of that photo's bytes (re-enrolment skips unchanged photos)
+    meta         unicode ()        JSON: format, model, jitters, created_at, updated_at, templates, people, sha256
+`sha256` covers the four arrays and the model; a mismatch means the file is corrupt and it is refused, as is
+a gallery made with another encoder model (its distances would mean nothing). Writes are atomic.
 """
 
 from __future__ import annotations
@@ -18,90 +19,142 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-GALLERY_FORMAT = 1
-MODEL = "dlib_face_recognition_resnet_model_v1 (face_recognition_models 0.3.0)"
+from edge.recognition.decision import DecisionRule, Identification, decide
+from edge.recognition.models import model_id
+
+GALLERY_FORMAT = 2
+DIM = 128
 
 
 class GalleryError(Exception):
-    """The gallery file is missing, unreadable, of another format, or corrupt."""
+    """The gallery file is missing, unreadable, of another format or model, or corrupt."""
 
 
 @dataclass(frozen=True)
-class Match:
-    person_id: str | None
-    """None when the nearest template is farther than the tolerance."""
-    distance: float | None
-    """Distance to the nearest template of the matched person; None when unmatched."""
-    nearest_distance: float | None
-    """Distance to the nearest template whatever it is (None on an empty gallery)."""
+class Template:
+    person_id: str
+    source: str
+    photo_sha256: str
+    encoding: npt.NDArray[np.float32]
 
 
 @dataclass
 class Gallery:
-    encodings: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 128), np.float32))
-    person_ids: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
+    model: str = field(default_factory=model_id)
+    jitters: int = 1
+    created_at: str = ""
+    updated_at: str = ""
+    _templates: list[Template] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._reindex()
+
+    # contents ------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.person_ids)
+        return len(self._templates)
 
     @property
     def people(self) -> list[str]:
-        return sorted(set(self.person_ids))
+        return list(self._people)
 
-    def replace_person(self, person_id: str, encodings: list[npt.NDArray[np.float64]], sources: list[str]) -> None:
-        keep = [i for i, p in enumerate(self.person_ids) if p != person_id]
-        enc = self.encodings[keep] if keep else np.zeros((0, 128), np.float32)
-        if encodings:
-            enc = np.vstack([enc, np.asarray(encodings, dtype=np.float32)])
-        self.encodings = enc
-        self.person_ids = [self.person_ids[i] for i in keep] + [person_id] * len(encodings)
-        self.sources = [self.sources[i] for i in keep] + list(sources)
+    @property
+    def templates(self) -> list[Template]:
+        return list(self._templates)
 
-    def match(self, encoding: npt.NDArray[np.float64], tolerance: float) -> Match:
-        """Nearest template (one vectorised distance computation); a match only within `tolerance`."""
-        if len(self) == 0:
-            return Match(None, None, None)
-        d = np.linalg.norm(self.encodings - encoding.astype(np.float32), axis=1)
-        i = int(np.argmin(d))
-        best = float(d[i])
-        if best <= tolerance:
-            return Match(self.person_ids[i], best, best)
-        return Match(None, None, best)
+    def templates_of(self, person_id: str) -> list[Template]:
+        return [t for t in self._templates if t.person_id == person_id]
 
-    # storage ------------------------------------------------------------------------------------------
+    def set_person(self, person_id: str, templates: list[Template]) -> None:
+        """Replace all templates of one person (an empty list removes the person)."""
+        assert all(t.person_id == person_id for t in templates)
+        self._templates = [t for t in self._templates if t.person_id != person_id] + list(templates)
+        self._reindex()
+
+    def remove(self, person_id: str) -> int:
+        before = len(self._templates)
+        self.set_person(person_id, [])
+        return before - len(self._templates)
+
+    def _reindex(self) -> None:
+        self._templates.sort(key=lambda t: (t.person_id, t.source))
+        ids = [t.person_id for t in self._templates]
+        self._people: list[str] = sorted(set(ids))
+        self._matrix = (
+            np.stack([t.encoding for t in self._templates]).astype(np.float32)
+            if self._templates
+            else np.zeros((0, DIM), np.float32)
+        )
+        self._sq = np.einsum("ij,ij->i", self._matrix, self._matrix)
+        starts, last = [], None
+        for i, pid in enumerate(ids):
+            if pid != last:
+                starts.append(i)
+                last = pid
+        self._starts = np.array(starts, dtype=np.intp)
+
+    # matching ------------------------------------------------------------------------------------------
+    def person_distances(self, queries: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+        """(k, P): for each query encoding, the distance to each person's nearest template. One matrix product."""
+        q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if not self._people:
+            return np.zeros((q.shape[0], 0), np.float32)
+        d2 = self._sq[None, :] - 2.0 * (q @ self._matrix.T) + np.einsum("ij,ij->i", q, q)[:, None]
+        d = np.sqrt(np.maximum(d2, 0.0, out=d2))
+        return np.minimum.reduceat(d, self._starts, axis=1)
+
+    def identify(self, queries: npt.NDArray[Any], rule: DecisionRule) -> Identification:
+        """1:N with the open-set rule; several encodings (one track) are fused by averaging their distances."""
+        per_person = self.person_distances(queries).mean(axis=0)
+        return decide(self._people, per_person, rule)
+
+    def verify(self, person_id: str, queries: npt.NDArray[Any]) -> float | None:
+        """1:1: the fused distance of the encodings to one person's templates (None if not enrolled)."""
+        if person_id not in self._people:
+            return None
+        i = self._people.index(person_id)
+        return float(self.person_distances(queries)[:, i].mean())
+
+    # storage -------------------------------------------------------------------------------------------
     def _digest(self) -> str:
-        h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.encodings, dtype=np.float32).tobytes())
-        h.update("\n".join(self.person_ids).encode())
-        h.update(b"\0")
-        h.update("\n".join(self.sources).encode())
+        h = hashlib.sha256(self.model.encode() + b"\0")
+        h.update(np.ascontiguousarray(self._matrix, dtype=np.float32).tobytes())
+        for t in self._templates:
+            h.update(f"{t.person_id}\0{t.source}\0{t.photo_sha256}\n".encode())
         return h.hexdigest()
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "format": GALLERY_FORMAT,
+            "model": self.model,
+            "jitters": self.jitters,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "templates": len(self),
+            "people": len(self._people),
+            "sha256": self._digest(),
+        }
 
     def save(self, path: str | Path) -> None:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": GALLERY_FORMAT,
-            "model": MODEL,
-            "created_at": datetime.now(UTC).isoformat(),
-            "templates": len(self),
-            "people": len(self.people),
-            "sha256": self._digest(),
-        }
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.created_at = self.created_at or now
+        self.updated_at = now
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(
                     fh,
-                    encodings=self.encodings.astype(np.float32),
-                    person_ids=np.array(self.person_ids, dtype=str),
-                    sources=np.array(self.sources, dtype=str),
-                    meta=np.array(json.dumps(meta)),
+                    encodings=self._matrix,
+                    person_ids=np.array([t.person_id for t in self._templates], dtype=str),
+                    sources=np.array([t.source for t in self._templates], dtype=str),
+                    photo_sha256=np.array([t.photo_sha256 for t in self._templates], dtype=str),
+                    meta=np.array(json.dumps(self.meta())),
                 )
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -111,22 +164,30 @@ class Gallery:
             raise
 
     @classmethod
-    def load(cls, path: str | Path) -> Gallery:
+    def load(cls, path: str | Path, *, check_model: bool = True) -> Gallery:
         p = Path(path)
         if not p.is_file():
             raise GalleryError(f"gallery {p} not found: run 'edge enroll --gallery {p} --photos DIR' first")
         try:
             with np.load(p, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                g = cls(
-                    np.asarray(z["encodings"], np.float32).reshape(-1, 128),
-                    [str(x) for x in z["person_ids"]],
-                    [str(x) for x in z["sources"]],
-                )
-        except (OSError, ValueError, KeyError) as exc:
+                if meta.get("format") != GALLERY_FORMAT:
+                    raise GalleryError(
+                        f"gallery {p} has format {meta.get('format')}, this version reads {GALLERY_FORMAT}: "
+                        "re-run 'edge enroll'"
+                    )
+                enc = np.asarray(z["encodings"], np.float32).reshape(-1, DIM)
+                rows = zip(z["person_ids"], z["sources"], z["photo_sha256"], enc, strict=True)
+                templates = [Template(str(a), str(b), str(c), e) for a, b, c, e in rows]
+        except GalleryError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError) as exc:
             raise GalleryError(f"gallery {p} is unreadable: {exc}") from exc
-        if meta.get("format") != GALLERY_FORMAT:
-            raise GalleryError(f"gallery {p} has format {meta.get('format')}, this version reads {GALLERY_FORMAT}")
+        g = cls(str(meta["model"]), int(meta.get("jitters", 1)), str(meta["created_at"]), str(meta["updated_at"]))
+        g._templates = templates
+        g._reindex()
         if meta.get("sha256") != g._digest():
             raise GalleryError(f"gallery {p} failed its checksum: the file is corrupt, re-run 'edge enroll'")
+        if check_model and g.model != model_id():
+            raise GalleryError(f"gallery {p} was made with {g.model}, this gateway runs {model_id()}: re-enrol")
         return g

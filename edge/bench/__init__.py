@@ -1,0 +1,1 @@
+"""Benchmarks (`edge bench ...`): scripts that print figures, not timed tests."""

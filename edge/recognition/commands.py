@@ -1,0 +1,189 @@
+"""`edge enroll`, `edge identify` and `edge gallery list|remove|verify`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from edge.recognition.decision import DecisionRule
+
+GALLERY_OPT = click.option(
+    "--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Gallery file."
+)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def default_rule() -> DecisionRule:
+    from edge.config.model import RecognitionConfig
+
+    rc = RecognitionConfig()
+    return DecisionRule(rc.threshold, rc.margin, rc.verify_threshold)
+
+
+@click.command("enroll")
+@GALLERY_OPT
+@click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg")
+@click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="Encoder jitters/photo.")
+@click.option("--min-face-px", type=click.IntRange(20, 2000), default=80, show_default=True)
+@click.option("--quiet", is_flag=True, help="Only rejects and the summary.")
+def enroll_cmd(
+    gallery_path: Path, photos_dir: Path | None, roster_csv: Path | None, jitters: int, min_face_px: int, quiet: bool
+) -> None:
+    """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from edge.recognition.enroll import EnrolSettings, PhotoResult, enroll, photos_from_folder, photos_from_roster
+    from edge.recognition.gallery import GalleryError
+    from edge.roster import RosterError
+
+    if (photos_dir is None) == (roster_csv is None):
+        _fail("give exactly one of --photos DIR or --roster CSV")
+    try:
+        people = photos_from_folder(photos_dir) if photos_dir else photos_from_roster(roster_csv)  # type: ignore[arg-type]
+    except (FileNotFoundError, RosterError) as exc:
+        _fail(str(exc))
+        return
+    total = sum(len(v) for v in people.values())
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=total < 20) as progress:
+        task = progress.add_task("enrolling", total=total)
+
+        def report(r: PhotoResult) -> None:
+            progress.advance(task)
+            if not quiet or not r.accepted:
+                detail = f" ({r.detail})" if r.detail else ""
+                click.echo(f"{r.status:14s} {r.person_id:24s} {r.photo}{detail}")
+
+        try:
+            result = enroll(gallery_path, people, EnrolSettings(min_face_px, jitters=jitters), on_result=report)
+        except GalleryError as exc:
+            _fail(str(exc))
+            return
+    new = sum(r.status == "enrolled" for r in result.results)
+    g = result.gallery
+    click.echo(
+        f"{result.accepted}/{total} photos accepted ({new} encoded, {result.accepted - new} unchanged,"
+        f" {len(result.rejected)} rejected); gallery {gallery_path}: {len(g)} templates, {len(g.people)} people"
+        + ("" if result.changed else " (unchanged, not rewritten)")
+    )
+    if result.accepted == 0:
+        sys.exit(1)
+
+
+@click.command("identify")
+@GALLERY_OPT
+@click.option("--threshold", type=float, default=None, help="Override the decision threshold.")
+@click.option("--margin", type=float, default=None, help="Override the margin to the second-nearest person.")
+@click.argument("images", nargs=-1, required=True)
+def identify_cmd(gallery_path: Path, threshold: float | None, margin: float | None, images: tuple[str, ...]) -> None:
+    """One JSON line per IMAGE: the largest face, decided with the gateway's own rule (threshold + margin)."""
+    from dataclasses import replace
+
+    from edge.recognition.encoder import detect, encode_faces, load_image_rgb
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    try:
+        gallery = Gallery.load(gallery_path)
+    except GalleryError as exc:
+        _fail(str(exc))
+        return
+    rule = default_rule()
+    rule = replace(rule, threshold=rule.threshold if threshold is None else threshold)
+    rule = replace(rule, margin=rule.margin if margin is None else margin)
+    failed = False
+    for image in images:
+        out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
+        try:
+            rgb = load_image_rgb(image)
+        except (ValueError, OSError) as exc:
+            click.echo(f"{image}: {exc}", err=True)
+            failed = True
+            continue
+        faces = sorted(detect(rgb, upsample=1), key=lambda d: d.width, reverse=True)[:1]
+        out["faces"] = len(faces)
+        for face in encode_faces(rgb, [f.box for f in faces]):
+            ident = gallery.identify(face.encoding, rule)
+            out["person_id"] = ident.person_id
+            out["distance"] = None if ident.distance is None else round(ident.distance, 4)
+            out["nearest"] = ident.nearest
+            out["margin"] = None if ident.margin is None else round(ident.margin, 4)
+            out["reason"] = ident.reason
+        click.echo(json.dumps(out))
+    if failed:
+        sys.exit(1)
+
+
+@click.group("gallery")
+def gallery() -> None:
+    """Inspect and edit a gallery file."""
+
+
+@gallery.command("list")
+@GALLERY_OPT
+def gallery_list(gallery_path: Path) -> None:
+    """People, their templates and the gallery's metadata."""
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    try:
+        g = Gallery.load(gallery_path, check_model=False)
+    except GalleryError as exc:
+        _fail(str(exc))
+        return
+    meta = g.meta()
+    click.echo(f"# {gallery_path}: format {meta['format']}, model {meta['model']}, jitters {meta['jitters']}")
+    click.echo(f"# {meta['people']} people, {meta['templates']} templates, updated {meta['updated_at']}")
+    for person in g.people:
+        sources = ", ".join(t.source.split("/", 1)[-1] for t in g.templates_of(person))
+        click.echo(f"{person}\t{len(g.templates_of(person))}\t{sources}")
+
+
+@gallery.command("remove")
+@GALLERY_OPT
+@click.argument("person_ids", nargs=-1, required=True)
+def gallery_remove(gallery_path: Path, person_ids: tuple[str, ...]) -> None:
+    """Remove PERSON_IDS (all their templates); the file is rewritten atomically."""
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    try:
+        g = Gallery.load(gallery_path)
+    except GalleryError as exc:
+        _fail(str(exc))
+        return
+    missing = [p for p in person_ids if p not in g.people]
+    if missing:
+        _fail(f"not in the gallery: {', '.join(missing)}", 1)
+    removed = sum(g.remove(p) for p in person_ids)
+    g.save(gallery_path)
+    click.echo(f"removed {len(person_ids)} people ({removed} templates); {len(g.people)} people remain")
+
+
+@gallery.command("verify")
+@GALLERY_OPT
+def gallery_verify(gallery_path: Path) -> None:
+    """Check format, checksum and model; report people whose templates sit close to someone else's."""
+    from edge.recognition.gallery import Gallery, GalleryError
+
+    try:
+        g = Gallery.load(gallery_path)
+    except GalleryError as exc:
+        _fail(str(exc), 1)
+        return
+    rule = default_rule()
+    click.echo(f"ok: {len(g)} templates, {len(g.people)} people, checksum and model match")
+    close = []
+    for t in g.templates:
+        d = g.person_distances(t.encoding)[0]
+        for j, other in enumerate(g.people):
+            if other != t.person_id and d[j] <= rule.threshold + rule.margin:
+                close.append((float(d[j]), t.source, other))
+    for dist, source, other in sorted(close):
+        click.echo(f"warning: {source} is {dist:.3f} from {other}: these people may be confused")

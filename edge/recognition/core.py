@@ -1,0 +1,284 @@
+"""The recognition core: cheap work on every frame, expensive work rarely, one decision per track.
+
+Per frame: HOG detection on the whole frame every `full_detect_every` frames and, in between, only in a
+window around each tracked face; the tracker links detections into tracks; every detection of a face at
+least `min_face_px` wide gets 5 landmarks and a quality score (size, sharpness, frontal).
+Per track: the first good detection is encoded at once, then the best detection of each following
+`encode_gap` frames, at most `max_encodings` times. After each encoding the track's encodings are fused
+(distances averaged) and the open-set rule applied: a match decides at once; "unknown" is decided when the
+encodings are used up or the track ends. A decided track is followed until it leaves, never decided again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.camera.base import Image
+from edge.recognition.decision import DecisionRule, Identification
+from edge.recognition.encode_pool import EncodeBackend
+from edge.recognition.encoder import Box, Detection, Encoding, detect, face_chip, landmark_points, landmarks, to_rgb
+from edge.recognition.gallery import Gallery
+from edge.recognition.quality import face_quality
+from edge.recognition.tracker import Track, Tracker, iou
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    min_face_px: int = 80
+    full_detect_every: int = 3
+    roi_expand: float = 0.6
+    """Between full detections, search each track's predicted box grown by this fraction on every side."""
+    detect_upsample: int = 0
+    min_encodings: int = 2
+    """A match is accepted only once this many encodings of the track agree (fused); a single frame can
+    look like someone else, two differently sized/lit frames rarely both do."""
+    max_encodings: int = 3
+    encode_gap: int = 3
+    max_missed: int = 10
+
+
+@dataclass(frozen=True)
+class TrackDecision:
+    track_id: int
+    identification: Identification
+    encodings: npt.NDArray[np.float32]
+    """The track's encodings (k, 128): kept for 1:1 verification against a card holder."""
+    first_frame: int
+    eligible_frame: int
+    """First frame where the face was at least min_face_px wide."""
+    decided_frame: int
+    decided_at: float
+    """time.monotonic() when decided."""
+    eligible_at: float
+
+    @property
+    def person_id(self) -> str | None:
+        return self.identification.person_id
+
+
+@dataclass
+class _Candidate:
+    score: float
+    frame: int
+    rgb: Image
+    shape: Any
+
+
+@dataclass
+class _TrackState:
+    track: Track
+    eligible_frame: int = -1
+    eligible_at: float = 0.0
+    encodings: list[Encoding] = field(default_factory=list)
+    submitted: int = 0
+    pending: int = 0
+    last_submit_frame: int = -(10**9)
+    best: _Candidate | None = None
+    decided: bool = False
+    lost: bool = False
+
+
+@dataclass
+class CoreStats:
+    frames: int = 0
+    full_detections: int = 0
+    roi_detections: int = 0
+    faces: int = 0
+    encodings: int = 0
+    encodings_skipped: int = 0
+    tracks: int = 0
+    decisions: int = 0
+
+
+class RecognitionCore:
+    """Not thread-safe: one core per camera, fed by one thread."""
+
+    def __init__(
+        self,
+        gallery: Gallery,
+        rule: DecisionRule,
+        encoder: EncodeBackend,
+        settings: CoreSettings | None = None,
+    ) -> None:
+        self.gallery = gallery
+        self.rule = rule
+        self.encoder = encoder
+        self.settings = settings or CoreSettings()
+        self.tracker = Tracker(max_missed=self.settings.max_missed)
+        self.stats = CoreStats()
+        self._states: dict[int, _TrackState] = {}
+        self._jobs: dict[int, int] = {}
+        self._next_job = 1
+        self._last_full = -(10**9)
+        self._frame = -1
+
+    # per frame ---------------------------------------------------------------------------------------
+    def process(self, index: int, bgr: Image, now: float | None = None) -> list[TrackDecision]:
+        now = time.monotonic() if now is None else now
+        self._frame = index
+        self.stats.frames += 1
+        rgb = to_rgb(bgr)
+        update = self.tracker.update(index, self._detect(index, rgb))
+        for track in update.started:
+            self._states[track.id] = _TrackState(track)
+            self.stats.tracks += 1
+        gray: Image | None = None
+        for track, det in update.matched:
+            state = self._states[track.id]
+            if state.decided or det.width < self.settings.min_face_px:
+                continue
+            if gray is None:
+                gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+            self._consider(state, index, now, rgb, gray, det)
+        decisions = self._collect(index)
+        for track in update.lost:
+            decisions += self._on_lost(track, index)
+        return decisions
+
+    def finish(self, timeout: float = 10.0) -> list[TrackDecision]:
+        """End of stream: end every track, wait for outstanding encodings, decide what can be decided."""
+        decisions: list[TrackDecision] = []
+        for track in self.tracker.flush():
+            decisions += self._on_lost(track, self._frame)
+        deadline = time.monotonic() + timeout
+        while self.encoder.pending and time.monotonic() < deadline:
+            decisions += self._collect(self._frame, wait=0.2)
+        return decisions
+
+    def drain(self, wait: float = 0.0) -> list[TrackDecision]:
+        """Collect finished encodings between frames (a live camera with nothing new to show)."""
+        return self._collect(self._frame, wait)
+
+    # detection ---------------------------------------------------------------------------------------
+    def _detect(self, index: int, rgb: Image) -> list[Detection]:
+        s = self.settings
+        if not self.tracker.tracks or index - self._last_full >= s.full_detect_every:
+            self._last_full = index
+            self.stats.full_detections += 1
+            found = detect(rgb, upsample=s.detect_upsample)
+        else:
+            found = []
+            for track in self.tracker.tracks.values():
+                self.stats.roi_detections += 1
+                for det in detect(rgb, upsample=s.detect_upsample, roi=self._roi(track.predict(index))):
+                    if all(iou(det.box, other.box) < 0.5 for other in found):
+                        found.append(det)
+        self.stats.faces += len(found)
+        return found
+
+    def _roi(self, box: Box) -> Box:
+        grow_x = int((box[2] - box[0]) * self.settings.roi_expand)
+        grow_y = int((box[3] - box[1]) * self.settings.roi_expand)
+        return (box[0] - grow_x, box[1] - grow_y, box[2] + grow_x, box[3] + grow_y)
+
+    # encoding schedule -------------------------------------------------------------------------------
+    def _consider(self, state: _TrackState, index: int, now: float, rgb: Image, gray: Image, det: Detection) -> None:
+        s = self.settings
+        if state.eligible_frame < 0:
+            state.eligible_frame, state.eligible_at = index, now
+        if state.submitted >= s.max_encodings:
+            return
+        shape = landmarks(rgb, det.box)
+        score = face_quality(gray, det.box, landmark_points(shape)).score
+        if state.best is None or score >= state.best.score:
+            state.best = _Candidate(score, index, rgb, shape)
+        if state.submitted == 0 or index - state.last_submit_frame >= s.encode_gap:
+            self._submit(state, index)
+
+    def _submit(self, state: _TrackState, index: int) -> None:
+        best = state.best
+        if best is None:
+            return
+        chip = face_chip(best.rgb, best.shape)
+        job = self._next_job
+        if not self.encoder.submit(job, chip):
+            self.stats.encodings_skipped += 1
+            return
+        self._next_job += 1
+        self._jobs[job] = state.track.id
+        state.submitted += 1
+        state.pending += 1
+        state.last_submit_frame = index
+        state.best = None
+        self.stats.encodings += 1
+
+    # decisions ---------------------------------------------------------------------------------------
+    def _collect(self, index: int, wait: float = 0.0) -> list[TrackDecision]:
+        decisions: list[TrackDecision] = []
+        for job, encoding in self.encoder.poll(wait):
+            tid = self._jobs.pop(job, None)
+            state = self._states.get(tid) if tid is not None else None
+            if state is None:
+                continue
+            state.pending -= 1
+            state.encodings.append(encoding)
+            decision = self._evaluate(state, index)
+            if decision:
+                decisions.append(decision)
+        # jobs that failed in a worker never come back: forget them so a lost track can still be decided
+        for state in list(self._states.values()):
+            if state.lost and state.pending == 0:
+                decision = self._evaluate(state, index, final=True)
+                if decision:
+                    decisions.append(decision)
+                self._states.pop(state.track.id, None)
+        return decisions
+
+    def _on_lost(self, track: Track, index: int) -> list[TrackDecision]:
+        state = self._states.get(track.id)
+        if state is None:
+            return []
+        state.lost = True
+        if not state.decided and state.best is not None and state.submitted < self.settings.max_encodings:
+            self._submit(state, index)  # a last look at the best face seen since the previous encoding
+        if state.pending == 0:
+            self._states.pop(track.id, None)
+            decision = self._evaluate(state, index, final=True)
+            return [decision] if decision else []
+        return []
+
+    def _evaluate(self, state: _TrackState, index: int, final: bool = False) -> TrackDecision | None:
+        if state.decided or not state.encodings:
+            return None
+        encodings = np.stack(state.encodings)
+        ident = self.gallery.identify(encodings, self.rule)
+        n = len(state.encodings)
+        accepted = ident.person_id is not None and n >= min(self.settings.min_encodings, self.settings.max_encodings)
+        done = accepted or n >= self.settings.max_encodings
+        if not (done or (final and state.pending == 0)):
+            return None
+        if ident.person_id is not None and not accepted:  # the track ended before a second look
+            ident = replace(ident, person_id=None, reason="too few looks")
+        state.decided = True
+        state.best = None
+        self.stats.decisions += 1
+        decision = TrackDecision(
+            state.track.id,
+            ident,
+            encodings,
+            state.track.first_frame,
+            state.eligible_frame,
+            index,
+            time.monotonic(),
+            state.eligible_at,
+        )
+        log.debug(
+            "track %d decided at frame %d: %s (nearest %s %.3f, %s, %d encodings)",
+            decision.track_id,
+            index,
+            ident.person_id,
+            ident.nearest,
+            ident.distance or -1.0,
+            ident.reason,
+            len(encodings),
+        )
+        return decision

@@ -1,0 +1,63 @@
+"""The open-set decision rule, shared by the live gateway, `edge identify` and the benchmarks.
+
+A face (or a track's fused faces) is accepted as person P only when both hold:
+  * distance to P <= threshold            (close enough to someone enrolled), and
+  * distance to the second-nearest person - distance to P >= margin   (not ambiguous between two people).
+Otherwise the answer is "unknown". Distances are Euclidean in dlib's 128-d space; a person's distance is
+the smallest over their templates, averaged over the encodings of a track.
+Defaults come from the measured curve in docs/recognition.md (`edge bench accuracy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Reason = Literal["match", "too far", "ambiguous", "empty gallery", "too few looks"]
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    threshold: float = 0.5
+    margin: float = 0.08
+    verify_threshold: float = 0.45
+    """1:1 verification (card_and_face): the face must be this close to the card holder's templates."""
+
+
+@dataclass(frozen=True)
+class Identification:
+    person_id: str | None
+    """The accepted person, or None (unknown)."""
+    nearest: str | None
+    """The nearest person, accepted or not (for logs and benchmarks)."""
+    distance: float | None
+    second_distance: float | None
+    reason: Reason
+
+    @property
+    def margin(self) -> float | None:
+        if self.distance is None or self.second_distance is None:
+            return None
+        return self.second_distance - self.distance
+
+
+def decide(people: list[str], distances: npt.NDArray[np.float32], rule: DecisionRule) -> Identification:
+    """Apply the rule to one distance per person (same order as `people`)."""
+    if len(people) == 0:
+        return Identification(None, None, None, None, "empty gallery")
+    if len(people) == 1:
+        i, second = 0, float("inf")
+    else:
+        two = np.argpartition(distances, 1)[:2]
+        i, j = (int(two[0]), int(two[1])) if distances[two[0]] <= distances[two[1]] else (int(two[1]), int(two[0]))
+        second = float(distances[j])
+    best = float(distances[i])
+    second_out = None if second == float("inf") else second
+    if best > rule.threshold:
+        return Identification(None, people[i], best, second_out, "too far")
+    if second - best < rule.margin:
+        return Identification(None, people[i], best, second_out, "ambiguous")
+    return Identification(people[i], people[i], best, second_out, "match")

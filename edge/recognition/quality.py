@@ -1,0 +1,59 @@
+"""How good a face crop is for encoding: size, sharpness and how frontal it is, each in 0..1.
+
+Cheap (a resize, a Laplacian and five landmarks), so it runs on every detection; the core encodes only the
+best-scoring detections of each track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.camera.base import Image
+from edge.recognition.encoder import Box
+
+FULL_SIZE_PX = 120
+"""A face this wide or wider counts as full size (dlib's chips are 150 px including padding)."""
+SHARP_LAPLACIAN_VAR = 100.0
+"""Variance of the Laplacian (on a 96x96 grey crop) from which a face counts as fully sharp."""
+
+
+@dataclass(frozen=True)
+class Quality:
+    size: float
+    sharpness: float
+    frontal: float
+
+    @property
+    def score(self) -> float:
+        return self.size * self.sharpness * self.frontal
+
+
+def sharpness(gray: Image, box: Box) -> float:
+    h, w = gray.shape[:2]
+    left, top, right, bottom = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
+    if right - left < 8 or bottom - top < 8:
+        return 0.0
+    crop = cv2.resize(gray[top:bottom, left:right], (96, 96), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(crop, cv2.CV_32F).var())
+
+
+def frontal(points: npt.NDArray[np.float32]) -> float:
+    """1.0 when the nose sits midway between the eyes (5-point model: 0-1 and 2-3 eye corners, 4 nose)."""
+    eye_a, eye_b, nose = points[0:2].mean(axis=0), points[2:4].mean(axis=0), points[4]
+    da, db = float(np.linalg.norm(nose - eye_a)), float(np.linalg.norm(nose - eye_b))
+    if da + db == 0:
+        return 0.0
+    return max(0.0, 1.0 - 2.0 * abs(da - db) / (da + db))
+
+
+def face_quality(gray: Image, box: Box, points: npt.NDArray[np.float32]) -> Quality:
+    width = box[2] - box[0]
+    return Quality(
+        size=min(1.0, width / FULL_SIZE_PX),
+        sharpness=min(1.0, sharpness(gray, box) / SHARP_LAPLACIAN_VAR),
+        frontal=frontal(points),
+    )
