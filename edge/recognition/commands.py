@@ -32,7 +32,7 @@ def default_rule() -> DecisionRule:
 @click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg")
 @click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
 @click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="Encoder jitters/photo.")
-@click.option("--min-face-px", type=click.IntRange(20, 2000), default=80, show_default=True)
+@click.option("--min-face-px", type=click.IntRange(20, 2000), default=64, show_default=True)
 @click.option("--quiet", is_flag=True, help="Only rejects and the summary.")
 def enroll_cmd(
     gallery_path: Path, photos_dir: Path | None, roster_csv: Path | None, jitters: int, min_face_px: int, quiet: bool

@@ -5,8 +5,10 @@ window around each tracked face; the tracker links detections into tracks; every
 least `min_face_px` wide gets 5 landmarks and a quality score (size, sharpness, frontal).
 Per track: the first good detection is encoded at once, then the best detection of each following
 `encode_gap` frames, at most `max_encodings` times. After each encoding the track's encodings are fused
-(distances averaged) and the open-set rule applied: a match decides at once; "unknown" is decided when the
-encodings are used up or the track ends. A decided track is followed until it leaves, never decided again.
+(distances averaged) and the open-set rule applied: a match needs `min_encodings` agreeing looks; "unknown"
+is decided when the encodings are used up or the track ends. A granted track is followed until it leaves and
+never decided again. A face that stays in view after "unknown" (someone standing at the gate, first seen at
+a poor angle) gets a fresh round of looks every `recheck_after_frames`, at most `max_rounds` rounds.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class CoreSettings:
     max_encodings: int = 3
     encode_gap: int = 3
     max_missed: int = 10
+    recheck_after_frames: int = 30
+    max_rounds: int = 3
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class _TrackState:
     last_submit_frame: int = -(10**9)
     best: _Candidate | None = None
     decided: bool = False
+    granted: bool = False
+    decided_frame: int = -1
+    rounds: int = 1
     lost: bool = False
 
 
@@ -134,7 +141,9 @@ class RecognitionCore:
         gray: Image | None = None
         for track, det in update.matched:
             state = self._states[track.id]
-            if state.decided or det.width < self.settings.min_face_px:
+            if state.decided and not self._recheck(state, index):
+                continue
+            if det.width < self.settings.min_face_px:
                 continue
             if gray is None:
                 gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
@@ -193,6 +202,17 @@ class RecognitionCore:
             state.best = _Candidate(score, index, rgb, shape)
         if state.submitted == 0 or index - state.last_submit_frame >= s.encode_gap:
             self._submit(state, index)
+
+    def _recheck(self, state: _TrackState, index: int) -> bool:
+        """Start a new round of looks at a face still in view after an 'unknown' decision."""
+        s = self.settings
+        if state.granted or state.rounds >= s.max_rounds or index - state.decided_frame < s.recheck_after_frames:
+            return False
+        state.rounds += 1
+        state.decided = False
+        state.encodings, state.submitted, state.best = [], 0, None
+        state.eligible_frame = -1
+        return True
 
     def _submit(self, state: _TrackState, index: int) -> None:
         best = state.best
@@ -259,6 +279,8 @@ class RecognitionCore:
         if ident.person_id is not None and not accepted:  # the track ended before a second look
             ident = replace(ident, person_id=None, reason="too few looks")
         state.decided = True
+        state.granted = ident.person_id is not None
+        state.decided_frame = index
         state.best = None
         self.stats.decisions += 1
         decision = TrackDecision(

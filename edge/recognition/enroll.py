@@ -31,7 +31,8 @@ Status = Literal["enrolled", "unchanged", "no face", "several faces", "face too 
 
 @dataclass(frozen=True)
 class EnrolSettings:
-    min_face_px: int = 80
+    min_face_px: int = 64
+    """Narrower faces are rejected: the encoder's 150 px chip would be mostly interpolation."""
     min_sharpness: float = 15.0
     """Variance of the Laplacian on the 96x96 face crop below which a photo is rejected as blurred."""
     upsample: int = 1

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,7 +182,7 @@ class Gallery:
                 templates = [Template(str(a), str(b), str(c), e) for a, b, c, e in rows]
         except GalleryError:
             raise
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise GalleryError(f"gallery {p} is unreadable: {exc}") from exc
         g = cls(str(meta["model"]), int(meta.get("jitters", 1)), str(meta["created_at"]), str(meta["updated_at"]))
         g._templates = templates

@@ -1,0 +1,93 @@
+"""The recognition core on a real (generated) video: one decision per pass, few encodings, worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edge.bench.video import read_frames
+from edge.recognition.core import CoreSettings, RecognitionCore, TrackDecision
+from edge.recognition.decision import DecisionRule
+from edge.recognition.encode_pool import EncodeBackend, InlineEncoder, ProcessEncoder
+from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
+from edge.recognition.gallery import Gallery
+from tests.helpers import FACES, write_video
+
+RULE = DecisionRule(threshold=0.5, margin=0.08)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gallery, Path]:
+    tmp = tmp_path_factory.mktemp("core")
+    photos = tmp / "photos"
+    for pid, src in (("obama", "obama_1.jpg"), ("biden", "biden_1.jpg")):
+        (photos / pid).mkdir(parents=True)
+        shutil.copy(FACES / src, photos / pid / "1.jpg")
+    report = enroll(tmp / "g.npz", photos_from_folder(photos), EnrolSettings(jitters=1))
+    assert report.accepted == 2
+    video = tmp / "gate.mp4"
+    write_video(
+        video,
+        [
+            (None, 2),
+            (FACES / "obama_2.jpg", 10),
+            (None, 12),
+            (FACES / "rose_leslie_1.jpg", 10),  # a stranger
+            (None, 12),
+            (FACES / "biden_2.jpg", 10),
+            (None, 2),
+        ],
+    )
+    return report.gallery, video
+
+
+def run(gallery: Gallery, video: Path, encoder: EncodeBackend) -> tuple[list[TrackDecision], RecognitionCore]:
+    core = RecognitionCore(gallery, RULE, encoder, CoreSettings())
+    decisions: list[TrackDecision] = []
+    try:
+        for i, frame in read_frames(video):
+            decisions += core.process(i, frame)
+        decisions += core.finish(timeout=30)
+    finally:
+        encoder.close()
+    return decisions, core
+
+
+def test_each_pass_is_decided_once_from_a_few_encodings(scene: tuple[Gallery, Path]) -> None:
+    decisions, core = run(*scene, InlineEncoder())
+    assert [d.person_id for d in decisions] == ["obama", None, "biden"]
+    assert [d.identification.reason for d in decisions] == ["match", "too far", "match"]
+    assert [len(d.encodings) for d in decisions] == [2, 3, 2]  # a match needs two agreeing looks
+    assert core.stats.encodings == 7 and core.stats.tracks == 3 and core.stats.decisions == 3
+    assert core.stats.full_detections < core.stats.frames  # between full detections only around the faces
+    obama = decisions[0]
+    assert 2 <= obama.eligible_frame <= 3 and obama.decided_frame >= obama.eligible_frame
+    assert obama.identification.distance is not None and obama.identification.distance < 0.5
+
+
+def test_worker_processes_give_the_same_decisions_and_stop(scene: tuple[Gallery, Path]) -> None:
+    encoder = ProcessEncoder(workers=2)
+    decisions, core = run(*scene, encoder)
+    assert [d.person_id for d in decisions] == ["obama", None, "biden"]
+    assert core.stats.encodings + core.stats.encodings_skipped >= 7
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("face-encoder")]
+
+
+def test_end_of_stream_decides_the_track_still_in_view(scene: tuple[Gallery, Path], tmp_path: Path) -> None:
+    video = tmp_path / "cut.mp4"
+    write_video(video, [(FACES / "biden_2.jpg", 2)])  # the file ends before the second planned look
+    decisions, core = run(scene[0], video, InlineEncoder())
+    assert [d.person_id for d in decisions] == ["biden"]
+    assert len(decisions[0].encodings) == 2  # finish() took a last look at the best face seen
+
+
+def test_a_single_look_never_admits(scene: tuple[Gallery, Path], tmp_path: Path) -> None:
+    video = tmp_path / "one.mp4"
+    write_video(video, [(FACES / "obama_2.jpg", 1)])
+    decisions, _ = run(scene[0], video, InlineEncoder())
+    assert [(d.person_id, d.identification.nearest, d.identification.reason) for d in decisions] == [
+        (None, "obama", "too few looks")
+    ]
