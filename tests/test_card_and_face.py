@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -19,7 +20,10 @@ ANN_CARD, BOB_CARD = "0A0B0C0D0E", "1A1B1C1D1E"
 
 
 class Roster:
-    people = {ANN_CARD: Person("ann", "Ann", "1A", ANN_CARD), BOB_CARD: Person("bob", "Bob", "1A", BOB_CARD)}
+    people: ClassVar[dict[str, Person]] = {
+        ANN_CARD: Person("ann", "Ann", "1A", ANN_CARD),
+        BOB_CARD: Person("bob", "Bob", "1A", BOB_CARD),
+    }
 
     def by_card(self, uid: str) -> Person | None:
         return self.people.get(uid)

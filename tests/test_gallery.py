@@ -61,7 +61,7 @@ def test_round_trip_checksum_and_model(tmp_path: Path) -> None:
 
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
-    tampered = dict(arrays, person_ids=np.array(["EVIL"] + list(arrays["person_ids"][1:])))
+    tampered = dict(arrays, person_ids=np.array(["EVIL", *list(arrays["person_ids"][1:])]))
     np.savez(path, **tampered)
     with pytest.raises(GalleryError, match="failed its checksum"):
         Gallery.load(path)

@@ -79,7 +79,7 @@ def test_worker_processes_give_the_same_decisions_and_stop(scene: tuple[Gallery,
 def test_end_of_stream_decides_the_track_still_in_view(scene: tuple[Gallery, Path], tmp_path: Path) -> None:
     video = tmp_path / "cut.mp4"
     write_video(video, [(FACES / "biden_2.jpg", 2)])  # the file ends before the second planned look
-    decisions, core = run(scene[0], video, InlineEncoder())
+    decisions, _core = run(scene[0], video, InlineEncoder())
     assert [d.person_id for d in decisions] == ["biden"]
     assert len(decisions[0].encodings) == 2  # finish() took a last look at the best face seen
 
