@@ -46,6 +46,9 @@ class CoreSettings:
     max_encodings: int = 3
     encode_gap: int = 3
     max_missed: int = 10
+    early_reject: float = 0.1
+    """With min_encodings looks fused farther than threshold + this from everyone, decide 'unknown' without
+    waiting for the last look (a clear stranger); borderline faces get all max_encodings looks."""
     recheck_after_frames: int = 30
     max_rounds: int = 3
 
@@ -80,16 +83,17 @@ class _Candidate:
 @dataclass
 class _TrackState:
     track: Track
+    first_frame: int = -1
     eligible_frame: int = -1
     eligible_at: float = 0.0
     encodings: list[Encoding] = field(default_factory=list)
     submitted: int = 0
     pending: int = 0
-    last_submit_frame: int = -(10**9)
+    last_submit_tick: int = -(10**9)
     best: _Candidate | None = None
     decided: bool = False
     granted: bool = False
-    decided_frame: int = -1
+    decided_tick: int = -1
     rounds: int = 1
     lost: bool = False
 
@@ -130,55 +134,58 @@ class RecognitionCore:
 
     # per frame ---------------------------------------------------------------------------------------
     def process(self, index: int, bgr: Image, now: float | None = None) -> list[TrackDecision]:
+        """One frame. `index` is the source's frame number (reported); scheduling and tracking count the frames
+        this core has processed, so a live camera dropping frames under load does not look like lost faces."""
         now = time.monotonic() if now is None else now
         self._frame = index
         self.stats.frames += 1
+        tick = self.stats.frames
         rgb = to_rgb(bgr)
-        update = self.tracker.update(index, self._detect(index, rgb))
+        update = self.tracker.update(tick, self._detect(tick, rgb))
         for track in update.started:
-            self._states[track.id] = _TrackState(track)
+            self._states[track.id] = _TrackState(track, first_frame=index)
             self.stats.tracks += 1
         gray: Image | None = None
         for track, det in update.matched:
             state = self._states[track.id]
-            if state.decided and not self._recheck(state, index):
+            if state.decided and not self._recheck(state, tick):
                 continue
             if det.width < self.settings.min_face_px:
                 continue
             if gray is None:
                 gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-            self._consider(state, index, now, rgb, gray, det)
-        decisions = self._collect(index)
+            self._consider(state, tick, index, now, rgb, gray, det)
+        decisions = self._collect(tick)
         for track in update.lost:
-            decisions += self._on_lost(track, index)
+            decisions += self._on_lost(track, tick)
         return decisions
 
     def finish(self, timeout: float = 10.0) -> list[TrackDecision]:
         """End of stream: end every track, wait for outstanding encodings, decide what can be decided."""
         decisions: list[TrackDecision] = []
         for track in self.tracker.flush():
-            decisions += self._on_lost(track, self._frame)
+            decisions += self._on_lost(track, self.stats.frames)
         deadline = time.monotonic() + timeout
         while self.encoder.pending and time.monotonic() < deadline:
-            decisions += self._collect(self._frame, wait=0.2)
+            decisions += self._collect(self.stats.frames, wait=0.2)
         return decisions
 
     def drain(self, wait: float = 0.0) -> list[TrackDecision]:
         """Collect finished encodings between frames (a live camera with nothing new to show)."""
-        return self._collect(self._frame, wait)
+        return self._collect(self.stats.frames, wait)
 
     # detection ---------------------------------------------------------------------------------------
-    def _detect(self, index: int, rgb: Image) -> list[Detection]:
+    def _detect(self, tick: int, rgb: Image) -> list[Detection]:
         s = self.settings
-        if not self.tracker.tracks or index - self._last_full >= s.full_detect_every:
-            self._last_full = index
+        if not self.tracker.tracks or tick - self._last_full >= s.full_detect_every:
+            self._last_full = tick
             self.stats.full_detections += 1
             found = detect(rgb, upsample=s.detect_upsample)
         else:
             found = []
             for track in self.tracker.tracks.values():
                 self.stats.roi_detections += 1
-                for det in detect(rgb, upsample=s.detect_upsample, roi=self._roi(track.predict(index))):
+                for det in detect(rgb, upsample=s.detect_upsample, roi=self._roi(track.predict(tick))):
                     if all(iou(det.box, other.box) < 0.5 for other in found):
                         found.append(det)
         self.stats.faces += len(found)
@@ -190,7 +197,9 @@ class RecognitionCore:
         return (box[0] - grow_x, box[1] - grow_y, box[2] + grow_x, box[3] + grow_y)
 
     # encoding schedule -------------------------------------------------------------------------------
-    def _consider(self, state: _TrackState, index: int, now: float, rgb: Image, gray: Image, det: Detection) -> None:
+    def _consider(
+        self, state: _TrackState, tick: int, index: int, now: float, rgb: Image, gray: Image, det: Detection
+    ) -> None:
         s = self.settings
         if state.eligible_frame < 0:
             state.eligible_frame, state.eligible_at = index, now
@@ -200,13 +209,13 @@ class RecognitionCore:
         score = face_quality(gray, det.box, landmark_points(shape)).score
         if state.best is None or score >= state.best.score:
             state.best = _Candidate(score, index, rgb, shape)
-        if state.submitted == 0 or index - state.last_submit_frame >= s.encode_gap:
-            self._submit(state, index)
+        if state.submitted == 0 or tick - state.last_submit_tick >= s.encode_gap:
+            self._submit(state, tick)
 
-    def _recheck(self, state: _TrackState, index: int) -> bool:
+    def _recheck(self, state: _TrackState, tick: int) -> bool:
         """Start a new round of looks at a face still in view after an 'unknown' decision."""
         s = self.settings
-        if state.granted or state.rounds >= s.max_rounds or index - state.decided_frame < s.recheck_after_frames:
+        if state.granted or state.rounds >= s.max_rounds or tick - state.decided_tick < s.recheck_after_frames:
             return False
         state.rounds += 1
         state.decided = False
@@ -214,7 +223,7 @@ class RecognitionCore:
         state.eligible_frame = -1
         return True
 
-    def _submit(self, state: _TrackState, index: int) -> None:
+    def _submit(self, state: _TrackState, tick: int) -> None:
         best = state.best
         if best is None:
             return
@@ -227,12 +236,12 @@ class RecognitionCore:
         self._jobs[job] = state.track.id
         state.submitted += 1
         state.pending += 1
-        state.last_submit_frame = index
+        state.last_submit_tick = tick
         state.best = None
         self.stats.encodings += 1
 
     # decisions ---------------------------------------------------------------------------------------
-    def _collect(self, index: int, wait: float = 0.0) -> list[TrackDecision]:
+    def _collect(self, tick: int, wait: float = 0.0) -> list[TrackDecision]:
         decisions: list[TrackDecision] = []
         for job, encoding in self.encoder.poll(wait):
             tid = self._jobs.pop(job, None)
@@ -241,62 +250,67 @@ class RecognitionCore:
                 continue
             state.pending -= 1
             state.encodings.append(encoding)
-            decision = self._evaluate(state, index)
+            decision = self._evaluate(state, tick)
             if decision:
                 decisions.append(decision)
         # jobs that failed in a worker never come back: forget them so a lost track can still be decided
         for state in list(self._states.values()):
             if state.lost and state.pending == 0:
-                decision = self._evaluate(state, index, final=True)
+                decision = self._evaluate(state, tick, final=True)
                 if decision:
                     decisions.append(decision)
                 self._states.pop(state.track.id, None)
         return decisions
 
-    def _on_lost(self, track: Track, index: int) -> list[TrackDecision]:
+    def _on_lost(self, track: Track, tick: int) -> list[TrackDecision]:
         state = self._states.get(track.id)
         if state is None:
             return []
         state.lost = True
         if not state.decided and state.best is not None and state.submitted < self.settings.max_encodings:
-            self._submit(state, index)  # a last look at the best face seen since the previous encoding
+            self._submit(state, tick)  # a last look at the best face seen since the previous encoding
         if state.pending == 0:
             self._states.pop(track.id, None)
-            decision = self._evaluate(state, index, final=True)
+            decision = self._evaluate(state, tick, final=True)
             return [decision] if decision else []
         return []
 
-    def _evaluate(self, state: _TrackState, index: int, final: bool = False) -> TrackDecision | None:
+    def _evaluate(self, state: _TrackState, tick: int, final: bool = False) -> TrackDecision | None:
         if state.decided or not state.encodings:
             return None
         encodings = np.stack(state.encodings)
         ident = self.gallery.identify(encodings, self.rule)
         n = len(state.encodings)
         accepted = ident.person_id is not None and n >= min(self.settings.min_encodings, self.settings.max_encodings)
-        done = accepted or n >= self.settings.max_encodings
+        clear_stranger = (
+            n >= self.settings.min_encodings
+            and ident.distance is not None
+            and ident.distance > self.rule.threshold + self.settings.early_reject
+        )
+        done = accepted or clear_stranger or n >= self.settings.max_encodings
         if not (done or (final and state.pending == 0)):
             return None
         if ident.person_id is not None and not accepted:  # the track ended before a second look
             ident = replace(ident, person_id=None, reason="too few looks")
         state.decided = True
         state.granted = ident.person_id is not None
-        state.decided_frame = index
+        state.decided_tick = tick
         state.best = None
         self.stats.decisions += 1
         decision = TrackDecision(
             state.track.id,
             ident,
             encodings,
-            state.track.first_frame,
+            state.first_frame,
             state.eligible_frame,
-            index,
+            self._frame,
             time.monotonic(),
             state.eligible_at,
         )
         log.debug(
             "track %d decided at frame %d: %s (nearest %s %.3f, %s, %d encodings)",
             decision.track_id,
-            index,
+            self._frame,
             ident.person_id,
             ident.nearest,
             ident.distance or -1.0,

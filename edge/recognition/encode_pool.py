@@ -87,6 +87,7 @@ class ProcessEncoder:
         self._jobs: mp.Queue = ctx.Queue(maxsize=max(1, workers * queue_per_worker))  # type: ignore[type-arg]
         self._results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         self._pending = 0
+        self._closed = False
         self.failed = 0
         self._procs = [
             ctx.Process(target=_worker_main, args=(self._jobs, self._results), name=f"face-encoder-{i}", daemon=True)
@@ -132,6 +133,10 @@ class ProcessEncoder:
         return [p.pid for p in self._procs if p.pid is not None]
 
     def close(self, timeout: float = 5.0) -> None:
+        """Stop the workers (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         for _ in self._procs:
             try:
                 self._jobs.put(None, timeout=1.0)
