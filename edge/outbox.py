@@ -3,7 +3,7 @@
 One SQLite file (WAL, synchronous=FULL: a committed event survives a power cut). The per-gateway `seq` counter
 lives in the same file and is advanced in the same transaction as the insert, so a sequence number is never
 reused, even after the rows it numbered have been acknowledged and deleted. A row is deleted only when the
-broker has acknowledged it (PUBACK).
+collector's receipt for it arrives (or, with receipts off, the broker's PUBACK).
 """
 
 from __future__ import annotations
@@ -82,10 +82,14 @@ class Outbox:
         with self._lock:
             self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))
 
-    def ack(self, seq: int) -> bool:
-        """The broker has the event: remove it. False when it was already gone."""
+    def ack(self, seq: int, event_id: str | None = None) -> bool:
+        """The event is safe downstream: remove it (only if it still carries `event_id`, when given).
+        False when it was already gone."""
         with self._lock:
-            cur = self._conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            if event_id is None:
+                cur = self._conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            else:
+                cur = self._conn.execute("DELETE FROM outbox WHERE seq = ? AND event_id = ?", (seq, event_id))
         return cur.rowcount > 0
 
     def depth(self) -> int:

@@ -3,6 +3,8 @@
 {prefix}/{site}/{gateway}/checkin   check-in events, QoS 1, never retained
 {prefix}/{site}/{gateway}/status    'online' (retained) / 'offline' (retained LWT) / 'stopped' (retained)
 {prefix}/{site}/{gateway}/health    periodic JSON health report, QoS 0, not retained
+{prefix}/{site}/{gateway}/receipt   collector -> gateway: {"seq", "event_id", "status"} once a check-in is
+                                    committed (stored / duplicate) or dead-lettered (rejected); QoS 1
 {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
 """
 
@@ -34,6 +36,10 @@ class GatewayTopics:
     @property
     def health(self) -> str:
         return f"{self.base}/health"
+
+    @property
+    def receipt(self) -> str:
+        return f"{self.base}/receipt"
 
 
 def checkin_filter(prefix: str = DEFAULT_PREFIX, site_id: str = "+") -> str:

@@ -45,7 +45,7 @@ def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -
                 lambda t, p: t.endswith("/health") and json.loads(p)["outbox_depth"] == 0, 20, "health: drained"
             )[1]
         )
-        assert health["last_seq"] == len(CARDS) and health["acked"] == len(CARDS)
+        assert health["last_seq"] == len(CARDS) and health["confirmed"] == len(CARDS)
         watcher.close()
     finally:
         gw.stop()

@@ -3,12 +3,16 @@ validates each message and stores it once (by event_id).
 
 The PUBACK for a message is sent by hand (paho manual_ack) only after the row is committed, and a rejected
 message is acknowledged once its dead-letter row is written: a collector that dies or cannot write gets it
-again (at-least-once on the wire, exactly-once in the table). Several collectors
+again (at-least-once on the wire, exactly-once in the table). After the commit the collector also sends the
+gateway a receipt ({prefix}/{site}/{gateway}/receipt: seq, event_id, status): the gateway deletes an event from
+its outbox only on that receipt, so an event the broker delivered to some other subscriber while no collector
+was running is sent again, never lost. Several collectors
 in the same group split the stream; all must write to the same database (or a shared PostgreSQL, later).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -20,7 +24,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.collector.store import CheckinStore
 from edge.collector.validate import Rejected, parse_checkin
-from edge.topics import DEFAULT_PREFIX, checkin_filter, collector_status, shared
+from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared
 from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ class CollectorStats:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    receipts: int = 0
     rejected_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -121,6 +126,7 @@ class Collector:
             except Rejected as exc:
                 self._reject(msg.topic, exc.reason, bytes(msg.payload))
                 client.ack(msg.mid, msg.qos)
+                self._receipt(client, msg.topic, *_ids(bytes(msg.payload)), "rejected", exc.reason)
                 return
             result = self.store.insert(event)
         except Exception as exc:
@@ -128,6 +134,7 @@ class Collector:
             self.fatal.set()
             return
         client.ack(msg.mid, msg.qos)
+        self._receipt(client, msg.topic, event["seq"], event["event_id"], result)
         if result == "stored":
             self.stats.stored += 1
             log.info(
@@ -142,9 +149,32 @@ class Collector:
             self.stats.duplicates += 1
             log.debug("duplicate %s ignored", event["event_id"])
 
+    def _receipt(
+        self, client: mqtt.Client, topic: str, seq: object, event_id: object, status: str, reason: str = ""
+    ) -> None:
+        ids = parse_checkin_topic(topic, self.prefix)
+        if ids is None or not isinstance(seq, int) or isinstance(seq, bool):
+            return  # not from a gateway we could answer
+        body: dict[str, object] = {"seq": seq, "event_id": event_id, "status": status}
+        if reason:
+            body["reason"] = reason[:200]
+        client.publish(GatewayTopics(self.prefix, *ids).receipt, json.dumps(body).encode(), qos=1)
+        self.stats.receipts += 1
+
     def _reject(self, topic: str, reason: str, payload: bytes) -> None:
         self.stats.rejected += 1
         key = reason.split(":", maxsplit=1)[0][:60]
         self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
         log.warning("rejected message on %s: %s", topic, reason)
         self.store.reject(topic, reason, payload)
+
+
+def _ids(payload: bytes) -> tuple[object, object]:
+    """Best effort (seq, event_id) of a rejected payload, so its gateway can stop re-sending it."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    return data.get("seq"), data.get("event_id")

@@ -31,7 +31,20 @@ class BrokerConfig(_Section):
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive; the broker's LWT fires after 1.5x this.")
     topic_prefix: str = Field("edge/v1", pattern=r"^[A-Za-z0-9_/-]+[^/]$", description="Root of every topic.")
     max_inflight: int = Field(
-        20, ge=1, le=1000, description="Check-ins published but not yet acknowledged (PUBACK) at any time."
+        20,
+        ge=1,
+        le=1000,
+        description="Check-ins published but not yet confirmed (PUBACK, then the collector's receipt) at any time.",
+    )
+    receipts: bool = Field(
+        True,
+        description=(
+            "Keep each check-in in the outbox until the collector's receipt says it is committed (end-to-end"
+            " acknowledgement). Off: the broker's PUBACK is enough (a collector of another make, no receipts)."
+        ),
+    )
+    receipt_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="Publish a check-in again (same event_id) when its receipt is this late."
     )
     require_subscriber: bool = Field(
         True,

@@ -8,10 +8,16 @@ All state lives on this one thread. The transport's callbacks only put messages 
 - After a (re)connect or a failed delivery the window starts at 1 and opens to `max_inflight` on the first
   success (slow start): a returning broker is not flooded and seq order is kept.
 - 'No matching subscribers' (no collector online) and refusals keep the event and retry with backoff.
+- With receipts on (the default), a PUBACK only moves the event to "awaiting receipt": it leaves the outbox
+  when the collector's receipt for its seq arrives (the event is committed in the collector's database, or
+  dead-lettered there). An event without a receipt after `receipt_timeout_s` is published again, same
+  event_id (the collector stores it once and answers again). Events awaiting a receipt count against the
+  window, so a missing collector never makes the gateway re-send the whole outbox.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -31,6 +37,9 @@ class ForwarderStats:
     retries: int = 0
     no_subscribers: int = 0
     refused: int = 0
+    confirmed: int = 0
+    resent_no_receipt: int = 0
+    rejected_by_collector: int = 0
     last_error: str | None = None
 
 
@@ -44,6 +53,8 @@ class OutboxForwarder:
         require_subscriber: bool = True,
         retry_min_s: float = 0.5,
         retry_max_s: float = 5.0,
+        receipt_topic: str | None = None,
+        receipt_timeout_s: float = 15.0,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -52,16 +63,22 @@ class OutboxForwarder:
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.stats = ForwarderStats()
-        self._inbox: queue.SimpleQueue[Ack | str] = queue.SimpleQueue()
+        self.receipt_topic = receipt_topic
+        self.receipt_timeout_s = receipt_timeout_s
+        self._inbox: queue.SimpleQueue[Ack | str | tuple[str, bytes]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-forwarder", daemon=True)
         self._inflight: dict[int, int] = {}  # transport token -> seq
+        self._awaiting: dict[int, float] = {}  # seq -> monotonic time of its PUBACK (receipts on)
         self._issued_upto = 0  # highest seq handed to the transport since the last rewind
         self._window = 1
         self._backoff = retry_min_s
         self._paused_until = 0.0
         transport.on_ack = self._inbox.put
         transport.on_connection = lambda up: self._inbox.put("up" if up else "down")
+        if receipt_topic is not None:
+            transport.on_message = lambda topic, payload: self._inbox.put((topic, payload))
+            transport.subscribe(receipt_topic)
 
     # called from any thread ------------------------------------------------------------------------
     def notify(self) -> None:
@@ -89,6 +106,10 @@ class OutboxForwarder:
     def inflight(self) -> int:
         return len(self._inflight)
 
+    @property
+    def awaiting_receipt(self) -> int:
+        return len(self._awaiting)
+
     # forwarder thread ------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -109,9 +130,11 @@ class OutboxForwarder:
                 log.exception("outbox forwarder error; retrying")
                 self._stop.wait(1.0)
 
-    def _handle(self, msg: Ack | str) -> None:
+    def _handle(self, msg: Ack | str | tuple[str, bytes]) -> None:
         if isinstance(msg, Ack):
             self._on_ack(msg)
+        elif isinstance(msg, tuple):
+            self._on_receipt(msg[1])
         elif msg == "up":
             self._window = 1
             log.info("broker connected; outbox depth %d", self.outbox.depth())
@@ -126,7 +149,10 @@ class OutboxForwarder:
         if ack.status is AckStatus.DELIVERED or (
             ack.status is AckStatus.NO_SUBSCRIBERS and not self.require_subscriber
         ):
-            self.outbox.ack(seq)
+            if self.receipt_topic is None:
+                self.outbox.ack(seq)
+            else:
+                self._awaiting[seq] = time.monotonic()
             self.stats.acked += 1
             self._window = self.max_inflight
             self._backoff = self.retry_min_s
@@ -144,13 +170,47 @@ class OutboxForwarder:
         self._paused_until = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.retry_max_s)
 
+    def _on_receipt(self, payload: bytes) -> None:
+        try:
+            body = json.loads(payload)
+            seq, event_id, status = int(body["seq"]), body.get("event_id"), str(body["status"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a malformed receipt %r: %s", payload[:200], exc)
+            return
+        if not self.outbox.ack(seq, event_id if isinstance(event_id, str) else None):
+            self._awaiting.pop(seq, None)
+            return  # a second receipt (the event was re-sent) or one for another event
+        self._awaiting.pop(seq, None)
+        self.stats.confirmed += 1
+        if status == "rejected":
+            self.stats.rejected_by_collector += 1
+            self.stats.last_error = f"collector rejected seq {seq}: {body.get('reason', '')}"
+            log.error("%s (kept in the collector's dead-letter table)", self.stats.last_error)
+
+    def _expire_receipts(self) -> None:
+        if not self._awaiting:
+            return
+        cutoff = time.monotonic() - self.receipt_timeout_s
+        expired = [seq for seq, at in self._awaiting.items() if at < cutoff]
+        if not expired:
+            return
+        for seq in expired:
+            del self._awaiting[seq]
+        self.stats.resent_no_receipt += len(expired)
+        self.stats.last_error = (
+            f"no receipt for {len(expired)} check-in(s) in {self.receipt_timeout_s:.0f}s: re-sending"
+        )
+        log.warning("%s (from seq %d; is a collector running?)", self.stats.last_error, min(expired))
+        self._issued_upto = min(self._issued_upto, min(expired) - 1)
+
     def _pump(self) -> None:
+        self._expire_receipts()
         if not self.transport.connected or time.monotonic() < self._paused_until:
             return
-        room = self._window - len(self._inflight)
+        room = self._window - len(self._inflight) - len(self._awaiting)
         if room <= 0:
             return
-        busy = set(self._inflight.values())
+        busy = set(self._inflight.values()) | set(self._awaiting)
         for row in self.outbox.pending(self._issued_upto, room + len(busy)):
             if room <= 0:
                 break

@@ -120,6 +120,8 @@ class Gateway:
             self.transport,
             max_inflight=cfg.broker.max_inflight,
             require_subscriber=cfg.broker.require_subscriber,
+            receipt_topic=self.topics.receipt if cfg.broker.receipts else None,
+            receipt_timeout_s=cfg.broker.receipt_timeout_s,
         )
         self.forwarder.start()
         self.transport.start()
@@ -259,6 +261,8 @@ class Gateway:
             "published": fs.published,
             "acked": fs.acked,
             "inflight": self.forwarder.inflight,
+            "awaiting_receipt": self.forwarder.awaiting_receipt,
+            "confirmed": fs.confirmed,
             "checkins_recorded": self.recorder.recorded,
             "cameras": {
                 c.capture.source.name: {

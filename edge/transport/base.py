@@ -1,4 +1,4 @@
-"""What the gateway needs from the network: publish, learn of acknowledgements, know if it is connected."""
+"""What the gateway needs from the network: publish, learn of acknowledgements and receipts, know if it is connected."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Ack:
 
 AckCallback = Callable[[Ack], None]
 ConnectionCallback = Callable[[bool], None]
+MessageCallback = Callable[[str, bytes], None]
 
 
 class Transport(Protocol):
@@ -33,6 +34,11 @@ class Transport(Protocol):
 
     on_ack: AckCallback | None
     on_connection: ConnectionCallback | None
+    on_message: MessageCallback | None
+
+    def subscribe(self, topic: str) -> None:
+        """Receive messages on `topic` (QoS 1) through on_message, now and after every reconnect."""
+        ...
 
     @property
     def connected(self) -> bool: ...

@@ -6,7 +6,7 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 
-from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback
+from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback, MessageCallback
 
 
 @dataclass
@@ -24,6 +24,8 @@ class MemoryTransport:
     """Acknowledge each publish at once with this status; None to acknowledge by hand with ack()."""
     on_ack: AckCallback | None = None
     on_connection: ConnectionCallback | None = None
+    on_message: MessageCallback | None = None
+    subscriptions: list[str] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _connected: bool = False
@@ -50,6 +52,14 @@ class MemoryTransport:
         if self.auto_ack is not None and qos > 0:
             self.ack(token, self.auto_ack)
         return token
+
+    def subscribe(self, topic: str) -> None:
+        self.subscriptions.append(topic)
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """Play a message from the broker (a receipt) to the subscriber."""
+        if self.on_message and topic in self.subscriptions:
+            self.on_message(topic, payload)
 
     def ack(self, token: int, status: AckStatus = AckStatus.DELIVERED) -> None:
         if self.on_ack:

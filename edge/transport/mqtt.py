@@ -14,7 +14,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback
+from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback, MessageCallback
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class MqttTransport:
         self.settings = settings
         self.on_ack: AckCallback | None = None
         self.on_connection: ConnectionCallback | None = None
+        self.on_message: MessageCallback | None = None
+        self._subscriptions: list[str] = []
         self._connected = threading.Event()
         self._client = make_client(settings)
         # paho's own window must not be smaller than ours, or it would queue our publishes in memory.
@@ -78,6 +80,7 @@ class MqttTransport:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
         self.last_error: str | None = None
 
     @property
@@ -98,6 +101,11 @@ class MqttTransport:
             properties=connect_properties(s),
         )
         self._client.loop_start()
+
+    def subscribe(self, topic: str) -> None:
+        self._subscriptions.append(topic)
+        if self.connected:
+            self._client.subscribe(topic, qos=1)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
@@ -121,6 +129,8 @@ class MqttTransport:
             log.error("%s (check broker.username / broker.password)", self.last_error)
             return
         log.info("connected to MQTT broker %s:%d", self.settings.host, self.settings.port)
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
         if self.settings.online is not None:
             client.publish(self.settings.online[0], self.settings.online[1], qos=1, retain=True)
         self._connected.set()
@@ -135,6 +145,10 @@ class MqttTransport:
             log.warning("%s; paho reconnects by itself", self.last_error)
         if self.on_connection:
             self.on_connection(False)
+
+    def _on_message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.on_message is not None:
+            self.on_message(msg.topic, bytes(msg.payload))
 
     def _on_publish(self, _c: mqtt.Client, _ud: Any, mid: int, rc: ReasonCode, _props: Any) -> None:
         if self.on_ack is None:
