@@ -204,6 +204,14 @@ class StorageConfig(_Section):
         "var/gateway.sqlite",
         description="SQLite file holding the outbox, the sequence counter and the roster.",
     )
+    outbox_max_events: int = Field(
+        1_000_000,
+        ge=100,
+        description="Alarm when the outbox holds this many check-ins (none is ever dropped for it: see README).",
+    )
+    outbox_max_mb: float = Field(
+        1024, gt=0, description="Alarm when the outbox's check-ins take this many MB of payload."
+    )
 
 
 class RosterConfig(_Section):

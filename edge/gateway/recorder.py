@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.policy import Observation, Policy, Verdict
-from edge.outbox import Outbox
+from edge.outbox import Outbox, OutboxWriteError
 from edge.topics import GatewayTopics
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,21 @@ class CheckinRecorder:
         self.on_recorded = on_recorded
         self.recorded = 0
         self.suppressed = 0
+        self.lost = 0
+        """Check-ins decided but not stored (the outbox could not write: disk full)."""
+        self.last_error: str | None = None
         self._lock = threading.Lock()
 
     def submit(self, obs: Observation) -> CheckIn | None:
+        """Decide and record. None when nothing is to be recorded, or when storage failed (counted, logged)."""
         with self._lock:
             verdict = self.policy.decide(obs)
             if verdict is None:
                 self.suppressed += 1
                 return None
-            event = self._record(verdict)
+            event = self._record_or_count(verdict)
+            if event is None:
+                return None
             self.recorded += 1
         self._announce(event)
         return event
@@ -47,7 +53,8 @@ class CheckinRecorder:
     def expire(self, now: float | None = None) -> list[CheckIn]:
         """Record the verdicts of card_and_face windows that have closed (called by the policy timer)."""
         with self._lock:
-            events = [self._record(v) for v in self.policy.expire(time.monotonic() if now is None else now)]
+            recorded = [self._record_or_count(v) for v in self.policy.expire(time.monotonic() if now is None else now)]
+            events = [e for e in recorded if e is not None]
             self.recorded += len(events)
         for event in events:
             self._announce(event)
@@ -74,6 +81,15 @@ class CheckinRecorder:
         )
         if self.on_recorded:
             self.on_recorded(event)
+
+    def _record_or_count(self, v: Verdict) -> CheckIn | None:
+        try:
+            return self._record(v)
+        except OutboxWriteError as exc:
+            self.lost += 1
+            self.last_error = f"check-in not stored ({v.decision} {v.person_id or v.card_uid or ''}): {exc}"
+            log.critical("%s; the gate decision itself stands. Free disk space on the gateway.", self.last_error)
+            return None
 
     def _record(self, v: Verdict) -> CheckIn:
         built: list[CheckIn] = []

@@ -79,7 +79,11 @@ class Gateway:
         log.info("gateway %s/%s starting (edge %s)", cfg.site_id, cfg.gateway_id, __version__)
 
         # 1. local state
-        self.outbox = Outbox(cfg.storage.database)
+        self.outbox = Outbox(
+            cfg.storage.database,
+            max_events=cfg.storage.outbox_max_events,
+            max_bytes=int(cfg.storage.outbox_max_mb * 1024 * 1024),
+        )
         self.roster = RosterStore(cfg.storage.database)
         people = read_roster_csv(cfg.roster.path)
         self.roster.replace_all(people)
@@ -233,6 +237,20 @@ class Gateway:
         self.outbox.close()
         log.info("gateway stopped")
 
+    def alarms(self) -> list[str]:
+        """Conditions someone must act on (also in the health report)."""
+        out = []
+        if self.outbox.over_cap:
+            out.append(
+                f"outbox_over_cap: {self.outbox.depth()} check-ins / {self.outbox.size_bytes // 1024} KiB waiting"
+                " (none dropped; is the broker or the collector down?)"
+            )
+        if self.recorder.lost:
+            out.append(
+                f"storage_failed: {self.recorder.lost} check-in(s) could not be stored: {self.recorder.last_error}"
+            )
+        return out
+
     def snapshot(self) -> dict[str, Any]:
         """The health report."""
         fs = self.forwarder.stats
@@ -244,6 +262,7 @@ class Gateway:
                 *(r.last_error for _, r in self.readers),
                 *(c.capture.last_error for c in self.cameras),
                 *(c.worker.last_error for c in self.cameras if c.worker),
+                self.recorder.last_error,
                 *self.errors[-1:],
             )
             if e
@@ -264,6 +283,8 @@ class Gateway:
             "awaiting_receipt": self.forwarder.awaiting_receipt,
             "confirmed": fs.confirmed,
             "checkins_recorded": self.recorder.recorded,
+            "checkins_lost_storage": self.recorder.lost,
+            "alarms": self.alarms(),
             "cameras": {
                 c.capture.source.name: {
                     "state": c.worker.state if c.worker and c.capture.state != "error" else c.capture.state,
