@@ -206,14 +206,21 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone in which --date is a calendar day.")
-def export_cmd(db_path: Path, fmt: str, day: date | None, tz: str) -> None:
+@click.option(
+    "--order",
+    type=click.Choice(["time", "seq"]),
+    default="time",
+    show_default=True,
+    help="seq: per gateway in decision order (for gateways whose clock was not synchronised).",
+)
+def export_cmd(db_path: Path, fmt: str, day: date | None, tz: str, order: str) -> None:
     """Print stored check-ins, oldest first."""
     from edge.collector.export import select_checkins, write_export
     from edge.collector.store import CheckinStore
 
     store = CheckinStore(db_path)
     try:
-        write_export(select_checkins(store, day, tz), sys.stdout, fmt)
+        write_export(select_checkins(store, day, tz, "seq" if order == "seq" else "time"), sys.stdout, fmt)
     finally:
         store.close()
 

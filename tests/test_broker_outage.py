@@ -26,6 +26,7 @@ def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -
         for uid in CARDS[:4]:  # while the broker is up
             sim.tap(uid, repeats=1)
         wait_until(lambda: collector.store.count() == 4, 15, "first four stored")
+        wait_until(lambda: gw.outbox.depth() == 0, 10, "their receipts back")
 
         broker.stop()
         wait_until(lambda: not gw.transport.connected, 10, "gateway sees the broker gone")  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo
 
 from edge.collector.store import CHECKIN_COLUMNS, CheckinStore
@@ -18,12 +18,14 @@ def day_bounds(day: date, tz: str = "UTC") -> tuple[str, str]:
     return rfc3339_ms(start.astimezone(UTC)), rfc3339_ms((start + timedelta(days=1)).astimezone(UTC))
 
 
-def select_checkins(store: CheckinStore, day: date | None = None, tz: str = "UTC") -> Iterator[dict[str, Any]]:
+def select_checkins(
+    store: CheckinStore, day: date | None = None, tz: str = "UTC", order: Literal["time", "seq"] = "time"
+) -> Iterator[dict[str, Any]]:
     if day is None:
-        yield from store.checkins()
+        yield from store.checkins(order=order)
         return
     lo, hi = day_bounds(day, tz)
-    yield from store.checkins("WHERE occurred_at >= ? AND occurred_at < ?", (lo, hi))
+    yield from store.checkins("WHERE occurred_at >= ? AND occurred_at < ?", (lo, hi), order=order)
 
 
 def write_export(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:

@@ -25,6 +25,7 @@ CHECKIN_COLUMNS = (
     "card_uid",
     "distance",
     "device_id",
+    "clock_unsynced",
 )
 
 
@@ -47,12 +48,15 @@ class CheckinStore:
                 "card_uid": str,
                 "distance": float,
                 "device_id": str,
+                "clock_unsynced": int,
                 "received_at": float,
                 "payload": str,
             },
             pk="event_id",
             if_not_exists=True,
         )
+        if "clock_unsynced" not in self._db["checkins"].columns_dict:  # a database made before the column
+            self._db["checkins"].add_column("clock_unsynced", int)  # type: ignore[union-attr]
         self._db["checkins"].create_index(["gateway_id", "seq"], if_not_exists=True)  # type: ignore[union-attr]
         self._db["checkins"].create_index(["occurred_at"], if_not_exists=True)  # type: ignore[union-attr]
         self._db["rejected"].create(  # type: ignore[union-attr]
@@ -63,6 +67,7 @@ class CheckinStore:
 
     def insert(self, event: dict[str, Any]) -> Literal["stored", "duplicate"]:
         row = {k: event.get(k) for k in CHECKIN_COLUMNS}
+        row["clock_unsynced"] = 1 if event.get("clock_unsynced") else 0  # absent in the payload when synced
         row["received_at"] = time.time()
         row["payload"] = json.dumps(event, separators=(",", ":"), sort_keys=True)
         cols = ", ".join(row)
@@ -83,8 +88,12 @@ class CheckinStore:
         with self._lock:
             return int(self._conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
-    def checkins(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
-        sql = f"SELECT * FROM checkins {where} ORDER BY occurred_at, gateway_id, seq"
+    def checkins(
+        self, where: str = "", params: tuple[Any, ...] = (), order: Literal["time", "seq"] = "time"
+    ) -> Iterator[dict[str, Any]]:
+        """order="seq": each gateway's events in the order it decided them, whatever its clock said."""
+        by = "occurred_at, gateway_id, seq" if order == "time" else "gateway_id, seq"
+        sql = f"SELECT * FROM checkins {where} ORDER BY {by}"
         with self._lock:
             rows = list(self._db.query(sql, params))
         yield from rows

@@ -249,6 +249,13 @@ class GatewayConfig(_Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Decision policy.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Logging level.")
+    clock_check: Literal["kernel", "assume_synced", "assume_unsynced"] = Field(
+        "kernel",
+        description=(
+            "How to know the wall clock is NTP-synchronised: ask the kernel (adjtimex), or assume. Events decided"
+            " while unsynchronised carry clock_unsynced: true."
+        ),
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> GatewayConfig:

@@ -42,6 +42,7 @@ class CheckIn:
     card_uid: str | None = None
     distance: float | None = None
     device_id: str | None = None
+    clock_unsynced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -63,6 +64,8 @@ class CheckIn:
             d["distance"] = round(float(self.distance), 4)
         if self.device_id is not None:
             d["device_id"] = self.device_id
+        if self.clock_unsynced:
+            d["clock_unsynced"] = True
         return d
 
     def to_json(self) -> str:

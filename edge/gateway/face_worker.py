@@ -2,7 +2,9 @@
 
 The encoder runs in worker processes (edge.recognition.encode_pool), so this thread only detects, tracks and
 schedules; between frames it collects finished encodings. Capture never waits for it: live cameras drop the
-oldest frame when it is behind (CaptureWorker counts them).
+oldest frame when it is behind (CaptureWorker counts them). A video file read as fast as possible (not
+real time) is processed in lock step instead: each frame's encodings are awaited before the next frame, so a
+file gives the same decisions on a loaded machine as on an idle one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class FaceWorker:
         self.core = core
         self.encoder = encoder
         self.submit = submit
+        self.lockstep = not capture.source.is_live
         self.state = "starting"
         self.frames_seen = 0
         self.decisions = 0
@@ -76,6 +79,8 @@ class FaceWorker:
                 self._emit(
                     self._guard(functools.partial(self.core.process, frame.index, frame.image, frame.at_monotonic))
                 )
+                while self.lockstep and self.encoder.pending and not self._stop.is_set():
+                    self._emit(self._guard(functools.partial(self.core.drain, 0.5)))
                 now = time.monotonic()
                 if now - window_t0 >= 2.0:
                     self.fps, window_t0, window_n = window_n / (now - window_t0), now, 0

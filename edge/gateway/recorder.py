@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from edge.clock import ClockStatus
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.policy import Observation, Policy, Verdict
 from edge.outbox import Outbox, OutboxWriteError
@@ -24,7 +25,9 @@ class CheckinRecorder:
         outbox: Outbox,
         topics: GatewayTopics,
         on_recorded: Callable[[CheckIn], None] | None = None,
+        clock: ClockStatus | None = None,
     ) -> None:
+        self.clock = clock or ClockStatus()
         self.policy = policy
         self.outbox = outbox
         self.topics = topics
@@ -109,6 +112,7 @@ class CheckinRecorder:
                 card_uid=v.card_uid,
                 distance=v.distance,
                 device_id=v.device_id,
+                clock_unsynced=not self.clock.synced(),
             )
             built.append(event)
             return self.topics.checkin, event.event_id, event.to_json()

@@ -19,6 +19,7 @@ from edge import __version__
 from edge.camera.base import FrameSource
 from edge.camera.capture import CaptureWorker
 from edge.camera.opencv_source import OpenCvSource
+from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
 from edge.events.checkin import CheckIn, rfc3339_ms
 from edge.gateway.face_worker import FaceWorker
@@ -109,7 +110,11 @@ class Gateway:
             verify_threshold=cfg.recognition.verify_threshold,
             verifier=self.gallery.verify if self.gallery else None,
         )
-        self.recorder = CheckinRecorder(policy, self.outbox, self.topics, on_recorded=self._recorded)
+        self.recorder = CheckinRecorder(
+            policy, self.outbox, self.topics, on_recorded=self._recorded, clock=ClockStatus(cfg.clock_check)
+        )
+        if not self.recorder.clock.synced():
+            log.warning("the wall clock is not NTP-synchronised: check-ins carry clock_unsynced until it is")
         self._timer_stop = threading.Event()
         self._timer = threading.Thread(
             target=self.recorder.run_timer, args=(self._timer_stop,), name="policy-timer", daemon=True
@@ -285,6 +290,7 @@ class Gateway:
             "checkins_recorded": self.recorder.recorded,
             "checkins_lost_storage": self.recorder.lost,
             "alarms": self.alarms(),
+            "clock_synced": self.recorder.clock.synced(),
             "cameras": {
                 c.capture.source.name: {
                     "state": c.worker.state if c.worker and c.capture.state != "error" else c.capture.state,
