@@ -43,6 +43,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _read_gateways(path: Path) -> set[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return {line for line in lines if line}
+
+
 def _echo_issues(exc: ConfigError) -> None:
     for issue in exc.issues:
         click.echo(str(issue), err=True)
@@ -110,8 +115,22 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
     except RosterError as exc:
         log.error("roster problem, refusing to start:\n%s", exc)
         sys.exit(2)
+    reload = threading.Event()
+
+    def on_hup(_signum: int, _frame: FrameType | None) -> None:
+        reload.set()
+        gw.stop_event.set()
+
+    signal.signal(signal.SIGHUP, on_hup)
     try:
-        gw.run_until_stopped()
+        while True:
+            gw.run_until_stopped()
+            if not reload.is_set():
+                break
+            reload.clear()
+            gw.stop_event.clear()
+            log.info("SIGHUP: reloading %s", config_path)
+            gw.reload(config_path)
     finally:
         gw.stop()
 
@@ -146,6 +165,13 @@ def collector() -> None:
 )
 @click.option("--group", default="collectors", show_default=True, help="Shared-subscription group.")
 @click.option("--topic-prefix", default="edge/v1", show_default=True, help="Root of the topics.")
+@click.option(
+    "--gateways",
+    "gateways_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File listing the known gateways, one site_id/gateway_id per line: others are dead-lettered.",
+)
 @click.pass_context
 def collector_run(
     ctx: click.Context,
@@ -157,6 +183,7 @@ def collector_run(
     collector_id: str,
     group: str,
     topic_prefix: str,
+    gateways_file: Path | None,
 ) -> None:
     """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin)."""
     from edge.collector.service import Collector
@@ -173,6 +200,7 @@ def collector_run(
         prefix=topic_prefix,
         username=username,
         password=password,
+        known_gateways=_read_gateways(gateways_file) if gateways_file else None,
     )
     stop = threading.Event()
     _stop_on_signals(stop)

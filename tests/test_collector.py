@@ -84,3 +84,33 @@ def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collect
     good = event(6)  # still alive and storing
     watcher.publish(TOPIC, json.dumps(good).encode())
     wait_until(lambda: collector.store.count() == 1, 10, "the valid event after the bad ones")
+
+
+def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
+    broker: MosquittoBroker, watcher: Watcher, tmp_path: Path
+) -> None:
+    from edge.collector.store import CheckinStore
+
+    c = Collector(
+        CheckinStore(tmp_path / "c.sqlite"),
+        host="127.0.0.1",
+        port=broker.port,
+        collector_id="col-known",
+        known_gateways={"s1/gw-1"},
+    )
+    c.start()
+    try:
+        assert c.wait_ready(10)
+        stranger = event(1, gateway_id="gw-evil")
+        watcher.publish("edge/v1/s1/gw-evil/checkin", json.dumps(stranger).encode())
+        watcher.publish(TOPIC, json.dumps(event(2)).encode())
+        wait_until(lambda: c.stats.rejected == 1 and c.store.count() == 1, 10, "one stored, one dead-lettered")
+        [reason] = [r["reason"] for r in c.store._db.query("SELECT reason FROM rejected")]
+        assert reason == "unknown gateway: s1/gw-evil is not in the collector's list of gateways"
+        # the rejected event still gets a receipt, so its gateway stops re-sending it
+        watcher.wait_for(
+            lambda t, p: t == "edge/v1/s1/gw-evil/receipt" and json.loads(p)["status"] == "rejected", 10, "receipt"
+        )
+    finally:
+        c.stop()
+        c.store.close()

@@ -53,8 +53,11 @@ class Collector:
         username: str | None = None,
         password: str | None = None,
         session_expiry_s: int = 3600,
+        known_gateways: set[str] | None = None,
     ) -> None:
         self.store = store
+        self.known_gateways = known_gateways
+        """"site/gateway" ids allowed to report; None accepts any (the broker's ACL is the first gate)."""
         self.prefix = prefix
         self.topic = shared(group, checkin_filter(prefix))
         self.status_topic = collector_status(collector_id, prefix)
@@ -123,6 +126,9 @@ class Collector:
         try:
             try:
                 event = parse_checkin(msg.topic, bytes(msg.payload), self.prefix)
+                origin = f"{event['site_id']}/{event['gateway_id']}"
+                if self.known_gateways is not None and origin not in self.known_gateways:
+                    raise Rejected(f"unknown gateway: {origin} is not in the collector's list of gateways")
             except Rejected as exc:
                 self._reject(msg.topic, exc.reason, bytes(msg.payload))
                 client.ack(msg.mid, msg.qos)

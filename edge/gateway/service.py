@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from edge import __version__
@@ -187,6 +188,49 @@ class Gateway:
             self.cameras.append(_Camera(info, capture, worker))
             capture.start()
             worker.start()
+
+    # reload (SIGHUP) ------------------------------------------------------------------------------------
+    def reload(self, config_path: str | Path) -> list[str]:
+        """Re-read the config: on any error keep running on the old one. The roster and the gallery are swapped
+        in place; changes to other sections are reported as needing a restart. Returns what happened."""
+        from edge.config import load_config
+        from edge.config.loader import ConfigError
+        from edge.roster import RosterError
+
+        try:
+            new = load_config(config_path)
+        except ConfigError as exc:
+            refused = [f"reload refused, still running the previous config: {issue}" for issue in exc.issues]
+            for m in refused:
+                log.error("%s", m)
+            return refused
+        msgs: list[str] = []
+        try:
+            people = read_roster_csv(new.roster.path)
+        except RosterError as exc:
+            msgs.append(f"roster not reloaded, keeping the previous one: {exc}")
+        else:
+            self.roster.replace_all(people)
+            msgs.append(f"roster reloaded: {len(people)} people")
+        if self.gallery is not None:
+            try:
+                gallery = Gallery.load(new.gallery.path)
+            except GalleryError as exc:
+                msgs.append(f"gallery not reloaded, keeping the previous one: {exc}")
+            else:
+                self.gallery = gallery
+                self.recorder.policy.verifier = gallery.verify
+                for cam in self.cameras:
+                    if cam.worker is not None:
+                        cam.worker.core.gallery = gallery
+                msgs.append(f"gallery reloaded: {len(gallery)} templates of {len(gallery.people)} people")
+        old, fresh = self.cfg.model_dump(), new.model_dump()
+        restart = [k for k in fresh if k not in ("roster", "gallery") and fresh[k] != old[k]]
+        if restart:
+            msgs.append(f"changed, applied at the next restart: {', '.join(restart)}")
+        for m in msgs:
+            log.log(logging.WARNING if "not reloaded" in m or "restart" in m else logging.INFO, "%s", m)
+        return msgs
 
     def _card_handler(self, gate: GateInfo) -> Callable[[CardRead], None]:
         def handle(read: CardRead) -> None:
