@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a Debian / Raspberry Pi OS machine:
-#   - Debian packages the project needs (python3-venv, mosquitto) when they are missing;
+#   - Debian packages the project needs (python3-venv, mosquitto; with --dev also gcc and make) when missing;
 #   - a virtualenv in .venv with the pinned Python dependencies (dlib from the dlib-bin wheel,
 #     never compiled) and the project itself installed in editable mode.
 # Re-running it does nothing when nothing changed (a stamp keyed on the lock files).
@@ -29,6 +29,10 @@ if command -v "$python_bin" >/dev/null 2>&1 && ! "$python_bin" -c 'import ensure
 fi
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   need_apt+=(mosquitto mosquitto-clients)
+fi
+if [ "$dev" = 1 ]; then  # the tests compile the firmware's link code for this machine
+  command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+  command -v make >/dev/null 2>&1 || need_apt+=(make)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
