@@ -43,8 +43,10 @@ def main(
         "unread",
         "lost",
         "duplicated",
+        "seq_gaps",
         "max_outbox_depth",
-        "time_to_drain_s",
+        "drain_after_broker_s",
+        "end_wait_s",
     ):
         table.add_row(key.replace("_", " "), str(report[key]))
     lat = report["latency_ms_no_fault"]

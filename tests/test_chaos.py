@@ -26,6 +26,7 @@ def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     assert report["checkins_stored"] + report["unread"] == report["taps_sent"] == 600
     assert report["checkins_stored"] > 400, "most taps were read: the faults are short"
     assert report["max_outbox_depth"] > 0, "the broker outage made the outbox grow"
+    assert report["seq_gaps"] == 0 and report["drain_after_broker_s"] is not None
     # seq continues across both kill -9s: never reused, never skipped among stored events
     con = sqlite3.connect(tmp_path / "collector.sqlite")
     seqs = [r[0] for r in con.execute("SELECT seq FROM checkins ORDER BY seq")]

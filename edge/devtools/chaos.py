@@ -186,13 +186,13 @@ class ChaosRun:
     def _reader_up(self) -> bool:
         return self.sim.client_connected.is_set()
 
-    def stored(self) -> list[tuple[str, str, float]]:
+    def stored(self) -> list[tuple[str, str, float, int]]:
         db = self.work / "collector.sqlite"
         if not db.exists():
             return []
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         try:
-            return list(con.execute("SELECT event_id, coalesce(card_uid, ''), received_at FROM checkins"))
+            return list(con.execute("SELECT event_id, coalesce(card_uid, ''), received_at, seq FROM checkins"))
         except sqlite3.OperationalError:
             return []
         finally:
@@ -302,6 +302,17 @@ class ChaosRun:
         return float("nan")
 
     # the audit -----------------------------------------------------------------------------------------
+    def _drain_after(self, fault_name: str) -> float | None:
+        """Seconds from the end of a fault (the broker is back) to the first health report showing the outbox
+        back to what a healthy link holds in flight (≤ 2 × taps per 100 ms)."""
+        ends = [f.end for f in self.faults if f.name == fault_name and f.end]
+        if not ends:
+            return None
+        normal = max(2, round(2 * self.s.rate * 0.1))
+        with self._lock:
+            after = [(t, d) for t, d in self.health.samples if t >= ends[0]]
+        return next((round(t - ends[0], 1) for t, d in after if d <= normal), None)
+
     def _in_blind_window(self, tap: Tap) -> bool:
         for f in self.faults:
             if f.name == "gateway kill -9" and f.start - KILL_MARGIN_S <= tap.at <= (f.end or f.start):
@@ -313,8 +324,10 @@ class ChaosRun:
     def _report(self, tapping_s: float, drain_s: float) -> dict[str, Any]:
         rows = self.stored()
         by_card: dict[str, list[float]] = {}
-        for _eid, uid, received_at in rows:
+        for _eid, uid, received_at, _seq in rows:
             by_card.setdefault(uid, []).append(received_at)
+        seqs = sorted(r[3] for r in rows)
+        seq_gaps = (seqs[-1] - len(set(seqs))) if seqs else 0
         unread = lost = 0
         lost_cards: list[str] = []
         latencies: list[float] = []
@@ -340,7 +353,9 @@ class ChaosRun:
             "lost_cards": lost_cards[:20],
             "duplicated": duplicated,
             "max_outbox_depth": max(depths, default=None),
-            "time_to_drain_s": round(drain_s, 1),
+            "seq_gaps": seq_gaps,
+            "drain_after_broker_s": self._drain_after("broker stop/start"),
+            "end_wait_s": round(drain_s, 1),
             "latency_ms_no_fault": {
                 "n": len(latencies),
                 "p50": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
