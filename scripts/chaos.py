@@ -46,6 +46,7 @@ def main(
         "seq_gaps",
         "max_outbox_depth",
         "drain_after_broker_s",
+        "health_depth_after_broker",
         "end_wait_s",
     ):
         table.add_row(key.replace("_", " "), str(report[key]))

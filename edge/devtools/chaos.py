@@ -69,7 +69,9 @@ class Fault:
 @dataclass
 class HealthLog:
     samples: list[tuple[float, int]] = field(default_factory=list)
-    """(time, outbox_depth)"""
+    """(time, outbox_depth) as the gateway's health reports said (only while it reaches the broker)."""
+    outbox: list[tuple[float, int]] = field(default_factory=list)
+    """(time, rows) read from the gateway's outbox database every 0.2 s, broker or not."""
 
 
 def card(i: int) -> str:
@@ -173,6 +175,20 @@ class ChaosRun:
         c.loop_start()
         self._watch = c
 
+    def _sample_outbox(self, stop: threading.Event) -> None:
+        db = self.work / "gateway.sqlite"
+        while not stop.wait(0.2):
+            try:
+                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+                try:
+                    n = int(con.execute("SELECT count(*) FROM outbox").fetchone()[0])
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                continue
+            with self._lock:
+                self.health.outbox.append((time.time(), n))
+
     # waiting -------------------------------------------------------------------------------------------
     @staticmethod
     def _wait(pred: Any, timeout: float, what: str) -> float:
@@ -210,9 +226,14 @@ class ChaosRun:
             self._wait(self._reader_up, 30, "the gateway's reader to connect")
             time.sleep(1.0)  # the reader's own open (pyserial clears input) and the collector's subscription
             t_start = time.time()
+            sampling = threading.Event()
+            sampler = threading.Thread(target=self._sample_outbox, args=(sampling,), name="outbox-sampler", daemon=True)
+            sampler.start()
             self._tap_with_faults()
             tapping_s = time.time() - t_start
             drain_s = self._drain()
+            sampling.set()
+            sampler.join(2)
         finally:
             self._stop(self.gateway)
             self._stop(self.collector)
@@ -303,15 +324,21 @@ class ChaosRun:
 
     # the audit -----------------------------------------------------------------------------------------
     def _drain_after(self, fault_name: str) -> float | None:
-        """Seconds from the end of a fault (the broker is back) to the first health report showing the outbox
-        back to what a healthy link holds in flight (≤ 2 × taps per 100 ms)."""
+        """Seconds from the end of a fault (the broker is back) until the outbox, read from the gateway's
+        database, is back to what a healthy link holds in flight (≤ 2 × the taps of 100 ms)."""
         ends = [f.end for f in self.faults if f.name == fault_name and f.end]
         if not ends:
             return None
         normal = max(2, round(2 * self.s.rate * 0.1))
         with self._lock:
-            after = [(t, d) for t, d in self.health.samples if t >= ends[0]]
+            after = [(t, d) for t, d in self.health.outbox if t >= ends[0]]
         return next((round(t - ends[0], 1) for t, d in after if d <= normal), None)
+
+    def _first_health_after(self, fault_name: str) -> int | None:
+        """The outbox depth in the first health report the gateway published after the fault ended."""
+        ends = [f.end for f in self.faults if f.name == fault_name and f.end]
+        with self._lock:
+            return next((d for t, d in self.health.samples if ends and t >= ends[0]), None)
 
     def _in_blind_window(self, tap: Tap) -> bool:
         for f in self.faults:
@@ -343,7 +370,7 @@ class ChaosRun:
             if not any(f.start - 1.0 <= tap.at <= f.end + 5.0 for f in self.faults):
                 latencies.append((min(got) - tap.at) * 1000)
         duplicated = sum(len(v) - 1 for v in by_card.values() if len(v) > 1)
-        depths = [d for _, d in self.health.samples]
+        depths = [d for _, d in self.health.outbox]
         return {
             "taps_sent": len(self.taps),
             "tapping_s": round(tapping_s, 1),
@@ -355,6 +382,7 @@ class ChaosRun:
             "max_outbox_depth": max(depths, default=None),
             "seq_gaps": seq_gaps,
             "drain_after_broker_s": self._drain_after("broker stop/start"),
+            "health_depth_after_broker": self._first_health_after("broker stop/start"),
             "end_wait_s": round(drain_s, 1),
             "latency_ms_no_fault": {
                 "n": len(latencies),
