@@ -114,3 +114,31 @@ def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
     finally:
         c.stop()
         c.store.close()
+
+
+def test_two_collectors_in_one_group_split_the_stream_and_store_each_once(
+    broker: MosquittoBroker, watcher: Watcher, tmp_path: Path
+) -> None:
+    from edge.collector.store import CheckinStore
+
+    db = tmp_path / "shared.sqlite"
+    collectors = [
+        Collector(CheckinStore(db), host="127.0.0.1", port=broker.port, collector_id=f"col-pair-{i}", group="pair")
+        for i in (1, 2)
+    ]
+    for c in collectors:
+        c.start()
+    try:
+        assert all(c.wait_ready(10) for c in collectors)
+        events = [event(seq) for seq in range(1, 41)]
+        for e in events:
+            watcher.publish(TOPIC, json.dumps(e).encode())
+        watcher.publish(TOPIC, json.dumps(events[0]).encode())  # a retry of seq 1: same event_id
+        wait_until(lambda: sum(c.stats.received for c in collectors) == 41, 15, "all received")
+        assert all(c.stats.received > 0 for c in collectors), "the broker shared the stream"
+        assert sum(c.stats.stored for c in collectors) == 40 and sum(c.stats.duplicates for c in collectors) == 1
+        assert collectors[0].store.count() == 40
+    finally:
+        for c in collectors:
+            c.stop()
+            c.store.close()

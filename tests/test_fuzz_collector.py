@@ -1,0 +1,63 @@
+"""Fuzzing the collector's validation: whatever arrives on a check-in topic, the only outcome besides a valid
+event is Rejected with a reason — never another exception that would stop the stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.collector.validate import Rejected, parse_checkin
+
+TOPIC = "edge/v1/s1/gw-1/checkin"
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=15), inner, max_size=6),
+    max_leaves=30,
+)
+FIELDS = [
+    "schema_version",
+    "event_id",
+    "site_id",
+    "gateway_id",
+    "gate",
+    "direction",
+    "occurred_at",
+    "seq",
+    "method",
+    "person_id",
+    "decision",
+    "card_uid",
+    "distance",
+    "device_id",
+    "clock_unsynced",
+]
+
+
+def outcome(payload: bytes, topic: str = TOPIC) -> str:
+    try:
+        parse_checkin(topic, payload, "edge/v1")
+    except Rejected as exc:
+        assert exc.reason
+        return "rejected"
+    return "valid"
+
+
+@given(st.binary(max_size=3000))
+@settings(max_examples=400, deadline=None)
+def test_arbitrary_bytes(data: bytes) -> None:
+    outcome(data)
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=len(FIELDS)))
+@settings(max_examples=400, deadline=None)
+def test_check_in_shaped_objects_with_random_values(obj: dict[str, Any]) -> None:
+    outcome(json.dumps(obj).encode())
+
+
+@given(json_values, st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_random_json_on_random_topics(value: Any, topic: str) -> None:
+    outcome(json.dumps(value).encode(), topic)
