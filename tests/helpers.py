@@ -107,3 +107,10 @@ def start_collector(db: Path, port: int, name: str) -> Any:
     c.start()
     assert c.wait_ready(10), "collector did not subscribe"
     return c
+
+
+def fuzz_examples(default: int) -> int:
+    """Hypothesis examples per fuzz test: `default` in the suite, EDGE_FUZZ_EXAMPLES for a long fuzzing run."""
+    import os
+
+    return int(os.environ.get("EDGE_FUZZ_EXAMPLES", default))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.collector.validate import Rejected, parse_checkin
+from tests.helpers import fuzz_examples
 
 TOPIC = "edge/v1/s1/gw-1/checkin"
 json_values = st.recursive(
@@ -46,18 +47,18 @@ def outcome(payload: bytes, topic: str = TOPIC) -> str:
 
 
 @given(st.binary(max_size=3000))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 def test_arbitrary_bytes(data: bytes) -> None:
     outcome(data)
 
 
 @given(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=len(FIELDS)))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 def test_check_in_shaped_objects_with_random_values(obj: dict[str, Any]) -> None:
     outcome(json.dumps(obj).encode())
 
 
 @given(json_values, st.text(max_size=60))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 def test_random_json_on_random_topics(value: Any, topic: str) -> None:
     outcome(json.dumps(value).encode(), topic)

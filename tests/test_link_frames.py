@@ -15,6 +15,7 @@ from firmware_bridge.link.cobs import CobsError, cobs_decode, cobs_encode
 from firmware_bridge.link.crc import crc16
 from firmware_bridge.link.frames import MAX_PAYLOAD, Frame, FrameDecoder, FrameError
 from firmware_bridge.link.vectors import VECTORS, header
+from tests.helpers import fuzz_examples
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "firmware_bridge" / "firmware"
 
@@ -56,7 +57,7 @@ def test_garbage_truncation_and_corruption_are_counted_not_raised() -> None:
     st.binary(max_size=40),
     st.integers(1, 17),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 def test_any_frame_survives_noise_and_any_chunking(
     ftype: int, seq: int, payload: bytes, noise: bytes, chunk: int
 ) -> None:
@@ -68,7 +69,7 @@ def test_any_frame_survives_noise_and_any_chunking(
 
 
 @given(st.binary(max_size=2000))
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(500), deadline=None)
 def test_arbitrary_bytes_never_crash_the_decoder(data: bytes) -> None:
     d = FrameDecoder()
     for f in d.feed(data):

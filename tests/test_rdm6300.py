@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from firmware_bridge.rdm6300 import Rdm6300Decoder, checksum, encode_frame
 from firmware_bridge.serial_reader import CardRead, SerialCardReader
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
-from tests.helpers import wait_until
+from tests.helpers import fuzz_examples, wait_until
 
 # Worked example: data 62 E3 08 6C ED, XOR = 0x08
 EXAMPLE = b"\x02" + b"62E3086CED" + b"08" + b"\x03"
@@ -88,7 +88,7 @@ def test_round_trip_through_noise_and_chunking(uid: str, noise: bytes, chunk: in
     assert out == [uid]
 
 
-@settings(max_examples=300)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     d = Rdm6300Decoder()
