@@ -1,4 +1,5 @@
-"""Periodic health reports on {prefix}/{site}/{gateway}/health (QoS 0, not retained)."""
+"""Periodic health reports on {prefix}/{site}/{gateway}/health (QoS 0, not retained), and one at once after
+every (re)connect, so whoever watches learns the outbox backlog as soon as the broker is back."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class HealthReporter:
         self.interval_s = interval_s
         self.snapshot = snapshot
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="health", daemon=True)
 
     def start(self) -> None:
@@ -29,7 +31,12 @@ class HealthReporter:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
+
+    def poke(self) -> None:
+        """Publish a report now (from any thread, e.g. the transport's connect callback): never blocks."""
+        self._wake.set()
 
     def publish_now(self) -> None:
         if not self.transport.connected:
@@ -41,5 +48,8 @@ class HealthReporter:
             log.exception("health report failed")
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.publish_now()
+        while not self._stop.is_set():
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.publish_now()

@@ -139,6 +139,15 @@ class Gateway:
         # 3. health
         self.health = HealthReporter(self.transport, self.topics.health, cfg.health.interval_s, self.snapshot)
         self.health.start()
+        forward_connection = self.transport.on_connection
+
+        def on_connection(up: bool) -> None:
+            if forward_connection is not None:
+                forward_connection(up)
+            if up:
+                self.health.poke()
+
+        self.transport.on_connection = on_connection
 
         # 4. card readers
         self.readers: list[tuple[GateInfo, SerialCardReader]] = []
