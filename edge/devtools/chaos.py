@@ -171,7 +171,7 @@ class ChaosRun:
 
         c.on_connect = on_connect
         c.on_message = on_message
-        c.reconnect_delay_set(min_delay=0.1, max_delay=0.5)  # back as soon as the broker is
+        c.reconnect_delay_set(min_delay=1, max_delay=1)  # back within a second of the broker
         c.connect_async("127.0.0.1", self.broker.port)
         c.loop_start()
         self._watch = c
