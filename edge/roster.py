@@ -10,7 +10,7 @@ from pathlib import Path
 from edge.sqlite import open_db
 
 REQUIRED_COLUMNS = ("person_id", "name", "class")
-_UID = re.compile(r"^[0-9A-F]{10}$")
+_UID = re.compile(r"^(?:[0-9A-F]{2}){4,10}$")
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class RosterError(Exception):
 
 
 def normalise_card_uid(raw: str) -> str:
-    """Canonical card UID: the 10 hex digits an RDM6300/EM4100 frame carries, upper case ('0F00A1B2C3')."""
+    """Canonical card UID, upper-case hex of 4 to 10 bytes: an RDM6300/EM4100 frame's 10 digits ('0F00A1B2C3'),
+    a MIFARE/NTAG UID read by a PN532 (8, 14 or 20 digits)."""
     uid = raw.strip().upper().removeprefix("0X")
     if not _UID.match(uid):
-        raise ValueError(f"card_uid {raw!r} is not 10 hexadecimal digits")
+        raise ValueError(f"card_uid {raw!r} is not 4 to 10 bytes of hexadecimal (EM4100: 10 digits, MIFARE: 8 or 14)")
     return uid
 
 

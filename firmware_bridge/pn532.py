@@ -70,7 +70,8 @@ class Pn532Stats:
     acks: int = 0
     nacks: int = 0
     bad_checksum: int = 0
-    unsupported: int = 0
+    malformed: int = 0
+    """Extended frames (not used by these commands) and runs too long to be a frame."""
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -105,7 +106,7 @@ class Pn532Decoder:
                 yield "nack", b""
                 continue
             if length == 0xFF and lcs == 0xFF:
-                self._drop("unsupported", 2)  # extended frame
+                self._drop("malformed", 2)  # extended frame
                 continue
             if (length + lcs) & 0xFF:
                 self._drop("bad_checksum", 2)

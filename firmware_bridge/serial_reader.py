@@ -115,6 +115,11 @@ class SerialCardReader:
         except Exception:
             log.exception("card handler failed for %s on reader %s", uid, self.reader_id)
 
+    @property
+    def bad_frames(self) -> int:
+        """Frames dropped for a bad checksum or a malformed layout (for health)."""
+        return self.decoder.stats.bad_checksum + self.decoder.stats.malformed
+
     def _set_error(self, msg: str) -> None:
         if msg != self.last_error:
             log.warning("reader %s: %s (retrying)", self.reader_id, msg)

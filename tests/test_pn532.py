@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.devtools.mosquitto import MosquittoBroker
 from firmware_bridge.pn532 import (
     ACK,
     NACK,
@@ -70,3 +73,70 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
         assert kind in ("ack", "nack", "frame")
         parse_target_uid(body)
     assert len(d._buf) <= Pn532Decoder.MAX_BUFFER + 8
+
+
+def test_reader_polls_reports_each_card_once_and_reconnects() -> None:
+    from firmware_bridge.pn532_reader import Pn532Reader
+    from firmware_bridge.serial_reader import CardRead
+    from firmware_bridge.simulators.pn532_sim import Pn532Simulator
+    from tests.helpers import wait_until
+
+    got: list[CardRead] = []
+    with Pn532Simulator() as sim:
+        reader = Pn532Reader("nfc-1", sim.url, got.append, poll_interval_s=0.02, repeat_suppress_s=0.5)
+        reader.start()
+        try:
+            wait_until(lambda: sim.polls >= 3, 5, "polling with no card")
+            assert got == []
+            sim.present("04A1B2C3D4E5F6")
+            wait_until(lambda: len(got) == 1, 5, "the card")
+            polls = sim.polls
+            wait_until(lambda: sim.polls >= polls + 5, 5, "card held in the field")
+            assert len(got) == 1, "a held card is reported once"
+            assert got[0].card_uid == "04A1B2C3D4E5F6" and got[0].reader_id == "nfc-1"
+            sim.present(None)
+            sim.unplug()  # the cable is pulled: the reader reconnects and wakes the PN532 again
+            wait_until(lambda: reader.connections == 2 and sim.connected.is_set(), 10, "reconnected")
+            sim.present("DEADBEEF")
+            wait_until(lambda: len(got) == 2, 5, "the next card after reconnecting")
+            assert got[1].card_uid == "DEADBEEF" and reader.bad_frames == 0
+        finally:
+            reader.stop()
+
+
+def test_gateway_with_a_pn532_reader_stores_a_mifare_checkin(broker: MosquittoBroker, tmp_path: Path) -> None:
+    from edge.config import load_config
+    from edge.gateway.service import Gateway
+    from firmware_bridge.simulators.pn532_sim import Pn532Simulator
+    from tests.helpers import start_collector, wait_until
+    from tests.test_end_to_end import gateway_cfg
+
+    with Pn532Simulator() as sim:
+        gate = {
+            "id": "nfc-in",
+            "direction": "in",
+            "mode": "card",
+            "readers": [{"id": "nfc-1", "port": sim.url, "protocol": "pn532"}],
+        }
+        cfg_path = gateway_cfg(tmp_path, broker.port, None, None, gates=[gate])
+        roster = tmp_path / "roster.csv"
+        roster.write_text(roster.read_text() + "mia,Mia Card,7B,04a1b2c3d4e5f6\n")
+        collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-nfc")
+        gw = Gateway(load_config(cfg_path))
+        try:
+            gw.start()
+            wait_until(lambda: sim.polls >= 2, 10, "the gateway polls the PN532")
+            sim.present("04A1B2C3D4E5F6")
+            wait_until(lambda: collector.store.count() == 1, 15, "check-in stored")
+            row = next(collector.store.checkins())
+            assert (row["person_id"], row["card_uid"], row["method"], row["decision"]) == (
+                "mia",
+                "04A1B2C3D4E5F6",
+                "card",
+                "granted",
+            )
+            assert collector.stats.rejected == 0
+        finally:
+            gw.stop()
+            collector.stop()
+            collector.store.close()

@@ -48,7 +48,7 @@ def test_problems_reported_with_line_numbers(tmp_path: Path) -> None:
     assert exc.value.problems == [
         "line 3: duplicate person_id 'a' (first on line 2)",
         "line 4: duplicate card_uid 0F00A1B2C3 (first on line 2)",
-        "line 5: card_uid 'xyz' is not 10 hexadecimal digits",
+        "line 5: card_uid 'xyz' is not 4 to 10 bytes of hexadecimal (EM4100: 10 digits, MIFARE: 8 or 14)",
         "line 6: person_id and name are required",
         "line 7: more fields than the header has",
     ]

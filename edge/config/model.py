@@ -80,8 +80,13 @@ class ReaderConfig(_Section):
     port: str = Field(
         description="pyserial port or URL: '/dev/ttyS0', '/dev/ttyUSB0', 'socket://host:port', 'rfc2217://…'."
     )
-    protocol: Literal["rdm6300"] = Field("rdm6300", description="Reader frame protocol.")
-    baudrate: int = Field(9600, ge=300, le=1_000_000, description="Serial speed (RDM6300: 9600).")
+    protocol: Literal["rdm6300", "pn532"] = Field(
+        "rdm6300",
+        description="rdm6300: 125 kHz EM4100 reader sending frames; pn532: ISO 14443A (MIFARE) polled over HSU.",
+    )
+    baudrate: int | None = Field(
+        None, ge=300, le=1_000_000, description="Serial speed; default per protocol (RDM6300 9600, PN532 HSU 115200)."
+    )
     repeat_suppress_s: float = Field(
         1.5,
         ge=0,

@@ -34,6 +34,7 @@ from edge.roster import RosterStore, read_roster_csv
 from edge.topics import GatewayTopics
 from edge.transport.base import Transport
 from edge.transport.mqtt import MqttSettings, MqttTransport
+from firmware_bridge.pn532_reader import Pn532Reader
 from firmware_bridge.serial_reader import CardRead, SerialCardReader
 
 log = logging.getLogger(__name__)
@@ -154,11 +155,12 @@ class Gateway:
         for g in cfg.gates:
             info = GateInfo(g.id, g.direction, g.mode)
             for r in g.readers:
-                reader = SerialCardReader(
+                reader_cls = Pn532Reader if r.protocol == "pn532" else SerialCardReader
+                reader = reader_cls(
                     r.id,
                     r.port,
                     self._card_handler(info),
-                    baudrate=r.baudrate,
+                    baudrate=r.baudrate or (115200 if r.protocol == "pn532" else 9600),
                     repeat_suppress_s=r.repeat_suppress_s,
                 )
                 self.readers.append((info, reader))
@@ -362,7 +364,7 @@ class Gateway:
                 r.reader_id: {
                     "state": r.state,
                     "cards": r.cards_read,
-                    "bad_frames": r.decoder.stats.bad_checksum + r.decoder.stats.malformed,
+                    "bad_frames": r.bad_frames,
                 }
                 for _, r in self.readers
             },
