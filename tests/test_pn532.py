@@ -140,3 +140,11 @@ def test_gateway_with_a_pn532_reader_stores_a_mifare_checkin(broker: MosquittoBr
             gw.stop()
             collector.stop()
             collector.store.close()
+
+
+def test_reader_config_baudrate_defaults_per_protocol() -> None:
+    from edge.config.model import ReaderConfig
+
+    assert ReaderConfig(id="a", port="/dev/ttyS0").baudrate == 9600
+    assert ReaderConfig(id="b", port="/dev/ttyS0", protocol="pn532").baudrate == 115200
+    assert ReaderConfig(id="c", port="/dev/ttyS0", protocol="pn532", baudrate=57600).baudrate == 57600

@@ -5,7 +5,7 @@ Relative paths are resolved against the directory of the config file by the load
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -84,9 +84,17 @@ class ReaderConfig(_Section):
         "rdm6300",
         description="rdm6300: 125 kHz EM4100 reader sending frames; pn532: ISO 14443A (MIFARE) polled over HSU.",
     )
-    baudrate: int | None = Field(
-        None, ge=300, le=1_000_000, description="Serial speed; default per protocol (RDM6300 9600, PN532 HSU 115200)."
+    baudrate: int = Field(
+        9600, ge=300, le=1_000_000, description="Serial speed; default per protocol (RDM6300 9600, PN532 HSU 115200)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_baudrate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "baudrate" not in data and data.get("protocol") == "pn532":
+            return {**data, "baudrate": 115200}
+        return data
+
     repeat_suppress_s: float = Field(
         1.5,
         ge=0,

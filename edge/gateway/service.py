@@ -160,7 +160,7 @@ class Gateway:
                     r.id,
                     r.port,
                     self._card_handler(info),
-                    baudrate=r.baudrate or (115200 if r.protocol == "pn532" else 9600),
+                    baudrate=r.baudrate,
                     repeat_suppress_s=r.repeat_suppress_s,
                 )
                 self.readers.append((info, reader))
