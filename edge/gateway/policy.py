@@ -126,9 +126,7 @@ class Policy:
             assert obs.card_uid is not None
             person = self.roster.by_card(obs.card_uid)
             if person is None:
-                if not self._unknown.admit(("card", obs.card_uid), obs.at_monotonic):
-                    return None
-                return Verdict(obs.gate, obs.device_id, "card", "denied", None, card_uid=obs.card_uid)
+                return self._unknown_card(obs, "card")
             if not self._people.admit(person.person_id, obs.at_monotonic):
                 return None
             return Verdict(obs.gate, obs.device_id, "card", "granted", person.person_id, card_uid=obs.card_uid)
@@ -140,6 +138,13 @@ class Policy:
             return None
         return Verdict(obs.gate, obs.device_id, "face", "granted", obs.person_id, distance=obs.distance)
 
+    def _unknown_card(self, obs: Observation, method: Method) -> Verdict | None:
+        """A card not in the roster: denied, once per card per unknown_debounce_s."""
+        assert obs.card_uid is not None
+        if not self._unknown.admit(("card", obs.card_uid), obs.at_monotonic):
+            return None
+        return Verdict(obs.gate, obs.device_id, method, "denied", None, card_uid=obs.card_uid)
+
     # card_and_face -------------------------------------------------------------------------------------
     def _card_and_face(self, obs: Observation) -> Verdict | None:
         gate = obs.gate
@@ -147,9 +152,7 @@ class Policy:
             assert obs.card_uid is not None
             person = self.roster.by_card(obs.card_uid)
             if person is None:
-                if not self._unknown.admit(("card", obs.card_uid), obs.at_monotonic):
-                    return None
-                return Verdict(gate, obs.device_id, "card+face", "denied", None, card_uid=obs.card_uid)
+                return self._unknown_card(obs, "card+face")
             until = obs.at_monotonic + self.card_face_window_s
             self._claims[gate.gate_id] = _Claim(person.person_id, obs.card_uid, obs.device_id, gate, until)
             return None
