@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.collector.validate import Rejected, parse_checkin
+from edge.events.checkin import checkin_schema
 from tests.helpers import fuzz_examples
 
 TOPIC = "edge/v1/s1/gw-1/checkin"
@@ -18,23 +19,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=15), inner, max_size=6),
     max_leaves=30,
 )
-FIELDS = [
-    "schema_version",
-    "event_id",
-    "site_id",
-    "gateway_id",
-    "gate",
-    "direction",
-    "occurred_at",
-    "seq",
-    "method",
-    "person_id",
-    "decision",
-    "card_uid",
-    "distance",
-    "device_id",
-    "clock_unsynced",
-]
+FIELDS = list(checkin_schema()["properties"])  # every field the schema knows
 
 
 def outcome(payload: bytes, topic: str = TOPIC) -> str:
