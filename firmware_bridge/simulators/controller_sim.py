@@ -8,12 +8,11 @@ adapter of the link boundary; the real peer is the firmware (firmware/).
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from firmware_bridge.link.frames import PROTOCOL_VERSION, RELIABLE, Frame, FrameDecoder, FrameType
+from firmware_bridge.simulators.tcp_peer import TcpPeer
 
 FIRMWARE_VERSION = (0, 1, 0)
 CAPABILITIES = 0x001F
@@ -26,46 +25,23 @@ class Faults:
     duplicate_next_event: bool = False
 
 
-@dataclass
-class ControllerSim:
-    host: str = "127.0.0.1"
-    faults: Faults = field(default_factory=Faults)
-    commands: list[Frame] = field(default_factory=list)
-    hellos: int = 0
-    acks_from_host: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._server = socket.create_server((self.host, 0))
-        self._server.settimeout(0.2)
-        self.port = self._server.getsockname()[1]
-        self._conn: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._seq = 0
-        self._stop = threading.Event()
-        self.connected = threading.Event()
+class ControllerSim(TcpPeer):
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__("controller-sim", host)
+        self.faults = Faults()
+        self.commands: list[Frame] = []
+        self.hellos = 0
+        self.acks_from_host: list[int] = []
         self.command_seen = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="controller-sim", daemon=True)
+        self._seq = 0
+        self._decoder = FrameDecoder()
 
-    @property
-    def url(self) -> str:
-        return f"socket://{self.host}:{self.port}"
+    def on_connect(self) -> None:
+        self._decoder = FrameDecoder()
 
-    def __enter__(self) -> ControllerSim:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.unplug()
-        self._thread.join(2)
-        self._server.close()
-
-    def unplug(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            self.connected.clear()
+    def on_data(self, data: bytes) -> None:
+        for frame in self._decoder.feed(data):
+            self._handle(frame)
 
     def send_event(self, frame_type: int, payload: bytes) -> None:
         frame = Frame(frame_type, self._next_seq(), payload)
@@ -83,36 +59,7 @@ class ControllerSim:
         if self.faults.corrupt_next:
             self.faults.corrupt_next -= 1
             wire = bytes([wire[0], wire[1] ^ 0x01 or 0x01]) + wire[2:]
-        with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(OSError):
-                    self._conn.sendall(wire)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(0.1)
-            with self._lock:
-                self._conn = conn
-            self.connected.set()
-            decoder = FrameDecoder()
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                for frame in decoder.feed(data):
-                    self._handle(frame)
-            self.unplug()
+        self.send(wire)
 
     def _handle(self, frame: Frame) -> None:
         if frame.type == FrameType.ACK:

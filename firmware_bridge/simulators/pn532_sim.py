@@ -3,76 +3,28 @@ SAMConfiguration, RFConfiguration and InListPassiveTarget, with the card current
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-
 from firmware_bridge.pn532 import ACK, PN532_TO_HOST, Pn532Decoder, build_frame
+from firmware_bridge.simulators.tcp_peer import TcpPeer
 
 
-class Pn532Simulator:
+class Pn532Simulator(TcpPeer):
     def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self.port = self._server.getsockname()[1]
+        super().__init__("pn532-sim")
         self.card: bytes | None = None
         self.polls = 0
-        self.connected = threading.Event()
-        self._conn: socket.socket | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="pn532-sim", daemon=True)
+        self._decoder = Pn532Decoder()
 
-    @property
-    def url(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
+    def on_connect(self) -> None:
+        self._decoder = Pn532Decoder()
 
-    def __enter__(self) -> Pn532Simulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.unplug()
-        self._thread.join(2)
-        self._server.close()
+    def on_data(self, data: bytes) -> None:
+        for kind, body in self._decoder.feed(data):
+            if kind == "frame" and len(body) >= 2:
+                self.send(ACK + self._answer(body[1]))
 
     def present(self, uid_hex: str | None) -> None:
         """Hold a card (its UID in hex) in the field, or take it away (None)."""
         self.card = None if uid_hex is None else bytes.fromhex(uid_hex)
-
-    def unplug(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self.connected.clear()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(0.1)
-            self._conn = conn
-            self.connected.set()
-            decoder = Pn532Decoder()
-            while not self._stop.is_set() and self._conn is conn:
-                try:
-                    data = conn.recv(1024)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                for kind, body in decoder.feed(data):
-                    if kind == "frame" and len(body) >= 2:
-                        with contextlib.suppress(OSError):
-                            conn.sendall(ACK + self._answer(body[1]))
-            self.unplug()
 
     def _answer(self, command: int) -> bytes:
         if command == 0x4A:
