@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 import time
 from typing import Literal
@@ -45,13 +46,17 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def kernel_clock_synced() -> bool | None:
     """True/False from the kernel; None where it cannot be asked (not Linux)."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     tx = _Timex()
-    state = libc.adjtimex(ctypes.byref(tx))
+    state = _libc().adjtimex(ctypes.byref(tx))
     if state < 0:
         return None
     return bool(state != TIME_ERROR)
