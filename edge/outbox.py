@@ -139,8 +139,8 @@ class Outbox:
         return self._bytes
 
     def depth(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        """Events held: the counter kept with every append and ack (read once from the table at open)."""
+        return self._count
 
     def oldest_age_s(self) -> float | None:
         with self._lock:
