@@ -22,6 +22,10 @@ MAX_PACKET = 3 + MAX_PAYLOAD + 2
 MAX_WIRE = MAX_PACKET + MAX_PACKET // 254 + 2  # COBS overhead + delimiter
 
 
+HB_NO_HOST = 0x20
+"""HEARTBEAT flags bit (payload byte 5): the controller has not had a HELLO since it reset."""
+
+
 class FrameType(enum.IntEnum):
     HELLO = 0x01
     HELLO_REPLY = 0x02

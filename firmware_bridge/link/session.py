@@ -10,16 +10,18 @@ Future-like `Pending` that the caller may wait on with a timeout.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import serial
 
-from firmware_bridge.link.frames import PROTOCOL_VERSION, RELIABLE, Frame, FrameDecoder, FrameType
+from firmware_bridge.link.frames import HB_NO_HOST, PROTOCOL_VERSION, RELIABLE, Frame, FrameDecoder, FrameType
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ class Pending:
     acked: bool = False
     error: str | None = None
     attempts: int = 0
+    expires_at: float | None = None
+    """Monotonic time after which it is not sent any more (an "open the gate" must not run minutes late)."""
+    seq: int | None = None
+    """The link seq it went out with (set on the link thread when it is first sent); RESULT frames name it."""
 
     def wait(self, timeout: float) -> bool:
         """True when the peer acknowledged the frame within `timeout`."""
@@ -58,6 +64,8 @@ class LinkSession:
         port: str,
         on_frame: Callable[[Frame], None],
         *,
+        on_heartbeat: Callable[[bytes], None] | None = None,
+        on_link: Callable[[bool], None] | None = None,
         baudrate: int = 115200,
         retransmit_s: float = 0.1,
         max_retries: int = 5,
@@ -70,6 +78,10 @@ class LinkSession:
         self.port = port
         self.on_frame = on_frame
         """Called on the link thread for every reliable frame from the peer (events, results), once each."""
+        self.on_heartbeat = on_heartbeat
+        """Called on the link thread with the payload of each HEARTBEAT from the peer."""
+        self.on_link = on_link
+        """Called on the link thread when the link comes up (handshake done) and when it goes down."""
         self.baudrate = baudrate
         self.retransmit_s = retransmit_s
         self.max_retries = max_retries
@@ -90,6 +102,7 @@ class LinkSession:
         self._thread = threading.Thread(target=self._run, name=f"link-{name}", daemon=True)
         self._seq = 0
         self._peer_seq: int | None = None
+        self._ser: serial.SerialBase | None = None
 
     # any thread ----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,10 +112,16 @@ class LinkSession:
         self._stop.set()
         self._thread.join(timeout)
 
-    def send(self, frame_type: int, payload: bytes = b"") -> Pending:
-        """Queue a reliable frame (a command); never blocks."""
-        pending = Pending(frame_type, payload)
+    def send(self, frame_type: int, payload: bytes = b"", *, ttl_s: float | None = None) -> Pending:
+        """Queue a reliable frame (a command); never blocks. With `ttl_s`, it is given up ("expired") unless it
+        goes out within that time."""
+        pending = Pending(frame_type, payload, expires_at=None if ttl_s is None else time.monotonic() + ttl_s)
         self._outbox.put(pending)
+        ser = self._ser
+        cancel = getattr(ser, "cancel_read", None)
+        if cancel is not None:  # wake the link thread out of its read (real ports and ptys): no 20 ms wait
+            with contextlib.suppress(OSError, AttributeError, TypeError, ValueError):  # port closed under us
+                cancel()
         return pending
 
     # link thread ---------------------------------------------------------------------------------------
@@ -117,14 +136,19 @@ class LinkSession:
                 delay = min(delay * 2, self.reconnect_max_s)
                 continue
             self.stats.connections += 1
+            self._ser = ser
             delay = self.reconnect_min_s
             try:
                 self._session(ser)
             except (serial.SerialException, OSError) as exc:
                 self._fail(f"lost {self.port}: {exc}")
             finally:
+                was_up = self.up.is_set()
                 self.up.clear()
+                self._ser = None
                 ser.close()
+                if was_up:
+                    self._hand_on(self.on_link, False, "link down")
             if not self._stop.is_set():
                 self._stop.wait(delay)
         self.state = "stopped"
@@ -132,6 +156,15 @@ class LinkSession:
     def _session(self, ser: serial.SerialBase) -> None:
         self.state = "handshake"
         self._peer_seq = None
+        self._current: Pending | None = None
+        try:
+            self._exchange(ser)
+        finally:
+            pending = self._current
+            if pending is not None and pending.frame_type != FrameType.HELLO and not pending.done.is_set():
+                self._give_up(pending, "link lost")
+
+    def _exchange(self, ser: serial.SerialBase) -> None:
         hello = Pending(FrameType.HELLO, bytes([PROTOCOL_VERSION, 0]))
         current: Pending | None = hello
         current_seq = self._next_seq()
@@ -139,6 +172,7 @@ class LinkSession:
         last_heartbeat = 0.0
         last_heard = time.monotonic()
         while not self._stop.is_set():
+            self._current = current
             now = time.monotonic()
             if current is not None and now - sent_at >= self.retransmit_s:
                 if current.attempts > self.max_retries:
@@ -161,9 +195,17 @@ class LinkSession:
             if current is None and self.up.is_set():
                 try:
                     current = self._outbox.get_nowait()
-                    current_seq, sent_at = self._next_seq(), 0.0
                 except queue.Empty:
                     pass
+                else:
+                    if current.expires_at is not None and now > current.expires_at:
+                        self._give_up(current, "expired")
+                        current = None
+                    else:
+                        current_seq, sent_at = self._next_seq(), 0.0
+                        current.seq = current_seq
+                        self._current = current
+                        continue  # send it now, before waiting on the port
             for frame in self.decoder.feed(ser.read(256)):
                 last_heard = time.monotonic()
                 if frame.type == FrameType.ACK:
@@ -177,6 +219,7 @@ class LinkSession:
                     continue
                 if frame.type == FrameType.HEARTBEAT:
                     self.stats.heartbeats += 1
+                    self._on_heartbeat(frame.payload)
                     continue
                 if frame.type in RELIABLE:
                     ser.write(Frame(FrameType.ACK, 0, bytes([frame.seq])).wire())
@@ -188,10 +231,21 @@ class LinkSession:
                     if frame.type == FrameType.HELLO_REPLY:
                         self._on_hello_reply(frame)
                         continue
-                    try:
-                        self.on_frame(frame)
-                    except Exception:  # a consumer bug must not kill the link
-                        log.exception("link %s: handler failed for frame type 0x%02x", self.name, frame.type)
+                    self._hand_on(self.on_frame, frame, f"frame type 0x{frame.type:02x}")
+
+    def _hand_on(self, handler: Callable[[Any], None] | None, arg: object, what: str) -> None:
+        """Call a consumer's handler on this thread: a bug in it is logged and must not kill the link."""
+        if handler is None:
+            return
+        try:
+            handler(arg)
+        except Exception:
+            log.exception("link %s: handler failed for %s", self.name, what)
+
+    def _on_heartbeat(self, payload: bytes) -> None:
+        self._hand_on(self.on_heartbeat, payload, "a heartbeat")
+        if self.up.is_set() and len(payload) >= 6 and payload[5] & HB_NO_HOST:
+            raise OSError("the controller restarted (no HELLO since its reset): handshaking again")
 
     def _on_hello_reply(self, frame: Frame) -> None:
         p = frame.payload
@@ -203,6 +257,7 @@ class LinkSession:
         self.state = "up"
         self.last_error = None
         self.up.set()
+        self._hand_on(self.on_link, True, "link up")
         log.info("link %s up: firmware %d.%d.%d, capabilities 0x%04x", self.name, *self.peer_version, self.capabilities)
 
     def _next_seq(self) -> int:
