@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a Debian / Raspberry Pi OS machine:
-#   - Debian packages the project needs (python3-venv, mosquitto; with --dev also gcc and make) when missing;
+#   - Debian packages the project needs (python3-venv, mosquitto; with --dev also gcc, make, the AVR toolchain
+#     and simavr, for the firmware tests) when missing;
 #   - a virtualenv in .venv with the pinned Python dependencies (dlib from the dlib-bin wheel,
 #     never compiled) and the project itself installed in editable mode.
 # Re-running it does nothing when nothing changed (a stamp keyed on the lock files).
@@ -30,9 +31,17 @@ fi
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   need_apt+=(mosquitto mosquitto-clients)
 fi
-if [ "$dev" = 1 ]; then  # the tests compile the firmware's link code for this machine
+if [ "$dev" = 1 ]; then
+  # the tests compile the firmware's portable parts for this machine, build the ATmega328P image and run it
+  # in simavr through a small harness linked against libsimavr
   command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
   command -v make >/dev/null 2>&1 || need_apt+=(make)
+  command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+  command -v avr-gcc >/dev/null 2>&1 || need_apt+=(gcc-avr binutils-avr)
+  [ -f /usr/lib/avr/include/avr/io.h ] || need_apt+=(avr-libc)
+  [ -f /usr/include/simavr/sim_avr.h ] || need_apt+=(simavr libsimavr-dev)
+  [ -f /usr/include/libelf.h ] || need_apt+=(libelf-dev)
+  command -v avrdude >/dev/null 2>&1 || need_apt+=(avrdude)  # scripts/flash_firmware.sh --dry-run is tested
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.devtools.mosquitto import MosquittoBroker
+from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.helpers import Watcher
 
 
@@ -38,6 +39,22 @@ def watcher(broker: MosquittoBroker) -> Iterator[Watcher]:
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+@pytest.fixture(scope="session")
+def firmware_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The gate controller firmware and its simavr harness, built once per session: (gate.elf, gate_sim)."""
+    from firmware_bridge.simulators.avr_sim import build
+
+    return build(tmp_path_factory.mktemp("firmware"))
+
+
+@pytest.fixture
+def avr_sim(firmware_build: tuple[Path, Path], tmp_path: Path) -> Iterator[AvrGateSim]:
+    """A fresh MCU running the real firmware; its UART at `avr_sim.port` (stable across unplug/replug)."""
+    elf, harness = firmware_build
+    with AvrGateSim(elf, harness, port_link=tmp_path / "gate-tty") as sim:
+        yield sim
 
 
 @pytest.fixture
