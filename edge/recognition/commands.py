@@ -23,8 +23,7 @@ def _fail(msg: str, code: int = 2) -> None:
 def default_rule() -> DecisionRule:
     from edge.config.model import RecognitionConfig
 
-    rc = RecognitionConfig()
-    return DecisionRule(rc.threshold, rc.margin, rc.verify_threshold)
+    return DecisionRule.from_config(RecognitionConfig())
 
 
 @click.command("enroll")

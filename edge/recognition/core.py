@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -29,6 +29,9 @@ from edge.recognition.encoder import Box, Detection, Encoding, detect, face_chip
 from edge.recognition.gallery import Gallery
 from edge.recognition.quality import face_quality
 from edge.recognition.tracker import Track, Tracker, iou
+
+if TYPE_CHECKING:
+    from edge.config.model import RecognitionConfig
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,18 @@ class CoreSettings:
     waiting for the last look (a clear stranger); borderline faces get all max_encodings looks."""
     recheck_after_frames: int = 30
     max_rounds: int = 3
+
+    @classmethod
+    def from_config(cls, rc: RecognitionConfig) -> CoreSettings:
+        """The settings config.yaml exposes; the rest keep their defaults."""
+        return cls(
+            min_face_px=rc.min_face_px,
+            full_detect_every=rc.full_detect_every,
+            detect_upsample=rc.detect_upsample,
+            min_encodings=rc.min_encodings,
+            max_encodings=rc.max_encodings,
+            encode_gap=rc.encode_gap_frames,
+        )
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,13 @@ Defaults come from the measured curve in docs/recognition.md (`edge bench accura
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from edge.config.model import RecognitionConfig
 
 Reason = Literal["match", "too far", "ambiguous", "empty gallery", "too few looks"]
 
@@ -25,6 +28,10 @@ class DecisionRule:
     margin: float = 0.08
     verify_threshold: float = 0.45
     """1:1 verification (card_and_face): the face must be this close to the card holder's templates."""
+
+    @classmethod
+    def from_config(cls, rc: RecognitionConfig) -> DecisionRule:
+        return cls(rc.threshold, rc.margin, rc.verify_threshold)
 
 
 @dataclass(frozen=True)
