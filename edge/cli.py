@@ -73,9 +73,10 @@ def config_validate(file: Path) -> None:
         sys.exit(1)
     n_cam = sum(len(g.cameras) for g in cfg.gates)
     n_rdr = sum(len(g.readers) for g in cfg.gates)
+    n_ctl = sum(1 for g in cfg.gates if g.controller)
     click.echo(
         f"{file}: OK (site {cfg.site_id}, gateway {cfg.gateway_id}, {len(cfg.gates)} gate(s), "
-        f"{n_cam} camera(s), {n_rdr} reader(s))"
+        f"{n_cam} camera(s), {n_rdr} reader(s), {n_ctl} controller(s))"
     )
 
 

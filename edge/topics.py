@@ -5,6 +5,9 @@
 {prefix}/{site}/{gateway}/health    periodic JSON health report, QoS 0, not retained
 {prefix}/{site}/{gateway}/receipt   collector -> gateway: {"seq", "event_id", "status"} once a check-in is
                                     committed (stored / duplicate) or dead-lettered (rejected); QoS 1
+{prefix}/{site}/{gateway}/device    gate hardware events and alarms (edge/gateway/device_events.py), QoS 1
+{prefix}/{site}/{gateway}/cmd/{name}         remote command request (edge/gateway/remote_commands.py), QoS 1
+{prefix}/{site}/{gateway}/cmd/{name}/result  its result, echoing the request_id, QoS 1
 {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
 """
 
@@ -40,6 +43,10 @@ class GatewayTopics:
     @property
     def receipt(self) -> str:
         return f"{self.base}/receipt"
+
+    @property
+    def device(self) -> str:
+        return f"{self.base}/device"
 
 
 def checkin_filter(prefix: str = DEFAULT_PREFIX, site_id: str = "+") -> str:

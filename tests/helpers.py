@@ -93,6 +93,24 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+def gateway_config(tmp: Path, port: int, gateway_id: str, gate: dict[str, Any], roster: str, **extra: Any) -> Path:
+    """A one-gate gateway config for site test-school in `tmp` (its roster, database and gallery there too),
+    talking to the test broker on `port`; `extra` adds or replaces top-level sections."""
+    (tmp / "roster.csv").write_text(roster)
+    data: dict[str, Any] = {
+        "site_id": "test-school",
+        "gateway_id": gateway_id,
+        "gates": [gate],
+        "broker": {"host": "127.0.0.1", "port": port},
+        "storage": {"database": str(tmp / "gateway.sqlite")},
+        "roster": {"path": str(tmp / "roster.csv")},
+        "gallery": {"path": str(tmp / "gallery.npz")},
+        "health": {"interval_s": 0.5},
+        **extra,
+    }
+    return write_config(tmp / "config.yaml", data)
+
+
 def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(p) for _, p in messages]
 

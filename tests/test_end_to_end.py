@@ -14,7 +14,7 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
-from tests.helpers import FACES, Watcher, start_collector, wait_until, write_config, write_video
+from tests.helpers import FACES, Watcher, gateway_config, start_collector, wait_until, write_video
 
 ROSTER = """person_id,name,class,card_uid
 obama,Barack Obama,12A,
@@ -30,19 +30,7 @@ def gateway_cfg(tmp: Path, port: int, reader_url: str | None, video: Path | None
         gate["cameras"] = [{"id": "cam-1", "source": str(video), "realtime": False}]
     if reader_url:
         gate["readers"] = [{"id": "reader-1", "port": reader_url}]
-    data: dict[str, Any] = {
-        "site_id": "test-school",
-        "gateway_id": "gw-e2e",
-        "gates": [gate],
-        "broker": {"host": "127.0.0.1", "port": port},
-        "storage": {"database": str(tmp / "gateway.sqlite")},
-        "roster": {"path": str(tmp / "roster.csv")},
-        "gallery": {"path": str(tmp / "gallery.npz")},
-        "health": {"interval_s": 0.5},
-    }
-    data.update(extra)
-    (tmp / "roster.csv").write_text(ROSTER)
-    return write_config(tmp / "config.yaml", data)
+    return gateway_config(tmp, port, "gw-e2e", gate, ROSTER, **extra)
 
 
 @pytest.mark.slow

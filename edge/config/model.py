@@ -103,6 +103,79 @@ class ReaderConfig(_Section):
     )
 
 
+Colour = Literal["off", "red", "green", "blue", "amber"]
+BuzzerPattern = Literal["off", "short", "long", "alarm"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+class ControllerConfig(_Section):
+    """The gate controller (ATmega328P running firmware_bridge/firmware) on a serial port: its Wiegand readers,
+    the relay, buzzer, LED, door contact, exit button and tamper switch of this gate."""
+
+    id: str = Field(
+        pattern=IDENT, description="Controller id, unique on the gateway; card reads carry '<id>-wiegand-a|b'."
+    )
+    port: str = Field(
+        description="pyserial port or URL of the controller's UART: '/dev/ttyAMA0', '/dev/serial/by-id/…', 'socket://…'."
+    )
+    baudrate: int = Field(115200, ge=9600, le=1_000_000, description="Serial speed (the firmware runs 115200).")
+    relay: int = Field(1, ge=1, le=2, description="The relay a granted check-in pulses (door strike or turnstile).")
+    pulse_ms: int = Field(
+        3000, ge=100, le=60_000, description="How long a granted check-in (or the exit button) opens it."
+    )
+    door_held_open_s: int = Field(
+        30, ge=1, le=255, description="Door open longer than this: a door_held_open alarm and the buzzer."
+    )
+    host_timeout_s: int = Field(
+        3, ge=1, le=60, description="Silence from the gateway after which the controller enters local mode (locked)."
+    )
+    command_ttl_s: float = Field(
+        1.0, gt=0, le=30, description="A command that cannot reach the controller within this is dropped, not run late."
+    )
+    granted_led: Colour = Field("green", description="LED colour shown for a granted check-in.")
+    denied_led: Colour = Field("red", description="LED colour shown for a denied card or an unknown face.")
+    led_ms: int = Field(1500, ge=0, le=60_000, description="How long the decision colour shows (0 = until the next).")
+    granted_beep: BuzzerPattern = Field("short", description="Buzzer pattern for a granted check-in.")
+    denied_beep: BuzzerPattern = Field("long", description="Buzzer pattern for a denied card or an unknown face.")
+
+
+class ScheduleWindow(_Section):
+    """A period in which the gate opens for granted check-ins."""
+
+    days: list[Weekday] = Field(min_length=1, description="Days it applies to: mon … sun.")
+    start: str = Field(pattern=HHMM, description="Opening time, 'HH:MM' (local time of the schedule).")
+    end: str = Field(pattern=HHMM, description="Closing time, 'HH:MM' (up to '24:00'), later than start.")
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ScheduleWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be later than start {self.start} (split a window across midnight)")
+        return self
+
+
+class ScheduleConfig(_Section):
+    """When the gate may open. Outside every window the controller is locked down (the exit button still works);
+    check-ins are still recorded: attendance is what happened, the door is what is allowed. Evaluated on the
+    gateway, so it keeps working while the broker or the network is down."""
+
+    open: list[ScheduleWindow] = Field(min_length=1, description="Windows in which granted check-ins open the gate.")
+    timezone: str | None = Field(
+        None, description="IANA time zone, e.g. 'Europe/Berlin'; null: the gateway's local time."
+    )
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> ScheduleConfig:
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.timezone!r} (IANA names such as 'Europe/Berlin')") from None
+        return self
+
+
 class GateConfig(_Section):
     """One lane of a gate: a direction, its cameras and its readers. A gate with separate in and out lanes is two
     entries."""
@@ -118,16 +191,23 @@ class GateConfig(_Section):
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Face cameras watching this lane.")
     readers: list[ReaderConfig] = Field(default_factory=list, description="Card readers on this lane.")
+    controller: ControllerConfig | None = Field(
+        None, description="The gate controller driving this lane's hardware (its Wiegand readers count as readers)."
+    )
+    schedule: ScheduleConfig | None = Field(None, description="Opening hours; null: the gate may open at any time.")
 
     @model_validator(mode="after")
     def _inputs_match_mode(self) -> GateConfig:
-        if self.mode == "card" and not self.readers:
-            raise ValueError("mode 'card' needs at least one reader")
+        has_cards = bool(self.readers) or self.controller is not None
+        if self.schedule is not None and self.controller is None:
+            raise ValueError("a schedule locks the gate through its controller: add 'controller'")
+        if self.mode == "card" and not has_cards:
+            raise ValueError("mode 'card' needs at least one reader (or a controller)")
         if self.mode == "face" and not self.cameras:
             raise ValueError("mode 'face' needs at least one camera")
-        if self.mode == "card_and_face" and not (self.cameras and self.readers):
+        if self.mode == "card_and_face" and not (self.cameras and has_cards):
             raise ValueError("mode 'card_and_face' needs at least one camera and one reader")
-        if not self.readers and not self.cameras:
+        if not has_cards and not self.cameras:
             raise ValueError("a gate needs at least one camera or reader")
         return self
 
@@ -279,6 +359,8 @@ class GatewayConfig(_Section):
             ("gate", [g.id for g in self.gates]),
             ("camera", [c.id for g in self.gates for c in g.cameras]),
             ("reader", [r.id for g in self.gates for r in g.readers]),
+            ("controller", [g.controller.id for g in self.gates if g.controller]),
+            ("controller port", [g.controller.port for g in self.gates if g.controller]),
         ):
             if d := dupes(ids):
                 raise ValueError(f"duplicate {what} id(s): {', '.join(sorted(d))}")

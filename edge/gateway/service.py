@@ -1,9 +1,10 @@
 """The gateway process: composition root. Components start in one visible order and stop in reverse.
 
-start: outbox + roster + gallery -> policy timer -> transport + forwarder -> health -> card readers
-       -> cameras (capture thread, face thread, encoder processes)
-stop:  cameras + face workers + encoders -> card readers -> policy timer -> drain outbox (bounded) -> health
-       -> forwarder -> transport ('stopped' status) -> databases
+start: outbox + roster + gallery -> policy timer -> transport + forwarder + device events + remote commands
+       -> health -> card readers -> gate controllers + schedule -> cameras (capture, face thread, encoders)
+stop:  cameras + face workers + encoders -> card readers -> schedule + remote commands -> gate controllers
+       -> policy timer -> drain outbox (bounded) -> health -> device events -> forwarder
+       -> transport ('stopped' status) -> databases
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,15 @@ from edge.camera.opencv_source import OpenCvSource
 from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
 from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.gateway.device_events import DeviceEventPublisher
+from edge.gateway.devices import GateDevices
 from edge.gateway.face_worker import FaceWorker
 from edge.gateway.forwarder import OutboxForwarder
 from edge.gateway.health import HealthReporter
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
+from edge.gateway.remote_commands import RemoteCommands
+from edge.gateway.schedule import GateSchedule
 from edge.outbox import Outbox
 from edge.recognition.gallery import Gallery, GalleryError
 from edge.roster import RosterStore, read_roster_csv
@@ -71,6 +77,8 @@ class Gateway:
     source_factory: SourceFactory = OpenCvSource
     on_checkin: Callable[[CheckIn], None] | None = None
     drain_timeout_s: float = 5.0
+    wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    """The time the gate schedules are evaluated at (tests replace it)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _started_at: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -78,6 +86,10 @@ class Gateway:
     def start(self) -> None:
         cfg = self.cfg
         self._started_at = time.monotonic()
+        # filled in as they start; the health report may read them from the first connect on
+        self.readers: list[tuple[GateInfo, SerialCardReader]] = []
+        self.devices: dict[str, GateDevices] = {}
+        self.cameras: list[_Camera] = []
         self.topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
         log.info("gateway %s/%s starting (edge %s)", cfg.site_id, cfg.gateway_id, __version__)
 
@@ -134,7 +146,21 @@ class Gateway:
             receipt_topic=self.topics.receipt if cfg.broker.receipts else None,
             receipt_timeout_s=cfg.broker.receipt_timeout_s,
         )
+        self.device_events = DeviceEventPublisher(self.transport, self.topics.device, cfg.site_id, cfg.gateway_id)
+        self.commands = RemoteCommands(self.transport, self.topics.base, self.devices, self.reload_roster)
+        receipts = self.transport.on_message
+
+        def route(topic: str, payload: bytes) -> None:
+            if self.commands.accepts(topic):
+                self.commands.submit(topic, payload)
+            elif receipts is not None:
+                receipts(topic, payload)
+
+        self.transport.on_message = route
+        self.transport.subscribe(self.commands.topic_filter)
         self.forwarder.start()
+        self.device_events.start()
+        self.commands.start()
         self.transport.start()
 
         # 3. health
@@ -147,11 +173,11 @@ class Gateway:
                 forward_connection(up)
             if up:
                 self.health.poke()
+                self.device_events.wake()
 
         self.transport.on_connection = on_connection
 
         # 4. card readers
-        self.readers: list[tuple[GateInfo, SerialCardReader]] = []
         for g in cfg.gates:
             info = GateInfo(g.id, g.direction, g.mode)
             for r in g.readers:
@@ -166,12 +192,45 @@ class Gateway:
                 self.readers.append((info, reader))
                 reader.start()
 
-        # 5. cameras
-        self.cameras: list[_Camera] = []
+        # 5. gate controllers and their schedules
+        for g in cfg.gates:
+            if g.controller is not None:
+                info = GateInfo(g.id, g.direction, g.mode)
+                schedule = GateSchedule(g.schedule) if g.schedule else None
+                devices = GateDevices(info, g.controller, self.recorder.submit, self.device_events, schedule)
+                devices.tick(self.wall_clock())  # locked from the start when outside its hours
+                self.devices[g.id] = devices
+                devices.start()
+        self._schedule_stop = threading.Event()
+        self._schedule = threading.Thread(target=self._run_schedule, name="gate-schedule", daemon=True)
+        self._schedule.start()
+
+        # 6. cameras
         camera_cfgs = [(GateInfo(g.id, g.direction, g.mode), c) for g in cfg.gates for c in g.cameras]
         if camera_cfgs:
             self._start_cameras(camera_cfgs)
-        log.info("gateway started: %d reader(s), %d camera(s)", len(self.readers), len(self.cameras))
+        log.info(
+            "gateway started: %d reader(s), %d controller(s), %d camera(s)",
+            len(self.readers),
+            len(self.devices),
+            len(self.cameras),
+        )
+
+    def _run_schedule(self) -> None:
+        """Body of the "gate-schedule" thread: applies each gate's opening hours once a second."""
+        while not self._schedule_stop.wait(1.0):
+            for devices in self.devices.values():
+                try:
+                    devices.tick(self.wall_clock())
+                except Exception:
+                    log.exception("schedule of gate %s failed", devices.gate.gate_id)
+
+    def reload_roster(self, path: str | Path | None = None) -> str:
+        """Swap in the roster CSV at `path` (default: the running config's). Raises RosterError and keeps the
+        previous roster when the file is bad. Used by SIGHUP reload and the reload_roster command."""
+        people = read_roster_csv(path or self.cfg.roster.path)
+        self.roster.replace_all(people)
+        return f"{len(people)} people"
 
     def _start_cameras(self, camera_cfgs: list[tuple[GateInfo, CameraConfig]]) -> None:
         if self.gallery is None:
@@ -181,15 +240,8 @@ class Gateway:
         from edge.recognition.encode_pool import ProcessEncoder
 
         rc = self.cfg.recognition
-        rule = DecisionRule(rc.threshold, rc.margin, rc.verify_threshold)
-        settings = CoreSettings(
-            min_face_px=rc.min_face_px,
-            full_detect_every=rc.full_detect_every,
-            detect_upsample=rc.detect_upsample,
-            min_encodings=rc.min_encodings,
-            max_encodings=rc.max_encodings,
-            encode_gap=rc.encode_gap_frames,
-        )
+        rule = DecisionRule.from_config(rc)
+        settings = CoreSettings.from_config(rc)
         for info, cam in camera_cfgs:
             stop = threading.Event()
             capture = CaptureWorker(self.source_factory(cam, stop), stop=stop, queue_size=rc.frame_queue)
@@ -217,12 +269,9 @@ class Gateway:
             return refused
         msgs: list[str] = []
         try:
-            people = read_roster_csv(new.roster.path)
+            msgs.append(f"roster reloaded: {self.reload_roster(new.roster.path)}")
         except RosterError as exc:
             msgs.append(f"roster not reloaded, keeping the previous one: {exc}")
-        else:
-            self.roster.replace_all(people)
-            msgs.append(f"roster reloaded: {len(people)} people")
         if self.gallery is not None:
             try:
                 gallery = Gallery.load(new.gallery.path)
@@ -250,6 +299,9 @@ class Gateway:
         return handle
 
     def _recorded(self, event: CheckIn) -> None:
+        devices = self.devices.get(event.gate)
+        if devices is not None:
+            devices.on_checkin(event)  # queues relay/LED/buzzer commands: never blocks
         self.forwarder.notify()
         if self.on_checkin:
             self.on_checkin(event)
@@ -282,6 +334,11 @@ class Gateway:
                 cam.worker.stop()
         for _, reader in self.readers:
             reader.stop()
+        self._schedule_stop.set()
+        self._schedule.join(2.0)
+        self.commands.stop()
+        for devices in self.devices.values():
+            devices.stop()
         self._timer_stop.set()
         self._timer.join(2.0)
         if not self.forwarder.drain(self.drain_timeout_s):
@@ -290,6 +347,7 @@ class Gateway:
                 self.outbox.depth(),
             )
         self.health.stop()
+        self.device_events.stop()
         self.forwarder.stop()
         assert self.transport is not None
         self.transport.stop(final=(self.topics.status, b"stopped"))
@@ -305,6 +363,8 @@ class Gateway:
                 f"outbox_over_cap: {self.outbox.depth()} check-ins / {self.outbox.size_bytes // 1024} KiB waiting"
                 " (none dropped; is the broker or the collector down?)"
             )
+        for devices in self.devices.values():
+            out.extend(devices.alarms())
         if self.recorder.lost:
             out.append(
                 f"storage_failed: {self.recorder.lost} check-in(s) could not be stored: {self.recorder.last_error}"
@@ -320,6 +380,7 @@ class Gateway:
                 fs.last_error,
                 getattr(self.transport, "last_error", None),
                 *(r.last_error for _, r in self.readers),
+                *(d.controller.last_error for d in self.devices.values()),
                 *(c.capture.last_error for c in self.cameras),
                 *(c.worker.last_error for c in self.cameras if c.worker),
                 self.recorder.last_error,
@@ -368,6 +429,9 @@ class Gateway:
                 }
                 for _, r in self.readers
             },
+            "controllers": {d.cfg.id: d.snapshot() for d in self.devices.values()},
+            "device_events_backlog": self.device_events.backlog,
+            "device_events_dropped": self.device_events.dropped,
             "fps": round(sum(c.worker.fps for c in self.cameras if c.worker), 1),
             "last_error": errors[0] if errors else None,
         }
