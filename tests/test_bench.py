@@ -27,3 +27,13 @@ def test_bench_match_prints_timings_for_the_requested_size() -> None:
     out = json.loads(res.stdout)
     assert out["templates"] == 2000 and out["people"] == 400
     assert out["identify_1_encodings_ms"]["p50"] > 0
+
+
+def test_bench_gate_measures_every_tap_and_reconnect() -> None:
+    result = CliRunner().invoke(cli, ["bench", "gate", "--taps", "4", "--replugs", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["missing"] == 0
+    assert data["card_to_relay_ms"]["n"] == 4 and data["card_to_mqtt_ms"]["n"] == 4
+    assert data["reconnect_after_replug_s"]["n"] == 1
+    assert 0 < data["firmware"]["flash_bytes"] <= data["firmware"]["flash_total"]

@@ -59,16 +59,9 @@ def bench_recognition_cmd(
     from edge.config.model import RecognitionConfig
     from edge.recognition.core import CoreSettings
 
-    rc = RecognitionConfig()
     rule = default_rule()
     rule = replace(rule, threshold=threshold or rule.threshold, margin=rule.margin if margin is None else margin)
-    settings = CoreSettings(
-        min_face_px=rc.min_face_px,
-        full_detect_every=rc.full_detect_every,
-        min_encodings=rc.min_encodings,
-        max_encodings=rc.max_encodings,
-        encode_gap=rc.encode_gap_frames,
-    )
+    settings = CoreSettings.from_config(RecognitionConfig())
     out = bench_recognition(
         video,
         gallery_path,
@@ -154,3 +147,14 @@ def bench_accuracy_cmd(
         )
     Console(stderr=True).print(table)
     _emit({"no_face": no_face, "aliases": alias_map, "default_rule": rule.__dict__, "curve": rows}, json_path)
+
+
+@bench.command("gate")
+@click.option("--taps", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--replugs", type=click.IntRange(0, 100), default=5, show_default=True)
+@JSON_OUT
+def bench_gate_cmd(taps: int, replugs: int, json_path: Path | None) -> None:
+    """The real firmware in simavr + gateway + Mosquitto: card -> relay, card -> MQTT, reconnect, flash/RAM."""
+    from edge.bench.gate import bench_gate
+
+    _emit(bench_gate(taps=taps, replugs=replugs), json_path)

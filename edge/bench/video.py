@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from edge.bench.rss import PeakRss
+from edge.bench.stats import summary
 from edge.bench.truth import Truth, load_truth, score
 from edge.camera.base import Image
 from edge.recognition.core import CoreSettings, RecognitionCore, TrackDecision
@@ -146,10 +147,6 @@ def run_reference(video: str | Path, gallery: Gallery, limit: int | None) -> Ref
     return run
 
 
-def pct(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
 def bench_recognition(
     video: str | Path,
     gallery_path: str | Path,
@@ -197,8 +194,8 @@ def bench_recognition(
         "peak_rss_mib": round(rss_core.peak_mib, 1),
     }
     if paced_run is not None:
-        out["core"]["latency_ms"] = _summary(paced_run.latencies_ms)
-        out["core"]["latency_granted_ms"] = _summary(paced_run.latency_granted_ms)
+        out["core"]["latency_ms"] = summary(paced_run.latencies_ms)
+        out["core"]["latency_granted_ms"] = summary(paced_run.latency_granted_ms)
         out["core"]["paced_decisions_equal"] = [d.person_id for d in paced_run.decisions] == [
             d.person_id for d in fast.decisions
         ]
@@ -231,16 +228,3 @@ def _reference_decisions(truth: Truth, matches: list[tuple[int, str | None]]) ->
             seen.add(key)
             out.append((frame, person))
     return out
-
-
-def _summary(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "p50": _r(pct(values, 50)),
-        "p95": _r(pct(values, 95)),
-        "max": _r(max(values, default=None)),
-    }
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 1)

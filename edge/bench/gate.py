@@ -1,0 +1,145 @@
+"""Gate hardware figures, on the real firmware in simavr with the real gateway and a real Mosquitto:
+
+- card at the reader -> relay pin: from the Wiegand frame's last bit to relay 1 rising (simulated time, which
+  the harness paces to the wall clock);
+- card -> MQTT: from the last bit to the check-in arriving at a subscriber on the broker (wall clock);
+- reconnect: the controller's cable pulled and put back; from replug to the link up again (and from unplug to
+  the gateway noticing);
+- flash and RAM use of the image.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.bench.stats import summary
+from edge.config import load_config
+from edge.devtools.mosquitto import MosquittoBroker
+from edge.gateway.service import Gateway
+from firmware_bridge.controller import card_uid
+from firmware_bridge.simulators.avr_sim import FIRMWARE_DIR, AvrGateSim, build
+from firmware_bridge.wiegand import encode
+
+BIT_INTERVAL_US = 1000
+"""Wiegand bit spacing used here; readers send a bit every 0.2-2 ms."""
+
+
+def firmware_size(build_dir: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        ["make", "-s", "-C", str(FIRMWARE_DIR), f"BUILD={build_dir}", "size"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    m = re.search(r"flash (\d+) of (\d+) bytes.*static RAM (\d+) of (\d+) bytes", out)
+    if not m:
+        return {"raw": out.strip()}
+    flash, flash_total, ram, ram_total = map(int, m.groups())
+    return {"flash_bytes": flash, "flash_total": flash_total, "static_ram_bytes": ram, "ram_total": ram_total}
+
+
+class _Subscriber:
+    def __init__(self, port: int, topic: str) -> None:
+        self.arrivals: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-gate", protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self._ready.set()
+        self.client.on_message = lambda _c, _u, m: self.arrivals.put((time.monotonic(), json.loads(m.payload)))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not self._ready.wait(10):
+            raise RuntimeError("bench subscriber did not subscribe")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def bench_gate(taps: int = 200, gap_s: float = 0.15, replugs: int = 5, pulse_ms: int = 100) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-gate-"))
+    build_dir = work / "build"
+    elf, harness = build(build_dir)
+    result: dict[str, Any] = {"firmware": firmware_size(build_dir), "taps": taps}
+    cards = [bytes([0x10 + i // 65536, (i // 256) % 256, i % 256]) for i in range(taps)]
+    (work / "roster.csv").write_text(
+        "person_id,name,class,card_uid\n" + "".join(f"p{i},Person {i},1A,{card_uid(b)}\n" for i, b in enumerate(cards))
+    )
+    with MosquittoBroker(work / "mosquitto") as broker, AvrGateSim(elf, harness, work / "gate-tty") as sim:
+        cfg = {
+            "site_id": "bench",
+            "gateway_id": "gw",
+            "gates": [
+                {
+                    "id": "lane",
+                    "direction": "in",
+                    "mode": "card",
+                    "controller": {"id": "ctl", "port": sim.port, "pulse_ms": pulse_ms, "led_ms": 50},
+                }
+            ],
+            "broker": {"host": "127.0.0.1", "port": broker.port, "receipts": False, "require_subscriber": False},
+            "storage": {"database": str(work / "gw.sqlite")},
+            "roster": {"path": str(work / "roster.csv")},
+        }
+        (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+        sub = _Subscriber(broker.port, "edge/v1/bench/gw/checkin")
+        gw = Gateway(load_config(work / "config.yaml"))
+        gw.start()
+        try:
+            devices = gw.devices["lane"]
+            deadline = time.monotonic() + 10
+            while not devices.controller.up and time.monotonic() < deadline:
+                time.sleep(0.05)
+            relay_ms: list[float] = []
+            mqtt_ms: list[float] = []
+            missing = 0
+            for card in cards:
+                before = sim.changes("B0")
+                bits = encode(card)
+                last_bit_us, last_bit_wall = sim.wiegand("A", bits, interval_us=BIT_INTERVAL_US)
+                try:
+                    arrived, _event = sub.arrivals.get(timeout=5)
+                    mqtt_ms.append((arrived - last_bit_wall) * 1000)
+                    on = sim.wait_pin("B0", 1, 5, after_us=before[-1].sim_us if before else -1)
+                    relay_ms.append((on.sim_us - last_bit_us) / 1000)
+                except (queue.Empty, TimeoutError):
+                    missing += 1
+                time.sleep(gap_s)  # pacing between cards, as at a gate
+            result["card_to_relay_ms"] = summary(relay_ms, 2)
+            result["card_to_mqtt_ms"] = summary(mqtt_ms, 2)
+            result["missing"] = missing
+            # the frame itself comes before "last bit": add it for card-at-the-reader figures
+            result["wiegand_frame_ms"] = len(encode(cards[0])) * BIT_INTERVAL_US / 1000
+            reconnect_s: list[float] = []
+            detect_s: list[float] = []
+            for _ in range(replugs):
+                pulled = time.monotonic()
+                sim.unplug()
+                while devices.controller.up and time.monotonic() - pulled < 10:
+                    time.sleep(0.005)
+                detect_s.append(time.monotonic() - pulled)
+                time.sleep(1.0)  # unplugged for a second
+                replugged = time.monotonic()
+                sim.replug()
+                while not devices.controller.up and time.monotonic() - replugged < 15:
+                    time.sleep(0.005)
+                reconnect_s.append(time.monotonic() - replugged)
+            result["firmware"]["max_stack_bytes"] = sim.max_stack_bytes()
+            result["unplug_detected_s"] = summary(detect_s, 2)
+            result["reconnect_after_replug_s"] = summary(reconnect_s, 2)
+        finally:
+            gw.stop()
+            sub.close()
+    return result
