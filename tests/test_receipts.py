@@ -58,14 +58,19 @@ def test_puback_alone_keeps_the_event_and_the_receipt_removes_it(outbox: Outbox)
 def test_missing_receipt_resends_the_same_event(outbox: Outbox) -> None:
     t = MemoryTransport()
     fw = OutboxForwarder(outbox, t, receipt_topic=RECEIPTS, receipt_timeout_s=0.3, max_inflight=2)
+
+    def resent_seq_1() -> list[bytes]:
+        # The counter moves before the re-send is published: wait for the publish itself.
+        return [s.payload for s in list(t.sent)[2:] if json.loads(s.payload)["seq"] == 1]
+
     fw.start()
     t.start()
     try:
-        wait_until(lambda: fw.stats.resent_no_receipt >= 2, 5, "re-sent after the timeout")
+        wait_until(lambda: bool(resent_seq_1()), 5, "seq 1 re-sent after the timeout")
+        assert fw.stats.resent_no_receipt >= 2
         first = [json.loads(s.payload)["seq"] for s in t.sent[:2]]
         assert first == [1, 2], "the window counts events awaiting a receipt: seq 3 waits"
-        again = [s for s in t.sent[2:] if json.loads(s.payload)["seq"] == 1]
-        assert again and again[0].payload == t.sent[0].payload, "same event, same event_id"
+        assert resent_seq_1()[0] == t.sent[0].payload, "same event, same event_id"
         for seq in (1, 2, 3):
             t.deliver(RECEIPTS, receipt(seq, f"id-{seq}"))
         wait_until(lambda: outbox.depth() == 0 or fw.awaiting_receipt == 0, 5, "receipts")

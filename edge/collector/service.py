@@ -139,8 +139,7 @@ class Collector:
             log.critical("cannot write to the collector database (%s): stopping without acknowledging", exc)
             self.fatal.set()
             return
-        client.ack(msg.mid, msg.qos)
-        self._receipt(client, msg.topic, event["seq"], event["event_id"], result)
+        # counted before the receipt goes out: whoever sees the receipt also sees the count
         if result == "stored":
             self.stats.stored += 1
             log.info(
@@ -154,6 +153,8 @@ class Collector:
         else:
             self.stats.duplicates += 1
             log.debug("duplicate %s ignored", event["event_id"])
+        client.ack(msg.mid, msg.qos)
+        self._receipt(client, msg.topic, event["seq"], event["event_id"], result)
 
     def _receipt(
         self, client: mqtt.Client, topic: str, seq: object, event_id: object, status: str, reason: str = ""

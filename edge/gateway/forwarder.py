@@ -158,11 +158,11 @@ class OutboxForwarder:
             self._backoff = self.retry_min_s
             return
         if ack.status is AckStatus.NO_SUBSCRIBERS:
-            self.stats.no_subscribers += 1
             self.stats.last_error = "broker has no subscriber for check-ins (is a collector running?)"
+            self.stats.no_subscribers += 1
         else:
-            self.stats.refused += 1
             self.stats.last_error = f"broker refused check-in seq {seq}: {ack.reason}"
+            self.stats.refused += 1
         log.warning("%s; keeping seq %d in the outbox, retry in %.1fs", self.stats.last_error, seq, self._backoff)
         self.stats.retries += 1
         self._issued_upto = min(self._issued_upto, seq - 1)
