@@ -49,6 +49,24 @@ def test_identify_fuses_encodings_and_verify_is_one_to_one() -> None:
     assert g.verify("nobody", near) is None
 
 
+def test_decisions_use_exact_distances_not_the_fast_expansion() -> None:
+    """|a|^2 + |b|^2 - 2ab in float32 loses the small distance next to large norms (here, norms of ~1000);
+    the distance the rule compares with the threshold must still be the true one."""
+    g = Gallery()
+    rng = np.random.default_rng(5)
+    for p in range(3):
+        enc = (rng.normal(size=128) * 100).astype(np.float32)
+        g.set_person(f"p{p}", [Template(f"p{p}", f"p{p}/0.jpg", str(p), enc)])
+    own = g.templates_of("p1")[0].encoding
+    near = (own + np.float32(0.01)).astype(np.float32)
+    true = float(np.linalg.norm(near.astype(np.float64) - own.astype(np.float64)))
+    fast = float(g.person_distances(near)[0, 1])
+    assert abs(fast - true) > 0.01, "the fast path is expected to be off here (else this test shows nothing)"
+    ident = g.identify(near, DecisionRule(threshold=0.5, margin=0.1))
+    assert ident.person_id == "p1" and ident.distance == pytest.approx(true, rel=1e-6)
+    assert g.verify("p1", near) == pytest.approx(true, rel=1e-6)
+
+
 def test_round_trip_checksum_and_model(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     g = _gallery(rng)

@@ -11,7 +11,7 @@ Defaults come from the measured curve in docs/recognition.md (`edge bench accura
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,7 @@ class Identification:
         return self.second_distance - self.distance
 
 
-def decide(people: list[str], distances: npt.NDArray[np.float32], rule: DecisionRule) -> Identification:
+def decide(people: list[str], distances: npt.NDArray[np.floating[Any]], rule: DecisionRule) -> Identification:
     """Apply the rule to one distance per person (same order as `people`)."""
     if len(people) == 0:
         return Identification(None, None, None, None, "empty gallery")
