@@ -169,11 +169,12 @@ class Collector:
         self.stats.receipts += 1
 
     def _reject(self, topic: str, reason: str, payload: bytes) -> None:
-        self.stats.rejected += 1
-        key = reason.split(":", maxsplit=1)[0][:60]
-        self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
         log.warning("rejected message on %s: %s", topic, reason)
         self.store.reject(topic, reason, payload)
+        # counted once the dead-letter row is committed, like stored/duplicates
+        key = reason.split(":", maxsplit=1)[0][:60]
+        self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
+        self.stats.rejected += 1
 
 
 def _ids(payload: bytes) -> tuple[object, object]:
