@@ -11,9 +11,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.devtools.subscriber import Subscriber
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACES = FIXTURES / "faces"
@@ -29,25 +29,17 @@ def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: flo
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class Watcher:
-    """A plain MQTT subscriber that queues (topic, payload) for assertions."""
+class Watcher(Subscriber):
+    """A plain MQTT subscriber (edge.devtools.subscriber) that tests wait on and publish with."""
 
     def __init__(self, port: int, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.ready = False
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda *_: setattr(self, "ready", True)
-        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        wait_until(lambda: self.ready, 10, "watcher subscription")
+        super().__init__(port, topic, client_id=client_id)
 
     def wait_for(self, pred: Callable[[str, bytes], bool], timeout: float, what: str) -> tuple[str, bytes]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                topic, payload = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+                topic, payload, _ = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 break
             if pred(topic, payload):
@@ -56,10 +48,6 @@ class Watcher:
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def face_frame(photo: Path, height: int = 300) -> np.ndarray:

@@ -70,7 +70,7 @@ class Rig:
             if left <= 0:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}")
             try:
-                topic, payload = self.watcher.messages.get(timeout=left)
+                topic, payload, _ = self.watcher.messages.get(timeout=left)
             except queue.Empty:
                 continue
             try:

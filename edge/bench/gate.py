@@ -10,23 +10,20 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import re
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.bench.stats import summary
 from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
+from edge.devtools.subscriber import Subscriber
 from edge.gateway.service import Gateway
 from firmware_bridge.controller import card_uid
 from firmware_bridge.simulators.avr_sim import FIRMWARE_DIR, AvrGateSim, build
@@ -50,26 +47,13 @@ def firmware_size(build_dir: Path) -> dict[str, Any]:
     return {"flash_bytes": flash, "flash_total": flash_total, "static_ram_bytes": ram, "ram_total": ram_total}
 
 
-class _Subscriber:
-    def __init__(self, port: int, topic: str) -> None:
-        self.arrivals: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
-        self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-gate", protocol=mqtt.MQTTv5)
-        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda *_: self._ready.set()
-        self.client.on_message = lambda _c, _u, m: self.arrivals.put((time.monotonic(), json.loads(m.payload)))
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        if not self._ready.wait(10):
-            raise RuntimeError("bench subscriber did not subscribe")
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 def bench_gate(taps: int = 200, gap_s: float = 0.15, replugs: int = 5, pulse_ms: int = 100) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="bench-gate-"))
+    """Run the bench in a temporary folder (build, broker, databases), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
+        return _bench_gate(Path(tmp), taps, gap_s, replugs, pulse_ms)
+
+
+def _bench_gate(work: Path, taps: int, gap_s: float, replugs: int, pulse_ms: int) -> dict[str, Any]:
     build_dir = work / "build"
     elf, harness = build(build_dir)
     result: dict[str, Any] = {"firmware": firmware_size(build_dir), "taps": taps}
@@ -94,7 +78,7 @@ def bench_gate(taps: int = 200, gap_s: float = 0.15, replugs: int = 5, pulse_ms:
             "roster": {"path": str(work / "roster.csv")},
         }
         (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-        sub = _Subscriber(broker.port, "edge/v1/bench/gw/checkin")
+        sub = Subscriber(broker.port, "edge/v1/bench/gw/checkin", client_id="bench-gate")
         gw = Gateway(load_config(work / "config.yaml"))
         gw.start()
         try:
@@ -110,7 +94,7 @@ def bench_gate(taps: int = 200, gap_s: float = 0.15, replugs: int = 5, pulse_ms:
                 bits = encode(card)
                 last_bit_us, last_bit_wall = sim.wiegand("A", bits, interval_us=BIT_INTERVAL_US)
                 try:
-                    arrived, _event = sub.arrivals.get(timeout=5)
+                    arrived = sub.messages.get(timeout=5).at_monotonic
                     mqtt_ms.append((arrived - last_bit_wall) * 1000)
                     on = sim.wait_pin("B0", 1, 5, after_us=before[-1].sim_us if before else -1)
                     relay_ms.append((on.sim_us - last_bit_us) / 1000)

@@ -15,18 +15,16 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 
 from edge.collector.store import CheckinStore
 from edge.devtools.mosquitto import MosquittoBroker
+from edge.devtools.subscriber import Subscriber
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.reporting import print_attendance
 from edge.roster import read_roster_csv
@@ -69,24 +67,6 @@ def gateway_config(workdir: Path, broker_port: int, reader_url: str) -> dict[str
         "gallery": {"path": str(workdir / "gallery.npz")},
         "health": {"interval_s": 1.0},
     }
-
-
-@dataclass
-class _Feed:
-    """The demo's own window on the broker (a plain, non-shared subscription)."""
-
-    events: queue.Queue[tuple[str, bytes]]
-    client: mqtt.Client
-
-
-def _watch(port: int) -> _Feed:
-    q: queue.Queue[tuple[str, bytes]] = queue.Queue()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="edge-demo-watch", protocol=mqtt.MQTTv5)
-    c.on_connect = lambda cl, *_: cl.subscribe([("edge/v1/#", 1)])
-    c.on_message = lambda _c, _u, m: q.put((m.topic, bytes(m.payload)))
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    return _Feed(q, c)
 
 
 def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -141,9 +121,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
 
     broker = stack.enter_context(MosquittoBroker(work / "broker"))
     con.print(f"[bold]2. broker[/bold]: private mosquitto on 127.0.0.1:{broker.port}")
-    feed = _watch(broker.port)
-    stack.callback(feed.client.loop_stop)
-    stack.callback(feed.client.disconnect)
+    feed = Subscriber(broker.port, "edge/v1/#", client_id="edge-demo-watch")  # the demo's own window on the broker
+    stack.callback(feed.close)
 
     reader = stack.enter_context(Rdm6300Simulator())
     cfg_path = work / "config.yaml"
@@ -184,7 +163,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
         while taps and time.monotonic() - tap_t0 >= taps[0][0]:
             reader.tap(taps.pop(0)[1])
         try:
-            topic, payload = feed.events.get(timeout=0.2)
+            topic, payload, _ = feed.messages.get(timeout=0.2)
         except queue.Empty:
             continue
         if topic.endswith("/checkin"):
@@ -233,11 +212,11 @@ def _show(con: Console, ev: dict[str, Any], names: dict[str, str]) -> None:
     )
 
 
-def _wait_topic(feed: _Feed, topic: str, payload: bytes, timeout: float, what: str) -> None:
+def _wait_topic(feed: Subscriber, topic: str, payload: bytes, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            t, p = feed.events.get(timeout=0.2)
+            t, p, _ = feed.messages.get(timeout=0.2)
         except queue.Empty:
             continue
         if t == topic and p == payload:

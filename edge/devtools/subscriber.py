@@ -1,0 +1,47 @@
+"""A plain (non-shared) MQTT 5 subscriber for the demo, the benchmarks and the tests: every message is queued
+with the monotonic time it arrived. Subscribed (SUBACK received) when the constructor returns."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import NamedTuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+class Received(NamedTuple):
+    topic: str
+    payload: bytes
+    at_monotonic: float
+
+
+class Subscriber:
+    def __init__(
+        self,
+        port: int,
+        topic: str = "edge/v1/#",
+        *,
+        client_id: str = "edge-watch",
+        host: str = "127.0.0.1",
+        ready_timeout_s: float = 10.0,
+    ) -> None:
+        self.messages: queue.Queue[Received] = queue.Queue()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self._ready.set()
+        self.client.on_message = lambda _c, _u, m: self.messages.put(
+            Received(m.topic, bytes(m.payload), time.monotonic())
+        )
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not self._ready.wait(ready_timeout_s):
+            self.close()
+            raise TimeoutError(f"no subscription to {topic} on {host}:{port} within {ready_timeout_s:.0f}s")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
