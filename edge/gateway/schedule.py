@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 from zoneinfo import ZoneInfo
 
-from edge.config.model import ScheduleConfig
+from edge.config.model import ScheduleConfig, Weekday
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAYS: tuple[str, ...] = get_args(Weekday)
+"""mon ... sun, in datetime.weekday() order (the config's own list)."""
 
 
 class GateSchedule:
