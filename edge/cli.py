@@ -289,9 +289,10 @@ def demo_cmd(workdir: Path | None) -> None:
 
 def _register() -> None:
     from edge.bench.commands import bench
+    from edge.central.notify.commands import calendar
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
 
-    for command in (enroll_cmd, identify_cmd, gallery, bench):
+    for command in (enroll_cmd, identify_cmd, gallery, bench, calendar):
         cli.add_command(command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 
 from pydantic import BaseModel
@@ -12,7 +13,8 @@ from edge.config.model import GatewayConfig
 
 
 def _type_name(annotation: object) -> str:
-    text = str(annotation).replace("typing.", "").replace("edge.config.model.", "")
+    text = str(annotation).replace("typing.", "").replace("edge.config.model.", "").replace("edge.config.central.", "")
+    text = re.sub(r"Annotated\[(.*?), FieldInfo\(.*?\)\]", r"\1", text)
     return text.replace("<class '", "").replace("'>", "")
 
 
@@ -24,23 +26,27 @@ def _default(field: FieldInfo) -> str:
     return f"`{field.default!r}`" if field.default is not None else "`null`"
 
 
-def _sub_model(annotation: object) -> type[BaseModel] | None:
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
+def _sub_models(annotation: object) -> list[type[BaseModel]]:
+    """The models a field holds, also inside lists and unions (a list of channels of several types)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _sub_models(arg)]
 
 
-def render() -> str:
+def render(
+    root: type[BaseModel] = GatewayConfig,
+    title: str = "Gateway configuration reference",
+    source: str = "`edge/config/model.py` by `python -m edge.config.docs > docs/configuration.md`",
+) -> str:
     lines = [
-        "# Gateway configuration reference",
+        f"# {title}",
         "",
-        "Generated from `edge/config/model.py` by `python -m edge.config.docs > docs/configuration.md`;",
+        f"Generated from {source};",
         "a test fails when this file is out of date. Unknown keys are errors; `${NAME}` and",
         "`${NAME:-default}` take values from the environment; relative paths are relative to the config file.",
         "",
     ]
-    queue: list[tuple[str, type[BaseModel]]] = [("", GatewayConfig)]
+    queue: list[tuple[str, type[BaseModel]]] = [("", root)]
     while queue:
         path, model = queue.pop(0)
         lines += [
@@ -54,10 +60,11 @@ def render() -> str:
         for name, field in model.model_fields.items():
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
-            sub = _sub_model(field.annotation)
-            if sub is not None:
-                is_list = typing.get_origin(field.annotation) is list
-                queue.append((f"{path}.{name}".lstrip(".") + ("[]" if is_list else ""), sub))
+            subs = _sub_models(field.annotation)
+            is_list = typing.get_origin(field.annotation) is list
+            for sub in subs:
+                sub_path = f"{path}.{name}".lstrip(".") + ("[]" if is_list else "")
+                queue.append((sub_path + (f" ({sub.__name__})" if len(subs) > 1 else ""), sub))
         lines.append("")
     return "\n".join(lines)
 

@@ -1,0 +1,1 @@
+"""The centre: store, collector, attendance, notifications."""

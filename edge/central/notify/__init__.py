@@ -1,0 +1,1 @@
+"""Parents told: notices of arrival, absence and leaving, exactly once, through the channels schools use."""

@@ -1,0 +1,395 @@
+"""The centre's configuration (central.yaml): schools with their calendar, roster, guardians and notification
+channels. One typed model, unknown keys rejected, every field documented, secrets from `${ENV}`.
+
+It is loaded with the gateway config's YAML walker (edge/config/loader.py) so every error carries file:line.
+Everything that could fail at 07:12 — an unknown channel name, a template with a misspelt field, a guardian
+row with a bad phone number — is checked here, at load time.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from edge.config.loader import ConfigError, ConfigIssue, _pydantic_issues, _Walker
+from edge.config.model import HHMM, IDENT, Weekday, _Section
+
+Language = Literal["vi", "en"]
+NoticeKind = Literal["arrived", "left", "absent"]
+SCHOOL_WEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+DEFAULT_KINDS: tuple[NoticeKind, ...] = ("arrived", "absent")
+
+TEMPLATE_FIELDS = frozenset({"name", "class_name", "time", "gate", "school", "cutoff"})
+"""Fields a message template may use: {name} ({class_name}) arrived at school at {time} ({gate})."""
+
+TEMPLATE_KEYS = ("arrived", "arrived_late", "absent", "left")
+"""Message templates per language: on-time arrival, late arrival (also the follow-up after an absence notice),
+absence at the cut-off, leaving after dismissal."""
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (IANA names such as 'Asia/Ho_Chi_Minh')") from None
+    return name
+
+
+def check_template(text: str) -> str:
+    """A template is a str.format string using only TEMPLATE_FIELDS; raises ValueError naming the problem."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"template {text!r} is malformed: {exc}") from None
+    for _literal, field, spec, conv in parsed:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS:
+            raise ValueError(f"template {text!r} uses unknown field {{{field}}}; known: {sorted(TEMPLATE_FIELDS)}")
+        if spec or conv:
+            raise ValueError(f"template {text!r}: {{{field}}} takes no format spec or conversion")
+    return text
+
+
+class Times(_Section):
+    """Cut-off and dismissal times for a grade or a class (local time of the school)."""
+
+    cutoff: str | None = Field(
+        None, pattern=HHMM, description="'HH:MM': a student with no granted 'in' by then is absent (and late after)."
+    )
+    dismissal: str | None = Field(
+        None, pattern=HHMM, description="'HH:MM': the first granted 'out' after this sends the 'left' notice."
+    )
+
+
+class Term(_Section):
+    """A term: school days fall between start and end (both included)."""
+
+    name: str = Field(description="Term name shown by `edge calendar check`, e.g. 'Học kỳ I'.")
+    start: date = Field(strict=False, description="First day of the term, YYYY-MM-DD.")
+    end: date = Field(strict=False, description="Last day of the term, YYYY-MM-DD (included).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Term:
+        if self.end < self.start:
+            raise ValueError(f"term {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Holiday(_Section):
+    """A day (or a run of days) without school inside a term."""
+
+    name: str = Field(description="Holiday name shown by `edge calendar check`, e.g. 'Tết Nguyên Đán'.")
+    start: date = Field(strict=False, description="First day off, YYYY-MM-DD.")
+    end: date | None = Field(None, strict=False, description="Last day off (included); null: the start day only.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Holiday:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"holiday {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class CalendarConfig(_Section):
+    """When a school has school: weekdays within terms, minus holidays; cut-off and dismissal per grade/class."""
+
+    weekdays: list[Weekday] = Field(
+        default_factory=lambda: list(SCHOOL_WEEK),
+        min_length=1,
+        description="Days of the week with school (mon … sun).",
+    )
+    terms: list[Term] = Field(
+        min_length=1, description="Terms; a day outside every term is not a school day (summer, between terms)."
+    )
+    holidays: list[Holiday] = Field(default_factory=list, description="Days off inside the terms.")
+    cutoff: str = Field(
+        "07:45", pattern=HHMM, description="Default cut-off 'HH:MM': no granted 'in' by then → absent; after → late."
+    )
+    dismissal: str = Field("16:30", pattern=HHMM, description="Default dismissal 'HH:MM' for the 'left' notice.")
+    grades: dict[str, Times] = Field(
+        default_factory=dict,
+        description="Times per grade: the class name's leading digits ('6' for class '6A').",
+    )
+    classes: dict[str, Times] = Field(
+        default_factory=dict, description="Times per class ('6A'); a class entry wins over its grade's."
+    )
+
+
+class GateName(_Section):
+    """How a gate is named in messages."""
+
+    vi: str = Field(description="Vietnamese name, e.g. 'cổng chính'.")
+    en: str = Field(description="English name, e.g. 'main gate'.")
+
+
+class TemplateSet(_Section):
+    """Message templates of one language; null keeps the built-in text (edge/central/notify/messages.py)."""
+
+    arrived: str | None = Field(None, description="On-time arrival, e.g. '{name} ({class_name}) arrived at {time}'.")
+    arrived_late: str | None = Field(None, description="Arrival after the cut-off (or after an absence notice).")
+    absent: str | None = Field(None, description="No arrival by the cut-off; {time} is the cut-off.")
+    left: str | None = Field(None, description="First 'out' after dismissal.")
+
+    @field_validator("arrived", "arrived_late", "absent", "left")
+    @classmethod
+    def _valid(cls, v: str | None) -> str | None:
+        return None if v is None else check_template(v)
+
+
+class Templates(_Section):
+    """Message templates per language. Fields: {name} {class_name} {time} {gate} {school} {cutoff}."""
+
+    vi: TemplateSet = Field(default_factory=TemplateSet, description="Vietnamese templates.")
+    en: TemplateSet = Field(default_factory=TemplateSet, description="English templates.")
+
+
+class _Channel(_Section):
+    name: str = Field(pattern=IDENT, description="Channel name, used in guardians.csv's `channel` column.")
+    rate_per_s: float = Field(10.0, gt=0, le=10000, description="Sustained sends per second (token bucket).")
+    burst: int = Field(20, ge=1, le=100000, description="Sends allowed at once before the rate applies.")
+    timeout_s: float = Field(10.0, gt=0, le=300, description="Network timeout of one send.")
+
+
+class WebhookChannel(_Channel):
+    """JSON POST to the school's app / a Zalo OA integration / an SIS, signed with HMAC-SHA256."""
+
+    type: Literal["webhook"] = Field(description="'webhook'.")
+    url: str = Field(pattern=r"^https?://", description="Endpoint receiving the POST.")
+    secret: str = Field(
+        min_length=16, description="HMAC-SHA256 key for X-Edge-Signature; from the environment: ${EDGE_WEBHOOK_SECRET}."
+    )
+
+
+class EmailChannel(_Channel):
+    """SMTP submission with STARTTLS; plain-text and HTML bodies."""
+
+    type: Literal["email"] = Field(description="'email'.")
+    host: str = Field(description="SMTP server.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587: submission with STARTTLS).")
+    starttls: bool = Field(True, description="Upgrade with STARTTLS before authenticating (refuse if not offered).")
+    cafile: str | None = Field(None, description="CA bundle to verify the server with; null: the system's.")
+    username: str | None = Field(None, description="SMTP user; null: no AUTH.")
+    password: str | None = Field(None, description="SMTP password: ${EDGE_SMTP_PASSWORD}.")
+    sender: str = Field(description="From address, e.g. 'Trường THCS <diemdanh@school.example>'.")
+
+
+class SmsHttpChannel(_Channel):
+    """A generic HTTP SMS gateway: the request body is a template filled with JSON-quoted values."""
+
+    type: Literal["sms_http"] = Field(description="'sms_http'.")
+    url: str = Field(pattern=r"^https?://", description="Gateway endpoint.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers, e.g. {Authorization: 'Bearer ${SMS_TOKEN}'}."
+    )
+    body_template: str = Field(
+        '{"to": $to, "text": $text, "ref": $key}',
+        description="JSON body; $to, $text and $key are replaced by JSON strings (phone E.164, message, idempotency).",
+    )
+    idempotency_header: str | None = Field(
+        None, description="Header carrying the idempotency key if the provider honours one; null: it does not."
+    )
+    ascii: bool = Field(False, description="Strip Vietnamese diacritics (GSM-7: 160 characters a segment).")
+    max_chars: int | None = Field(
+        None, ge=20, description="Cut messages to this many characters; null: one segment (160 GSM-7 / 70 UCS-2)."
+    )
+
+    @field_validator("body_template")
+    @classmethod
+    def _json_template(cls, v: str) -> str:
+        import json
+
+        for var in ("$to", "$text"):
+            if var not in v:
+                raise ValueError(f"body_template must contain {var}")
+        try:
+            sample = string.Template(v).substitute(to='"+84900000000"', text='"x"', key='"k"')
+            json.loads(sample)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"body_template is not a JSON template with $to/$text/$key: {exc}") from None
+        return v
+
+
+class MqttChannel(_Channel):
+    """Publish each notice to edge/v1/{site}/notify/{guardian} for an app backend that subscribes."""
+
+    type: Literal["mqtt"] = Field(description="'mqtt'.")
+    host: str = Field("127.0.0.1", description="Broker host.")
+    port: int = Field(8883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(None, description="MQTT user name.")
+    password: str | None = Field(None, description="MQTT password: ${EDGE_NOTIFY_MQTT_PASSWORD}.")
+    topic_prefix: str = Field("edge/v1", pattern=r"^[A-Za-z0-9_/-]+[^/]$", description="Root of the topic.")
+    ca: str | None = Field(None, description="TLS: the site CA (PEM); null with cert/key null: plaintext.")
+    cert: str | None = Field(None, description="TLS: this client's certificate (PEM).")
+    key: str | None = Field(None, description="TLS: this client's private key (PEM).")
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> MqttChannel:
+        given = [x is not None for x in (self.ca, self.cert, self.key)]
+        if any(given) and not all(given):
+            raise ValueError("ca, cert and key are given together (TLS with a client certificate) or not at all")
+        return self
+
+
+ChannelConfig = Annotated[WebhookChannel | EmailChannel | SmsHttpChannel | MqttChannel, Field(discriminator="type")]
+
+
+class SchoolConfig(_Section):
+    """One school (one site)."""
+
+    id: str = Field(pattern=IDENT, description="The school's site_id (as in the gateways' check-ins).")
+    name: str = Field(description="School name ({school} in templates).")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="IANA time zone of the school's clocks and calendar.")
+    calendar: CalendarConfig = Field(description="School days, cut-off and dismissal times.")
+    roster: str | None = Field(None, description="Roster CSV (person_id,name,class,…); needed for notices.")
+    guardians: str | None = Field(None, description="guardians.csv (see README 'Parents' notifications').")
+    gates: dict[str, GateName] = Field(
+        default_factory=dict, description="Display names of gates by gate id; unnamed gates show their id."
+    )
+    channels: list[ChannelConfig] = Field(default_factory=list, description="Notification channels of this school.")
+    templates: Templates = Field(default_factory=Templates, description="Overrides of the built-in messages.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return _check_zone(v)
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> SchoolConfig:
+        names = [c.name for c in self.channels]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate channel names: {dupes}")
+        return self
+
+    def channel(self, name: str) -> WebhookChannel | EmailChannel | SmsHttpChannel | MqttChannel:
+        for c in self.channels:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+class NotifyConfig(_Section):
+    """The notifier worker (`edge notify run`)."""
+
+    max_attempts: int = Field(8, ge=1, le=100, description="Attempts before a notice is dead-lettered.")
+    backoff_initial_s: float = Field(5.0, gt=0, le=3600, description="Wait before the second attempt.")
+    backoff_max_s: float = Field(900.0, gt=0, le=86400, description="Longest wait between attempts.")
+    batch: int = Field(50, ge=1, le=5000, description="Jobs claimed per round.")
+    poll_s: float = Field(0.5, gt=0, le=60, description="Wait between rounds when the queue is empty.")
+    kinds: list[NoticeKind] = Field(
+        default_factory=lambda: list(DEFAULT_KINDS),
+        description="Kinds a guardian gets unless guardians.csv says otherwise ('left' is opt-in).",
+    )
+
+
+class CentralConfig(_Section):
+    """central.yaml: the schools served by this centre and the notifier."""
+
+    schools: list[SchoolConfig] = Field(min_length=1, description="The schools (sites).")
+    notify: NotifyConfig = Field(default_factory=NotifyConfig, description="The notifier worker.")
+
+    @model_validator(mode="after")
+    def _unique_schools(self) -> CentralConfig:
+        ids = [s.id for s in self.schools]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate school ids: {dupes}")
+        return self
+
+    def school(self, school_id: str) -> SchoolConfig:
+        for s in self.schools:
+            if s.id == school_id:
+                return s
+        raise KeyError(school_id)
+
+
+def hhmm(text: str) -> time:
+    """'07:45' -> time(7, 45); '24:00' -> the last instant of the day."""
+    if text == "24:00":
+        return time(23, 59, 59, 999999)
+    h, m = text.split(":")
+    return time(int(h), int(m))
+
+
+def _resolve(cfg: CentralConfig, base: Path) -> CentralConfig:
+    def rel(p: str | None) -> str | None:
+        return p if p is None or os.path.isabs(p) else str((base / p).resolve())
+
+    schools = []
+    for s in cfg.schools:
+        channels = [
+            c.model_copy(update={k: rel(getattr(c, k)) for k in ("ca", "cert", "key")})
+            if isinstance(c, MqttChannel)
+            else c.model_copy(update={"cafile": rel(c.cafile)})
+            if isinstance(c, EmailChannel)
+            else c
+            for c in s.channels
+        ]
+        schools.append(
+            s.model_copy(update={"roster": rel(s.roster), "guardians": rel(s.guardians), "channels": channels})
+        )
+    return cfg.model_copy(update={"schools": schools})
+
+
+def parse_central_text(
+    text: str, *, file: str = "<central>", env: Mapping[str, str] | None = None, base_dir: Path | None = None
+) -> CentralConfig:
+    """Parse and validate central.yaml text; raises ConfigError listing every problem with file:line."""
+    walker = _Walker(file, os.environ if env is None else env)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigIssue(file, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from exc
+    if root is None:
+        raise ConfigError([ConfigIssue(file, None, "", "the file is empty")])
+    data: Any = walker.walk(root, ())
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(file, walker.line_of(()), "", "the top level must be a mapping")])
+    issues = list(walker.issues)
+    cfg: CentralConfig | None = None
+    try:
+        cfg = CentralConfig.model_validate(data)
+    except ValidationError as err:
+        issues.extend(_pydantic_issues(err, walker))
+    if issues or cfg is None:
+        issues.sort(key=lambda i: (i.line or 0, i.path))
+        raise ConfigError(issues)
+    return _resolve(cfg, base_dir or Path.cwd())
+
+
+def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> CentralConfig:
+    """Load central.yaml; relative paths in it are taken from the file's directory."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from exc
+    return parse_central_text(text, file=str(p), env=env, base_dir=p.resolve().parent)
+
+
+def render_docs() -> str:
+    """docs/central-configuration.md, generated like the gateway's reference so it cannot drift."""
+    from edge.config.docs import render
+
+    return render(
+        CentralConfig,
+        "Centre configuration reference (central.yaml)",
+        "`edge/config/central.py` by `python -m edge.config.central > docs/central-configuration.md`",
+    )
+
+
+if __name__ == "__main__":
+    import importlib
+
+    # the module itself (not __main__), so its classes are named edge.config.central.* in the tables
+    print(importlib.import_module("edge.config.central").render_docs(), end="")
