@@ -198,7 +198,7 @@ class SmsHttpChannel(_Channel):
     )
     ascii: bool = Field(False, description="Strip Vietnamese diacritics (GSM-7: 160 characters a segment).")
     max_chars: int | None = Field(
-        None, ge=20, description="Cut messages to this many characters; null: one segment (160 GSM-7 / 70 UCS-2)."
+        None, ge=20, description="Cut longer messages to this many characters; null: never cut (more segments)."
     )
 
     @field_validator("body_template")

@@ -1,0 +1,95 @@
+"""The one small interface every channel has, and the per-channel rate limit.
+
+`send(notice)` answers with what the worker must do next: Accepted (done), RetryAfter (try again later, maybe at
+the time the provider asked for) or PermanentFailure (no retry will help: a bad number, a rejected address —
+dead-letter it with the reason). A channel never raises for a provider's failure; it raises only for a bug.
+`honours_idempotency` says whether the receiving side drops a repeat of the same key, which decides whether a
+crash between "sent" and "recorded" can show a parent the same message twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from edge.central.notify.messages import Notice
+
+
+@dataclass(frozen=True)
+class Accepted:
+    detail: str = ""
+    """The channel's answer, recorded with the attempt (HTTP status and body start, SMTP reply, MQTT mid)."""
+
+
+@dataclass(frozen=True)
+class RetryAfter:
+    seconds: float | None
+    """The provider's Retry-After, or None: the worker's exponential backoff decides."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class PermanentFailure:
+    reason: str
+
+
+Outcome = Accepted | RetryAfter | PermanentFailure
+
+
+class Channel(Protocol):
+    name: str
+    honours_idempotency: bool
+    limiter: RateLimiter
+
+    def send(self, notice: Notice) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+class RateLimiter:
+    """Token bucket: `burst` sends at once, then `rate_per_s`. Thread-safe; the wait is interruptible."""
+
+    def __init__(self, rate_per_s: float, burst: int) -> None:
+        self.rate = rate_per_s
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take a token; return how long to wait before using it (0 if one was there)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a token; False if `stop` was set meanwhile."""
+        wait = self.reserve()
+        if wait <= 0:
+            return True
+        if stop is None:
+            time.sleep(wait)
+            return True
+        return not stop.wait(wait)
+
+
+def http_outcome(status: int, body: bytes, retry_after: str | None) -> Outcome:
+    """How an HTTP provider's answer maps onto the interface: 2xx (and 409 'already have it') accepted; 408, 425,
+    429 and 5xx retried (honouring Retry-After in seconds); any other 4xx is permanent (bad number, bad auth)."""
+    detail = f"HTTP {status} {body[:200].decode('utf-8', 'replace')}".strip()
+    if 200 <= status < 300 or status == 409:
+        return Accepted(detail)
+    if status in (408, 425, 429) or status >= 500:
+        seconds: float | None = None
+        if retry_after is not None:
+            try:
+                seconds = max(0.0, float(retry_after))
+            except ValueError:
+                seconds = None
+        return RetryAfter(seconds, detail)
+    return PermanentFailure(detail)
