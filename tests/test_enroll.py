@@ -11,11 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from edge.cli import cli
-from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder, photos_from_roster
-from edge.recognition.gallery import Gallery
-from tests.helpers import FACES
+from edge.recognition.backend import model_id_of
+from edge.recognition.enroll import EnrolLayoutError, EnrolSettings, enroll, photos_from_folder, photos_from_roster
+from edge.recognition.gallery import Gallery, GalleryError
+from tests.helpers import FACES, gallery_key
 
 FAST = EnrolSettings(jitters=1)
+
+
+def _key_args(tmp: Path) -> list[str]:
+    gallery_key(tmp)
+    return ["--key-file", str(tmp / "keys" / "gallery.key")]
 
 
 def _photos(tmp: Path) -> Path:
@@ -38,16 +44,18 @@ def _photos(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def enrolled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def enrolled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str, bytes]:
+    """Enrolled with the default backend (SFace: YuNet finds the faces, so the rejects below are its own)."""
     tmp = tmp_path_factory.mktemp("enrol")
     photos = _photos(tmp)
     gallery = tmp / "gallery.npz"
-    res = CliRunner().invoke(cli, ["enroll", "--gallery", str(gallery), "--photos", str(photos), "--jitters", "1"])
+    args = ["enroll", "--gallery", str(gallery), *_key_args(tmp), "--photos", str(photos), "--jitters", "1"]
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    return gallery, photos, res.output
+    return gallery, photos, res.output, gallery_key(tmp)
 
 
-def test_every_reject_is_reported_with_its_reason(enrolled: tuple[Path, Path, str]) -> None:
+def test_every_reject_is_reported_with_its_reason(enrolled: tuple[Path, Path, str, bytes]) -> None:
     lines = enrolled[2].splitlines()
 
     def reported(status: str, photo: str, detail: str = "") -> bool:
@@ -64,35 +72,39 @@ def test_every_reject_is_reported_with_its_reason(enrolled: tuple[Path, Path, st
     assert "3/9 photos accepted (3 encoded, 0 unchanged, 6 rejected)" in enrolled[2]
 
 
-def test_gallery_holds_several_templates_per_person_and_only_good_ones(enrolled: tuple[Path, Path, str]) -> None:
-    g = Gallery.load(enrolled[0])
+def test_gallery_holds_several_templates_per_person_and_only_good_ones(enrolled: tuple[Path, Path, str, bytes]) -> None:
+    g = Gallery.load(enrolled[0], enrolled[3])
     assert g.people == ["biden", "obama"]
     assert sorted(t.source for t in g.templates) == ["biden/1.jpg", "obama/1.jpg", "obama/2.jpg"]
     assert all(len(t.photo_sha256) == 64 for t in g.templates)
-    assert g.meta()["model"].startswith("dlib_face_recognition_resnet_model_v1")
+    assert g.model == model_id_of("sface") and g.model.startswith("sface_2021dec_int8bq")
+    assert all(abs(float(np.linalg.norm(t.encoding)) - 1) < 1e-5 for t in g.templates)
 
 
-def test_rerun_encodes_only_what_changed(enrolled: tuple[Path, Path, str], tmp_path: Path) -> None:
+def test_rerun_encodes_only_what_changed(enrolled: tuple[Path, Path, str, bytes], tmp_path: Path) -> None:
     gallery = tmp_path / "g.npz"
     shutil.copy(enrolled[0], gallery)
     photos = enrolled[1]
     before = gallery.stat().st_mtime_ns
-    report = enroll(gallery, photos_from_folder(photos), FAST)
+    key = enrolled[3]
+    report = enroll(gallery, photos_from_folder(photos), FAST, key=key)
     assert not report.changed and gallery.stat().st_mtime_ns == before
     assert sorted(r.status for r in report.results if r.accepted) == ["unchanged"] * 3
 
     people = photos_from_folder(photos)
     people["obama"] = [p for p in people["obama"] if p.name != "2.jpg"]  # one photo withdrawn
     people["rose"] = [FACES / "rose_leslie_1.jpg"]  # a new person
-    report = enroll(gallery, people, FAST)
+    report = enroll(gallery, people, FAST, key=key)
     assert report.changed
     assert [r.person_id for r in report.results if r.status == "enrolled"] == ["rose"]
-    g = Gallery.load(gallery)
+    g = Gallery.load(gallery, key)
     assert g.people == ["biden", "obama", "rose"]
     assert [t.source for t in g.templates_of("obama")] == ["obama/1.jpg"]
 
 
-def test_failed_run_leaves_the_previous_gallery_untouched(enrolled: tuple[Path, Path, str], tmp_path: Path) -> None:
+def test_failed_run_leaves_the_previous_gallery_untouched(
+    enrolled: tuple[Path, Path, str, bytes], tmp_path: Path
+) -> None:
     gallery = tmp_path / "g.npz"
     shutil.copy(enrolled[0], gallery)
     original = gallery.read_bytes()
@@ -103,9 +115,9 @@ def test_failed_run_leaves_the_previous_gallery_untouched(enrolled: tuple[Path, 
     def explode(_: object) -> None:
         raise Boom
 
-    people = {"rose": [FACES / "rose_leslie_1.jpg"], "kit": [FACES / "biden_2.jpg"]}
+    people = {"rose": [FACES / "rose_leslie_1.jpg"], "kit": [FACES / "biden_1.jpg"]}
     with pytest.raises(Boom):
-        enroll(gallery, people, FAST, on_result=explode)
+        enroll(gallery, people, FAST, key=enrolled[3], on_result=explode)
     assert gallery.read_bytes() == original
     assert list(tmp_path.glob("*.tmp")) == []
 
@@ -117,13 +129,71 @@ def test_enrol_from_roster_photos_column(tmp_path: Path) -> None:
     roster.write_text("person_id,name,class,card_uid,photos\nobama,Barack Obama,12A,,o.jpg;o2.jpg\nkit,Kit,11C,,\n")
     assert photos_from_roster(roster) == {"obama": [tmp_path / "o.jpg", tmp_path / "o2.jpg"]}
     res = CliRunner().invoke(
-        cli, ["enroll", "--gallery", str(tmp_path / "g.npz"), "--roster", str(roster), "--jitters", "1"]
+        cli, ["enroll", "--gallery", str(tmp_path / "g.npz"), *_key_args(tmp_path), "--roster", str(roster)]
     )
     assert res.exit_code == 0, res.output
-    assert len(Gallery.load(tmp_path / "g.npz").templates_of("obama")) == 2
+    assert len(Gallery.load(tmp_path / "g.npz", gallery_key(tmp_path)).templates_of("obama")) == 2
 
 
 def test_enroll_needs_exactly_one_source(tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["enroll", "--gallery", str(tmp_path / "g.npz")])
+    res = CliRunner().invoke(cli, ["enroll", "--gallery", str(tmp_path / "g.npz"), *_key_args(tmp_path)])
     assert res.exit_code == 2 and "exactly one of --photos DIR or --roster CSV" in res.output
     assert not (tmp_path / "g.npz").exists()
+
+
+def test_a_flat_photo_folder_says_what_layout_it_needs_and_writes_nothing(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for src in ("obama_1.jpg", "biden_1.jpg"):
+        shutil.copy(FACES / src, flat / src)
+    gallery = tmp_path / "g.npz"
+    res = CliRunner().invoke(cli, ["enroll", "--gallery", str(gallery), *_key_args(tmp_path), "--photos", str(flat)])
+    assert res.exit_code == 2, res.output
+    assert f"2 photos directly in {flat} and no person folders" in res.output
+    assert "expected one folder per person, named by roster person_id" in res.output
+    assert "photos accepted" not in res.output and not gallery.exists()
+    (flat / "empty").mkdir()
+    for f in flat.glob("*.jpg"):
+        f.unlink()
+    with pytest.raises(EnrolLayoutError, match="no photos under"):
+        photos_from_folder(flat)
+    with pytest.raises(EnrolLayoutError, match="nothing written"):
+        enroll(gallery, {}, FAST, key=gallery_key(tmp_path))
+    assert not gallery.exists()
+
+
+def test_a_gallery_of_another_model_is_refused_not_mixed(
+    enrolled: tuple[Path, Path, str, bytes], tmp_path: Path
+) -> None:
+    gallery = tmp_path / "g.npz"
+    shutil.copy(enrolled[0], gallery)
+    before = gallery.read_bytes()
+    with pytest.raises(GalleryError, match=r"was made with sface_2021dec_int8bq.*this gateway runs dlib_face"):
+        enroll(
+            gallery, {"rose": [FACES / "rose_leslie_1.jpg"]}, EnrolSettings(jitters=1, model="dlib"), key=enrolled[3]
+        )
+    assert gallery.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_dlib_backend_still_enrols_with_the_same_checks(tmp_path: Path) -> None:
+    photos = _photos(tmp_path)
+    report = enroll(
+        tmp_path / "g.npz",
+        photos_from_folder(photos),
+        EnrolSettings(jitters=1, model="dlib"),
+        key=gallery_key(tmp_path),
+    )
+    status = {f"{r.person_id}/{Path(r.photo).name}": r.status for r in report.results}
+    assert status == {
+        "biden/1.jpg": "enrolled",
+        "biden/blank.png": "unreadable",
+        "biden/corrupt.jpg": "unreadable",
+        "group/1.jpg": "several faces",
+        "obama/1.jpg": "enrolled",
+        "obama/2.jpg": "enrolled",
+        "obama/blurred.jpg": "blurred",
+        "obama/tiny.jpg": "face too small",
+        "obama/wall.jpg": "no face",
+    }
+    assert Gallery.load(tmp_path / "g.npz", gallery_key(tmp_path)).model.startswith("dlib_face_recognition_resnet")

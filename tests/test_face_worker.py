@@ -22,7 +22,7 @@ from edge.recognition.gallery import Gallery
 from tests.helpers import FACES, face_frame, wait_until
 
 GATE = GateInfo("main-in", "in", "face")
-RULE = DecisionRule(threshold=0.5, margin=0.08)
+RULE = DecisionRule.for_model("sface")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Gallery:
     tmp = tmp_path_factory.mktemp("fw")
     (tmp / "photos" / "obama").mkdir(parents=True)
     shutil.copy(FACES / "obama_1.jpg", tmp / "photos" / "obama" / "1.jpg")
-    return enroll(tmp / "g.npz", photos_from_folder(tmp / "photos"), EnrolSettings(jitters=1)).gallery
+    return enroll(tmp / "g.npz", photos_from_folder(tmp / "photos"), EnrolSettings(jitters=1), key=bytes(32)).gallery
 
 
 def test_live_camera_faster_than_recognition_drops_frames_and_still_decides(gallery: Gallery) -> None:

@@ -1,4 +1,5 @@
-"""The recognition core on a real (generated) video: one decision per pass, few encodings, worker processes."""
+"""The recognition core on a real (generated) video, with each backend: one decision per pass, few encodings,
+worker processes."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.recognition.gallery import Gallery
 from tests.helpers import FACES, write_video
 
-RULE = DecisionRule(threshold=0.5, margin=0.08)
+Scene = tuple[Gallery, Path, str]
 
 
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gallery, Path]:
-    tmp = tmp_path_factory.mktemp("core")
+@pytest.fixture(scope="module", params=["sface", "dlib"])
+def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    model = str(request.param)
+    tmp = tmp_path_factory.mktemp(f"core-{model}")
     photos = tmp / "photos"
     for pid, src in (("obama", "obama_1.jpg"), ("biden", "biden_1.jpg")):
         (photos / pid).mkdir(parents=True)
         shutil.copy(FACES / src, photos / pid / "1.jpg")
-    report = enroll(tmp / "g.npz", photos_from_folder(photos), EnrolSettings(jitters=1))
+    report = enroll(tmp / "g.npz", photos_from_folder(photos), EnrolSettings(jitters=1, model=model), key=bytes(32))
     assert report.accepted == 2
     video = tmp / "gate.mp4"
     write_video(
@@ -41,11 +43,12 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gallery, Path]:
             (None, 2),
         ],
     )
-    return report.gallery, video
+    return report.gallery, video, model
 
 
 def run(gallery: Gallery, video: Path, encoder: EncodeBackend) -> tuple[list[TrackDecision], RecognitionCore]:
-    core = RecognitionCore(gallery, RULE, encoder, CoreSettings())
+    core = RecognitionCore(gallery, rule(gallery), encoder, CoreSettings())
+    assert core.backend.model_id == gallery.model  # the backend is the gallery's model
     decisions: list[TrackDecision] = []
     try:
         for i, frame in read_frames(video):
@@ -56,41 +59,48 @@ def run(gallery: Gallery, video: Path, encoder: EncodeBackend) -> tuple[list[Tra
     return decisions, core
 
 
-def test_each_pass_is_decided_once_from_a_few_encodings(scene: tuple[Gallery, Path]) -> None:
-    decisions, core = run(*scene, InlineEncoder())
+def rule(gallery: Gallery) -> DecisionRule:
+    return DecisionRule.for_model("dlib" if gallery.model.startswith("dlib") else "sface")
+
+
+def test_each_pass_is_decided_once_from_a_few_encodings(scene: Scene) -> None:
+    decisions, core = run(scene[0], scene[1], InlineEncoder(scene[2]))
+    rule_ = rule(scene[0])
     assert [d.person_id for d in decisions] == ["obama", None, "biden"]
     assert [d.identification.reason for d in decisions] == ["match", "too far", "match"]
     # a match needs two agreeing looks; a clear stranger (> threshold + early_reject) is let go after two as well
     assert [len(d.encodings) for d in decisions] == [2, 2, 2]
     stranger = decisions[1].identification
-    assert stranger.distance is not None and stranger.distance > RULE.threshold + CoreSettings().early_reject
-    assert core.stats.encodings == 6 and core.stats.tracks == 3 and core.stats.decisions == 3
+    assert stranger.distance is not None and stranger.distance > rule_.threshold + CoreSettings().early_reject
+    assert core.stats.encodings == 6 and core.stats.decisions == 3
+    assert core.stats.tracks == 3
     assert core.stats.full_detections < core.stats.frames  # between full detections only around the faces
     obama = decisions[0]
     assert 2 <= obama.eligible_frame <= 3 and obama.decided_frame >= obama.eligible_frame
-    assert obama.identification.distance is not None and obama.identification.distance < 0.5
+    assert obama.identification.distance is not None and obama.identification.distance < rule_.threshold
 
 
-def test_worker_processes_give_the_same_decisions_and_stop(scene: tuple[Gallery, Path]) -> None:
-    encoder = ProcessEncoder(workers=2)
-    decisions, core = run(*scene, encoder)
+def test_worker_processes_give_the_same_decisions_and_stop(scene: Scene) -> None:
+    encoder = ProcessEncoder(workers=2, model=scene[2])
+    assert encoder.wait_ready(60), "encoder workers did not load their model"
+    decisions, core = run(scene[0], scene[1], encoder)
     assert [d.person_id for d in decisions] == ["obama", None, "biden"]
     assert core.stats.encodings + core.stats.encodings_skipped >= 6
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("face-encoder")]
 
 
-def test_end_of_stream_decides_the_track_still_in_view(scene: tuple[Gallery, Path], tmp_path: Path) -> None:
+def test_end_of_stream_decides_the_track_still_in_view(scene: Scene, tmp_path: Path) -> None:
     video = tmp_path / "cut.mp4"
     write_video(video, [(FACES / "biden_2.jpg", 2)])  # the file ends before the second planned look
-    decisions, _core = run(scene[0], video, InlineEncoder())
+    decisions, _core = run(scene[0], video, InlineEncoder(scene[2]))
     assert [d.person_id for d in decisions] == ["biden"]
     assert len(decisions[0].encodings) == 2  # finish() took a last look at the best face seen
 
 
-def test_a_single_look_never_admits(scene: tuple[Gallery, Path], tmp_path: Path) -> None:
+def test_a_single_look_never_admits(scene: Scene, tmp_path: Path) -> None:
     video = tmp_path / "one.mp4"
     write_video(video, [(FACES / "obama_2.jpg", 1)])
-    decisions, _ = run(scene[0], video, InlineEncoder())
+    decisions, _ = run(scene[0], video, InlineEncoder(scene[2]))
     assert [(d.person_id, d.identification.nearest, d.identification.reason) for d in decisions] == [
         (None, "obama", "too few looks")
     ]

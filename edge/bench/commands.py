@@ -26,12 +26,41 @@ def bench() -> None:
     """Benchmarks: figures printed, nothing asserted."""
 
 
+def _galleries(
+    models: list[str], photos: Path | None, gallery_path: Path | None, key_file: Path | None, jitters: int
+) -> dict[str, Any]:
+    """One gallery per model: enrolled in a temporary folder from PHOTOS, or the given sealed gallery."""
+    from edge.recognition.backend import model_id_of
+    from edge.recognition.gallery import Gallery
+    from edge.security.sealed import read_key_file
+
+    if gallery_path is not None:
+        if key_file is None:
+            raise click.UsageError("--gallery needs --key-file")
+        g = Gallery.load(gallery_path, read_key_file(key_file))
+        name = next((m for m in ("sface", "dlib") if model_id_of(m) == g.model), None)
+        if name is None or name not in models:
+            raise click.UsageError(f"{gallery_path} is a {name or g.model} gallery; --model {'/'.join(models)} asked")
+        return {name: g}
+    if photos is None:
+        raise click.UsageError("give --photos DIR (enrolled per model for this run) or --gallery FILE --key-file KEY")
+    from edge.bench.video import enrol_in_child
+
+    return {m: enrol_in_child(photos, m, jitters) for m in models}
+
+
 @bench.command("recognition")
 @click.option("--video", required=True, type=PATH)
-@click.option("--gallery", "gallery_path", required=True, type=PATH)
 @click.option("--truth", "truth_path", type=PATH, default=None, help="*.truth.json of the video.")
-@click.option("--threshold", type=float, default=None)
-@click.option("--margin", type=float, default=None)
+@click.option("--model", type=click.Choice(["sface", "dlib", "both"]), default="both", show_default=True)
+@click.option(
+    "--photos", type=click.Path(exists=True, file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg to enrol."
+)
+@click.option("--gallery", "gallery_path", type=PATH, default=None, help="Or a sealed gallery (one model).")
+@click.option("--key-file", type=PATH, default=None, envvar="EDGE_GALLERY_KEY_FILE", help="Key of --gallery.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib enrolment jitters.")
+@click.option("--threshold", type=float, default=None, help="Override (one model only).")
+@click.option("--margin", type=float, default=None, help="Override (one model only).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
 @click.option("--no-paced", is_flag=True, help="Skip the real-time run that measures decision latency.")
 @click.option("--no-reference", is_flag=True, help="Skip face_recognition's reference loop.")
@@ -39,8 +68,12 @@ def bench() -> None:
 @JSON_OUT
 def bench_recognition_cmd(
     video: Path,
-    gallery_path: Path,
     truth_path: Path | None,
+    model: str,
+    photos: Path | None,
+    gallery_path: Path | None,
+    key_file: Path | None,
+    jitters: int,
     threshold: float | None,
     margin: float | None,
     workers: int,
@@ -49,55 +82,79 @@ def bench_recognition_cmd(
     reference_limit: int | None,
     json_path: Path | None,
 ) -> None:
-    """The core and face_recognition's own video loop, side by side on VIDEO."""
-    from dataclasses import replace
+    """The core with each backend and face_recognition's own video loop, side by side on VIDEO in one run.
 
+    The reference loop needs dlib templates: with --model sface and --photos, a dlib gallery is enrolled for it."""
     from rich.console import Console
     from rich.table import Table
 
     from edge.bench.video import bench_recognition
     from edge.config.model import RecognitionConfig
     from edge.recognition.core import CoreSettings
+    from edge.recognition.decision import DecisionRule
 
-    rule = default_rule()
-    rule = replace(rule, threshold=threshold or rule.threshold, margin=rule.margin if margin is None else margin)
+    models = ["sface", "dlib"] if model == "both" else [model]
+    if (threshold is not None or margin is not None) and len(models) > 1:
+        raise click.UsageError("--threshold/--margin apply to one model: add --model sface or --model dlib")
+    want = models + (["dlib"] if not no_reference and "dlib" not in models and photos is not None else [])
+    galleries = _galleries(want, photos, gallery_path, key_file, jitters)
+    rules = {m: DecisionRule.for_model(m, threshold, margin) for m in galleries}
     settings = CoreSettings.from_config(RecognitionConfig())
     out = bench_recognition(
         video,
-        gallery_path,
+        galleries,
         truth_path,
-        rule,
+        rules,
         settings,
+        models=models,
         workers=workers,
         paced=not no_paced,
         reference=not no_reference,
         reference_limit=reference_limit,
     )
-    table = Table(title=f"recognition on {video.name}")
+    ref = out.get("reference", {})
+    table = Table(
+        title=f"recognition on {video.name} (one run, {out['cpu_count']} cores, load {out['load_average_before']})"
+    )
     table.add_column("")
-    table.add_column("core")
+    for m in out["models"]:
+        table.add_column(f"core, {m}")
     table.add_column("reference (face_recognition loop, tol 0.6)")
-    core, ref = out["core"], out.get("reference", {})
-    lat, lat_g = core.get("latency_ms", {}), core.get("latency_granted_ms", {})
-    rows = [
-        ("frames/s", core["fps"], ref.get("fps")),
-        ("speed-up", out.get("speedup"), ""),
-        (
-            "encodings (per pass)",
-            f"{core['encodings']} ({core['encodings_per_pass']})",
-            f"{ref.get('encodings')} ({ref.get('encodings_per_pass')})",
+    cores = list(out["models"].values())
+
+    def row(label: str, key: Any, ref_value: Any = "") -> None:
+        cells = [str(key(c)) if callable(key) else str(c.get(key)) for c in cores]
+        table.add_row(label, *cells, "" if ref_value is None else str(ref_value))
+
+    row("frames/s (unpaced)", "fps", ref.get("fps"))
+    row("CPU-s per video-s (unpaced)", "cpu_s_per_video_s", ref.get("cpu_s_per_video_s"))
+    row("CPU-s per video-s (paced 30 fps)", "paced_cpu_s_per_video_s")
+    row("speed-up vs reference", "speedup_vs_reference")
+    row(
+        "encodings (per pass)",
+        lambda c: f"{c['encodings']} ({c['encodings_per_pass']})",
+        f"{ref.get('encodings')} ({ref.get('encodings_per_pass')})",
+    )
+    row("decisions", lambda c: len(c["decisions"]), "per frame")
+    row(
+        "latency p50 / p95 / max ms, all",
+        lambda c: (
+            f"{c.get('latency_ms', {}).get('p50')} / {c.get('latency_ms', {}).get('p95')} / "
+            f"{c.get('latency_ms', {}).get('max')}"
         ),
-        ("decisions", len(core["decisions"]), "per frame"),
-        ("latency p50 / p95 ms, all", f"{lat.get('p50')} / {lat.get('p95')}", ""),
-        ("latency p50 / p95 ms, granted", f"{lat_g.get('p50')} / {lat_g.get('p95')}", ""),
-        ("peak RSS MiB", core["peak_rss_mib"], ref.get("peak_rss_mib")),
-    ]
+    )
+    row(
+        "latency p50 / p95 / max ms, granted",
+        lambda c: (
+            f"{c.get('latency_granted_ms', {}).get('p50')} / {c.get('latency_granted_ms', {}).get('p95')} / "
+            f"{c.get('latency_granted_ms', {}).get('max')}"
+        ),
+    )
+    row("peak RSS MiB", "peak_rss_mib", ref.get("peak_rss_mib"))
     for key in ("correct", "wrong_person", "strangers_admitted", "decided_twice", "missed"):
-        if "truth" in core:
-            rows.append((key.replace("_", " "), core["truth"][key], ref.get("truth", {}).get(key, "")))
-    for label, a, b in rows:
-        table.add_row(label, str(a), "" if b is None else str(b))
-    Console(stderr=True).print(table)
+        if all("truth" in c for c in cores):
+            row(key.replace("_", " "), lambda c, k=key: c["truth"][k], ref.get("truth", {}).get(key, ""))
+    Console(stderr=True, width=160).print(table)
     _emit(out, json_path)
 
 
@@ -115,38 +172,54 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
 @bench.command("accuracy")
 @click.option("--enrolled", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--strangers", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", type=click.Choice(["sface", "dlib", "both"]), default="sface", show_default=True)
 @click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib only.")
 @click.option("--alias", "aliases", multiple=True, help="STRANGER=ENROLLED: the same person under two names.")
 @JSON_OUT
 def bench_accuracy_cmd(
-    enrolled: Path, strangers: Path, enrol_photos: int, jitters: int, aliases: tuple[str, ...], json_path: Path | None
+    enrolled: Path,
+    strangers: Path,
+    model: str,
+    enrol_photos: int,
+    jitters: int,
+    aliases: tuple[str, ...],
+    json_path: Path | None,
 ) -> None:
-    """Genuine vs stranger curve on still photos (the first ENROL_PHOTOS per person enrolled)."""
+    """Genuine vs stranger curve on still photos (the first ENROL_PHOTOS per person enrolled), per model."""
     from rich.console import Console
     from rich.table import Table
 
-    from edge.bench.accuracy import build, curve
+    from edge.bench.accuracy import build, closest_stranger, curve, thresholds_for
 
     alias_map = dict(a.split("=", 1) for a in aliases)
-    gallery, probes, no_face = build(enrolled, strangers, enrol_photos, jitters)
-    rule = default_rule()
-    thresholds = [round(0.40 + 0.02 * i, 2) for i in range(11)]
-    rows = curve(gallery, probes, thresholds, sorted({0.0, rule.margin}), alias_map)
-    table = Table(title=f"{len(gallery.people)} people, {len(gallery)} templates, jitters {jitters}")
-    for col in ("threshold", "margin", "correct %", "misidentified", "strangers accepted", "alias hits"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            str(r["threshold"]),
-            str(r["margin"]),
-            str(r["correct_pct"]),
-            str(r["misidentified"]),
-            f"{r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %)",
-            str(r["alias_accepted"]),
-        )
-    Console(stderr=True).print(table)
-    _emit({"no_face": no_face, "aliases": alias_map, "default_rule": rule.__dict__, "curve": rows}, json_path)
+    out: dict[str, Any] = {"aliases": alias_map}
+    for name in ("sface", "dlib") if model == "both" else (model,):
+        gallery, probes, no_face = build(enrolled, strangers, enrol_photos, jitters, name)
+        rule = default_rule(name)
+        rows = curve(gallery, probes, thresholds_for(name), sorted({0.0, rule.margin}), alias_map)
+        title = f"{name}: {len(gallery.people)} people, {len(gallery)} templates, {len(probes)} probes"
+        table = Table(title=title)
+        for col in ("threshold", "cosine", "margin", "correct %", "misidentified", "strangers accepted", "alias"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                str(r["threshold"]),
+                str(r["cosine"]) if name == "sface" else "",
+                str(r["margin"]),
+                str(r["correct_pct"]),
+                str(r["misidentified"]),
+                f"{r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %)",
+                str(r["alias_accepted"]),
+            )
+        Console(stderr=True).print(table)
+        out[name] = {
+            "no_face": no_face,
+            "default_rule": rule.__dict__,
+            "closest_stranger": closest_stranger(gallery, probes, alias_map),
+            "curve": rows,
+        }
+    _emit(out, json_path)
 
 
 @bench.command("gate")

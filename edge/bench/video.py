@@ -1,15 +1,18 @@
-"""`edge bench recognition`: the core and face_recognition's reference loop, side by side on one video.
+"""`edge bench recognition`: the core with each backend and face_recognition's reference loop, side by side.
 
-Three runs in one process, on the same decoded frames:
-  1. core, as fast as it goes          -> frames/s, encodings, decisions (frame numbers), accuracy vs truth
+Runs in one process, one after the other, on the same video (the machine's load is shared alike):
+  per model (sface, dlib):
+  1. core, as fast as it goes          -> frames/s, CPU-seconds (this process + encoder workers) per second of
+                                          video, encodings, decisions (frame numbers), accuracy vs truth
   2. core, paced at the video's fps    -> decision latency as a live camera would see it: from the moment
                                           the first frame with a face >= 80 px arrives to the decision
-  3. reference loop, as fast as it goes -> frames/s, encodings, per-frame matches mapped to passes
-Peak RSS covers this process and the encoder workers.
+  then 3. reference loop, as fast as it goes -> frames/s, encodings, per-frame matches mapped to passes
+Peak RSS covers this process and the encoder workers, per model.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,17 +20,37 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from edge.bench.rss import PeakRss
 from edge.bench.stats import summary
 from edge.bench.truth import Truth, load_truth, score
 from edge.camera.base import Image
+from edge.recognition.backend import backend_for_model_id
 from edge.recognition.core import CoreSettings, RecognitionCore, TrackDecision
 from edge.recognition.decision import DecisionRule
 from edge.recognition.encode_pool import ProcessEncoder
 from edge.recognition.gallery import Gallery
 from edge.recognition.reference import ReferenceLoop
+
+
+def _enrol(photos: Path, model: str, jitters: int) -> Gallery:
+    import tempfile
+
+    from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = EnrolSettings(jitters=jitters, model=model)
+        return enroll(Path(tmp) / "g", photos_from_folder(photos), settings, key=os.urandom(32)).gallery
+
+
+def enrol_in_child(photos: Path, model: str, jitters: int) -> Gallery:
+    """A gallery enrolled from DIR/<person_id>/ photos in a spawned process: the embedding model is loaded there,
+    so this process holds only what a gateway's camera process holds (the peak RSS measured is honest)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(_enrol, photos, model, jitters).result()
 
 
 def read_frames(video: str | Path, limit: int | None = None) -> Iterator[tuple[int, Image]]:
@@ -63,10 +86,25 @@ class CoreRun:
     tracks: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     latency_granted_ms: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    """CPU time of this process and the encoder workers during the run."""
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """utime + stime of a child process from /proc (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_now(encoder: ProcessEncoder) -> float:
+    return time.process_time() + sum(_proc_cpu_s(p) for p in encoder.pids)
 
 
 def run_core(
@@ -79,12 +117,15 @@ def run_core(
     paced_fps: float | None = None,
     truth: Truth | None = None,
 ) -> CoreRun:
-    encoder = ProcessEncoder(workers)
+    backend = backend_for_model_id(gallery.model)
+    encoder = ProcessEncoder(workers, model=backend.name)
     run = CoreRun()
     try:
-        core = RecognitionCore(gallery, rule, encoder, settings)
-        _warm_up(core, encoder)
+        core = RecognitionCore(gallery, rule, encoder, settings, backend)
+        encoder.wait_ready()
+        backend.load()
         arrival: dict[int, float] = {}
+        cpu0 = _cpu_now(encoder)
         t0 = time.perf_counter()
         for i, frame in read_frames(video):
             if paced_fps:
@@ -97,6 +138,7 @@ def run_core(
             run.frames += 1
         run.decisions += core.finish()
         run.seconds = time.perf_counter() - t0
+        run.cpu_seconds = _cpu_now(encoder) - cpu0
         run.encodings, run.skipped, run.tracks = core.stats.encodings, core.stats.encodings_skipped, core.stats.tracks
         if paced_fps:
             for d in run.decisions:
@@ -113,18 +155,12 @@ def run_core(
     return run
 
 
-def _warm_up(core: RecognitionCore, encoder: ProcessEncoder) -> None:
-    """Wait until the worker has loaded its model, so start-up is not billed to the first frames."""
-    encoder.submit(0, np.zeros((150, 150, 3), np.uint8))
-    while not encoder.poll(timeout=1.0) and encoder.pending:
-        pass
-
-
 @dataclass
 class ReferenceRun:
     frames: int = 0
     seconds: float = 0.0
     encodings: int = 0
+    cpu_seconds: float = 0.0
     matches: list[tuple[int, str | None]] = field(default_factory=list)
     """(frame, person or None) per face with a match decision, every frame."""
 
@@ -137,43 +173,29 @@ def run_reference(video: str | Path, gallery: Gallery, limit: int | None) -> Ref
     templates = gallery.templates
     loop = ReferenceLoop([t.encoding for t in templates], [t.person_id for t in templates])
     run = ReferenceRun()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for i, frame in read_frames(video, limit):
         for face in loop.process(frame):
             run.matches.append((i, face.person_id))
         run.frames += 1
     run.seconds = time.perf_counter() - t0
+    run.cpu_seconds = time.process_time() - cpu0
     run.encodings = loop.encodings
     return run
 
 
-def bench_recognition(
-    video: str | Path,
-    gallery_path: str | Path,
-    truth_path: str | Path | None,
-    rule: DecisionRule,
-    settings: CoreSettings,
-    *,
-    workers: int = 1,
-    paced: bool = True,
-    reference: bool = True,
-    reference_limit: int | None = None,
+def _core_figures(
+    fast: CoreRun, paced_run: CoreRun | None, truth: Truth | None, video_fps: float, rss_mib: float
 ) -> dict[str, Any]:
-    gallery = Gallery.load(gallery_path)
-    truth = load_truth(truth_path) if truth_path else None
-    fps = truth.fps if truth else video_fps(video)
-    out: dict[str, Any] = {"video": str(video), "gallery": {"people": len(gallery.people), "templates": len(gallery)}}
-    out["rule"] = {"threshold": rule.threshold, "margin": rule.margin}
-    with PeakRss() as rss_core:
-        fast = run_core(video, gallery, rule, settings, workers=workers)
-        paced_run = (
-            run_core(video, gallery, rule, settings, workers=workers, paced_fps=fps, truth=truth) if paced else None
-        )
     passes = len(truth.passes) if truth else max(1, fast.tracks)
-    out["core"] = {
+    video_s = fast.frames / video_fps if video_fps else 0.0
+    out: dict[str, Any] = {
         "frames": fast.frames,
         "seconds": round(fast.seconds, 2),
         "fps": round(fast.fps, 1),
+        "cpu_seconds": round(fast.cpu_seconds, 2),
+        "cpu_s_per_video_s": round(fast.cpu_seconds / video_s, 3) if video_s else None,
         "encodings": fast.encodings,
         "encodings_skipped": fast.skipped,
         "encodings_per_pass": round(fast.encodings / passes, 2),
@@ -191,30 +213,71 @@ def bench_recognition(
             }
             for d in fast.decisions
         ],
-        "peak_rss_mib": round(rss_core.peak_mib, 1),
+        "peak_rss_mib": round(rss_mib, 1),
     }
     if paced_run is not None:
-        out["core"]["latency_ms"] = summary(paced_run.latencies_ms)
-        out["core"]["latency_granted_ms"] = summary(paced_run.latency_granted_ms)
-        out["core"]["paced_decisions_equal"] = [d.person_id for d in paced_run.decisions] == [
+        out["latency_ms"] = summary(paced_run.latencies_ms)
+        out["latency_granted_ms"] = summary(paced_run.latency_granted_ms)
+        out["paced_cpu_s_per_video_s"] = round(paced_run.cpu_seconds / video_s, 3) if video_s else None
+        out["paced_decisions_equal"] = [d.person_id for d in paced_run.decisions] == [
             d.person_id for d in fast.decisions
         ]
     if truth:
-        out["core"]["truth"] = score(truth, [(d.eligible_frame, d.person_id) for d in fast.decisions]).as_dict()
-    if reference:
+        out["truth"] = score(truth, [(d.eligible_frame, d.person_id) for d in fast.decisions]).as_dict()
+    return out
+
+
+def bench_recognition(
+    video: str | Path,
+    galleries: dict[str, Gallery],
+    truth_path: str | Path | None,
+    rules: dict[str, DecisionRule],
+    settings: CoreSettings,
+    *,
+    models: list[str] | None = None,
+    workers: int = 1,
+    paced: bool = True,
+    reference: bool = True,
+    reference_limit: int | None = None,
+) -> dict[str, Any]:
+    """`galleries`: one per model ("sface", "dlib"); `models` the ones to run the core with (default: all); the
+    reference loop uses the dlib gallery's templates."""
+    truth = load_truth(truth_path) if truth_path else None
+    fps = truth.fps if truth else video_fps(video)
+    out: dict[str, Any] = {"video": str(video), "fps": fps, "workers": workers, "cpu_count": os.cpu_count()}
+    out["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
+    out["models"] = {}
+    for name in models or list(galleries):
+        gallery, rule = galleries[name], rules[name]
+        with PeakRss() as rss_core:
+            fast = run_core(video, gallery, rule, settings, workers=workers)
+            paced_run = (
+                run_core(video, gallery, rule, settings, workers=workers, paced_fps=fps, truth=truth) if paced else None
+            )
+        figures = _core_figures(fast, paced_run, truth, fps, rss_core.peak_mib)
+        figures["gallery"] = {"people": len(gallery.people), "templates": len(gallery), "model": gallery.model}
+        figures["rule"] = {"threshold": rule.threshold, "margin": rule.margin}
+        out["models"][name] = figures
+    if "sface" in out["models"] and "dlib" in out["models"]:
+        out["sface_vs_dlib_fps"] = round(out["models"]["sface"]["fps"] / out["models"]["dlib"]["fps"], 2)
+    if reference and "dlib" in galleries:
+        passes = len(truth.passes) if truth else None
         with PeakRss() as rss_ref:
-            ref = run_reference(video, gallery, reference_limit)
+            ref = run_reference(video, galleries["dlib"], reference_limit)
         out["reference"] = {
             "frames": ref.frames,
             "seconds": round(ref.seconds, 2),
             "fps": round(ref.fps, 2),
+            "cpu_s_per_video_s": round(ref.cpu_seconds / (ref.frames / fps), 3) if ref.frames else None,
             "encodings": ref.encodings,
-            "encodings_per_pass": round(ref.encodings / passes, 1) if reference_limit is None else None,
+            "encodings_per_pass": round(ref.encodings / passes, 1) if passes and reference_limit is None else None,
             "peak_rss_mib": round(rss_ref.peak_mib, 1),
         }
         if truth and reference_limit is None:
             out["reference"]["truth"] = score(truth, _reference_decisions(truth, ref.matches)).as_dict()
-        out["speedup"] = round(fast.fps / ref.fps, 2) if ref.fps else None
+        for figures in out["models"].values():
+            figures["speedup_vs_reference"] = round(figures["fps"] / ref.fps, 2) if ref.fps else None
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
 
 

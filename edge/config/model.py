@@ -218,29 +218,62 @@ class RecognitionConfig(_Section):
     Defaults come from the curves measured with `edge bench accuracy` and `edge bench recognition`
     (docs/recognition.md)."""
 
-    threshold: float = Field(
-        0.48,
-        gt=0,
-        lt=1,
+    model: Literal["sface", "dlib"] = Field(
+        "sface",
         description=(
-            "Largest fused face distance accepted as a match (dlib 128-d space). 0.6, face_recognition's default,"
-            " admitted 15 % of strangers on lfw_dev stills; 0.48 admitted none, at 84 % of genuine stills."
+            "Recognition backend: sface (YuNet detector + SFace embedding via OpenCV DNN, model files from"
+            " scripts/fetch_models.sh) or dlib (HOG + dlib ResNet). A gallery works only with the model it was made by."
         ),
     )
-    margin: float = Field(
-        0.08,
-        ge=0,
-        lt=1,
-        description="The nearest person must be at least this much closer than the second-nearest, else unknown.",
-    )
-    verify_threshold: float = Field(
-        0.45,
+    threshold: float | None = Field(
+        None,
         gt=0,
-        lt=1,
-        description="card_and_face gates: largest distance between the face and the card holder's templates.",
+        lt=2,
+        description=(
+            "Largest fused face distance accepted as a match; empty: the model's measured default (sface 1.077,"
+            " i.e. cosine 0.42; dlib 0.48). Curves in docs/recognition.md."
+        ),
     )
-    min_face_px: int = Field(
-        80, ge=40, description="Faces narrower than this are tracked but never encoded (HOG finds faces from ~80 px)."
+    margin: float | None = Field(
+        None,
+        ge=0,
+        lt=2,
+        description=(
+            "The nearest person must be at least this much closer than the second-nearest, else unknown;"
+            " empty: the model's default (sface 0.06, dlib 0.08)."
+        ),
+    )
+    verify_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=2,
+        description=(
+            "card_and_face gates: largest distance between the face and the card holder's templates;"
+            " empty: the model's default (sface 1.077, dlib 0.45)."
+        ),
+    )
+    detect_max_width: int | None = Field(
+        640,
+        ge=160,
+        description=(
+            "sface: detect on a copy of the frame scaled down to this width (YuNet still finds 80 px faces at"
+            " half size); empty: full size. dlib ignores it."
+        ),
+    )
+    largest_face_only: bool = Field(
+        True,
+        description=(
+            "One person at a time per lane: only the largest face in the frame is encoded and decided; faces"
+            " behind it (bystanders, people queueing) are tracked and decided when they reach the front."
+        ),
+    )
+    min_face_px: int | None = Field(
+        None,
+        ge=40,
+        description=(
+            "Faces narrower than this (detector box) are tracked but never encoded; empty: the model's own"
+            " (dlib 80: HOG finds faces from ~80 px; sface 64: YuNet's box for the same face is ~15 % narrower)."
+        ),
     )
     full_detect_every: int = Field(
         3, ge=1, le=30, description="Whole-frame detection every n-th frame; in between only around tracked faces."
@@ -316,7 +349,15 @@ class RosterConfig(_Section):
 class GalleryConfig(_Section):
     """Enrolled face templates."""
 
-    path: str = Field("models/gallery.npz", description="Gallery file written by 'edge enroll'.")
+    path: str = Field("models/gallery.npz", description="Gallery file written by 'edge enroll' (AES-256-GCM sealed).")
+    key_file: str = Field(
+        "/etc/edge/gallery.key",
+        description="The gallery's 256-bit key (64 hex characters, mode 0600; 'edge gallery keygen' makes one).",
+    )
+    key_credential: str | None = Field(
+        None,
+        description="Read the key from this systemd credential ($CREDENTIALS_DIRECTORY/<name>) instead of key_file.",
+    )
 
 
 class HealthConfig(_Section):

@@ -28,6 +28,7 @@ from edge.devtools.subscriber import Subscriber
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.reporting import print_attendance
 from edge.roster import read_roster_csv
+from edge.security.sealed import new_key_file, read_key_file
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 
 SITE, GATEWAY = "demo-school", "gw-demo"
@@ -64,7 +65,7 @@ def gateway_config(workdir: Path, broker_port: int, reader_url: str) -> dict[str
         "broker": {"host": "127.0.0.1", "port": broker_port},
         "storage": {"database": str(workdir / "gateway.sqlite")},
         "roster": {"path": str(data / "roster.csv")},
-        "gallery": {"path": str(workdir / "gallery.npz")},
+        "gallery": {"path": str(workdir / "gallery.npz"), "key_file": str(workdir / "keys" / "gallery.key")},
         "health": {"interval_s": 1.0},
     }
 
@@ -115,7 +116,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
     con.print(f"work folder {work}")
 
     con.print("[bold]1. enrolment[/bold] of the sample photos")
-    report = enroll(work / "gallery.npz", photos_from_folder(data / "photos"), EnrolSettings(jitters=1))
+    key = read_key_file(new_key_file(work / "keys" / "gallery.key"))  # the gallery is sealed with it
+    report = enroll(work / "gallery.npz", photos_from_folder(data / "photos"), EnrolSettings(jitters=1), key=key)
     for r in report.results:
         con.print(f"   {r.status:9s} {r.person_id:20s} {Path(r.photo).name} {r.detail}")
 

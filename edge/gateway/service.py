@@ -35,7 +35,9 @@ from edge.gateway.recorder import CheckinRecorder
 from edge.gateway.remote_commands import RemoteCommands
 from edge.gateway.schedule import GateSchedule
 from edge.outbox import Outbox
+from edge.recognition.decision import DecisionRule
 from edge.recognition.gallery import Gallery, GalleryError
+from edge.recognition.gallery_key import open_gallery
 from edge.roster import RosterStore, read_roster_csv
 from edge.topics import GatewayTopics
 from edge.transport.base import Transport
@@ -112,7 +114,7 @@ class Gateway:
         self.gallery: Gallery | None = None
         if any(g.cameras for g in cfg.gates):
             try:
-                self.gallery = Gallery.load(cfg.gallery.path)
+                self.gallery = open_gallery(cfg.gallery, cfg.recognition)
                 log.info("gallery: %d templates of %d people", len(self.gallery), len(self.gallery.people))
             except GalleryError as exc:
                 self._error(f"face recognition disabled: {exc}")
@@ -121,7 +123,7 @@ class Gateway:
             debounce_s=cfg.policy.debounce_s,
             unknown_debounce_s=cfg.policy.unknown_debounce_s,
             card_face_window_s=cfg.policy.card_face_window_s,
-            verify_threshold=cfg.recognition.verify_threshold,
+            verify_threshold=DecisionRule.from_config(cfg.recognition).verify_threshold,
             verifier=self.gallery.verify if self.gallery else None,
         )
         self.recorder = CheckinRecorder(
@@ -236,7 +238,6 @@ class Gateway:
         if self.gallery is None:
             return
         from edge.recognition.core import CoreSettings, RecognitionCore
-        from edge.recognition.decision import DecisionRule
         from edge.recognition.encode_pool import ProcessEncoder
 
         rc = self.cfg.recognition
@@ -245,7 +246,7 @@ class Gateway:
         for info, cam in camera_cfgs:
             stop = threading.Event()
             capture = CaptureWorker(self.source_factory(cam, stop), stop=stop, queue_size=rc.frame_queue)
-            encoder = ProcessEncoder(rc.encoder_processes)
+            encoder = ProcessEncoder(rc.encoder_processes, model=rc.model)
             core = RecognitionCore(self.gallery, rule, encoder, settings)
             worker = FaceWorker(info, capture, core, encoder, submit=self.recorder.submit)
             self.cameras.append(_Camera(info, capture, worker))
@@ -274,7 +275,7 @@ class Gateway:
             msgs.append(f"roster not reloaded, keeping the previous one: {exc}")
         if self.gallery is not None:
             try:
-                gallery = Gallery.load(new.gallery.path)
+                gallery = open_gallery(new.gallery, self.cfg.recognition)
             except GalleryError as exc:
                 msgs.append(f"gallery not reloaded, keeping the previous one: {exc}")
             else:

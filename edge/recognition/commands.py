@@ -1,4 +1,6 @@
-"""`edge enroll`, `edge identify` and `edge gallery list|remove|verify`."""
+"""`edge enroll`, `edge identify` and `edge gallery list|remove|verify|keygen`.
+
+Galleries are sealed (AES-256-GCM): every command takes the key file (--key-file, or $EDGE_GALLERY_KEY_FILE)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,26 @@ from pathlib import Path
 
 import click
 
+from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 from edge.recognition.decision import DecisionRule
 
 GALLERY_OPT = click.option(
     "--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Gallery file."
+)
+KEY_OPT = click.option(
+    "--key-file",
+    "key_file",
+    required=True,
+    envvar="EDGE_GALLERY_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gallery's key (64 hex, mode 0600; 'edge gallery keygen' makes one). Env: EDGE_GALLERY_KEY_FILE.",
+)
+MODEL_OPT = click.option(
+    "--model",
+    type=click.Choice(MODEL_NAMES),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Recognition backend (config recognition.model).",
 )
 
 
@@ -20,37 +38,68 @@ def _fail(msg: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def default_rule() -> DecisionRule:
+def default_rule(model: str = DEFAULT_MODEL) -> DecisionRule:
+    """The rule the gateway uses with a default config and this model."""
     from edge.config.model import RecognitionConfig
 
-    return DecisionRule.from_config(RecognitionConfig())
+    return DecisionRule.from_config(RecognitionConfig(model=model))  # type: ignore[arg-type]
+
+
+def _key(key_file: Path) -> bytes:
+    from edge.security.sealed import KeyFileError, read_key_file
+
+    try:
+        return read_key_file(key_file)
+    except KeyFileError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail exits
 
 
 @click.command("enroll")
 @GALLERY_OPT
+@KEY_OPT
+@MODEL_OPT
 @click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg")
 @click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="Encoder jitters/photo.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib jitters/photo.")
 @click.option("--min-face-px", type=click.IntRange(20, 2000), default=64, show_default=True)
 @click.option("--quiet", is_flag=True, help="Only rejects and the summary.")
 def enroll_cmd(
-    gallery_path: Path, photos_dir: Path | None, roster_csv: Path | None, jitters: int, min_face_px: int, quiet: bool
+    gallery_path: Path,
+    key_file: Path,
+    model: str,
+    photos_dir: Path | None,
+    roster_csv: Path | None,
+    jitters: int,
+    min_face_px: int,
+    quiet: bool,
 ) -> None:
     """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons."""
     from rich.console import Console
     from rich.progress import Progress
 
-    from edge.recognition.enroll import EnrolSettings, PhotoResult, enroll, photos_from_folder, photos_from_roster
+    from edge.recognition.enroll import (
+        EnrolLayoutError,
+        EnrolSettings,
+        PhotoResult,
+        enroll,
+        photos_from_folder,
+        photos_from_roster,
+    )
     from edge.recognition.gallery import GalleryError
+    from edge.recognition.model_files import ModelFileError
     from edge.roster import RosterError
 
     if (photos_dir is None) == (roster_csv is None):
         _fail("give exactly one of --photos DIR or --roster CSV")
     try:
         people = photos_from_folder(photos_dir) if photos_dir else photos_from_roster(roster_csv)  # type: ignore[arg-type]
-    except (FileNotFoundError, RosterError) as exc:
+    except (FileNotFoundError, RosterError, EnrolLayoutError) as exc:
         _fail(str(exc))
         return
+    if not people:
+        _fail(f"no photos listed in {roster_csv}'s photos column: nothing to enrol, nothing written")
+    key = _key(key_file)
     total = sum(len(v) for v in people.values())
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=total < 20) as progress:
@@ -63,8 +112,9 @@ def enroll_cmd(
                 click.echo(f"{r.status:14s} {r.person_id:24s} {r.photo}{detail}")
 
         try:
-            result = enroll(gallery_path, people, EnrolSettings(min_face_px, jitters=jitters), on_result=report)
-        except GalleryError as exc:
+            settings = EnrolSettings(min_face_px, jitters=jitters, model=model)
+            result = enroll(gallery_path, people, settings, key=key, on_result=report)
+        except (GalleryError, ModelFileError) as exc:
             _fail(str(exc))
             return
     new = sum(r.status == "enrolled" for r in result.results)
@@ -80,24 +130,30 @@ def enroll_cmd(
 
 @click.command("identify")
 @GALLERY_OPT
+@KEY_OPT
 @click.option("--threshold", type=float, default=None, help="Override the decision threshold.")
 @click.option("--margin", type=float, default=None, help="Override the margin to the second-nearest person.")
 @click.argument("images", nargs=-1, required=True)
-def identify_cmd(gallery_path: Path, threshold: float | None, margin: float | None, images: tuple[str, ...]) -> None:
-    """One JSON line per IMAGE: the largest face, decided with the gateway's own rule (threshold + margin)."""
-    from dataclasses import replace
-
-    from edge.recognition.encoder import detect, encode_faces, load_image_rgb
+def identify_cmd(
+    gallery_path: Path, key_file: Path, threshold: float | None, margin: float | None, images: tuple[str, ...]
+) -> None:
+    """One JSON line per IMAGE: the largest face, decided with the gateway's own rule (threshold + margin) for the
+    gallery's model; "faces" counts every face found."""
+    from edge.recognition.backend import backend_for_model_id
+    from edge.recognition.encoder import load_image_rgb
+    from edge.recognition.enroll import ENROL_MAX_WIDTH
     from edge.recognition.gallery import Gallery, GalleryError
+    from edge.recognition.model_files import ModelFileError
 
+    key = _key(key_file)
     try:
-        gallery = Gallery.load(gallery_path)
-    except GalleryError as exc:
+        gallery = Gallery.load(gallery_path, key)
+        backend = backend_for_model_id(gallery.model)
+        backend.load()
+    except (GalleryError, ModelFileError, ValueError) as exc:
         _fail(str(exc))
         return
-    rule = default_rule()
-    rule = replace(rule, threshold=rule.threshold if threshold is None else threshold)
-    rule = replace(rule, margin=rule.margin if margin is None else margin)
+    rule = DecisionRule.for_model(backend.name, threshold, margin)
     failed = False
     for image in images:
         out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
@@ -107,10 +163,11 @@ def identify_cmd(gallery_path: Path, threshold: float | None, margin: float | No
             click.echo(f"{image}: {exc}", err=True)
             failed = True
             continue
-        faces = sorted(detect(rgb, upsample=1), key=lambda d: d.width, reverse=True)[:1]
+        faces = sorted(backend.detect(rgb, upsample=1, max_width=ENROL_MAX_WIDTH), key=lambda d: d.width, reverse=True)
         out["faces"] = len(faces)
-        for face in encode_faces(rgb, [f.box for f in faces]):
-            ident = gallery.identify(face.encoding, rule)
+        for face in faces[:1]:
+            encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)))
+            ident = gallery.identify(encoding, rule)
             out["person_id"] = ident.person_id
             out["distance"] = None if ident.distance is None else round(ident.distance, 4)
             out["nearest"] = ident.nearest
@@ -128,12 +185,13 @@ def gallery() -> None:
 
 @gallery.command("list")
 @GALLERY_OPT
-def gallery_list(gallery_path: Path) -> None:
+@KEY_OPT
+def gallery_list(gallery_path: Path, key_file: Path) -> None:
     """People, their templates and the gallery's metadata."""
     from edge.recognition.gallery import Gallery, GalleryError
 
     try:
-        g = Gallery.load(gallery_path, check_model=False)
+        g = Gallery.load(gallery_path, _key(key_file))
     except GalleryError as exc:
         _fail(str(exc))
         return
@@ -147,13 +205,15 @@ def gallery_list(gallery_path: Path) -> None:
 
 @gallery.command("remove")
 @GALLERY_OPT
+@KEY_OPT
 @click.argument("person_ids", nargs=-1, required=True)
-def gallery_remove(gallery_path: Path, person_ids: tuple[str, ...]) -> None:
+def gallery_remove(gallery_path: Path, key_file: Path, person_ids: tuple[str, ...]) -> None:
     """Remove PERSON_IDS (all their templates); the file is rewritten atomically."""
     from edge.recognition.gallery import Gallery, GalleryError
 
+    key = _key(key_file)
     try:
-        g = Gallery.load(gallery_path)
+        g = Gallery.load(gallery_path, key)
     except GalleryError as exc:
         _fail(str(exc))
         return
@@ -161,22 +221,25 @@ def gallery_remove(gallery_path: Path, person_ids: tuple[str, ...]) -> None:
     if missing:
         _fail(f"not in the gallery: {', '.join(missing)}", 1)
     removed = sum(g.remove(p) for p in person_ids)
-    g.save(gallery_path)
+    g.save(gallery_path, key)
     click.echo(f"removed {len(person_ids)} people ({removed} templates); {len(g.people)} people remain")
 
 
 @gallery.command("verify")
 @GALLERY_OPT
-def gallery_verify(gallery_path: Path) -> None:
-    """Check format, checksum and model; report people whose templates sit close to someone else's."""
+@KEY_OPT
+@MODEL_OPT
+def gallery_verify(gallery_path: Path, key_file: Path, model: str) -> None:
+    """Check key, format, checksum and model; report people whose templates sit close to someone else's."""
+    from edge.recognition.backend import model_id_of
     from edge.recognition.gallery import Gallery, GalleryError
 
     try:
-        g = Gallery.load(gallery_path)
+        g = Gallery.load(gallery_path, _key(key_file), model=model_id_of(model))
     except GalleryError as exc:
         _fail(str(exc), 1)
         return
-    rule = default_rule()
+    rule = default_rule(model)
     click.echo(f"ok: {len(g)} templates, {len(g.people)} people, checksum and model match")
     close = []
     for t in g.templates:
@@ -186,3 +249,22 @@ def gallery_verify(gallery_path: Path) -> None:
                 close.append((float(d[j]), t.source, other))
     for dist, source, other in sorted(close):
         click.echo(f"warning: {source} is {dist:.3f} from {other}: these people may be confused")
+
+
+@gallery.command("keygen")
+@click.option(
+    "--key-file",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to create the key (0600; a folder created for it is 0700). Never overwrites a key.",
+)
+def gallery_keygen(key_file: Path) -> None:
+    """Create a new random 256-bit gallery key. Keep a copy offline: a lost key means re-enrolling everyone."""
+    from edge.security.sealed import KeyFileError, new_key_file
+
+    try:
+        new_key_file(key_file)
+    except (KeyFileError, OSError) as exc:
+        _fail(str(exc))
+    click.echo(f"created {key_file} (mode 0600)")

@@ -1,8 +1,9 @@
 """The recognition core: cheap work on every frame, expensive work rarely, one decision per track.
 
-Per frame: HOG detection on the whole frame every `full_detect_every` frames and, in between, only in a
-window around each tracked face; the tracker links detections into tracks; every detection of a face at
-least `min_face_px` wide gets 5 landmarks and a quality score (size, sharpness, frontal).
+Per frame: the backend's detector (YuNet on a frame downscaled to `detect_max_width`, or dlib's HOG) on the
+whole frame every `full_detect_every` frames and, in between, only in a window around each tracked face; the
+tracker links detections into tracks; every detection of a face at least `min_face_px` wide gets 5 landmarks
+and a quality score (size, sharpness, frontal). The backend (edge.recognition.backend) is the gallery's model.
 Per track: the first good detection is encoded at once, then the best detection of each following
 `encode_gap` frames, at most `max_encodings` times. After each encoding the track's encodings are fused
 (distances averaged) and the open-set rule applied: a match needs `min_encodings` agreeing looks; "unknown"
@@ -16,16 +17,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edge.camera.base import Image
+from edge.recognition.backend import FaceBackend, Landmarks, backend_for_model_id
 from edge.recognition.decision import DecisionRule, Identification
 from edge.recognition.encode_pool import EncodeBackend
-from edge.recognition.encoder import Box, Detection, Encoding, detect, face_chip, landmark_points, landmarks, to_rgb
+from edge.recognition.encoder import Box, Detection, Encoding, to_rgb
 from edge.recognition.gallery import Gallery
 from edge.recognition.quality import face_quality
 from edge.recognition.tracker import Track, Tracker, iou
@@ -38,11 +40,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CoreSettings:
-    min_face_px: int = 80
+    min_face_px: int | None = None
+    """Narrower faces are tracked but not encoded; None: the backend's own (ModelDefaults.min_face_px)."""
     full_detect_every: int = 3
     roi_expand: float = 0.6
     """Between full detections, search each track's predicted box grown by this fraction on every side."""
     detect_upsample: int = 0
+    detect_max_width: int | None = 640
+    """Detect on a copy of the frame at most this wide (backends that allow it: SFace's YuNet)."""
+    largest_face_only: bool = True
+    """One lane, one person at a time: only the largest face in the frame is looked at; faces behind it are tracked
+    and get their turn when they reach the front (YuNet also finds the bystanders HOG missed)."""
     min_encodings: int = 2
     """A match is accepted only once this many encodings of the track agree (fused); a single frame can
     look like someone else, two differently sized/lit frames rarely both do."""
@@ -62,6 +70,8 @@ class CoreSettings:
             min_face_px=rc.min_face_px,
             full_detect_every=rc.full_detect_every,
             detect_upsample=rc.detect_upsample,
+            detect_max_width=rc.detect_max_width,
+            largest_face_only=rc.largest_face_only,
             min_encodings=rc.min_encodings,
             max_encodings=rc.max_encodings,
             encode_gap=rc.encode_gap_frames,
@@ -92,7 +102,7 @@ class _Candidate:
     score: float
     frame: int
     rgb: Image
-    shape: Any
+    shape: Landmarks
 
 
 @dataclass
@@ -134,7 +144,12 @@ class RecognitionCore:
         rule: DecisionRule,
         encoder: EncodeBackend,
         settings: CoreSettings | None = None,
+        backend: FaceBackend | None = None,
     ) -> None:
+        self.backend = backend or backend_for_model_id(gallery.model)
+        self.min_face_px = (
+            settings.min_face_px if settings and settings.min_face_px else self.backend.defaults.min_face_px
+        )
         self.gallery = gallery
         self.rule = rule
         self.encoder = encoder
@@ -161,11 +176,14 @@ class RecognitionCore:
             self._states[track.id] = _TrackState(track, first_frame=index)
             self.stats.tracks += 1
         gray: Image | None = None
+        largest = max((det.width for _, det in update.matched), default=0)
         for track, det in update.matched:
             state = self._states[track.id]
             if state.decided and not self._recheck(state, tick):
                 continue
-            if det.width < self.settings.min_face_px:
+            if det.width < self.min_face_px:
+                continue
+            if self.settings.largest_face_only and det.width < largest:
                 continue
             if gray is None:
                 gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
@@ -195,12 +213,13 @@ class RecognitionCore:
         if not self.tracker.tracks or tick - self._last_full >= s.full_detect_every:
             self._last_full = tick
             self.stats.full_detections += 1
-            found = detect(rgb, upsample=s.detect_upsample)
+            found = self.backend.detect(rgb, upsample=s.detect_upsample, max_width=s.detect_max_width)
         else:
             found = []
             for track in self.tracker.tracks.values():
                 self.stats.roi_detections += 1
-                for det in detect(rgb, upsample=s.detect_upsample, roi=self._roi(track.predict(tick))):
+                roi = self._roi(track.predict(tick))
+                for det in self.backend.detect(rgb, upsample=s.detect_upsample, roi=roi, max_width=s.detect_max_width):
                     if all(iou(det.box, other.box) < 0.5 for other in found):
                         found.append(det)
         self.stats.faces += len(found)
@@ -220,8 +239,8 @@ class RecognitionCore:
             state.eligible_frame, state.eligible_at = index, now
         if state.submitted >= s.max_encodings:
             return
-        shape = landmarks(rgb, det.box)
-        score = face_quality(gray, det.box, landmark_points(shape)).score
+        shape = self.backend.landmarks(rgb, det)
+        score = face_quality(gray, det.box, shape.frontal).score
         if state.best is None or score >= state.best.score:
             state.best = _Candidate(score, index, rgb, shape)
         if state.submitted == 0 or tick - state.last_submit_tick >= s.encode_gap:
@@ -242,7 +261,7 @@ class RecognitionCore:
         best = state.best
         if best is None:
             return
-        chip = face_chip(best.rgb, best.shape)
+        chip = self.backend.align(best.rgb, best.shape)
         job = self._next_job
         if not self.encoder.submit(job, chip):
             self.stats.encodings_skipped += 1

@@ -3,9 +3,10 @@
 A face (or a track's fused faces) is accepted as person P only when both hold:
   * distance to P <= threshold            (close enough to someone enrolled), and
   * distance to the second-nearest person - distance to P >= margin   (not ambiguous between two people).
-Otherwise the answer is "unknown". Distances are Euclidean in dlib's 128-d space; a person's distance is
-the smallest over their templates, averaged over the encodings of a track.
-Defaults come from the measured curve in docs/recognition.md (`edge bench accuracy`).
+Otherwise the answer is "unknown". Distances are Euclidean in the backend's 128-d space (SFace: unit vectors,
+cos = 1 - d^2/2); a person's distance is the smallest over their templates, averaged over a track's encodings.
+Each model has its own defaults, from its measured curve in docs/recognition.md (`edge bench accuracy`); the
+class defaults below are dlib's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,21 @@ class DecisionRule:
 
     @classmethod
     def from_config(cls, rc: RecognitionConfig) -> DecisionRule:
-        return cls(rc.threshold, rc.margin, rc.verify_threshold)
+        """The config's values, each left empty taken from the model's measured defaults."""
+        return cls.for_model(rc.model, rc.threshold, rc.margin, rc.verify_threshold)
+
+    @classmethod
+    def for_model(
+        cls, model: str, threshold: float | None = None, margin: float | None = None, verify: float | None = None
+    ) -> DecisionRule:
+        from edge.recognition.backend import defaults_of
+
+        d = defaults_of(model)
+        return cls(
+            d.threshold if threshold is None else threshold,
+            d.margin if margin is None else margin,
+            d.verify_threshold if verify is None else verify,
+        )
 
 
 @dataclass(frozen=True)

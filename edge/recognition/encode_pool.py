@@ -1,8 +1,9 @@
 """Where 128-d encodings are computed: in worker processes (the gateway) or inline (tests, tools).
 
-dlib's encoder holds Python's GIL for its whole ~80 ms per face, so a thread would stall detection and
-capture; worker processes give real parallelism (the other core here, three more on a Pi 4). Jobs are
-aligned 150x150 chips (67 KB), results 128 floats. The job queue is bounded: when every worker is busy the
+An embedding is the costly step (dlib ~80-100 ms per face holding the GIL, SFace ~7-20 ms) and would stall
+detection and capture in the camera thread; worker processes give real parallelism (the other core here, more
+on a Pi 4). Each worker loads the backend named by `model`. Jobs are aligned chips (dlib 150x150, 67 KB;
+SFace 112x112, 38 KB), results 128 floats. The job queue is bounded: when every worker is busy the
 core skips an encoding (counted) rather than queue work it will be too late for.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
-from typing import Protocol
+import time
+from typing import Any, Protocol
 
 import numpy as np
 
 from edge.camera.base import Image
-from edge.recognition.encoder import Encoding, encode_chip
+from edge.recognition.backend import DEFAULT_MODEL, get_backend
+from edge.recognition.encoder import Encoding
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,13 @@ class EncodeBackend(Protocol):
 class InlineEncoder:
     """Encodes in the caller's thread at submit time: deterministic, for tests and one-shot tools."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+        self.model = model
+        self._backend = get_backend(model)
         self._done: list[tuple[int, Encoding]] = []
 
     def submit(self, job_id: int, chip: Image) -> bool:
-        self._done.append((job_id, encode_chip(chip)))
+        self._done.append((job_id, self._backend.embed(chip)))
         return True
 
     def poll(self, timeout: float = 0.0) -> list[tuple[int, Encoding]]:
@@ -62,18 +67,21 @@ class InlineEncoder:
         self._done.clear()
 
 
-def _worker_main(jobs: mp.Queue, results: mp.Queue) -> None:  # type: ignore[type-arg]
-    # Runs in a spawned process: load the model once, then encode until told to stop (None).
-    from edge.recognition import models
-
-    encoder = models.face_encoder()
+def _worker_main(jobs: mp.Queue, results: mp.Queue, model: str, ready: Any) -> None:  # type: ignore[type-arg]
+    # Runs in a spawned process: load the embedding model once (one dummy chip), then encode until told to stop.
+    backend = get_backend(model)
+    try:
+        backend.embed(np.zeros((backend.chip_size, backend.chip_size, 3), np.uint8))
+    except Exception as exc:  # reported per job below: the gateway checked the files before starting us
+        log.error("encoder model %s failed to load: %s", model, exc)
+    ready.set()
     while True:
         job = jobs.get()
         if job is None:
             return
         job_id, chip = job
         try:
-            enc = np.asarray(encoder.compute_face_descriptor(chip, 1), dtype=np.float32)
+            enc = np.asarray(backend.embed(chip), dtype=np.float32)
             results.put((job_id, enc))
         except Exception as exc:  # a bad chip must not kill the worker
             results.put((job_id, f"{type(exc).__name__}: {exc}"))
@@ -82,19 +90,32 @@ def _worker_main(jobs: mp.Queue, results: mp.Queue) -> None:  # type: ignore[typ
 class ProcessEncoder:
     """A pool of named encoder processes ("face-encoder-N"), started here and stopped by close()."""
 
-    def __init__(self, workers: int = 1, *, queue_per_worker: int = 2) -> None:
+    def __init__(self, workers: int = 1, *, model: str = DEFAULT_MODEL, queue_per_worker: int = 2) -> None:
+        self.model = model
         ctx = mp.get_context("spawn")  # never fork a process that holds threads and sockets
         self._jobs: mp.Queue = ctx.Queue(maxsize=max(1, workers * queue_per_worker))  # type: ignore[type-arg]
         self._results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         self._pending = 0
         self._closed = False
         self.failed = 0
+        self._ready = [ctx.Event() for _ in range(workers)]
         self._procs = [
-            ctx.Process(target=_worker_main, args=(self._jobs, self._results), name=f"face-encoder-{i}", daemon=True)
+            ctx.Process(
+                target=_worker_main,
+                args=(self._jobs, self._results, model, self._ready[i]),
+                name=f"face-encoder-{i}",
+                daemon=True,
+            )
             for i in range(workers)
         ]
         for p in self._procs:
             p.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Wait until every worker has loaded its model (a camera that starts at once would otherwise see its first
+        encodings skipped while the workers load)."""
+        deadline = time.monotonic() + timeout
+        return all(e.wait(max(0.0, deadline - time.monotonic())) for e in self._ready)
 
     def submit(self, job_id: int, chip: Image) -> bool:
         try:

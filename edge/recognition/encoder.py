@@ -1,4 +1,4 @@
-"""Detection, landmarks and 128-d encodings of faces in one image (used by enrolment, identify and the core).
+"""dlib's detection, landmarks and 128-d encodings (the dlib backend), and the image helpers both backends share.
 
 Boxes are (left, top, right, bottom) in pixels of the image given.
 """
@@ -22,10 +22,12 @@ CHIP_PADDING = 0.25
 """dlib's encoder expects 150x150 chips aligned on the 5 landmarks with 25 % padding."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detection:
     box: Box
     score: float
+    points: npt.NDArray[np.float32] | None = None
+    """Five landmarks when the detector gives them (YuNet: right eye, left eye, nose, mouth corners)."""
 
     @property
     def width(self) -> int:

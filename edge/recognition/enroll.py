@@ -1,10 +1,10 @@
 """Enrolment: photos -> checked faces -> templates in the gallery (several per person), incrementally.
 
 Photos come from a folder (DIR/<person_id>/*.jpg|png) or from a roster CSV's `photos` column. Each photo
-must hold exactly one face, at least `min_face_px` wide and sharp enough; rejects are reported with their
-reason and never reach the gallery. Re-running updates only what changed: a photo whose bytes (sha256) are
-already a template of that person is not encoded again. The gallery is written once, atomically, at the end:
-an interrupted or failed run leaves the previous gallery untouched.
+must hold exactly one face (the chosen backend's detector), at least `min_face_px` wide and sharp enough;
+rejects are reported with their reason and never reach the gallery. Re-running updates only what changed: a
+photo whose bytes (sha256) are already a template of that person is not encoded again. The gallery is written
+once, atomically, at the end: an interrupted or failed run leaves the previous gallery untouched.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Literal
 
 import cv2
 
-from edge.recognition.encoder import detect, encode_chip, face_chip, landmarks, load_image_rgb
+from edge.recognition.backend import DEFAULT_MODEL, FaceBackend, get_backend, model_id_of
+from edge.recognition.encoder import load_image_rgb
 from edge.recognition.gallery import Gallery, Template
 from edge.recognition.quality import sharpness
 from edge.roster import read_roster_csv
@@ -26,6 +27,14 @@ from edge.roster import read_roster_csv
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
+ENROL_MAX_WIDTH = 1280
+"""Large photos are searched at this width (YuNet looks for faces up to a few hundred px; boxes stay full-size)."""
+
+
+class EnrolLayoutError(ValueError):
+    """The photo folder does not have the DIR/<person_id>/photo layout (nothing is enrolled or written)."""
+
+
 Status = Literal["enrolled", "unchanged", "no face", "several faces", "face too small", "blurred", "unreadable"]
 
 
@@ -33,11 +42,14 @@ Status = Literal["enrolled", "unchanged", "no face", "several faces", "face too 
 class EnrolSettings:
     min_face_px: int = 64
     """Narrower faces are rejected: the encoder's 150 px chip would be mostly interpolation."""
-    min_sharpness: float = 15.0
-    """Variance of the Laplacian on the 96x96 face crop below which a photo is rejected as blurred."""
+    min_sharpness: float | None = None
+    """Variance of the Laplacian on the 96x96 face crop below which a photo is rejected as blurred (None: the
+    model's own, ModelDefaults.min_sharpness: dlib 15, sface 30; lfw_dev's enrolment photos score 45 and up)."""
     upsample: int = 1
     jitters: int = 10
-    """Encodings averaged over this many jittered copies: slower enrolment, steadier templates."""
+    """dlib: encodings averaged over this many jittered copies (slower enrolment, steadier templates)."""
+    model: str = DEFAULT_MODEL
+    """The recognition backend (config recognition.model); an existing gallery of another model is refused."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class EnrolReport:
 
 
 def photos_from_folder(photos_dir: str | Path) -> dict[str, list[Path]]:
+    """{person_id: photos} from DIR/<person_id>/*.jpg|jpeg|png; EnrolLayoutError when there is none."""
     root = Path(photos_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"photo folder {root} not found")
@@ -76,6 +89,12 @@ def photos_from_folder(photos_dir: str | Path) -> dict[str, list[Path]]:
         photos = sorted(f for f in person_dir.iterdir() if f.suffix.lower() in PHOTO_SUFFIXES)
         if photos:
             people[person_dir.name] = photos
+    if not people:
+        loose = sum(f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES for f in root.iterdir())
+        found = f"{loose} photos directly in {root} and no person folders" if loose else f"no photos under {root}"
+        raise EnrolLayoutError(
+            f"{found}: expected one folder per person, named by roster person_id, e.g. {root}/s1234/front.jpg"
+        )
     return people
 
 
@@ -90,12 +109,18 @@ def enroll(
     people: dict[str, list[Path]],
     settings: EnrolSettings | None = None,
     *,
+    key: bytes,
     on_result: Callable[[PhotoResult], None] | None = None,
 ) -> EnrolReport:
-    """Enrol every listed person; their templates become exactly their accepted photos. Others are kept."""
+    """Enrol every listed person; their templates become exactly their accepted photos. Others are kept.
+    The gallery is sealed with `key` (and an existing one opened with it)."""
     settings = settings or EnrolSettings()
+    if not people:
+        raise EnrolLayoutError("no people to enrol: nothing written")
+    backend = get_backend(settings.model)
     path = Path(gallery_path)
-    gallery = Gallery.load(path) if path.is_file() else Gallery(jitters=settings.jitters)
+    model = model_id_of(settings.model)
+    gallery = Gallery.load(path, key, model=model) if path.is_file() else Gallery(model=model, jitters=settings.jitters)
     reuse = gallery.jitters == settings.jitters
     gallery.jitters = settings.jitters
     results: list[PhotoResult] = []
@@ -104,7 +129,7 @@ def enroll(
         known = {t.photo_sha256: t for t in gallery.templates_of(person_id)} if reuse else {}
         templates: list[Template] = []
         for photo in photos:
-            result, template = _enrol_photo(photo, person_id, known, settings)
+            result, template = _enrol_photo(photo, person_id, known, settings, backend)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -115,12 +140,12 @@ def enroll(
             gallery.set_person(person_id, templates)
             changed = True
     if changed:
-        gallery.save(path)
+        gallery.save(path, key)
     return EnrolReport(results, changed, gallery)
 
 
 def _enrol_photo(
-    photo: Path, person_id: str, known: dict[str, Template], s: EnrolSettings
+    photo: Path, person_id: str, known: dict[str, Template], s: EnrolSettings, backend: FaceBackend
 ) -> tuple[PhotoResult, Template | None]:
     source = f"{person_id}/{photo.name}"
     try:
@@ -135,7 +160,7 @@ def _enrol_photo(
         rgb = load_image_rgb(str(photo))
     except ValueError as exc:
         return PhotoResult(str(photo), person_id, "unreadable", str(exc)), None
-    faces = detect(rgb, upsample=s.upsample)
+    faces = backend.detect(rgb, upsample=s.upsample, max_width=ENROL_MAX_WIDTH)
     if not faces:
         return PhotoResult(str(photo), person_id, "no face"), None
     if len(faces) > 1:
@@ -145,9 +170,10 @@ def _enrol_photo(
         detail = f"face {face.width}px, needs {s.min_face_px}px"
         return PhotoResult(str(photo), person_id, "face too small", detail), None
     sharp = sharpness(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), face.box)
-    if sharp < s.min_sharpness:
-        detail = f"sharpness {sharp:.0f}, needs {s.min_sharpness:.0f}"
+    min_sharp = backend.defaults.min_sharpness if s.min_sharpness is None else s.min_sharpness
+    if sharp < min_sharp:
+        detail = f"sharpness {sharp:.0f}, needs {min_sharp:.0f}"
         return PhotoResult(str(photo), person_id, "blurred", detail), None
-    encoding = encode_chip(face_chip(rgb, landmarks(rgb, face.box)), s.jitters)
+    encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)), s.jitters)
     detail = f"face {face.width}px, sharpness {sharp:.0f}"
     return PhotoResult(str(photo), person_id, "enrolled", detail), Template(person_id, source, digest, encoding)

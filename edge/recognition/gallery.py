@@ -1,21 +1,23 @@
-"""The gallery: enrolled face templates (several per person), one .npz file, matched as one matrix.
+"""The gallery: enrolled face templates (several per person), one encrypted file, matched as one matrix.
 
-Format version 2 (numpy .npz, loaded with allow_pickle=False; documented in docs/recognition.md):
+On disk (format 3, docs/recognition.md): an AES-256-GCM envelope (edge.security.sealed) whose clear,
+authenticated header is JSON {"kind": "edge-gallery", "format": 3, "model": ...}; inside, a numpy .npz (loaded
+with allow_pickle=False):
     encodings    float32 (N, 128)  one template per accepted photo, rows grouped by person
     person_ids   unicode (N,)      roster person_id of each template
     sources      unicode (N,)      the photo each template came from
     photo_sha256 unicode (N,)      sha256 of that photo's bytes (re-enrolment skips unchanged photos)
     meta         unicode ()        JSON: format, model, jitters, created_at, updated_at, templates, people, sha256
 `sha256` covers the four arrays and the model; a mismatch means the file is corrupt and it is refused, as is
-a gallery made with another encoder model (its distances would mean nothing). Writes are atomic.
+a gallery made with another encoder model (its distances would mean nothing). A wrong key or a tampered file is
+a GalleryError naming the file. Writes are atomic, the file 0600.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +27,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.recognition.backend import DEFAULT_MODEL, model_id_of
 from edge.recognition.decision import DecisionRule, Identification, decide
-from edge.recognition.models import model_id
+from edge.security.private_files import write_private
+from edge.security.sealed import SealedError, is_sealed, open_sealed, peek_aad, seal
 
-GALLERY_FORMAT = 2
+GALLERY_FORMAT = 3
+GALLERY_KIND = "edge-gallery"
 DIM = 128
 
 
@@ -46,7 +51,7 @@ class Template:
 
 @dataclass
 class Gallery:
-    model: str = field(default_factory=model_id)
+    model: str = field(default_factory=lambda: model_id_of(DEFAULT_MODEL))
     jitters: int = 1
     created_at: str = ""
     updated_at: str = ""
@@ -155,55 +160,64 @@ class Gallery:
             "sha256": self._digest(),
         }
 
-    def save(self, path: str | Path) -> None:
+    def _aad(self) -> bytes:
+        return json.dumps({"kind": GALLERY_KIND, "format": GALLERY_FORMAT, "model": self.model}).encode()
+
+    def save(self, path: str | Path, key: bytes) -> None:
+        """Seal with `key` and write atomically (0600; a folder created for it is 0700)."""
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         self.created_at = self.created_at or now
         self.updated_at = now
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    encodings=self._matrix,
-                    person_ids=np.array([t.person_id for t in self._templates], dtype=str),
-                    sources=np.array([t.source for t in self._templates], dtype=str),
-                    photo_sha256=np.array([t.photo_sha256 for t in self._templates], dtype=str),
-                    meta=np.array(json.dumps(self.meta())),
-                )
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            encodings=self._matrix,
+            person_ids=np.array([t.person_id for t in self._templates], dtype=str),
+            sources=np.array([t.source for t in self._templates], dtype=str),
+            photo_sha256=np.array([t.photo_sha256 for t in self._templates], dtype=str),
+            meta=np.array(json.dumps(self.meta())),
+        )
+        write_private(p, seal(key, buf.getvalue(), self._aad()))
 
     @classmethod
-    def load(cls, path: str | Path, *, check_model: bool = True) -> Gallery:
+    def load(cls, path: str | Path, key: bytes, *, model: str | None = None) -> Gallery:
+        """Open, authenticate and check a gallery; `model`: the model id it must have been made with (None: any)."""
         p = Path(path)
         if not p.is_file():
             raise GalleryError(f"gallery {p} not found: run 'edge enroll --gallery {p} --photos DIR' first")
         try:
-            with np.load(p, allow_pickle=False) as z:
+            blob = p.read_bytes()
+        except OSError as exc:
+            raise GalleryError(f"gallery {p} is unreadable: {exc.strerror or exc}") from exc
+        if not is_sealed(blob):
+            raise GalleryError(
+                f"gallery {p} is not an encrypted gallery (format 2 or older, or another file): re-enrol"
+            )
+        try:
+            header = json.loads(peek_aad(blob))
+            if header.get("kind") != GALLERY_KIND or header.get("format") != GALLERY_FORMAT:
+                raise GalleryError(
+                    f"gallery {p} has format {header.get('format')}, this version reads {GALLERY_FORMAT}: re-enrol"
+                )
+            _, plain = open_sealed(key, blob)
+        except SealedError as exc:
+            raise GalleryError(f"gallery {p} cannot be opened: {exc}") from None
+        except (ValueError, AttributeError) as exc:
+            raise GalleryError(f"gallery {p} has a damaged header: {exc}") from None
+        try:
+            with np.load(io.BytesIO(plain), allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                if meta.get("format") != GALLERY_FORMAT:
-                    raise GalleryError(
-                        f"gallery {p} has format {meta.get('format')}, this version reads {GALLERY_FORMAT}: "
-                        "re-run 'edge enroll'"
-                    )
                 enc = np.asarray(z["encodings"], np.float32).reshape(-1, DIM)
                 rows = zip(z["person_ids"], z["sources"], z["photo_sha256"], enc, strict=True)
                 templates = [Template(str(a), str(b), str(c), e) for a, b, c, e in rows]
-        except GalleryError:
-            raise
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise GalleryError(f"gallery {p} is unreadable: {exc}") from exc
         g = cls(str(meta["model"]), int(meta.get("jitters", 1)), str(meta["created_at"]), str(meta["updated_at"]))
         g._templates = templates
         g._reindex()
-        if meta.get("sha256") != g._digest():
+        if meta.get("sha256") != g._digest() or g.model != header.get("model"):
             raise GalleryError(f"gallery {p} failed its checksum: the file is corrupt, re-run 'edge enroll'")
-        if check_model and g.model != model_id():
-            raise GalleryError(f"gallery {p} was made with {g.model}, this gateway runs {model_id()}: re-enrol")
+        if model is not None and g.model != model:
+            raise GalleryError(f"gallery {p} was made with {g.model}, this gateway runs {model}: re-enrol")
         return g

@@ -16,7 +16,7 @@ from edge.camera.base import Image
 from edge.recognition.encoder import Box
 
 FULL_SIZE_PX = 120
-"""A face this wide or wider counts as full size (dlib's chips are 150 px including padding)."""
+"""A face this wide or wider counts as full size (dlib's chips are 150 px including padding, SFace's 112)."""
 SHARP_LAPLACIAN_VAR = 100.0
 """Variance of the Laplacian (on a 96x96 grey crop) from which a face counts as fully sharp."""
 
@@ -42,8 +42,9 @@ def sharpness(gray: Image, box: Box) -> float:
 
 
 def frontal(points: npt.NDArray[np.float32]) -> float:
-    """1.0 when the nose sits midway between the eyes (5-point model: 0-1 and 2-3 eye corners, 4 nose)."""
-    eye_a, eye_b, nose = points[0:2].mean(axis=0), points[2:4].mean(axis=0), points[4]
+    """1.0 when the nose sits midway between the eyes; `points` is (3, 2): one eye, the other eye, the nose
+    (each backend's Landmarks.frontal)."""
+    eye_a, eye_b, nose = points[0], points[1], points[2]
     da, db = float(np.linalg.norm(nose - eye_a)), float(np.linalg.norm(nose - eye_b))
     if da + db == 0:
         return 0.0
