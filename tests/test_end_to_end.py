@@ -12,6 +12,7 @@ import pytest
 from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
+from edge.recognition.decision import DecisionRule
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, Watcher, gallery_key, gateway_config, start_collector, wait_until, write_video
@@ -97,7 +98,8 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
         ]
     )
     assert sorted(r["seq"] for r in rows) == [1, 2, 3, 4, 5]
-    assert all(r["distance"] < 0.5 for r in rows if r["decision"] == "granted" and r["method"] == "face")
+    threshold = DecisionRule.for_model("sface").threshold  # the default model's (recognition.model: sface)
+    assert all(r["distance"] < threshold for r in rows if r["decision"] == "granted" and r["method"] == "face")
     assert {r["gateway_id"] for r in rows} == {"gw-e2e"}
     assert health["cameras"]["cam-1"]["state"] == "ended"
     assert health["cameras"]["cam-1"]["processed"] == 52 and health["outbox_depth"] == 0

@@ -62,6 +62,7 @@ def _galleries(
 @click.option("--threshold", type=float, default=None, help="Override (one model only).")
 @click.option("--margin", type=float, default=None, help="Override (one model only).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
+@click.option("--detect-max-width", type=click.IntRange(0, 10_000), default=None, help="Override (0: full size).")
 @click.option("--no-paced", is_flag=True, help="Skip the real-time run that measures decision latency.")
 @click.option("--no-reference", is_flag=True, help="Skip face_recognition's reference loop.")
 @click.option("--reference-limit", type=int, default=None, help="Run the reference on the first N frames only.")
@@ -77,6 +78,7 @@ def bench_recognition_cmd(
     threshold: float | None,
     margin: float | None,
     workers: int,
+    detect_max_width: int | None,
     no_paced: bool,
     no_reference: bool,
     reference_limit: int | None,
@@ -85,6 +87,8 @@ def bench_recognition_cmd(
     """The core with each backend and face_recognition's own video loop, side by side on VIDEO in one run.
 
     The reference loop needs dlib templates: with --model sface and --photos, a dlib gallery is enrolled for it."""
+    from dataclasses import replace
+
     from rich.console import Console
     from rich.table import Table
 
@@ -100,6 +104,8 @@ def bench_recognition_cmd(
     galleries = _galleries(want, photos, gallery_path, key_file, jitters)
     rules = {m: DecisionRule.for_model(m, threshold, margin) for m in galleries}
     settings = CoreSettings.from_config(RecognitionConfig())
+    if detect_max_width is not None:
+        settings = replace(settings, detect_max_width=detect_max_width or None)
     out = bench_recognition(
         video,
         galleries,
