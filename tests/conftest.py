@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.devtools.mosquitto import MosquittoBroker
+from edge.devtools.postgres import PostgresMissing, PostgresServer
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.helpers import Watcher
 
@@ -27,6 +28,18 @@ def broker(_broker_session: MosquittoBroker) -> Iterator[MosquittoBroker]:
     _broker_session.start()
     yield _broker_session
     _broker_session.start()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL per session (initdb + pg_ctl on a free port, never the system's); tests take
+    `postgres.fresh_database()`. Skipped where the server binaries are not installed."""
+    try:
+        server = PostgresServer().start()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

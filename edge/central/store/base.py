@@ -1,0 +1,158 @@
+"""The one interface the centre stores check-ins through, whatever the engine (SQLite or PostgreSQL).
+
+Contract (what every adapter guarantees and what callers may rely on):
+
+* `store_batch(checkins, rejects, on_stored)` is ONE transaction: every check-in row is inserted with
+  `ON CONFLICT (event_id) DO NOTHING`, every reject gets its dead-letter row, and `on_stored(tx, stored)` runs
+  inside that same transaction with the events that were new (not duplicates). Either all of it commits or none
+  of it does; the call returns only after the commit (the collector acknowledges and answers after it).
+* The outcome list is in the order of `checkins`: "stored" for a new event_id, "duplicate" for one already in the
+  table or earlier in the same batch.
+* Hook for other features (notification jobs, #9): write rows in `on_stored` through `tx.execute(sql, params)` /
+  `tx.executemany(sql, rows)`; SQL uses `?` placeholders on both engines (the PostgreSQL adapter translates them,
+  so no literal `?` in the SQL), `tx.engine` says which one it is, `tx.raw` is the driver connection. An
+  exception raised by the hook rolls the whole batch back and propagates (the collector then stops without
+  acknowledging: nothing is lost). Tables for the hook come from a numbered migration in
+  edge/central/store/migrations/ (NNNN_name.sqlite.sql + NNNN_name.postgresql.sql, see migrate.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Outcome = Literal["stored", "duplicate"]
+Order = Literal["time", "seq"]
+
+CHECKIN_COLUMNS = (
+    "event_id",
+    "site_id",
+    "gateway_id",
+    "gate",
+    "direction",
+    "occurred_at",
+    "seq",
+    "method",
+    "person_id",
+    "decision",
+    "card_uid",
+    "distance",
+    "device_id",
+    "clock_unsynced",
+)
+ROW_COLUMNS = (*CHECKIN_COLUMNS, "received_at", "payload")
+"""Every column of a stored check-in, in the order the adapters insert them."""
+
+REJECT_PAYLOAD_CHARS = 2048
+
+
+class Tx(Protocol):
+    """The open transaction handed to `on_stored` hooks."""
+
+    engine: str
+    raw: Any
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (`?` placeholders); returns the row count."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+OnStored = Callable[[Tx, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A dead letter: the message as received (first 2 KiB), why it was refused, and the event_id it carried
+    (None when it had no valid one)."""
+
+    topic: str
+    reason: str
+    payload: bytes
+    event_id: str | None = None
+
+
+def checkin_row(event: dict[str, Any], received_at: float | None = None) -> tuple[Any, ...]:
+    """The row for a validated check-in, in ROW_COLUMNS order."""
+    values = [event.get(k) for k in CHECKIN_COLUMNS]
+    values[CHECKIN_COLUMNS.index("clock_unsynced")] = 1 if event.get("clock_unsynced") else 0
+    payload = json.dumps(event, separators=(",", ":"), sort_keys=True)
+    return (*values, time.time() if received_at is None else received_at, payload)
+
+
+def reject_row(r: Reject, received_at: float | None = None) -> tuple[Any, ...]:
+    text = r.payload[:REJECT_PAYLOAD_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return (time.time() if received_at is None else received_at, r.topic, r.reason, text, r.event_id)
+
+
+def split_batch_duplicates(events: Sequence[dict[str, Any]]) -> tuple[list[int], set[int]]:
+    """Indexes of the first occurrence of each event_id, and the indexes repeating one earlier in the batch."""
+    seen: set[str] = set()
+    firsts: list[int] = []
+    repeats: set[int] = set()
+    for i, e in enumerate(events):
+        eid = e["event_id"]
+        if eid in seen:
+            repeats.add(i)
+        else:
+            seen.add(eid)
+            firsts.append(i)
+    return firsts, repeats
+
+
+class CheckinStore(ABC):
+    """See the module docstring for the contract. Thread-safe: the collector's writer and readers may share one."""
+
+    engine: str
+    url: str
+
+    @abstractmethod
+    def store_batch(
+        self,
+        checkins: Sequence[dict[str, Any]],
+        rejects: Sequence[Reject] = (),
+        on_stored: OnStored | None = None,
+    ) -> list[Outcome]: ...
+
+    def insert(self, event: dict[str, Any]) -> Outcome:
+        return self.store_batch([event])[0]
+
+    def reject(self, topic: str, reason: str, payload: bytes, event_id: str | None = None) -> None:
+        self.store_batch([], [Reject(topic, reason, payload, event_id)])
+
+    @abstractmethod
+    def count(self, table: Literal["checkins", "rejected"] = "checkins") -> int: ...
+
+    @abstractmethod
+    def checkins(
+        self, since: str | None = None, until: str | None = None, order: Order = "time"
+    ) -> Iterator[dict[str, Any]]:
+        """Stored check-ins with since <= occurred_at < until (RFC 3339 UTC strings), oldest first;
+        order="seq": each gateway's events in the order it decided them, whatever its clock said."""
+
+    @abstractmethod
+    def rejects(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def delete_before(self, cutoff: str, site_id: str | None = None) -> int:
+        """Delete check-ins (and dead letters) that occurred before `cutoff` (RFC 3339 UTC); returns how many
+        check-ins went."""
+
+    @abstractmethod
+    def backup(self, dest: Path) -> None:
+        """A consistent copy while writers keep writing (SQLite: the online backup API)."""
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending numbered migrations; returns the names applied."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

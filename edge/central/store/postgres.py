@@ -1,0 +1,175 @@
+"""The district store: PostgreSQL through psycopg 3 and a psycopg_pool connection pool.
+
+A batch is one transaction and one INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO NOTHING RETURNING
+event_id: a single round trip whatever the batch size, and the returned ids say which events were new. Several
+collector processes write at the same time (row locks on distinct keys), which is what lets the centre grow by
+adding collectors. The URL's password, if any, comes from the environment: `${VAR}` in the URL is replaced, and
+libpq itself reads PGPASSWORD / ~/.pgpass."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from edge.central.store import migrate
+from edge.central.store.base import (
+    ROW_COLUMNS,
+    CheckinStore,
+    OnStored,
+    Order,
+    Outcome,
+    Reject,
+    checkin_row,
+    reject_row,
+    split_batch_duplicates,
+)
+from edge.security.private_files import touch_private
+
+_PG_TYPES = {
+    "seq": "bigint",
+    "distance": "double precision",
+    "clock_unsynced": "integer",
+    "received_at": "double precision",
+}
+_INSERT = (
+    f"INSERT INTO checkins ({', '.join(ROW_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_PG_TYPES.get(c, 'text')}[]" for c in ROW_COLUMNS)
+    + ") ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+_REJECT = "INSERT INTO rejected (received_at, topic, reason, payload, event_id) VALUES (%s, %s, %s, %s, %s)"
+
+
+class _PgTx:
+    engine = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = self.raw.execute(sql.replace("?", "%s").encode(), tuple(params))
+        return cur.rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.raw.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s").encode(), rows)
+
+
+def conninfo(url: str) -> str:
+    """The libpq URL with ${VAR} replaced from the environment (a missing variable is an error, not '')."""
+    out = url
+    while "${" in out:
+        start = out.index("${")
+        end = out.index("}", start)
+        name = out[start + 2 : end]
+        if name not in os.environ:
+            raise KeyError(f"environment variable {name} (named in the store URL) is not set")
+        out = out[:start] + os.environ[name] + out[end + 1 :]
+    return out
+
+
+class PostgresStore(CheckinStore):
+    engine = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
+        self.url = url
+        self._conninfo = conninfo(url)
+        self._pool = ConnectionPool(
+            self._conninfo, min_size=1, max_size=pool_size, open=True, name="edge-store", timeout=30
+        )
+        self._pool.wait(timeout=30)
+        self._lock = threading.Lock()
+        if auto_migrate:
+            self.migrate()
+
+    def migrate(self) -> list[str]:
+        with self._pool.connection() as conn:
+            return migrate.migrate_postgres(conn)
+
+    def schema_version(self) -> int:
+        with self._pool.connection() as conn:
+            return migrate.pg_version(conn)
+
+    def store_batch(
+        self,
+        checkins: Sequence[dict[str, Any]],
+        rejects: Sequence[Reject] = (),
+        on_stored: OnStored | None = None,
+    ) -> list[Outcome]:
+        now = time.time()
+        outcomes: list[Outcome] = ["duplicate"] * len(checkins)
+        firsts, _ = split_batch_duplicates(checkins)
+        with self._pool.connection() as conn, conn.transaction():
+            new: set[str] = set()
+            if firsts:
+                rows = [checkin_row(checkins[i], now) for i in firsts]
+                columns = [list(col) for col in zip(*rows, strict=True)]
+                cur = conn.execute(_INSERT, columns)
+                new = {r[0] for r in cur.fetchall()}
+            if rejects:
+                with conn.cursor() as cur2:
+                    cur2.executemany(_REJECT, [reject_row(r, now) for r in rejects])
+            stored = []
+            for i in firsts:
+                if checkins[i]["event_id"] in new:
+                    outcomes[i] = "stored"
+                    stored.append(checkins[i])
+            if on_stored is not None and stored:
+                on_stored(_PgTx(conn), stored)
+        return outcomes
+
+    def count(self, table: Literal["checkins", "rejected"] = "checkins") -> int:
+        if table not in ("checkins", "rejected"):
+            raise ValueError(table)
+        with self._pool.connection() as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return int(row[0]) if row else 0
+
+    def checkins(
+        self, since: str | None = None, until: str | None = None, order: Order = "time"
+    ) -> Iterator[dict[str, Any]]:
+        by = "occurred_at, gateway_id, seq" if order == "time" else "gateway_id, seq"
+        sql = (
+            "SELECT * FROM checkins WHERE (%(s)s::text IS NULL OR occurred_at >= %(s)s) "
+            f"AND (%(u)s::text IS NULL OR occurred_at < %(u)s) ORDER BY {by}"
+        )
+        with self._pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            rows = cur.execute(sql.encode(), {"s": since, "u": until}).fetchall()
+        yield from rows
+
+    def rejects(self) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute("SELECT * FROM rejected ORDER BY id").fetchall()
+
+    def delete_before(self, cutoff: str, site_id: str | None = None) -> int:
+        from edge.central.store.retention import cutoff_epoch
+
+        with self._pool.connection() as conn, conn.transaction():
+            cur = conn.execute(
+                "DELETE FROM checkins WHERE occurred_at < %s AND (%s::text IS NULL OR site_id = %s)",
+                (cutoff, site_id, site_id),
+            )
+            if site_id is None:
+                conn.execute("DELETE FROM rejected WHERE received_at < %s", (cutoff_epoch(cutoff),))
+            return cur.rowcount
+
+    def backup(self, dest: Path) -> None:
+        """pg_dump in its custom format (restore with pg_restore): a consistent snapshot of one transaction."""
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
+            from edge.devtools.postgres import find_pg_bin
+
+            pg_dump = find_pg_bin("pg_dump")
+        touch_private(dest)
+        subprocess.run([pg_dump, "--format=custom", "--file", str(dest), self._conninfo], check=True, timeout=3600)
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,124 @@
+"""Numbered migrations: a database made by the pre-migration collector (today's schema, built here with the same
+sqlite_utils calls edge/collector/store.py made) is upgraded without losing a row; both engines reach the same
+version; running migrate again, or from two processes at once, changes nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from edge.central.store import open_store
+from edge.central.store.migrate import latest_version, migrations
+from edge.devtools.postgres import PostgresServer
+from edge.events.checkin import CheckIn, new_event_id
+
+OLD_COLUMNS = {
+    "event_id": str,
+    "site_id": str,
+    "gateway_id": str,
+    "gate": str,
+    "direction": str,
+    "occurred_at": str,
+    "seq": int,
+    "method": str,
+    "person_id": str,
+    "decision": str,
+    "card_uid": str,
+    "distance": float,
+    "device_id": str,
+    "clock_unsynced": int,
+    "received_at": float,
+    "payload": str,
+}
+
+
+def make_legacy_db(path: Path, n: int, *, with_clock_column: bool = True) -> list[str]:
+    """The schema and rows of the collector before migrations (edge/collector/store.py at 74b4619)."""
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    cols = dict(OLD_COLUMNS)
+    if not with_clock_column:
+        del cols["clock_unsynced"]
+    db["checkins"].create(cols, pk="event_id")  # type: ignore[union-attr]
+    db["checkins"].create_index(["gateway_id", "seq"])  # type: ignore[union-attr]
+    db["checkins"].create_index(["occurred_at"])  # type: ignore[union-attr]
+    db["rejected"].create(  # type: ignore[union-attr]
+        {"id": int, "received_at": float, "topic": str, "reason": str, "payload": str}, pk="id"
+    )
+    ids = []
+    for i in range(n):
+        e = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", f"2026-11-2{i % 3}T07:00:00.000Z", i, "card", "p1",
+                    "granted").to_dict()  # fmt: skip
+        row = {k: e.get(k) for k in cols if k not in ("received_at", "payload")}
+        row["received_at"] = 1.0
+        row["payload"] = json.dumps(e)
+        db["checkins"].insert(row)  # type: ignore[union-attr]
+        ids.append(e["event_id"])
+    db["rejected"].insert({"received_at": 1.0, "topic": "t", "reason": "not JSON", "payload": "{x"})  # type: ignore[union-attr]
+    db.conn.commit()
+    db.conn.close()
+    return ids
+
+
+@pytest.mark.parametrize("with_clock_column", [True, False])
+def test_legacy_sqlite_database_is_upgraded_without_losing_a_row(tmp_path: Path, with_clock_column: bool) -> None:
+    path = tmp_path / "old.sqlite"
+    ids = make_legacy_db(path, 120, with_clock_column=with_clock_column)
+    store = open_store(f"sqlite:///{path}", auto_migrate=False)
+    assert store.schema_version() == 0
+    applied = store.migrate()
+    assert applied == [f"{m.version:04d}_{m.name}" for m in migrations("sqlite")[1:]]  # 0001 is the baseline
+    assert store.schema_version() == latest_version()
+    assert store.count() == 120 and store.count("rejected") == 1
+    assert {r["event_id"] for r in store.checkins()} == set(ids)
+    assert store.insert({**next(iter(store.checkins())), "schema_version": 1}) == "duplicate"
+    store.reject("t", "schema: x", b"{}", ids[0])
+    assert store.rejects()[-1]["event_id"] == ids[0]
+    assert store.migrate() == []  # nothing pending
+    store.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT name FROM schema_migrations WHERE version=1").fetchone()[0].endswith("(baseline)")
+
+
+def test_new_databases_reach_the_same_version_on_both_engines(tmp_path: Path, postgres: PostgresServer) -> None:
+    sq = open_store(f"sqlite:///{tmp_path / 'n.sqlite'}")
+    pg = open_store(postgres.fresh_database())
+    try:
+        assert sq.schema_version() == pg.schema_version() == latest_version() >= 2
+        assert sq.migrate() == [] and pg.migrate() == []
+    finally:
+        sq.close()
+        pg.close()
+
+
+def test_concurrent_migrators_apply_each_migration_once(postgres: PostgresServer, tmp_path: Path) -> None:
+    pg_url = postgres.fresh_database()
+    for url in (pg_url, f"sqlite:///{tmp_path / 'c.sqlite'}"):
+        results: list[list[str]] = []
+        errors: list[BaseException] = []
+
+        def run(u: str = url, results: list[list[str]] = results, errors: list[BaseException] = errors) -> None:
+            try:
+                s = open_store(u, auto_migrate=False)
+                results.append(s.migrate())
+                s.close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, name=f"migrator-{i}") for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert sorted(len(r) for r in results) == [0, 0, latest_version()]
+
+
+def test_every_migration_exists_for_both_engines() -> None:
+    sq, pg = migrations("sqlite"), migrations("postgresql")
+    assert [(m.version, m.name) for m in sq] == [(m.version, m.name) for m in pg]
