@@ -284,6 +284,18 @@ class NotifyConfig(_Section):
     backoff_max_s: float = Field(900.0, gt=0, le=86400, description="Longest wait between attempts.")
     batch: int = Field(50, ge=1, le=5000, description="Jobs claimed per round.")
     poll_s: float = Field(0.5, gt=0, le=60, description="Wait between rounds when the queue is empty.")
+    lease_s: float = Field(
+        120.0,
+        ge=1,
+        le=3600,
+        description="A claimed job not answered within this (its worker died) is sent again, same idempotency key.",
+    )
+    absence_grace_s: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description="Absence notices go this long after the cut-off: check-ins still on their way count as arrivals.",
+    )
     kinds: list[NoticeKind] = Field(
         default_factory=lambda: list(DEFAULT_KINDS),
         description="Kinds a guardian gets unless guardians.csv says otherwise ('left' is opt-in).",

@@ -1,0 +1,158 @@
+"""The notifier (`edge notify run`): one thread per school channel sends that channel's jobs; one thread queues the
+absence notices when a cut-off passes.
+
+Threads (each named, each stopped by the one stop event, started and stopped in this order):
+  notify-<school>-<channel>  claim due jobs of the channel, wait for its rate limit, send, record the answer
+  notify-absence             after each class's cut-off (+ grace), queue "has not arrived" for who has not
+
+A channel that fails (RetryAfter) pauses with exponential backoff and gives its untried jobs back without
+counting an attempt: an SMTP server down for two minutes costs each notice at most a few attempts, and the other
+channels go on. A provider outage never touches check-in storage: jobs are rows in the store, nothing more.
+
+On PostgreSQL several notifier processes can run (claims use SKIP LOCKED); on SQLite run one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from edge.central.notify import jobs as q
+from edge.central.notify.channels import Channel, RetryAfter, build_channels
+from edge.central.notify.directory import SchoolDirectory
+from edge.central.notify.planner import absence_jobs
+from edge.config.central import NotifyConfig
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], tuple[Any, q.Dialect]]
+"""Opens a new connection to the central store: (connection in autocommit mode, dialect)."""
+Arrivals = Callable[[Any, str, datetime, datetime], set[str]]
+"""(connection, site, start, end) -> person ids with a granted 'in' check-in in [start, end)."""
+
+
+class Notifier:
+    def __init__(
+        self,
+        notify: NotifyConfig,
+        directories: dict[str, SchoolDirectory],
+        connect: Connect,
+        arrivals: Arrivals | None = None,
+        *,
+        channels: dict[tuple[str, str], Channel] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.cfg = notify
+        self.directories = directories
+        self.connect = connect
+        self.arrivals = arrivals
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        self.policy = q.Policy(notify.max_attempts, notify.backoff_initial_s, notify.backoff_max_s)
+        if channels is None:
+            channels = {}
+            for site, d in directories.items():
+                channels.update({(site, name): ch for name, ch in build_channels(d.school).items()})
+        self.channels = channels
+        self.stop_event = threading.Event()
+        self.counters: dict[str, int] = {"sent": 0, "retried": 0, "dead": 0, "absence_queued": 0}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+
+    # lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        for (site, name), ch in self.channels.items():
+            t = threading.Thread(target=self._guard, args=(self._channel_loop, site, ch), name=f"notify-{site}-{name}")
+            self._threads.append(t)
+        if self.arrivals is not None:
+            self._threads.append(
+                threading.Thread(target=self._guard, args=(self._absence_loop,), name="notify-absence")
+            )
+        for t in self._threads:
+            t.start()
+        log.info("notifier started: %s", ", ".join(t.name for t in self._threads))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        for t in self._threads:
+            t.join(timeout)
+        for ch in self.channels.values():
+            ch.close()
+        log.info("notifier stopped: %s", self.counters)
+
+    def _guard(self, target: Callable[..., None], *args: Any) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:  # a bug, or the store gone: record it, stop everything, exit non-zero
+            log.exception("%s failed", threading.current_thread().name)
+            self.errors.append(exc)
+            self.stop_event.set()
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counters[name] = self.counters.get(name, 0) + n
+
+    # sending ---------------------------------------------------------------------------------------------
+    def _channel_loop(self, site: str, ch: Channel) -> None:
+        conn, dialect = self.connect()
+        failures = 0
+        try:
+            while not self.stop_event.is_set():
+                batch = q.claim(conn, dialect, site, ch.name, limit=self.cfg.batch, lease_s=self.cfg.lease_s)
+                if not batch:
+                    self.stop_event.wait(self.cfg.poll_s)
+                    continue
+                for i, job in enumerate(batch):
+                    if not ch.limiter.acquire(self.stop_event):
+                        q.release(conn, dialect, batch[i:])
+                        return
+                    started = time.monotonic()
+                    outcome = ch.send(job.spec.notice())
+                    status = q.finish(
+                        conn, dialect, job, outcome, self.policy, duration_ms=(time.monotonic() - started) * 1000
+                    )
+                    self._count({"sent": "sent", "queued": "retried", "dead": "dead"}[status])
+                    if status == "dead":
+                        log.warning("notice %s dead: %s", job.spec.key, getattr(outcome, "reason", outcome))
+                    if isinstance(outcome, RetryAfter):
+                        failures += 1
+                        q.release(conn, dialect, batch[i + 1 :])
+                        pause = max(outcome.seconds or 0.0, self.policy.backoff(failures))
+                        log.warning("channel %s/%s: %s; pausing %.1fs", site, ch.name, outcome.reason, pause)
+                        self.stop_event.wait(pause)
+                        break
+                    failures = 0
+        finally:
+            conn.close()
+
+    # absences --------------------------------------------------------------------------------------------
+    def _absence_loop(self) -> None:
+        conn, dialect = self.connect()
+        try:
+            while not self.stop_event.is_set():
+                self.absence_pass(conn, dialect, self.clock())
+                self.stop_event.wait(max(1.0, self.cfg.poll_s))
+        finally:
+            conn.close()
+
+    def absence_pass(self, conn: Any, dialect: q.Dialect, now: datetime) -> int:
+        """Queue the absence notices due at `now` (cut-off + grace passed); returns how many were new."""
+        assert self.arrivals is not None
+        judged = now - timedelta(seconds=self.cfg.absence_grace_s)
+        new = 0
+        for site, d in self.directories.items():
+            day: date = d.calendar.local_day(judged)
+            start = d.calendar.at(day, datetime.min.time())
+            arrived = self.arrivals(conn, site, start, start + timedelta(days=1))
+            jobs = absence_jobs(d, day, judged, arrived)
+            if jobs:
+                with q.transaction(conn, dialect):
+                    new += q.enqueue(conn, dialect, jobs)
+        if new:
+            self._count("absence_queued", new)
+            log.info("queued %d absence notice(s)", new)
+        return new
