@@ -109,13 +109,19 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
         click.echo("refusing to start on an invalid config", err=True)
         sys.exit(2)
     setup_logging(ctx.obj["log_level"] or cfg.log_level)
-    gw = Gateway(cfg)
+    from edge.ops.gateway_ops import GatewayOps
+
+    ops = GatewayOps(cfg)  # sd_notify READY/WATCHDOG/STOPPING and the metrics endpoint (edge/ops)
+    gw = Gateway(cfg, heartbeats=ops.heartbeats)
+    ops.attach(gw)
     _stop_on_signals(gw.stop_event)
     try:
         gw.start()
     except RosterError as exc:
         log.error("roster problem, refusing to start:\n%s", exc)
+        ops.close()
         sys.exit(2)
+    ops.ready()
     reload = threading.Event()
 
     def on_hup(_signum: int, _frame: FrameType | None) -> None:
@@ -131,9 +137,13 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
             reload.clear()
             gw.stop_event.clear()
             log.info("SIGHUP: reloading %s", config_path)
+            ops.reloading()
             gw.reload(config_path)
+            ops.reloaded()
     finally:
+        ops.stopping()
         gw.stop()
+        ops.close()
 
 
 # collector ------------------------------------------------------------------------------------------

@@ -366,6 +366,20 @@ class HealthConfig(_Section):
     interval_s: float = Field(30, ge=0.2, le=3600, description="Seconds between health reports.")
 
 
+class MetricsConfig(_Section):
+    """Prometheus metrics on http://host:port/metrics, served by `edge gateway run` (names in README)."""
+
+    enabled: bool = Field(True, description="Serve the metrics endpoint. A port already in use is logged, not fatal.")
+    host: str = Field(
+        "127.0.0.1",
+        description=(
+            "Address to bind. 127.0.0.1 keeps it on the gateway (a local agent or an SSH tunnel scrapes it);"
+            " 0.0.0.0 or the school LAN address lets a central Prometheus scrape it (firewall it)."
+        ),
+    )
+    port: int = Field(9108, ge=0, le=65535, description="TCP port (0: any free port, for tests).")
+
+
 class GatewayConfig(_Section):
     """A whole gateway."""
 
@@ -382,6 +396,7 @@ class GatewayConfig(_Section):
     )
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Decision policy.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics endpoint.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Logging level.")
     clock_check: Literal["kernel", "assume_synced", "assume_unsynced"] = Field(
         "kernel",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from edge.camera.capture import END, CaptureWorker
 from edge.gateway.policy import GateInfo, Observation
+from edge.ops.heartbeat import Heartbeat
 from edge.recognition.core import RecognitionCore, TrackDecision
 from edge.recognition.encode_pool import EncodeBackend
 
@@ -33,6 +34,8 @@ class FaceWorker:
         encoder: EncodeBackend,
         *,
         submit: Callable[[Observation], object],
+        heartbeat: Heartbeat | None = None,
+        on_decision: Callable[[float], None] | None = None,
     ) -> None:
         self.gate = gate
         self.capture = capture
@@ -49,6 +52,10 @@ class FaceWorker:
         """Eligible face -> decision, last 100 decisions."""
         self.last_error: str | None = None
         self.finished = threading.Event()
+        self.heartbeat = heartbeat
+        """Beaten every loop and on every finished encoding in lock step: the systemd watchdog's proof of life."""
+        self.on_decision = on_decision
+        """Called with each decision's latency in seconds (metrics)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"faces-{self.camera_id}", daemon=True)
 
@@ -65,6 +72,7 @@ class FaceWorker:
         window_t0, window_n = time.monotonic(), 0
         try:
             while not self._stop.is_set():
+                self._beat()
                 try:
                     frame = self.capture.frames.get(timeout=0.05)
                 except queue.Empty:
@@ -80,14 +88,23 @@ class FaceWorker:
                     self._guard(functools.partial(self.core.process, frame.index, frame.image, frame.at_monotonic))
                 )
                 while self.lockstep and self.encoder.pending and not self._stop.is_set():
+                    waiting = self.encoder.pending
                     self._emit(self._guard(functools.partial(self.core.drain, 0.5)))
+                    if self.encoder.pending < waiting:  # progress; a hung encoder process makes none
+                        self._beat()
                 now = time.monotonic()
                 if now - window_t0 >= 2.0:
                     self.fps, window_t0, window_n = window_n / (now - window_t0), now, 0
         finally:
             if self.state == "running":
                 self.state = "stopped"
+            if self.heartbeat is not None and (self._stop.is_set() or self.state == "ended"):
+                self.heartbeat.retire()  # ended on purpose: not a stuck loop (a crash leaves it to go stale)
             self.finished.set()
+
+    def _beat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
 
     def _guard(self, step: Callable[[], list[TrackDecision]]) -> list[TrackDecision]:
         try:
@@ -105,6 +122,8 @@ class FaceWorker:
         for d in decisions:
             self.decisions += 1
             self.latencies_ms = [*self.latencies_ms[-99:], (d.decided_at - d.eligible_at) * 1000]
+            if self.on_decision is not None:
+                self.on_decision(d.decided_at - d.eligible_at)
             ident = d.identification
             log.info(
                 "camera %s track %d: %s (nearest %s, distance %s, margin %s, %s, %d encodings)",

@@ -22,8 +22,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge.ops.heartbeat import Heartbeat
 from edge.outbox import Outbox
 from edge.transport.base import Ack, AckStatus, Transport
 
@@ -74,6 +76,11 @@ class OutboxForwarder:
         self._window = 1
         self._backoff = retry_min_s
         self._paused_until = 0.0
+        self.heartbeat: Heartbeat | None = None
+        """Beaten every loop (at least every 0.5 s): the systemd watchdog's proof that the outbox is moving."""
+        self.on_latency: Callable[[str, float], None] | None = None
+        """Metrics hook: ("puback" | "receipt", seconds since the publish), called on the forwarder thread."""
+        self._sent_at: dict[int, float] = {}  # seq -> monotonic time of its last publish
         transport.on_ack = self._inbox.put
         transport.on_connection = lambda up: self._inbox.put("up" if up else "down")
         if receipt_topic is not None:
@@ -113,6 +120,8 @@ class OutboxForwarder:
     # forwarder thread ------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
             try:
                 msg = self._inbox.get(timeout=0.5)
             except queue.Empty:
@@ -149,6 +158,7 @@ class OutboxForwarder:
         if ack.status is AckStatus.DELIVERED or (
             ack.status is AckStatus.NO_SUBSCRIBERS and not self.require_subscriber
         ):
+            self._latency("puback", seq, pop=self.receipt_topic is None)
             if self.receipt_topic is None:
                 self.outbox.ack(seq)
             else:
@@ -179,13 +189,20 @@ class OutboxForwarder:
             return
         if not self.outbox.ack(seq, event_id if isinstance(event_id, str) else None):
             self._awaiting.pop(seq, None)
+            self._sent_at.pop(seq, None)
             return  # a second receipt (the event was re-sent) or one for another event
         self._awaiting.pop(seq, None)
+        self._latency("receipt", seq, pop=True)
         self.stats.confirmed += 1
         if status == "rejected":
             self.stats.rejected_by_collector += 1
             self.stats.last_error = f"collector rejected seq {seq}: {body.get('reason', '')}"
             log.error("%s (kept in the collector's dead-letter table)", self.stats.last_error)
+
+    def _latency(self, kind: str, seq: int, *, pop: bool) -> None:
+        sent = self._sent_at.pop(seq, None) if pop else self._sent_at.get(seq)
+        if sent is not None and self.on_latency is not None:
+            self.on_latency(kind, time.monotonic() - sent)
 
     def _expire_receipts(self) -> None:
         if not self._awaiting:
@@ -223,6 +240,7 @@ class OutboxForwarder:
                 log.warning("publish of seq %d failed: %s", row.seq, exc)
                 return
             self._inflight[token] = row.seq
+            self._sent_at[row.seq] = time.monotonic()
             self._issued_upto = max(self._issued_upto, row.seq)
             self.outbox.mark_attempt(row.seq)
             self.stats.published += 1

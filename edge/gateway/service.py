@@ -34,6 +34,8 @@ from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.gateway.remote_commands import RemoteCommands
 from edge.gateway.schedule import GateSchedule
+from edge.ops.gateway_metrics import GatewayMetrics
+from edge.ops.heartbeat import Heartbeats
 from edge.outbox import Outbox
 from edge.recognition.decision import DecisionRule
 from edge.recognition.gallery import Gallery, GalleryError
@@ -81,6 +83,10 @@ class Gateway:
     drain_timeout_s: float = 5.0
     wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """The time the gate schedules are evaluated at (tests replace it)."""
+    heartbeats: Heartbeats = field(default_factory=Heartbeats)
+    """The face threads' and the forwarder's heartbeats: what the systemd watchdog (edge.ops) checks."""
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    """Prometheus metrics; `edge gateway run` serves them (config `metrics`)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _started_at: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -148,6 +154,8 @@ class Gateway:
             receipt_topic=self.topics.receipt if cfg.broker.receipts else None,
             receipt_timeout_s=cfg.broker.receipt_timeout_s,
         )
+        self.forwarder.heartbeat = self.heartbeats.register("outbox-forwarder")
+        self.forwarder.on_latency = self.metrics.on_latency
         self.device_events = DeviceEventPublisher(self.transport, self.topics.device, cfg.site_id, cfg.gateway_id)
         self.commands = RemoteCommands(self.transport, self.topics.base, self.devices, self.reload_roster)
         receipts = self.transport.on_message
@@ -168,6 +176,7 @@ class Gateway:
         # 3. health
         self.health = HealthReporter(self.transport, self.topics.health, cfg.health.interval_s, self.snapshot)
         self.health.start()
+        self.metrics.read_levels_from(self.snapshot)
         forward_connection = self.transport.on_connection
 
         def on_connection(up: bool) -> None:
@@ -248,7 +257,16 @@ class Gateway:
             capture = CaptureWorker(self.source_factory(cam, stop), stop=stop, queue_size=rc.frame_queue)
             encoder = ProcessEncoder(rc.encoder_processes, model=rc.model)
             core = RecognitionCore(self.gallery, rule, encoder, settings)
-            worker = FaceWorker(info, capture, core, encoder, submit=self.recorder.submit)
+            name = capture.source.name
+            worker = FaceWorker(
+                info,
+                capture,
+                core,
+                encoder,
+                submit=self.recorder.submit,
+                heartbeat=self.heartbeats.register(f"faces-{name}"),
+                on_decision=self.metrics.decision_observer(name),
+            )
             self.cameras.append(_Camera(info, capture, worker))
             capture.start()
             worker.start()
@@ -300,6 +318,7 @@ class Gateway:
         return handle
 
     def _recorded(self, event: CheckIn) -> None:
+        self.metrics.on_checkin(event)
         devices = self.devices.get(event.gate)
         if devices is not None:
             devices.on_checkin(event)  # queues relay/LED/buzzer commands: never blocks
