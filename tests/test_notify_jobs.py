@@ -5,10 +5,10 @@ dead-lettered, retried by hand; the absence pass and the late follow-up; the wor
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,15 @@ import pytest
 from edge.central.notify import jobs as q
 from edge.central.notify.channels import Accepted, PermanentFailure, RetryAfter, build_channel
 from edge.central.notify.directory import DirectoryError, SchoolDirectory, load_directories
+from edge.central.notify.hook import NotifyHook, arrivals, connect
 from edge.central.notify.planner import JobSpec, absence_jobs, jobs_for_checkin
 from edge.central.notify.receivers import HttpReceiver
 from edge.central.notify.worker import Notifier
+from edge.central.store import CheckinStore, open_store
 from edge.config.central import CentralConfig, WebhookChannel, parse_central_text
 from tests.helpers import wait_until
-from tests.notify_pg import PgServer, pg_server
 
 SECRET = "s3cret-s3cret-s3cret"
-__all__ = ["pg_server"]  # the fixture, imported for this module
 ROSTER = "person_id,name,class,card_uid\nminh_anh,Minh Anh,6A,\nbao,Bảo Ngọc,7B,\nkhoa,Khoa,7B,\n"
 GUARDIANS = (
     "person_id,name,phone,email,channel,language,kinds\n"
@@ -72,8 +72,12 @@ def local(d: SchoolDirectory, hhmm: str, day: date = DAY) -> datetime:
 
 def checkin(d: SchoolDirectory, hhmm: str, person: str = "minh_anh", **kw: Any) -> dict[str, Any]:
     base = {
+        "schema_version": 1,
         "event_id": f"e-{person}-{hhmm}",
         "site_id": "s1",
+        "gateway_id": "gw-1",
+        "seq": 1,
+        "method": "card",
         "gate": "main-in",
         "direction": "in",
         "decision": "granted",
@@ -85,51 +89,36 @@ def checkin(d: SchoolDirectory, hhmm: str, person: str = "minh_anh", **kw: Any) 
 
 
 # the store, both dialects ---------------------------------------------------------------------------------------
+@dataclass
+class Db:
+    store: CheckinStore
+    conn: Any
+    dialect: q.Dialect
+    connect: Callable[[], tuple[Any, q.Dialect]]
+
+    def __iter__(self) -> Iterator[Any]:  # conn, dialect, connect = db
+        return iter((self.conn, self.dialect, self.connect))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, q.Dialect, Any]]:
-    """(connection, dialect, connect()) with the notify tables and a minimal check-ins table."""
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """The central store (its migrations make the notify tables) and a connection of the notifier's own."""
     if request.param == "sqlite":
-        path = tmp_path / "central.sqlite"
-
-        def connect() -> tuple[Any, q.Dialect]:
-            c = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            c.execute("PRAGMA journal_mode=WAL")
-            return c, "sqlite"
-
-        conn, dialect = connect()
-        for stmt in q.schema("sqlite"):
-            conn.execute(stmt)
-        conn.execute("CREATE TABLE checkins (event_id TEXT PRIMARY KEY, site_id TEXT, person_id TEXT)")
-        yield conn, dialect, connect
-        conn.close()
-        return
-    pg: PgServer = request.getfixturevalue("pg_server")
-    dsn = pg.fresh_database()
-
-    def connect_pg() -> tuple[Any, q.Dialect]:
-        import psycopg
-
-        return psycopg.connect(dsn, autocommit=True), "postgresql"
-
-    conn, dialect = connect_pg()
-    for stmt in q.schema("postgresql"):
-        conn.execute(stmt)
-    conn.execute("CREATE TABLE checkins (event_id TEXT PRIMARY KEY, site_id TEXT, person_id TEXT)")
-    yield conn, dialect, connect_pg
+        url = f"sqlite:///{tmp_path}/central.sqlite"
+    else:
+        url = request.getfixturevalue("postgres").fresh_database()
+    store = open_store(url)
+    conn, dialect = connect(url)
+    yield Db(store, conn, dialect, lambda: connect(url))
     conn.close()
+    store.close()
 
 
-def store_checkin(conn: Any, dialect: q.Dialect, d: SchoolDirectory, event: dict[str, Any]) -> int:
-    """What the store's hook does: the check-in and its jobs in one transaction."""
-    mark = "?" if dialect == "sqlite" else "%s"
-    with q.transaction(conn, dialect):
-        cur = conn.execute(
-            f"INSERT INTO checkins VALUES ({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
-            (event["event_id"], event["site_id"], event["person_id"]),
-        )
-        if cur.rowcount == 0:
-            return 0
-        return q.enqueue(conn, dialect, jobs_for_checkin(d, event))
+def store_checkin(db: Db, d: SchoolDirectory, event: dict[str, Any]) -> int:
+    """What the collector does: the check-in batch stored with the notify hook in its transaction."""
+    hook = NotifyHook({d.id: d})
+    db.store.store_batch([event], on_stored=hook)
+    return hook.queued
 
 
 def rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -195,33 +184,38 @@ def test_directory_errors_listed(tmp_path: Path) -> None:
 
 
 # the outbox in the store ------------------------------------------------------------------------------------------
-def test_enqueue_in_the_storing_transaction(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_enqueue_in_the_storing_transaction(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, _ = db
     event = checkin(directory, "07:12")
-    assert store_checkin(conn, dialect, directory, event) == 2
+    assert store_checkin(db, directory, event) == 2
     # redelivery of the same event, and a second tap (new event id) the same morning: no new notice
-    assert store_checkin(conn, dialect, directory, event) == 0
-    assert store_checkin(conn, dialect, directory, checkin(directory, "07:20")) == 0
-    assert rows(conn, "SELECT COUNT(*) FROM checkins") == [(2,)]
+    assert store_checkin(db, directory, event) == 0
+    assert store_checkin(db, directory, checkin(directory, "07:20")) == 0
+    assert db.store.count() == 2
     assert rows(conn, "SELECT COUNT(*) FROM notify_jobs") == [(2,)]
+
     # a failed transaction stores neither the check-in nor its notices
-    with pytest.raises(RuntimeError), q.transaction(conn, dialect):
-        q.enqueue(conn, dialect, jobs_for_checkin(directory, checkin(directory, "16:40", direction="out")))
-        raise RuntimeError("the check-in insert failed")
+    def failing(tx: Any, stored: list[dict[str, Any]]) -> None:
+        NotifyHook({directory.id: directory})(tx, stored)
+        raise RuntimeError("a bug after the jobs were written")
+
+    with pytest.raises(RuntimeError):
+        db.store.store_batch([checkin(directory, "16:40", direction="out")], on_stored=failing)
+    assert db.store.count() == 2
     assert rows(conn, "SELECT COUNT(*) FROM notify_jobs") == [(2,)]
     notices = q.notices_of(conn, dialect, "s1", "minh_anh", DAY)
     assert [(n["kind"], n["status"], n["language"]) for n in notices] == [("arrived", "queued", "vi"),
                                                                           ("arrived", "queued", "en")]  # fmt: skip
 
 
-def test_absence_then_late_follow_up(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_absence_then_late_follow_up(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, _ = db
     d = directory
     with q.transaction(conn, dialect):
-        assert q.enqueue(conn, dialect, absence_jobs(d, DAY, local(d, "07:20"), set())) == 2  # Bình and Lan
+        assert q.enqueue(q.ConnTx(conn, dialect), absence_jobs(d, DAY, local(d, "07:20"), set())) == 2  # Bình, Lan
     with q.transaction(conn, dialect):
-        assert q.enqueue(conn, dialect, absence_jobs(d, DAY, local(d, "07:30"), set())) == 0  # again: nothing new
-    assert store_checkin(conn, dialect, d, checkin(d, "08:03")) == 2
+        assert q.enqueue(q.ConnTx(conn, dialect), absence_jobs(d, DAY, local(d, "07:30"), set())) == 0  # again
+    assert store_checkin(db, d, checkin(d, "08:03")) == 2
     got = {(n["kind"], n["template"], n["guardian_id"]) for n in q.notices_of(conn, dialect, "s1", "minh_anh")}
     assert got == {
         ("absent", "absent", "minh_anh-g1"),
@@ -230,9 +224,9 @@ def test_absence_then_late_follow_up(db: tuple[Any, q.Dialect, Any], directory: 
     }
 
 
-def test_claim_finish_retry_dead(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_claim_finish_retry_dead(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, _ = db
-    store_checkin(conn, dialect, directory, checkin(directory, "07:12"))
+    store_checkin(db, directory, checkin(directory, "07:12"))
     policy = q.Policy(max_attempts=2, backoff_initial_s=10, backoff_max_s=60)
     now = time.time() + 5
     a, b = q.claim(conn, dialect, "s1", "app", limit=10, lease_s=30, now=now + 1)
@@ -256,9 +250,9 @@ def test_claim_finish_retry_dead(db: tuple[Any, q.Dialect, Any], directory: Scho
     assert q.status(conn, dialect).last_errors[0][3] == "permanent: HTTP 400 bad number"
 
 
-def test_lease_expiry_and_release(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_lease_expiry_and_release(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, _ = db
-    store_checkin(conn, dialect, directory, checkin(directory, "07:12"))
+    store_checkin(db, directory, checkin(directory, "07:12"))
     now = time.time() + 5
     first = q.claim(conn, dialect, "s1", "app", limit=1, lease_s=30, now=now)
     # the worker dies (kill -9) holding it: after the lease, it is claimed again and the gap is recorded
@@ -271,7 +265,7 @@ def test_lease_expiry_and_release(db: tuple[Any, q.Dialect, Any], directory: Sch
     assert len(q.claim(conn, dialect, "s1", "app", limit=5, lease_s=30, now=now + 33)) == 1  # the other job
 
 
-def test_concurrent_claims_never_share_a_job(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_concurrent_claims_never_share_a_job(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, connect = db
     specs = [
         JobSpec(f"s1/p{i}/2026-11-24/arrived/g", "s1", f"p{i}", DAY, "arrived", "g", "app", "vi", "arrived",
@@ -279,7 +273,7 @@ def test_concurrent_claims_never_share_a_job(db: tuple[Any, q.Dialect, Any], dir
         for i in range(300)
     ]  # fmt: skip
     with q.transaction(conn, dialect):
-        q.enqueue(conn, dialect, specs)
+        q.enqueue(q.ConnTx(conn, dialect), specs)
     taken: list[list[str]] = [[], [], []]
     go = threading.Event()
 
@@ -303,13 +297,13 @@ def test_concurrent_claims_never_share_a_job(db: tuple[Any, q.Dialect, Any], dir
 
 
 # the worker against a real receiver ----------------------------------------------------------------------------
-def test_worker_delivers_and_dead_letters(db: tuple[Any, q.Dialect, Any], tmp_path: Path) -> None:
+def test_worker_delivers_and_dead_letters(db: Db, tmp_path: Path) -> None:
     conn, dialect, connect = db
     receiver = HttpReceiver(secret=SECRET, dedupe=True)
     receiver.responder = lambda body, _h: (400, {}) if body["guardian_id"] == "minh_anh-g2" else None
     cfg = central(tmp_path, receiver.url)
     d = load_directories(cfg)["s1"]
-    store_checkin(conn, dialect, d, checkin(d, "07:12"))
+    store_checkin(db, d, checkin(d, "07:12"))
     notifier = Notifier(cfg.notify, {"s1": d}, connect)
     notifier.start()
     try:
@@ -325,13 +319,10 @@ def test_worker_delivers_and_dead_letters(db: tuple[Any, q.Dialect, Any], tmp_pa
     receiver.close()
 
 
-def test_absence_pass_in_the_worker(db: tuple[Any, q.Dialect, Any], directory: SchoolDirectory) -> None:
+def test_absence_pass_in_the_worker(db: Db, directory: SchoolDirectory) -> None:
     conn, dialect, connect = db
     d = directory
-    store_checkin(conn, dialect, d, checkin(d, "07:05", person="bao"))
-
-    def arrivals(c: Any, site: str, start: datetime, end: datetime) -> set[str]:
-        return {r[0] for r in c.execute("SELECT person_id FROM checkins").fetchall()}
+    store_checkin(db, d, checkin(d, "07:05", person="bao"))
 
     cfg = central(Path(d.school.roster or ".").parent).notify
     n = Notifier(cfg, {"s1": d}, connect, arrivals, channels={})
@@ -343,12 +334,12 @@ def test_absence_pass_in_the_worker(db: tuple[Any, q.Dialect, Any], directory: S
     ]
 
 
-def test_channel_outage_does_not_burn_attempts(db: tuple[Any, q.Dialect, Any], tmp_path: Path) -> None:
-    conn, dialect, connect = db
+def test_channel_outage_does_not_burn_attempts(db: Db, tmp_path: Path) -> None:
+    conn, _dialect, connect = db
     cfg = central(tmp_path)
     d = load_directories(cfg)["s1"]
     for person, hhmm in (("minh_anh", "07:01"), ("bao", "08:00")):
-        store_checkin(conn, dialect, d, checkin(d, hhmm, person=person))
+        store_checkin(db, d, checkin(d, hhmm, person=person))
     receiver = HttpReceiver(secret=SECRET, dedupe=True)
     down = {"on": True}
     receiver.responder = lambda _b, _h: (503, {}) if down["on"] else None

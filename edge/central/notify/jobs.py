@@ -26,54 +26,24 @@ from typing import Any, Literal
 
 from edge.central.notify.channels.base import Accepted, Outcome, PermanentFailure, RetryAfter
 from edge.central.notify.planner import JobSpec
+from edge.central.store.base import Tx
 
 Dialect = Literal["sqlite", "postgresql"]
 
-MIGRATION_NAME = "notify_jobs"
+MIGRATION = "0003_notify_jobs"
+"""The store migration that makes the tables (edge/central/store/migrations/0003_notify_jobs.*.sql)."""
 _COLUMNS = (
     "key", "site_id", "person_id", "day", "kind", "guardian_id", "channel", "language", "template", "time", "text",
     "subject", "event_id", "phone", "email",
 )  # fmt: skip
 
 
-def schema(dialect: Dialect) -> list[str]:
-    """The migration's statements (the store's numbered migration runs these)."""
-    ident = (
-        "INTEGER PRIMARY KEY AUTOINCREMENT"
-        if dialect == "sqlite"
-        else "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-    )
-    real = "REAL" if dialect == "sqlite" else "DOUBLE PRECISION"
-    return [
-        f"""CREATE TABLE IF NOT EXISTS notify_jobs (
-            id {ident},
-            key TEXT NOT NULL UNIQUE,
-            site_id TEXT NOT NULL, person_id TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,
-            guardian_id TEXT NOT NULL, channel TEXT NOT NULL, language TEXT NOT NULL, template TEXT NOT NULL,
-            time TEXT NOT NULL, text TEXT NOT NULL, subject TEXT NOT NULL, event_id TEXT, phone TEXT, email TEXT,
-            status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'dead')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created_at {real} NOT NULL, next_at {real} NOT NULL, lease_until {real}, sent_at {real},
-            last_error TEXT,
-            UNIQUE (site_id, person_id, day, kind, guardian_id)
-        )""",
-        "CREATE INDEX IF NOT EXISTS notify_jobs_due ON notify_jobs (status, channel, next_at)",
-        "CREATE INDEX IF NOT EXISTS notify_jobs_student ON notify_jobs (site_id, person_id, day)",
-        f"""CREATE TABLE IF NOT EXISTS notify_attempts (
-            id {ident},
-            job_id BIGINT NOT NULL REFERENCES notify_jobs (id),
-            attempt INTEGER NOT NULL,
-            at {real} NOT NULL,
-            outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'retry', 'permanent', 'interrupted')),
-            detail TEXT NOT NULL,
-            duration_ms {real}
-        )""",
-        "CREATE INDEX IF NOT EXISTS notify_attempts_job ON notify_attempts (job_id)",
-    ]
-
-
 def _sql(dialect: Dialect, text: str) -> str:
     return text if dialect == "sqlite" else text.replace("?", "%s")
+
+
+placeholders = _sql
+"""`?` SQL for `dialect` (psycopg takes %s)."""
 
 
 @contextmanager
@@ -92,42 +62,38 @@ def transaction(conn: Any, dialect: Dialect) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def enqueue(conn: Any, dialect: Dialect, jobs: Iterable[JobSpec], *, now: float | None = None) -> int:
-    """Insert jobs in the caller's transaction; an existing key is left alone. Returns how many were new."""
+class ConnTx:
+    """A connection of the notifier's own seen as the store's `Tx` (execute with `?` placeholders -> row count)."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self.raw = conn
+        self.engine: str = dialect
+        self._dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self.raw.execute(_sql(self._dialect, sql), tuple(params)).rowcount)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self.execute(sql, row)
+
+
+_INSERT = (
+    f"INSERT INTO notify_jobs ({', '.join(_COLUMNS)}, created_at, next_at) "
+    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))}) ON CONFLICT DO NOTHING"
+)
+
+
+def enqueue(tx: Tx, jobs: Iterable[JobSpec], *, now: float | None = None) -> int:
+    """Insert jobs in the caller's open transaction (the store's `on_stored` Tx, or ConnTx); a key that exists
+    is left alone. Returns how many were new."""
     at = time.time() if now is None else now
-    rows = [
-        (
-            j.key,
-            j.site,
-            j.person_id,
-            j.day.isoformat(),
-            j.kind,
-            j.guardian_id,
-            j.channel,
-            j.language,
-            j.template,
-            j.time,
-            j.text,
-            j.subject,
-            j.event_id,
-            j.phone,
-            j.email,
-            at,
-            at,
-        )
-        for j in jobs
-    ]
-    if not rows:
-        return 0
-    sql = _sql(
-        dialect,
-        f"INSERT INTO notify_jobs ({', '.join(_COLUMNS)}, created_at, next_at) "
-        f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))}) ON CONFLICT DO NOTHING",
-    )
     new = 0
-    for row in rows:  # rowcount per row: executemany's total is not reliable on every driver
-        cur = conn.execute(sql, row)
-        new += max(cur.rowcount, 0)
+    for j in jobs:  # one statement per job: its row count says whether the key was new
+        new += max(0, tx.execute(_INSERT, (
+            j.key, j.site, j.person_id, j.day.isoformat(), j.kind, j.guardian_id, j.channel, j.language, j.template,
+            j.time, j.text, j.subject, j.event_id, j.phone, j.email, at, at,
+        )))  # fmt: skip
     return new
 
 

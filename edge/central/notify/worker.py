@@ -151,7 +151,7 @@ class Notifier:
             jobs = absence_jobs(d, day, judged, arrived)
             if jobs:
                 with q.transaction(conn, dialect):
-                    new += q.enqueue(conn, dialect, jobs)
+                    new += q.enqueue(q.ConnTx(conn, dialect), jobs)
         if new:
             self._count("absence_queued", new)
             log.info("queued %d absence notice(s)", new)

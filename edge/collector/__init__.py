@@ -1,1 +1,0 @@
-"""The central collector: check-ins from every gateway into one database."""
