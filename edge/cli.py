@@ -299,10 +299,10 @@ def demo_cmd(workdir: Path | None) -> None:
 
 def _register() -> None:
     from edge.bench.commands import bench
-    from edge.central.notify.commands import calendar
+    from edge.central.notify.commands import calendar, notify
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
 
-    for command in (enroll_cmd, identify_cmd, gallery, bench, calendar):
+    for command in (enroll_cmd, identify_cmd, gallery, bench, calendar, notify):
         cli.add_command(command)
 
 

@@ -71,5 +71,131 @@ def calendar_check(day: str, config_path: Path, school_id: str | None, class_nam
     sys.exit(0 if verdict.school_day else 1)
 
 
-def _today() -> date:
-    return datetime.now().date()
+STORE = click.option(
+    "--store",
+    "store_url",
+    required=True,
+    envvar="EDGE_STORE_URL",
+    help="The central store: sqlite:///PATH or postgresql://USER@HOST/DB (as for edge collector run).",
+)
+
+
+@click.group("notify")
+def notify() -> None:
+    """Parents' notifications: the notifier, its queue, dead letters."""
+
+
+@notify.command("run")
+@CONFIG
+@STORE
+@click.pass_context
+def notify_run(ctx: click.Context, config_path: Path, store_url: str) -> None:
+    """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
+
+    Exit 2 on a bad config, roster or guardians file (every problem listed), 3 if the store fails."""
+    import signal
+
+    from edge.central.notify.directory import DirectoryError, load_directories
+    from edge.central.notify.hook import arrivals, connect
+    from edge.central.notify.worker import Notifier
+    from edge.central.store import open_store
+    from edge.config.central import CentralConfig
+    from edge.logs import setup_logging
+
+    cfg = _load(config_path)
+    assert isinstance(cfg, CentralConfig)
+    setup_logging((ctx.obj or {}).get("log_level") or "INFO")
+    try:
+        directories = load_directories(cfg)
+    except DirectoryError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo("refusing to start: fix the roster / guardians problems above", err=True)
+        sys.exit(2)
+    open_store(store_url).close()  # applies pending migrations (the notify tables)
+    notifier = Notifier(cfg.notify, directories, lambda: connect(store_url), arrivals)
+
+    def stop(_signum: int, _frame: object) -> None:
+        notifier.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    notifier.start()
+    while not notifier.stop_event.wait(0.5):
+        pass
+    notifier.stop()
+    sys.exit(3 if notifier.errors else 0)
+
+
+@notify.command("status")
+@STORE
+@click.option("--errors", default=10, show_default=True, help="How many of the last errors to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def notify_status(store_url: str, errors: int, as_json: bool) -> None:
+    """Notices queued, sending, sent and dead by kind and channel, and the last errors."""
+    import json
+
+    from edge.central.notify import jobs as q
+    from edge.central.notify.hook import connect
+
+    conn, dialect = connect(store_url)
+    try:
+        st = q.status(conn, dialect, errors=errors)
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps({
+            "counts": [{"kind": k, "channel": c, "status": s, "count": n} for k, c, s, n in st.counts],
+            "last_errors": [{"key": k, "channel": c, "status": s, "error": e} for k, c, s, e in st.last_errors],
+        }, indent=2, ensure_ascii=False))  # fmt: skip
+        return
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for kind, channel, status, n in st.counts:
+        table.setdefault((kind, channel), {})[status] = n
+    click.echo(f"{'kind':<10} {'channel':<14} {'queued':>7} {'sending':>8} {'sent':>7} {'dead':>6}")
+    for (kind, channel), by in sorted(table.items()):
+        click.echo(
+            f"{kind:<10} {channel:<14} {by.get('queued', 0):>7} {by.get('sending', 0):>8} {by.get('sent', 0):>7}"
+            f" {by.get('dead', 0):>6}"
+        )
+    if st.last_errors:
+        click.echo("last errors:")
+        for key, channel, status, error in st.last_errors:
+            click.echo(f"  [{status}] {channel} {key}: {error}")
+
+
+@notify.command("retry")
+@STORE
+@click.option("--key", default=None, help="Only this notice (its key, as `status` prints it); default: every dead one.")
+def notify_retry(store_url: str, key: str | None) -> None:
+    """Put dead notices back in the queue (after fixing a number, a channel's credentials, …)."""
+    from edge.central.notify import jobs as q
+    from edge.central.notify.hook import connect
+
+    conn, dialect = connect(store_url)
+    try:
+        n = q.retry(conn, dialect, key=key)
+    finally:
+        conn.close()
+    click.echo(f"{n} notice(s) queued again")
+
+
+@notify.command("notices")
+@STORE
+@click.argument("site")
+@click.argument("person_id")
+@click.option("--date", "day", default=None, help="Only this school day (YYYY-MM-DD).")
+def notify_notices(store_url: str, site: str, person_id: str, day: str | None) -> None:
+    """A student's notices (what the school's web app shows), as JSON lines."""
+    import json
+
+    from edge.central.notify import jobs as q
+    from edge.central.notify.hook import connect
+
+    conn, dialect = connect(store_url)
+    try:
+        rows = q.notices_of(conn, dialect, site, person_id, date.fromisoformat(day) if day else None)
+    finally:
+        conn.close()
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False))
