@@ -9,6 +9,7 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -158,13 +159,13 @@ def collector() -> None:
 @click.option("--username", default=None, envvar="EDGE_MQTT_USERNAME", help="MQTT user name.")
 @click.option("--password", default=None, envvar="EDGE_MQTT_PASSWORD", help="MQTT password (use the env var).")
 @click.option(
+    "--store",
     "--db",
-    "db_path",
-    default="var/collector.sqlite",
+    "store_url",
+    default="sqlite:///var/collector.sqlite",
     show_default=True,
-    envvar="EDGE_COLLECTOR_DB",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite database.",
+    envvar="EDGE_STORE_URL",
+    help="sqlite:///PATH, postgresql://USER@HOST/DB (password from PGPASSWORD or ${VAR}), or a SQLite file path.",
 )
 @click.option(
     "--id",
@@ -183,6 +184,18 @@ def collector() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File listing the known gateways, one site_id/gateway_id per line: others are dead-lettered.",
 )
+@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Broker CA (TLS).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Our certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Our private key.")
+@click.option(
+    "--pki",
+    "pki_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Site PKI folder: TLS files of --identity, and the allowed gateways (role gateway, not revoked).",
+)
+@click.option("--identity", default=None, help="Our identity in --pki (default: the --id).")
+@click.option("--batch-max", default=1000, show_default=True, type=int, help="Check-ins per transaction at most.")
+@click.option("--batch-ms", default=5.0, show_default=True, type=float, help="A batch closes this long after it opens.")
 @click.pass_context
 def collector_run(
     ctx: click.Context,
@@ -190,18 +203,28 @@ def collector_run(
     port: int,
     username: str | None,
     password: str | None,
-    db_path: Path,
+    store_url: str,
     collector_id: str,
     group: str,
     topic_prefix: str,
     gateways_file: Path | None,
+    ca: Path | None,
+    cert: Path | None,
+    key: Path | None,
+    pki_dir: Path | None,
+    identity: str | None,
+    batch_max: int,
+    batch_ms: float,
 ) -> None:
-    """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin)."""
-    from edge.collector.service import Collector
-    from edge.collector.store import CheckinStore
+    """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin), in batches."""
+    from edge.central.collector.service import BatchSettings, Collector
+    from edge.central.store import open_store
 
     setup_logging(ctx.obj["log_level"] or "INFO")
-    store = CheckinStore(db_path)
+    tls, known = _collector_tls(ca, cert, key, pki_dir, identity or collector_id)
+    if gateways_file:
+        known = _read_gateways(gateways_file)
+    store = open_store(store_url)
     c = Collector(
         store,
         host=host,
@@ -211,17 +234,50 @@ def collector_run(
         prefix=topic_prefix,
         username=username,
         password=password,
-        known_gateways=_read_gateways(gateways_file) if gateways_file else None,
+        known_gateways=known,
+        tls=tls,
+        batch=BatchSettings(max_events=batch_max, max_wait_ms=batch_ms, receive_maximum=max(4 * batch_max, 100)),
     )
     stop = threading.Event()
     _stop_on_signals(stop)
+    from edge.ops.heartbeat import Heartbeats
+    from edge.ops.supervision import Supervision
+
+    sup = Supervision.from_env(Heartbeats())  # systemd Type=notify: READY=1 once subscribed (no watchdog yet)
     c.start()
     while not stop.wait(0.5):
         if c.fatal.is_set():
             break
+        if c.subscribed.is_set():
+            sup.ready(f"collecting as {collector_id}")  # once
+    sup.stopping()
     c.stop()
     store.close()
     sys.exit(3 if c.fatal.is_set() else 0)
+
+
+def _collector_tls(
+    ca: Path | None, cert: Path | None, key: Path | None, pki_dir: Path | None, identity: str
+) -> tuple[object | None, set[str] | None]:
+    """(TlsFiles or None, allowed "site/gateway" ids or None) from --ca/--cert/--key or --pki/--identity."""
+    if pki_dir is not None:
+        from edge.security.pki import Pki, PkiError
+
+        pki = Pki(pki_dir)
+        try:
+            tls = pki.tls_files(identity)
+        except PkiError as exc:
+            raise click.UsageError(str(exc)) from None
+        known = {f"{i.site}/{i.name}" for i in pki.identities() if i.role == "gateway" and not i.revoked}
+        return tls, known
+    given = [p for p in (ca, cert, key) if p is not None]
+    if not given:
+        return None, None
+    if ca is None or cert is None or key is None:
+        raise click.UsageError("--ca, --cert and --key go together")
+    from edge.security.pki import TlsFiles
+
+    return TlsFiles(ca, cert, key), None
 
 
 # export / report ------------------------------------------------------------------------------------
@@ -234,14 +290,18 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
         raise click.BadParameter("use YYYY-MM-DD") from None
 
 
-@cli.command("export")
-@click.option(
+_STORE_OPTION = click.option(
+    "--store",
     "--db",
-    "db_path",
+    "store_url",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Collector database.",
+    envvar="EDGE_STORE_URL",
+    help="Collector store: sqlite:///PATH, postgresql://… or a SQLite file path.",
 )
+
+
+@cli.command("export")
+@_STORE_OPTION
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone in which --date is a calendar day.")
@@ -252,12 +312,11 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
     show_default=True,
     help="seq: per gateway in decision order (for gateways whose clock was not synchronised).",
 )
-def export_cmd(db_path: Path, fmt: str, day: date | None, tz: str, order: str) -> None:
-    """Print stored check-ins, oldest first."""
-    from edge.collector.export import select_checkins, write_export
-    from edge.collector.store import CheckinStore
+def export_cmd(store_url: str, fmt: str, day: date | None, tz: str, order: str) -> None:
+    """Print stored check-ins, oldest first (CSV cells are spreadsheet-safe)."""
+    from edge.central.attendance.export import select_checkins, write_export
 
-    store = CheckinStore(db_path)
+    store = _open_existing_store(store_url)
     try:
         write_export(select_checkins(store, day, tz, "seq" if order == "seq" else "time"), sys.stdout, fmt)
     finally:
@@ -265,21 +324,81 @@ def export_cmd(db_path: Path, fmt: str, day: date | None, tz: str, order: str) -
 
 
 @cli.command("report")
-@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_STORE_OPTION
 @click.option("--roster", "roster_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
-@click.option("--tz", default="UTC", show_default=True)
-def report_cmd(db_path: Path, roster_path: str, day: date | None, tz: str) -> None:
-    """Attendance table: who came in, when and how; who is absent."""
-    from edge.collector.store import CheckinStore
-    from edge.reporting import print_attendance
+@click.option("--tz", default="UTC", show_default=True, help="The school's time zone: the day and the times in it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def report_cmd(store_url: str, roster_path: str, day: date | None, tz: str, fmt: str) -> None:
+    """Attendance: who came in, when (school time) and how; who is absent."""
+    from edge.central.attendance.report import write_attendance
     from edge.roster import read_roster_csv
 
-    store = CheckinStore(db_path)
+    store = _open_existing_store(store_url)
     try:
-        print_attendance(store, read_roster_csv(roster_path), day, tz)
+        write_attendance(store, read_roster_csv(roster_path), day, tz, fmt)  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+def _open_existing_store(url: str) -> Any:
+    """A store to read: a SQLite file must exist (a typo must not create an empty database)."""
+    from edge.central.store import open_store, sqlite_path
+
+    if not url.startswith(("postgresql://", "postgres://")) and not Path(sqlite_path(url)).is_file():
+        raise click.BadParameter(f"no database at {sqlite_path(url)}", param_hint="--store")
+    return open_store(url, auto_migrate=False)
+
+
+# db -------------------------------------------------------------------------------------------------
+@cli.group("db")
+def db_group() -> None:
+    """Operations on the collector's store: migrate, backup, retention."""
+
+
+@db_group.command("migrate")
+@click.option("--store", "store_url", required=True, envvar="EDGE_STORE_URL", help="sqlite:///PATH or postgresql://…")
+def db_migrate(store_url: str) -> None:
+    """Apply the pending numbered schema migrations (each once, in its own transaction)."""
+    from edge.central.store import open_store
+
+    store = open_store(store_url, auto_migrate=False)
+    try:
+        before = store.schema_version()
+        applied = store.migrate()
+        click.echo(f"schema version {before} -> {store.schema_version()}; applied: {', '.join(applied) or 'none'}")
+    finally:
+        store.close()
+
+
+@db_group.command("backup")
+@click.option("--store", "store_url", required=True, envvar="EDGE_STORE_URL", help="sqlite:///PATH or postgresql://…")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(store_url: str, dest: Path) -> None:
+    """A consistent copy while collectors keep writing: SQLite's online backup API; pg_dump -Fc for PostgreSQL."""
+    store = _open_existing_store(store_url)
+    try:
+        store.backup(dest)
+    finally:
+        store.close()
+    click.echo(f"backup written to {dest} (mode 0600)")
+
+
+@db_group.command("retention")
+@click.option("--store", "store_url", required=True, envvar="EDGE_STORE_URL", help="sqlite:///PATH or postgresql://…")
+@click.option("--keep-days", required=True, type=click.IntRange(min=1), help="Keep check-ins of the last N days.")
+@click.option("--site", default=None, help="Only this school's check-ins (its own retention period).")
+def db_retention(store_url: str, keep_days: int, site: str | None) -> None:
+    """Delete check-ins older than the retention period: attendance of minors is not kept for ever."""
+    from edge.central.store.retention import cutoff_for
+
+    cutoff = cutoff_for(keep_days)
+    store = _open_existing_store(store_url)
+    try:
+        n = store.delete_before(cutoff, site)
+    finally:
+        store.close()
+    click.echo(f"deleted {n} check-in(s) that occurred before {cutoff}" + (f" at {site}" if site else ""))
 
 
 # demo -----------------------------------------------------------------------------------------------

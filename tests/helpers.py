@@ -115,10 +115,10 @@ def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
 
 def start_collector(db: Path, port: int, name: str) -> Any:
     """An in-process collector on its own database, subscribed (shared group `name`) before returning."""
-    from edge.collector.service import Collector
-    from edge.collector.store import CheckinStore
+    from edge.central.collector.service import Collector
+    from edge.central.store import open_store
 
-    store = CheckinStore(db)
+    store = open_store(str(db))
     c = Collector(store, host="127.0.0.1", port=port, collector_id=name, group=name)
     c.start()
     assert c.wait_ready(10), "collector did not subscribe"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from edge.central.store import open_store
 from edge.cli import cli
 from edge.clock import ClockStatus, kernel_clock_synced
-from edge.collector.store import CheckinStore
 from edge.events.checkin import checkin_errors
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
@@ -44,7 +44,7 @@ def test_unsynced_events_are_marked_valid_and_stored(tmp_path: Path) -> None:
     payload = json.loads(event.to_json())
     assert payload["clock_unsynced"] is True
     assert checkin_errors(payload) == []
-    store = CheckinStore(tmp_path / "c.sqlite")
+    store = open_store(str(tmp_path / "c.sqlite"))
     store.insert(payload)
     assert next(store.checkins())["clock_unsynced"] == 1
     store.close()
@@ -57,7 +57,7 @@ def test_clock_stepping_back_keeps_seq_order_and_debounce(tmp_path: Path) -> Non
     assert policy.decide(Observation(GATE, "r1", "card", 100.0, card_uid="0A0B0C0D0E")) is not None
     assert policy.decide(Observation(GATE, "r1", "card", 130.0, card_uid="0A0B0C0D0E")) is None
 
-    store = CheckinStore(tmp_path / "c.sqlite")
+    store = open_store(str(tmp_path / "c.sqlite"))
     base = {
         "schema_version": 1,
         "site_id": "s",

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from edge.collector.service import Collector
+from edge.central.collector.service import Collector
+from edge.central.store import open_store
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.helpers import Watcher, start_collector, wait_until
@@ -75,10 +76,10 @@ def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collect
     wait_until(lambda: collector.store.count("rejected") == len(BAD), 10, "all dead-lettered")
     assert collector.stats.rejected == len(BAD)
     assert collector.store.count() == 0
-    reasons = [r["reason"] for r in collector.store._db.query("SELECT reason FROM rejected ORDER BY id")]
+    reasons = [r["reason"] for r in collector.store.rejects()]
     assert reasons[0].startswith("payload is not JSON")
     assert reasons[3].startswith("unsupported schema_version 99")
-    assert "seq: 'four' is not of type 'integer'" in reasons[5]
+    assert reasons[5] == "schema: data.seq must be integer"
     assert reasons[6].startswith("payload too large")
     assert reasons[7].startswith("topic says s1/other-gw but payload says s1/gw-1")
 
@@ -90,10 +91,8 @@ def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collect
 def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
     broker: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    from edge.collector.store import CheckinStore
-
     c = Collector(
-        CheckinStore(tmp_path / "c.sqlite"),
+        open_store(str(tmp_path / "c.sqlite")),
         host="127.0.0.1",
         port=broker.port,
         collector_id="col-known",
@@ -106,7 +105,7 @@ def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
         watcher.publish("edge/v1/s1/gw-evil/checkin", json.dumps(stranger).encode())
         watcher.publish(TOPIC, json.dumps(event(2)).encode())
         wait_until(lambda: c.stats.rejected == 1 and c.store.count() == 1, 10, "one stored, one dead-lettered")
-        [reason] = [r["reason"] for r in c.store._db.query("SELECT reason FROM rejected")]
+        [reason] = [r["reason"] for r in c.store.rejects()]
         assert reason == "unknown gateway: s1/gw-evil is not in the collector's list of gateways"
         # the rejected event still gets a receipt, so its gateway stops re-sending it
         watcher.wait_for(
@@ -120,11 +119,9 @@ def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
 def test_two_collectors_in_one_group_split_the_stream_and_store_each_once(
     broker: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    from edge.collector.store import CheckinStore
-
     db = tmp_path / "shared.sqlite"
     collectors = [
-        Collector(CheckinStore(db), host="127.0.0.1", port=broker.port, collector_id=f"col-pair-{i}", group="pair")
+        Collector(open_store(str(db)), host="127.0.0.1", port=broker.port, collector_id=f"col-pair-{i}", group="pair")
         for i in (1, 2)
     ]
     for c in collectors:

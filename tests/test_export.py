@@ -9,15 +9,15 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from edge.central.attendance.daily import attendance
+from edge.central.store import open_store
 from edge.cli import cli
-from edge.collector.attendance import attendance
-from edge.collector.store import CheckinStore
 from edge.events.checkin import CheckIn, new_event_id
 from edge.roster import Person
 
 
 def fill(db: Path) -> list[dict[str, object]]:
-    store = CheckinStore(db)
+    store = open_store(str(db))
     events = [
         CheckIn(
             new_event_id(),
@@ -63,7 +63,7 @@ def fill(db: Path) -> list[dict[str, object]]:
         assert store.insert(e) == "stored"
     assert store.insert(events[0]) == "duplicate"
     store.close()
-    return events  # type: ignore[return-value]
+    return events
 
 
 def test_export_jsonl_and_csv(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_export_by_date_and_time_zone(tmp_path: Path) -> None:
 def test_attendance_rows(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     fill(db)
-    store = CheckinStore(db)
+    store = open_store(str(db))
     roster = [
         Person("a", "Ann", "1A", "0F00A1B2C3"),
         Person("b", "Bob", "1A", None),

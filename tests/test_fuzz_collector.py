@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.collector.validate import Rejected, parse_checkin
+from edge.central.collector.validate import Rejected, parse_checkin
 from edge.events.checkin import checkin_schema
 from tests.helpers import fuzz_examples
 

@@ -22,11 +22,11 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from edge.collector.store import CheckinStore
+from edge.central.attendance.report import write_attendance
+from edge.central.store import open_store
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.subscriber import Subscriber
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
-from edge.reporting import print_attendance
 from edge.roster import read_roster_csv
 from edge.security.sealed import new_key_file, read_key_file
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
@@ -188,8 +188,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
     rc_col = _terminate(collector)
 
     con.print("[bold]6. attendance[/bold] from the collector's database")
-    store = CheckinStore(work / "collector.sqlite")
-    print_attendance(store, roster, console=con)
+    store = open_store(str(work / "collector.sqlite"), auto_migrate=False)
+    write_attendance(store, roster, console=con)
     present = {r["person_id"] for r in store.checkins() if r["decision"] == "granted"}
     store.close()
 
@@ -230,7 +230,7 @@ def _wait_stored(db: Path, expected: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     n = -1
     while time.monotonic() < deadline:
-        store = CheckinStore(db)
+        store = open_store(str(db))
         n = store.count()
         store.close()
         if n >= expected:

@@ -85,9 +85,16 @@ def checkin_row(event: dict[str, Any], received_at: float | None = None) -> tupl
     return (*values, time.time() if received_at is None else received_at, payload)
 
 
+def storable_text(text: str) -> str:
+    """`text` as both engines store it: no NUL (PostgreSQL refuses it), no lone surrogate (no driver encodes it).
+    A dead letter must always be writable, whatever the message held."""
+    return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def reject_row(r: Reject, received_at: float | None = None) -> tuple[Any, ...]:
-    text = r.payload[:REJECT_PAYLOAD_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    return (time.time() if received_at is None else received_at, r.topic, r.reason, text, r.event_id)
+    text = storable_text(r.payload[:REJECT_PAYLOAD_CHARS].decode("utf-8", errors="replace"))
+    when = time.time() if received_at is None else received_at
+    return (when, storable_text(r.topic), storable_text(r.reason), text, r.event_id)
 
 
 def split_batch_duplicates(events: Sequence[dict[str, Any]]) -> tuple[list[int], set[int]]:

@@ -1,0 +1,53 @@
+"""The school's question for a day: who came in, when, how — and who has not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from edge.central.attendance.export import select_checkins
+from edge.central.store import CheckinStore
+from edge.roster import Person
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    person_id: str
+    name: str
+    class_name: str
+    first_in: str | None
+    """RFC 3339 UTC (as stored); the report converts it to the school's time zone."""
+    method: str | None
+    gate: str | None
+    checkins: int
+
+
+def attendance(
+    store: CheckinStore, roster: list[Person], day: date | None = None, tz: str = "UTC"
+) -> tuple[list[AttendanceRow], dict[str, int]]:
+    """One row per roster person (present first, by arrival), and counts of events with nobody identified."""
+    first: dict[str, dict[str, str]] = {}
+    counts: dict[str, int] = {}
+    unidentified = {"denied": 0, "unknown": 0}
+    for r in select_checkins(store, day, tz):
+        if r["decision"] != "granted" or r["person_id"] is None:
+            unidentified[r["decision"]] = unidentified.get(r["decision"], 0) + 1
+            continue
+        pid = r["person_id"]
+        counts[pid] = counts.get(pid, 0) + 1
+        if r["direction"] == "in" and pid not in first:
+            first[pid] = r
+    rows = [
+        AttendanceRow(
+            p.person_id,
+            p.name,
+            p.class_name,
+            first.get(p.person_id, {}).get("occurred_at"),
+            first.get(p.person_id, {}).get("method"),
+            first.get(p.person_id, {}).get("gate"),
+            counts.get(p.person_id, 0),
+        )
+        for p in roster
+    ]
+    rows.sort(key=lambda a: (a.first_in is None, a.first_in or "", a.name))
+    return rows, unidentified

@@ -1,0 +1,283 @@
+"""`edge collector run`: subscribes to every gateway's check-ins through an MQTT 5 shared subscription,
+validates each message and stores it once (by event_id), in batches.
+
+Threads, started and stopped in this order: paho's network thread (`paho-collector-<id>`) only queues what
+arrives; the writer thread (`collector-writer-<id>`) takes up to `max_events` messages or what came within
+`max_wait_ms` of the first, validates them (compiled schema), and stores the batch in ONE transaction
+(store.store_batch, with the optional on_stored hook inside it). Only after that commit does it send each
+message's PUBACK (paho manual_ack) and the gateway's receipt ({prefix}/{site}/{gateway}/receipt: seq, event_id,
+status): a collector that dies mid-batch has acknowledged nothing of it, the broker re-delivers (and the gateways
+re-send on their receipt timeout), and the rows are stored once. A rejected message is acknowledged once its
+dead-letter row is committed in the same batch.
+
+No poison message: anything that cannot be parsed or validated — too large, too deep, not UTF-8, not the schema,
+even a RecursionError or another exception while handling it — is dead-lettered and acknowledged. The collector
+stops (`fatal`, exit code 3) only when its own database cannot be written; the batch then stays unacknowledged.
+
+Receipts never erase data: a receipt always names a valid event_id (UUID) whose row was stored, found duplicate,
+or dead-lettered under that event_id in this batch; a message without a valid event_id (and seq) gets none.
+Several collectors in the same group split the stream; on PostgreSQL each stores its share in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from edge.central.collector.validate import Rejected, parse_checkin
+from edge.central.store import CheckinStore, OnStored, Reject
+from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared
+from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectorStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    receipts: int = 0
+    batches: int = 0
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    max_events: int = 1000
+    """At most this many messages per transaction."""
+    max_wait_ms: float = 5.0
+    """A batch is closed this long after its first message arrived, however small it is."""
+    receive_maximum: int = 4000
+    """MQTT 5 Receive Maximum: how many unacknowledged QoS 1 messages the broker may send us at once. It must
+    exceed max_events, or batches could never fill (the broker would wait for acks that wait for the batch)."""
+
+
+class _Msg(NamedTuple):
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+class _Outcome(NamedTuple):
+    msg: _Msg
+    event: dict[str, Any] | None
+    rejected: Rejected | None
+
+
+class Collector:
+    def __init__(
+        self,
+        store: CheckinStore,
+        *,
+        host: str,
+        port: int,
+        collector_id: str = "collector-1",
+        group: str = "collectors",
+        prefix: str = DEFAULT_PREFIX,
+        username: str | None = None,
+        password: str | None = None,
+        session_expiry_s: int = 3600,
+        known_gateways: set[str] | None = None,
+        tls: Any = None,
+        batch: BatchSettings | None = None,
+        on_stored: OnStored | None = None,
+    ) -> None:
+        self.store = store
+        self.known_gateways = known_gateways
+        """"site/gateway" ids allowed to report; None accepts any (the broker's ACL is the first gate)."""
+        self.prefix = prefix
+        self.topic = shared(group, checkin_filter(prefix))
+        self.status_topic = collector_status(collector_id, prefix)
+        self.stats = CollectorStats()
+        self.batch = batch or BatchSettings()
+        self.on_stored = on_stored
+        """Runs inside each batch's transaction with the newly stored events (see edge.central.store.base)."""
+        self.subscribed = threading.Event()
+        self.fatal = threading.Event()
+        """Set when the database cannot be written: the caller should stop (messages stay unacknowledged)."""
+        self._queue: queue.Queue[_Msg] = queue.Queue()
+        self._stop = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name=f"collector-writer-{collector_id}", daemon=True)
+        self._settings = MqttSettings(
+            host=host,
+            port=port,
+            client_id=collector_id,
+            username=username,
+            password=password,
+            clean_start=False,
+            session_expiry_s=session_expiry_s,
+            will=(self.status_topic, b"offline"),
+            **({"tls": tls} if tls is not None else {}),
+        )
+        self._client = make_client(self._settings)
+        self._client.max_inflight_messages_set(self.batch.receive_maximum)  # receipts in flight
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.manual_ack_set(True)
+
+    # lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        s = self._settings
+        log.info("collector %s connecting to %s:%d, subscribing %s", s.client_id, s.host, s.port, self.topic)
+        self._writer.start()
+        props = connect_properties(s)
+        props.ReceiveMaximum = self.batch.receive_maximum
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        self._client.loop_start()
+        self._client._thread.name = f"paho-collector-{s.client_id}"  # type: ignore[union-attr]
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self.subscribed.wait(timeout)
+
+    def stop(self) -> None:
+        """The writer finishes what has arrived (its acks and receipts go out), then the connection closes."""
+        self._stop.set()
+        self._writer.join(30)
+        if self._client.is_connected():
+            self._client.publish(self.status_topic, b"stopped", qos=1, retain=True).wait_for_publish(2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        log.info("collector stopped: %s", self.stats)
+
+    # paho's thread ------------------------------------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _ud: Any, flags: Any, rc: ReasonCode, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("broker refused the collector: %s", reason_text(rc))
+            return
+        log.info("collector connected (session present: %s)", getattr(flags, "session_present", None))
+        client.subscribe(self.topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, client: mqtt.Client, _ud: Any, _mid: int, rcs: list[ReasonCode], _p: Any) -> None:
+        if any(rc.is_failure for rc in rcs):
+            log.error("subscription to %s refused: %s", self.topic, [reason_text(r) for r in rcs])
+            return
+        client.publish(self.status_topic, b"online", qos=1, retain=True)
+        self.subscribed.set()
+        log.info("collector subscribed to %s", self.topic)
+
+    def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        self.subscribed.clear()
+        log.warning("collector disconnected: %s; reconnecting", reason_text(rc))
+
+    def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.fatal.is_set():
+            return  # not acknowledged: the broker keeps it for a healthy collector
+        self.stats.received += 1
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # paho decodes the topic lazily
+            topic = bytes(msg._topic).decode("utf-8", errors="replace")
+        self._queue.put(_Msg(msg.mid, msg.qos, topic, bytes(msg.payload)))
+
+    # the writer's thread ------------------------------------------------------------------------------------
+    def _next_batch(self) -> list[_Msg]:
+        try:
+            first = self._queue.get(timeout=0.1)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch.max_wait_ms / 1000
+        while len(batch) < self.batch.max_events:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _write_loop(self) -> None:
+        while not self.fatal.is_set():
+            batch = self._next_batch()
+            if not batch:
+                if self._stop.is_set():
+                    return
+                continue
+            self._handle(batch)
+
+    def _check(self, m: _Msg) -> _Outcome:
+        """Validation of one message; whatever goes wrong here is this message's fault, never the collector's."""
+        try:
+            event = parse_checkin(m.topic, m.payload, self.prefix)
+            origin = f"{event['site_id']}/{event['gateway_id']}"
+            if self.known_gateways is not None and origin not in self.known_gateways:
+                raise Rejected(
+                    f"unknown gateway: {origin} is not in the collector's list of gateways",
+                    event["event_id"],
+                    event["seq"],
+                )
+            return _Outcome(m, event, None)
+        except Rejected as exc:
+            return _Outcome(m, None, exc)
+        except RecursionError:
+            return _Outcome(m, None, Rejected("payload nested too deep (recursion while handling it)"))
+        except Exception as exc:
+            log.exception("unexpected error handling a message on %s: dead-lettered", m.topic)
+            return _Outcome(m, None, Rejected(f"cannot handle the message: {type(exc).__name__}"))
+
+    def _handle(self, batch: list[_Msg]) -> None:
+        outcomes = [self._check(m) for m in batch]
+        events = [o.event for o in outcomes if o.event is not None]
+        rejects = [
+            Reject(o.msg.topic, o.rejected.reason, o.msg.payload, o.rejected.event_id)
+            for o in outcomes
+            if o.rejected is not None
+        ]
+        try:
+            results = iter(self.store.store_batch(events, rejects, on_stored=self.on_stored))
+        except Exception as exc:
+            log.critical("cannot write to the collector database (%s): stopping without acknowledging", exc)
+            self.fatal.set()
+            return
+        # counted before the receipts go out: whoever sees a receipt also sees the count
+        self.stats.batches += 1
+        answers: list[tuple[str, int | None, str | None, str, str]] = []
+        for o in outcomes:
+            if o.event is not None:
+                result = next(results)
+                if result == "stored":
+                    self.stats.stored += 1
+                else:
+                    self.stats.duplicates += 1
+                answers.append((o.msg.topic, o.event["seq"], o.event["event_id"], result, ""))
+            elif o.rejected is not None:
+                log.warning("rejected message on %s: %s", o.msg.topic[:200], o.rejected.reason)
+                key = o.rejected.reason.split(":", maxsplit=1)[0][:60]
+                self.stats.rejected_reasons[key] = self.stats.rejected_reasons.get(key, 0) + 1
+                self.stats.rejected += 1
+                answers.append((o.msg.topic, o.rejected.seq, o.rejected.event_id, "rejected", o.rejected.reason))
+        log.debug("batch of %d committed (%d stored)", len(batch), len(events))
+        for o in outcomes:
+            self._client.ack(o.msg.mid, o.msg.qos)
+        for topic, seq, event_id, status, reason in answers:
+            self._receipt(topic, seq, event_id, status, reason)
+
+    def _receipt(self, topic: str, seq: int | None, event_id: str | None, status: str, reason: str = "") -> None:
+        ids = parse_checkin_topic(topic, self.prefix)
+        if ids is None or seq is None or event_id is None:
+            return  # no gateway to answer, or nothing it could match safely: no receipt (see module docstring)
+        body: dict[str, object] = {"seq": seq, "event_id": event_id, "status": status}
+        if reason:
+            body["reason"] = reason[:200]
+        self._client.publish(GatewayTopics(self.prefix, *ids).receipt, json.dumps(body).encode(), qos=1)
+        self.stats.receipts += 1

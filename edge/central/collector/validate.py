@@ -1,0 +1,108 @@
+"""Checks a received MQTT message before it is stored. Every rejection carries a reason a person can read.
+
+The schema (edge/events/schemas/checkin.v1.json, the one the gateways validate against) is compiled once by
+fastjsonschema into Python code: a check-in is validated in microseconds, not walked by an interpreter per
+event. Limits on size and depth are checked on the bytes first (limits.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import fastjsonschema
+
+from edge.central.collector.limits import LimitExceeded, check_limits
+from edge.events.checkin import checkin_schema
+from edge.topics import parse_checkin_topic
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, event_id: str | None = None, seq: int | None = None) -> None:
+        self.reason = reason
+        self.event_id = event_id
+        """The payload's event_id when it is a valid UUID: the dead letter is filed under it and the gateway is
+        told (receipt "rejected"); None: no receipt at all (a receipt must never name an event it cannot)."""
+        self.seq = seq
+        super().__init__(reason)
+
+
+@cache
+def _compiled() -> Callable[[Any], Any]:
+    schema = dict(checkin_schema())
+    # fastjsonschema speaks draft-07; the schema uses nothing newer than draft-07 (if/then, const, pattern).
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema, formats={"uuid": UUID_RE.pattern})
+
+
+def _valid_event_id(value: object) -> str | None:
+    if isinstance(value, str) and UUID_RE.match(value):
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return None
+        return value
+    return None
+
+
+def _valid_seq(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def _storable(data: dict[str, Any]) -> bool:
+    """Text both engines can store: PostgreSQL refuses NUL in text, and no driver encodes a lone surrogate.
+    Only payloads with a \\u escape can hold either (raw control characters are not valid JSON)."""
+    try:
+        out = json.dumps(data, ensure_ascii=False)
+        out.encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return "\\u0000" not in out  # json.dumps writes NUL as \\u0000 even with ensure_ascii=False
+
+
+def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
+    """The check-in in `payload`, or Rejected(reason, event_id?)."""
+    try:
+        check_limits(payload)
+    except LimitExceeded as exc:
+        raise Rejected(str(exc)) from None
+    ids = parse_checkin_topic(topic, prefix)
+    if ids is None:
+        raise Rejected(f"not a check-in topic: {topic[:200]}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected("payload is not UTF-8") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Rejected(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
+    except RecursionError:
+        raise Rejected("payload nested too deep") from None
+    if not isinstance(data, dict):
+        raise Rejected(f"payload is a JSON {type(data).__name__}, not an object")
+    event_id, seq = _valid_event_id(data.get("event_id")), _valid_seq(data.get("seq"))
+    if "\\u" in text and not _storable(data):
+        raise Rejected(
+            "payload holds a NUL character or a lone surrogate (\\u escapes no database can store)", event_id, seq
+        )
+    if data.get("schema_version") != 1:
+        raise Rejected(
+            f"unsupported schema_version {repr(data.get('schema_version'))[:20]} (this collector reads 1)",
+            event_id,
+            seq,
+        )
+    try:
+        _compiled()(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise Rejected(f"schema: {exc.message[:300]}", event_id, seq) from None
+    if (data["site_id"], data["gateway_id"]) != ids:
+        raise Rejected(
+            f"topic says {ids[0]}/{ids[1]} but payload says {data['site_id']}/{data['gateway_id']}", event_id, seq
+        )
+    return data
