@@ -42,6 +42,8 @@ if [ "$dev" = 1 ]; then
   [ -f /usr/include/simavr/sim_avr.h ] || need_apt+=(simavr libsimavr-dev)
   [ -f /usr/include/libelf.h ] || need_apt+=(libelf-dev)
   command -v avrdude >/dev/null 2>&1 || need_apt+=(avrdude)  # scripts/flash_firmware.sh --dry-run is tested
+  # systemd-analyze verify checks the units in edge/ops/systemd (the package only adds files in a container)
+  command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -27,6 +27,7 @@ class Supervision:
         self.notifier = notifier
         self.heartbeats = heartbeats
         self.watchdog: Watchdog | None = None
+        self.is_ready = False
         if watchdog_s is not None and notifier.enabled:
             # systemd recommends pinging at half the period; a third leaves room on a loaded machine.
             self.watchdog = Watchdog(notifier, heartbeats, watchdog_s / 3, status)
@@ -45,6 +46,10 @@ class Supervision:
         return default if period is None else period / 2
 
     def ready(self, status: str) -> None:
+        """READY=1 and the watchdog thread; later calls do nothing (a caller may poll for readiness)."""
+        if self.is_ready:
+            return
+        self.is_ready = True
         self.notifier.ready(status)
         if self.watchdog is not None:
             self.watchdog.start()

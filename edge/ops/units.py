@@ -1,0 +1,98 @@
+"""systemd units for each role, rendered from the templates in edge/ops/systemd/ with this install's paths.
+
+One template for the gateway (devices, the watchdog) and one for the central processes (no devices at all).
+A role whose command does not exist yet is listed with `command=None` and refused with a reason, rather than
+shipping a unit that would fail at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATES = Path(__file__).parent / "systemd"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    template: str
+    command: str | None
+    """`edge` arguments; None: not runnable yet (why in `missing`)."""
+    watchdog_s: int | None = None
+    """WatchdogSec=, only for a process whose work loops beat heartbeats (edge/ops/heartbeat.py)."""
+    missing: str = ""
+
+
+ROLES: dict[str, Role] = {
+    r.name: r
+    for r in (
+        Role("gateway", "edge-gateway.service", "gateway run -c @CONFIG_DIR@/config.yaml", watchdog_s=30),
+        Role(
+            "collector",
+            "edge-server.service",
+            # the store URL and the broker come from @CONFIG_DIR@/collector.env (EDGE_STORE_URL, EDGE_MQTT_HOST, …);
+            # %d is the service's credentials directory
+            "collector run --id @NAME@ --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/client.crt"
+            " --key %d/client.key",
+        ),
+        Role("notifier", "edge-server.service", None, missing="no `edge notify run` command yet (#9)"),
+        Role("web", "edge-server.service", None, missing="the web app does not exist yet (#10)"),
+    )
+}
+
+
+class UnitError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live on the machine the unit runs on."""
+
+    prefix: Path = Path("/opt/edge")
+    """The checkout holding .venv (scripts/bootstrap.sh makes it)."""
+    config_dir: Path = Path("/etc/edge")
+    state_dir: Path = Path("/var/lib/edge")
+
+    @property
+    def bin(self) -> Path:
+        return self.prefix / ".venv" / "bin" / "edge"
+
+
+def unit_name(role: str) -> str:
+    return f"edge-{role}.service"
+
+
+def render_unit(role: str, name: str, layout: Layout | None = None) -> str:
+    """The unit text for `role` (gateway, collector, …) of the machine called `name`."""
+    lay = layout or Layout()
+    r = ROLES.get(role)
+    if r is None:
+        raise UnitError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    if r.command is None:
+        raise UnitError(f"role {role} cannot be installed yet: {r.missing}")
+    if r.watchdog_s is None:
+        wd_line = (
+            "# no WatchdogSec= yet: set it once the process's work loop beats a heartbeat (edge/ops/supervision.py)"
+        )
+        wd_note = "no watchdog until its work loop beats a heartbeat."
+    else:
+        wd_line = f"WatchdogSec={r.watchdog_s}s"
+        wd_note = "WATCHDOG=1 only while its work loops beat."
+    text = (TEMPLATES / r.template).read_text(encoding="utf-8")
+    for key, value in (
+        ("@COMMAND@", r.command),
+        ("@WATCHDOG_LINE@", wd_line),
+        ("@WATCHDOG_NOTE@", wd_note),
+        ("@ROLE@", role),
+        ("@NAME@", name),
+        ("@BIN@", str(lay.bin)),
+        ("@PREFIX@", str(lay.prefix)),
+        ("@CONFIG_DIR@", str(lay.config_dir)),
+        ("@STATE_DIR@", str(lay.state_dir)),
+    ):
+        text = text.replace(key, value)
+    if "@" in "".join(line for line in text.splitlines() if not line.startswith("#")).replace("@system-service", ""):
+        raise UnitError(f"template {r.template} left a placeholder unfilled")
+    return text
