@@ -1,0 +1,154 @@
+"""End to end: card taps at a gateway (RDM6300 simulator) → MQTT → collector (store + notify hook) → notifier →
+a notice at each real receiver (webhook server checking the signature, SMTP with STARTTLS, SMS gateway, the MQTT
+broker), in each guardian's language, once; nothing about denied cards or anyone else's child."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from edge.central.collector.service import Collector
+from edge.central.notify import jobs as q
+from edge.central.notify.directory import load_directories
+from edge.central.notify.hook import NotifyHook, arrivals, connect
+from edge.central.notify.receivers import HttpReceiver, SmtpReceiver
+from edge.central.notify.worker import Notifier
+from edge.central.store import open_store
+from edge.config import load_config
+from edge.config.central import load_central_config
+from edge.devtools.mosquitto import MosquittoBroker
+from edge.gateway.service import Gateway
+from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.helpers import Watcher, gateway_config, wait_until
+
+SECRET = "webhook-secret-0123456789"
+ROSTER = "person_id,name,class,card_uid\nminh_anh,Nguyễn Minh Anh,6A,0F00A1B2C3\nbao,Trần Bảo,7B,0F00D4E5F6\n"
+GUARDIANS = (
+    "person_id,name,phone,email,channel,language,kinds\n"
+    "minh_anh,Bình,0912 345 678,,app,vi,arrived;absent\n"
+    "minh_anh,Jane,,jane@example.com,email,en,arrived\n"
+    "minh_anh,Lan,0987 654 321,,sms,vi,arrived\n"
+    "minh_anh,Tom,,,push,en,arrived\n"
+    "bao,Hoa,0912 000 111,,sms,vi,arrived\n"
+)
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[HttpReceiver, SmtpReceiver, HttpReceiver]]:
+    app, smtp, sms = HttpReceiver(secret=SECRET, dedupe=True), SmtpReceiver(), HttpReceiver(key_field="ref")
+    yield app, smtp, sms
+    app.close()
+    smtp.close()
+    sms.close()
+
+
+def central_yaml(tmp: Path, broker: MosquittoBroker, app: HttpReceiver, smtp: SmtpReceiver, sms: HttpReceiver) -> Path:
+    (tmp / "guardians.csv").write_text(GUARDIANS)
+    today = datetime.now(UTC).date()
+    push: dict[str, Any] = {"name": "push", "type": "mqtt", "host": "127.0.0.1", "port": broker.port}
+    identity = getattr(broker, "identity", None)
+    if identity is not None:  # a TLS broker with client certificates
+        files = identity("notifier", "server")
+        push.update({"ca": str(files.ca), "cert": str(files.cert), "key": str(files.key)})
+    data = {
+        "schools": [
+            {
+                "id": "test-school",
+                "name": "Trường Thử",
+                "timezone": "Asia/Ho_Chi_Minh",
+                "roster": "roster.csv",
+                "guardians": "guardians.csv",
+                "calendar": {
+                    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "terms": [{"name": "T", "start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))}],
+                    "cutoff": "24:00",  # whenever the test runs, an arrival is on time
+                },
+                "gates": {"main-in": {"vi": "cổng chính", "en": "main gate"}},
+                "channels": [
+                    {"name": "app", "type": "webhook", "url": app.url, "secret": "${WEBHOOK_SECRET}"},
+                    {"name": "email", "type": "email", "host": "127.0.0.1", "port": smtp.port,
+                     "cafile": str(smtp.cafile), "sender": "Trường Thử <diemdanh@school.example>"},
+                    {"name": "sms", "type": "sms_http", "url": sms.url, "ascii": True},
+                    push,
+                ],
+            }
+        ],
+        "notify": {"poll_s": 0.1, "backoff_initial_s": 0.2, "backoff_max_s": 1},
+    }  # fmt: skip
+    path = tmp / "central.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def test_card_taps_to_parents(
+    broker: MosquittoBroker,
+    watcher: Watcher,
+    tmp_path: Path,
+    receivers: tuple[HttpReceiver, SmtpReceiver, HttpReceiver],
+) -> None:
+    app, smtp, sms = receivers
+    sim = Rdm6300Simulator().start()
+    gate = {"id": "main-in", "direction": "in", "mode": "card", "readers": [{"id": "reader-1", "port": sim.url}]}
+    gw_cfg = load_config(gateway_config(tmp_path, broker.port, "gw-1", gate, ROSTER))
+    cfg = load_central_config(central_yaml(tmp_path, broker, app, smtp, sms), env={"WEBHOOK_SECRET": SECRET})
+    directories = load_directories(cfg)
+    url = f"sqlite:///{tmp_path}/central.sqlite"
+    store = open_store(url)
+    collector = Collector(
+        store, host="127.0.0.1", port=broker.port, collector_id="col-notify", group="col-notify",
+        on_stored=NotifyHook(directories),
+    )  # fmt: skip
+    notifier = Notifier(cfg.notify, directories, lambda: connect(url), arrivals)
+    gw = Gateway(gw_cfg)
+    collector.start()
+    assert collector.wait_ready(10)
+    notifier.start()
+    try:
+        gw.start()
+        wait_until(lambda: sim.client_connected.is_set(), 10, "reader open")
+        sim.tap("0F00A1B2C3")  # Minh Anh: granted
+        sim.tap("DEADBEEF00")  # not on the roster: denied, nobody is told
+        wait_until(lambda: store.count() == 2, 20, "two check-ins stored")
+        sim.tap("0F00D4E5F6")  # Bảo: granted
+        wait_until(lambda: store.count() == 3, 20, "three check-ins stored")
+        assert app.wait_for(1, 30) and smtp.wait_for(1, 30) and sms.wait_for(2, 30)
+        topic, payload = watcher.wait_for(lambda t, _p: "/notify/" in t, 30, "the MQTT notice")
+        wait_until(lambda: notifier.counters["sent"] == 5, 30, "five notices sent")
+    finally:
+        gw.stop()
+        sim.stop()
+        notifier.stop()
+        collector.stop()
+    rows = {r["person_id"]: r for r in store.checkins()}
+    arrived = datetime.fromisoformat(rows["minh_anh"]["occurred_at"].replace("Z", "+00:00"))
+    hhmm = f"{arrived.astimezone(directories['test-school'].calendar.tz):%H:%M}"
+    arrived_bao = datetime.fromisoformat(rows["bao"]["occurred_at"].replace("Z", "+00:00"))
+    hhmm_bao = f"{arrived_bao.astimezone(directories['test-school'].calendar.tz):%H:%M}"
+
+    assert [r.body["text"] for r in app.received] == [f"Nguyễn Minh Anh (6A) đã đến trường lúc {hhmm} (cổng chính)."]
+    assert app.rejected_signatures == 0 and app.received[0].body["guardian_id"] == "minh_anh-g1"
+    mail = smtp.received[0].body
+    assert mail["to"] == ["jane@example.com"] and mail["tls"] is True and mail["language"] == "en"
+    assert mail["text"] == f"Nguyễn Minh Anh (6A) arrived at school at {hhmm} (main gate)."
+    texts = sorted((r.body["to"], r.body["text"]) for r in sms.received)
+    assert texts == [
+        ("+84912000111", f"Tran Bao (7B) da den truong luc {hhmm_bao} (cong chinh)."),
+        ("+84987654321", f"Nguyen Minh Anh (6A) da den truong luc {hhmm} (cong chinh)."),
+    ]
+    assert topic == "edge/v1/test-school/notify/minh_anh-g4"
+    assert json.loads(payload)["text"] == f"Nguyễn Minh Anh (6A) arrived at school at {hhmm} (main gate)."
+    # exactly once everywhere; the denied card told nobody anything
+    assert app.duplicates == smtp.duplicates == sms.duplicates == 0
+    conn, dialect = connect(url)
+    try:
+        counts = {(c, s): n for _k, c, s, n in q.status(conn, dialect).counts}
+    finally:
+        conn.close()
+    assert counts == {("app", "sent"): 1, ("email", "sent"): 1, ("sms", "sent"): 2, ("push", "sent"): 1}
+    store.close()
