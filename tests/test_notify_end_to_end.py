@@ -51,6 +51,7 @@ def receivers() -> Iterator[tuple[HttpReceiver, SmtpReceiver, HttpReceiver]]:
 def central_yaml(tmp: Path, broker: MosquittoBroker, app: HttpReceiver, smtp: SmtpReceiver, sms: HttpReceiver) -> Path:
     (tmp / "guardians.csv").write_text(GUARDIANS)
     today = datetime.now(UTC).date()
+    term = {"name": "T", "start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))}
     push: dict[str, Any] = {"name": "push", "type": "mqtt", "host": "127.0.0.1", "port": broker.port}
     identity = getattr(broker, "identity", None)
     if identity is not None:  # a TLS broker with client certificates
@@ -66,7 +67,7 @@ def central_yaml(tmp: Path, broker: MosquittoBroker, app: HttpReceiver, smtp: Sm
                 "guardians": "guardians.csv",
                 "calendar": {
                     "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "terms": [{"name": "T", "start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))}],
+                    "terms": [term],
                     "cutoff": "24:00",  # whenever the test runs, an arrival is on time
                 },
                 "gates": {"main-in": {"vi": "cổng chính", "en": "main gate"}},
@@ -111,7 +112,7 @@ def test_card_taps_to_parents(
     notifier.start()
     try:
         gw.start()
-        wait_until(lambda: sim.client_connected.is_set(), 10, "reader open")
+        wait_until(sim.client_connected.is_set, 10, "reader open")
         sim.tap("0F00A1B2C3")  # Minh Anh: granted
         sim.tap("DEADBEEF00")  # not on the roster: denied, nobody is told
         wait_until(lambda: store.count() == 2, 20, "two check-ins stored")
