@@ -137,6 +137,7 @@ def test_systemd_analyze_verify_catches_a_mistyped_key(tmp_path: Path) -> None:
 def test_exposure_score_stays_low(tmp_path: Path, role: str) -> None:
     path = tmp_path / f"edge-{role}.service"
     path.write_text(render_unit(role, "n1", layout(tmp_path)))
+    assert ANALYZE is not None
     proc = subprocess.run(
         [ANALYZE, "security", "--offline=yes", str(path)], capture_output=True, text=True, timeout=60, check=False
     )

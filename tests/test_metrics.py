@@ -1,0 +1,169 @@
+"""Prometheus metrics scraped over HTTP after real traffic: card taps from a simulated RDM6300, a face from a
+camera, check-ins through a real Mosquitto to a real collector and its receipts back."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from edge.camera.memory import ArraySource
+from edge.config import load_config
+from edge.config.model import CameraConfig
+from edge.devtools.mosquitto import MosquittoBroker, free_port
+from edge.gateway.service import Gateway
+from edge.ops.metrics import MetricsServer
+from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
+from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.helpers import FACES, face_frame, gallery_key, gateway_config, start_collector, wait_until
+
+ROSTER = """person_id,name,class,card_uid
+obama,Barack Obama,12A,
+rose,Rose Leslie,11C,62E3086CED
+"""
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str) -> tuple[Samples, dict[str, str]]:
+    """({(sample name, labels): value}, {family name: type})."""
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
+        text = resp.read().decode()
+    samples: Samples = {}
+    types: dict[str, str] = {}
+    for family in text_string_to_metric_families(text):
+        types[family.name] = family.type
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples, types
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+@pytest.fixture
+def reader() -> Iterator[Rdm6300Simulator]:
+    sim = Rdm6300Simulator().start()
+    yield sim
+    sim.stop()
+
+
+def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm6300Simulator, tmp_path: Path) -> None:
+    (tmp_path / "photos" / "obama").mkdir(parents=True)
+    shutil.copy(FACES / "obama_1.jpg", tmp_path / "photos" / "obama" / "1.jpg")
+    enroll(
+        tmp_path / "gallery.npz",
+        photos_from_folder(tmp_path / "photos"),
+        EnrolSettings(jitters=1),
+        key=gallery_key(tmp_path),
+    )
+    gate = {
+        "id": "main-in",
+        "direction": "in",
+        "mode": "card_or_face",
+        "readers": [{"id": "reader-1", "port": f"socket://127.0.0.1:{reader.port}"}],
+        "cameras": [{"id": "cam-1", "source": "memory", "realtime": False}],
+    }
+    cfg = load_config(gateway_config(tmp_path, broker.port, "gw-metrics", gate, ROSTER, clock_check="assume_synced"))
+    empty = np.full((360, 640, 3), 40, np.uint8)
+    frames = [empty] * 3 + [face_frame(FACES / "obama_2.jpg")] * 12 + [empty] * 10
+
+    def source(cam: CameraConfig, _stop: threading.Event) -> ArraySource:
+        return ArraySource(frames, cam.id)  # a file-like camera (lock step): every frame is processed
+
+    collector = start_collector(tmp_path / "central.sqlite", broker.port, "metrics-collectors")
+    gw = Gateway(cfg, source_factory=source)
+    gw.start()
+    server = MetricsServer(gw.metrics.registry, "127.0.0.1", 0)
+    server.start()
+    try:
+        wait_until(reader.client_connected.is_set, 20, "the gateway's reader connects")
+        reader.tap("62E3086CED")  # rose: granted
+        reader.tap("DEADBEEF00")  # unknown card: denied
+        wait_until(gw.cameras_finished, 60, "the camera read to its end")
+        wait_until(lambda: gw.recorder.recorded == 3 and gw.outbox.depth() == 0, 60, "3 check-ins confirmed")
+        samples, types = scrape(server.url)
+    finally:
+        server.stop()
+        gw.stop()
+        collector.stop()
+
+    assert value(samples, "edge_gateway_checkins_total", decision="granted", method="card", gate="main-in") == 1
+    assert value(samples, "edge_gateway_checkins_total", decision="denied", method="card", gate="main-in") == 1
+    assert value(samples, "edge_gateway_checkins_total", decision="granted", method="face", gate="main-in") == 1
+    assert value(samples, "edge_gateway_publish_latency_seconds_count") >= 3
+    assert value(samples, "edge_gateway_receipt_latency_seconds_count") >= 3
+    assert 0 < value(samples, "edge_gateway_receipt_latency_seconds_sum") < 60
+    assert value(samples, "edge_gateway_decision_latency_seconds_count", camera="cam-1") == 1
+    assert value(samples, "edge_gateway_outbox_depth") == 0
+    assert value(samples, "edge_gateway_outbox_oldest_age_seconds") == 0
+    assert value(samples, "edge_gateway_confirmed_total") == 3
+    assert value(samples, "edge_gateway_reader_state", reader="reader-1", state="connected") == 1
+    assert value(samples, "edge_gateway_reader_state", reader="reader-1", state="disconnected") == 0
+    assert value(samples, "edge_gateway_reader_cards_total", reader="reader-1") >= 2
+    assert value(samples, "edge_gateway_camera_frames_captured_total", camera="cam-1") == len(frames)
+    assert value(samples, "edge_gateway_camera_frames_dropped_total", camera="cam-1") == 0
+    assert value(samples, "edge_gateway_camera_state", camera="cam-1", state="ended") == 1
+    assert value(samples, "edge_gateway_alarm", alarm="outbox_over_cap") == 0
+    assert value(samples, "edge_gateway_clock_synced") == 1
+    assert (
+        value(
+            samples,
+            "edge_gateway_build_info",
+            version=__import__("edge").__version__,
+            site="test-school",
+            gateway="gw-metrics",
+        )
+        == 1
+    )
+
+    # Prometheus conventions: one prefix, snake case, counters end in _total, durations in seconds
+    for name, kind in types.items():
+        assert re.fullmatch(r"edge_gateway_[a-z0-9_]+", name), name
+        if kind == "histogram":
+            assert name.endswith("_seconds"), name
+    counters = {n for n, k in types.items() if k == "counter"}
+    assert {s for s, _ in samples if any(s.startswith(c) for c in counters)} <= {
+        f"{c}{suffix}" for c in counters for suffix in ("_total", "_created")
+    }
+
+
+def test_gateway_process_serves_metrics_on_the_configured_port(broker: MosquittoBroker, tmp_path: Path) -> None:
+    port = free_port()
+    gate = {
+        "id": "main-in",
+        "direction": "in",
+        "mode": "card",
+        "readers": [{"id": "r1", "port": f"socket://127.0.0.1:{free_port()}"}],
+    }
+    cfg = gateway_config(tmp_path, broker.port, "gw-metrics-proc", gate, ROSTER, metrics={"port": port})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "gateway", "run", "-c", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def scraped() -> Samples | None:
+            try:
+                return scrape(f"http://127.0.0.1:{port}/metrics")[0]
+            except OSError:
+                return None
+
+        samples = wait_until(scraped, 60, "the metrics endpoint answers")
+        assert ("edge_gateway_outbox_depth", frozenset()) in samples
+        assert value(samples, "edge_gateway_reader_state", reader="r1", state="connected") == 0
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
