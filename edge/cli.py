@@ -196,6 +196,14 @@ def collector() -> None:
 @click.option("--identity", default=None, help="Our identity in --pki (default: the --id).")
 @click.option("--batch-max", default=1000, show_default=True, type=int, help="Check-ins per transaction at most.")
 @click.option("--batch-ms", default=5.0, show_default=True, type=float, help="A batch closes this long after it opens.")
+@click.option(
+    "--metrics",
+    "metrics_addr",
+    default="127.0.0.1:9109",
+    show_default=True,
+    envvar="EDGE_METRICS",
+    help="Serve Prometheus metrics (edge_collector_*) on HOST:PORT; 'off' to disable.",
+)
 @click.pass_context
 def collector_run(
     ctx: click.Context,
@@ -215,6 +223,7 @@ def collector_run(
     identity: str | None,
     batch_max: int,
     batch_ms: float,
+    metrics_addr: str,
 ) -> None:
     """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin), in batches."""
     from edge.central.collector.service import BatchSettings, Collector
@@ -244,6 +253,9 @@ def collector_run(
     from edge.ops.supervision import Supervision
 
     sup = Supervision.from_env(Heartbeats())  # systemd Type=notify: READY=1 once subscribed (no watchdog yet)
+    from edge.ops.server_metrics import serve_collector_metrics
+
+    metrics = serve_collector_metrics(c, metrics_addr)
     c.start()
     while not stop.wait(0.5):
         if c.fatal.is_set():
@@ -252,6 +264,8 @@ def collector_run(
             sup.ready(f"collecting as {collector_id}")  # once
     sup.stopping()
     c.stop()
+    if metrics is not None:
+        metrics.stop()
     store.close()
     sys.exit(3 if c.fatal.is_set() else 0)
 

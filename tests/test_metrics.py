@@ -22,6 +22,7 @@ from edge.config.model import CameraConfig
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.gateway.service import Gateway
 from edge.ops.metrics import MetricsServer
+from edge.ops.server_metrics import parse_listen, serve_collector_metrics
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, face_frame, gallery_key, gateway_config, start_collector, wait_until
@@ -87,6 +88,8 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
     gw.start()
     server = MetricsServer(gw.metrics.registry, "127.0.0.1", 0)
     server.start()
+    central = serve_collector_metrics(collector, "127.0.0.1:0")
+    assert central is not None
     try:
         wait_until(reader.client_connected.is_set, 20, "the gateway's reader connects")
         reader.tap("62E3086CED")  # rose: granted
@@ -94,8 +97,11 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
         wait_until(gw.cameras_finished, 60, "the camera read to its end")
         wait_until(lambda: gw.recorder.recorded == 3 and gw.outbox.depth() == 0, 60, "3 check-ins confirmed")
         samples, types = scrape(server.url)
+        wait_until(lambda: collector.stats.receipts >= 3, 10, "the collector's receipts counted")
+        central_samples, central_types = scrape(central.url)
     finally:
         server.stop()
+        central.stop()
         gw.stop()
         collector.stop()
 
@@ -128,6 +134,12 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
         == 1
     )
 
+    assert value(central_samples, "edge_collector_checkins_stored_total") == 3
+    assert value(central_samples, "edge_collector_checkins_duplicates_total") == 0
+    assert value(central_samples, "edge_collector_checkins_rejected_total", reason="none") == 0
+    assert value(central_samples, "edge_collector_store_failed") == 0
+    assert all(re.fullmatch(r"edge_collector_[a-z0-9_]+", n) for n in central_types)
+
     # Prometheus conventions: one prefix, snake case, counters end in _total, durations in seconds
     for name, kind in types.items():
         assert re.fullmatch(r"edge_gateway_[a-z0-9_]+", name), name
@@ -157,13 +169,23 @@ def test_gateway_process_serves_metrics_on_the_configured_port(broker: Mosquitto
 
         def scraped() -> Samples | None:
             try:
-                return scrape(f"http://127.0.0.1:{port}/metrics")[0]
+                got = scrape(f"http://127.0.0.1:{port}/metrics")[0]
             except OSError:
                 return None
+            # the endpoint opens before the gateway starts; its levels appear once it has
+            return got if ("edge_gateway_outbox_depth", frozenset()) in got else None
 
-        samples = wait_until(scraped, 60, "the metrics endpoint answers")
-        assert ("edge_gateway_outbox_depth", frozenset()) in samples
+        samples = wait_until(scraped, 60, "the metrics endpoint answers with the gateway's levels")
         assert value(samples, "edge_gateway_reader_state", reader="r1", state="connected") == 0
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+def test_listen_addresses() -> None:
+    assert parse_listen("off") is None
+    assert parse_listen("127.0.0.1:9109") == ("127.0.0.1", 9109)
+    assert parse_listen(":9109") == ("127.0.0.1", 9109)
+    assert parse_listen("[::1]:9109") == ("::1", 9109)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_listen("9109x")
