@@ -69,11 +69,11 @@ def fill(db: Path) -> list[dict[str, object]]:
 def test_export_jsonl_and_csv(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     events = fill(db)
-    r = CliRunner().invoke(cli, ["export", "--db", str(db), "--format", "jsonl"])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--format", "jsonl"])
     assert r.exit_code == 0, r.output
     assert [json.loads(line) for line in r.output.splitlines()] == events
 
-    r = CliRunner().invoke(cli, ["export", "--db", str(db), "--format", "csv"])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(r.output)))
     assert [row["seq"] for row in rows] == ["1", "2", "3"]
     assert rows[1]["distance"] == "0.41" and rows[2]["person_id"] == ""
@@ -82,12 +82,12 @@ def test_export_jsonl_and_csv(tmp_path: Path) -> None:
 def test_export_by_date_and_time_zone(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     fill(db)
-    r = CliRunner().invoke(cli, ["export", "--db", str(db), "--date", "2026-11-24"])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--date", "2026-11-24"])
     assert [json.loads(line)["seq"] for line in r.output.splitlines()] == [2, 3]
     # 23:30 UTC on the 23rd is already the 24th in Europe/Berlin (UTC+1 in November)
-    r = CliRunner().invoke(cli, ["export", "--db", str(db), "--date", "2026-11-24", "--tz", "Europe/Berlin"])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--date", "2026-11-24", "--tz", "Europe/Berlin"])
     assert [json.loads(line)["seq"] for line in r.output.splitlines()] == [1, 2, 3]
-    r = CliRunner().invoke(cli, ["export", "--db", str(db), "--date", "24/11/2026"])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--date", "24/11/2026"])
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
 
 
@@ -107,6 +107,72 @@ def test_attendance_rows(tmp_path: Path) -> None:
     store.close()
     roster_csv = tmp_path / "roster.csv"
     roster_csv.write_text("person_id,name,class\na,Ann,1A\nb,Bob,1A\nc,Cid,1B\n")
-    r = CliRunner().invoke(cli, ["report", "--db", str(db), "--roster", str(roster_csv), "--date", "2026-11-24"])
+    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--date", "2026-11-24"])
     assert r.exit_code == 0, r.output
     assert "present 1/3" in r.output and "absent" in r.output
+
+
+INJECTIONS = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_cells_are_safe_for_spreadsheets(tmp_path: Path) -> None:
+    from edge.central.spreadsheet import FORMULA_STARTS, safe_cell
+
+    assert [safe_cell(v) for v in INJECTIONS] == ["'" + v for v in INJECTIONS]
+    assert safe_cell("Ann") == "Ann" and safe_cell(-1) == -1 and safe_cell(None) == ""
+
+    # names in the roster (report) and text in stored check-ins (export): person_id and device_id are free text
+    db = tmp_path / "c.sqlite"
+    store = open_store(str(db))
+    for i, bad in enumerate(INJECTIONS, start=1):
+        e = CheckIn(new_event_id(), "s", "gw", "main", "in", f"2026-11-24T07:0{i}:00.000Z", i, "card", bad,
+                    "granted", card_uid="0F00A1B2C3", device_id=bad).to_dict()  # fmt: skip
+        store.insert(e)
+    store.close()
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert [row["person_id"] for row in rows] == ["'" + v for v in INJECTIONS]
+    assert [row["device_id"] for row in rows] == ["'" + v for v in INJECTIONS]
+
+    roster_csv = tmp_path / "roster.csv"
+    with roster_csv.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["person_id", "name", "class"])
+        for i, bad in enumerate(INJECTIONS):
+            w.writerow([f"p{i}", bad, bad])
+    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    cells = {row["person_id"]: (row["name"], row["class"]) for row in rows}
+    # the roster reader may trim surrounding whitespace (tab, CR); whatever reaches the CSV is neutralised
+    for i, bad in enumerate(INJECTIONS):
+        name, class_name = cells[f"p{i}"]
+        assert name == class_name and not name.startswith(FORMULA_STARTS), name
+        assert name.removeprefix("'") == bad.strip() and (name.startswith("'") or bad.strip() != bad)
+
+
+def test_report_in_the_school_time_zone_and_formats(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    fill(db)
+    roster_csv = tmp_path / "roster.csv"
+    long_name = "Bartholomew Alexander Montgomery-Fitzwilliam the Third of Somewhere Far"
+    roster_csv.write_text(f"person_id,name,class\na,Ann,1A\nb,{long_name},1A\nc,Cid,1B\n")
+    args = ["report", "--store", str(db), "--roster", str(roster_csv), "--date", "2026-11-24"]
+
+    r = CliRunner().invoke(cli, [*args, "--tz", "Europe/Berlin", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    first_in = {p["person_id"]: p["first_in"] for p in doc["people"]}
+    # 23:30 UTC on the 23rd is 00:30 on the 24th in Berlin: Ann is present that day, at school time
+    assert first_in == {"a": "2026-11-24T00:30:00.000+01:00", "b": "2026-11-24T08:45:00.000+01:00", "c": None}
+    assert doc["present"] == 2 and doc["roster"] == 3 and doc["unidentified"] == {"denied": 1, "unknown": 0}
+
+    r = CliRunner().invoke(cli, [*args, "--tz", "Europe/Berlin"])  # a table, into a pipe (not a terminal)
+    assert r.exit_code == 0, r.output
+    assert long_name in r.output and "08:45:00.000+01:00" in r.output
+    assert max(len(line) for line in r.output.splitlines()) > 80  # not cut to 80 columns
+
+    r = CliRunner().invoke(cli, [*args, "--format", "csv", "--tz", "America/New_York"])
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert {row["person_id"]: row["first_in"] for row in rows}["b"] == "2026-11-24T02:45:00.000-05:00"

@@ -30,7 +30,9 @@ def safe_row(row: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 
 def write_csv(out: IO[str], fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
     """A header and one line per row, every cell through safe_cell; returns the number of rows."""
-    writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    # CRLF line ends (RFC 4180): the csv module quotes a field holding any line-end character, so a CR or LF
+    # inside a name stays inside its cell
+    writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     n = 0
     for r in rows:

@@ -90,7 +90,8 @@ def write_attendance(
         )
     con = console or Console(file=out)
     if not con.is_terminal:
-        con.width = max(con.width, int(table.__rich_measure__(con, con.options).maximum))
+        wide = con.options.update_width(100_000)
+        con.width = max(con.width, int(table.__rich_measure__(con, wide).maximum))
     con.print(table)
     present_n = sum(r.first_in is not None for r in rows)
     con.print(

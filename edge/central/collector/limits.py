@@ -22,11 +22,17 @@ class LimitExceeded(ValueError):
     pass
 
 
-def nesting_depth(payload: bytes, limit: int = MAX_DEPTH) -> int:
-    """The deepest nesting of arrays/objects outside strings; stops scanning (and returns limit + 1) as soon as
-    the limit is passed."""
+def too_deep(payload: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True when arrays/objects nest deeper than `limit` (outside strings). Fewer brackets than the limit in the
+    whole payload cannot nest deeper: then no byte is walked in Python."""
     if payload.count(b"[") + payload.count(b"{") <= limit:
-        return min(limit, payload.count(b"[") + payload.count(b"{"))
+        return False
+    return nesting_depth(payload, limit) > limit
+
+
+def nesting_depth(payload: bytes, limit: int = MAX_DEPTH) -> int:
+    """The deepest nesting of arrays/objects outside strings; stops scanning as soon as it passes `limit` (and
+    then returns limit + 1)."""
     depth = deepest = 0
     in_string = escaped = False
     for byte in payload:
@@ -53,6 +59,5 @@ def nesting_depth(payload: bytes, limit: int = MAX_DEPTH) -> int:
 def check_limits(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES, max_depth: int = MAX_DEPTH) -> None:
     if len(payload) > max_bytes:
         raise LimitExceeded(f"payload too large ({len(payload)} bytes > {max_bytes})")
-    depth = nesting_depth(payload, max_depth)
-    if depth > max_depth:
+    if too_deep(payload, max_depth):
         raise LimitExceeded(f"payload nested too deep (more than {max_depth} levels)")
