@@ -437,6 +437,9 @@ def _register() -> None:
 
     for command in (enroll_cmd, identify_cmd, gallery, bench, calendar, notify):
         cli.add_command(command)
+    from edge.bench.notify import bench_notify_cmd
+
+    bench.add_command(bench_notify_cmd)
 
 
 _register()

@@ -38,6 +38,8 @@ class Received:
     headers: dict[str, str]
     at_monotonic: float
     duplicate: bool
+    at_wall: float = 0.0
+    """time.time() on arrival: compared with a job's created_at (also time.time()) for latency."""
 
 
 @dataclass
@@ -54,7 +56,7 @@ class _Tally:
         with self.cond:
             dup = key in self.keys
             self.keys[key] = self.keys.get(key, 0) + 1
-            r = Received(key, body, headers, time.monotonic(), dup)
+            r = Received(key, body, headers, time.monotonic(), dup, time.time())
             self.received.append(r)
             self.cond.notify_all()
             return r
