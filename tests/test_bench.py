@@ -1,13 +1,18 @@
-"""Benchmark plumbing: truth scoring (unit) and `edge bench match` printing figures (no timing asserted)."""
+"""Benchmark plumbing: truth scoring (unit), `edge bench match|recognition|accuracy` printing figures for both
+backends (no timing asserted), and the bench script naming the data it needs."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from edge.bench.truth import Pass, Truth, score
 from edge.cli import cli
+from tests.helpers import FACES, write_video
 
 TRUTH = Truth(
     30.0, 100, [Pass("ann", 0, 20, 5), Pass(None, 30, 50, 35), Pass("bob", 60, 80, 65), Pass("cat", 85, 99, 90)]
@@ -37,3 +42,48 @@ def test_bench_gate_measures_every_tap_and_reconnect() -> None:
     assert data["card_to_relay_ms"]["n"] == 4 and data["card_to_mqtt_ms"]["n"] == 4
     assert data["reconnect_after_replug_s"]["n"] == 1
     assert 0 < data["firmware"]["flash_bytes"] <= data["firmware"]["flash_total"]
+
+
+def _people(root: Path, people: dict[str, list[str]]) -> Path:
+    for pid, srcs in people.items():
+        (root / pid).mkdir(parents=True)
+        for i, src in enumerate(srcs, 1):
+            shutil.copy(FACES / src, root / pid / f"{i}.jpg")
+    return root
+
+
+def test_bench_recognition_runs_both_backends_side_by_side(tmp_path: Path) -> None:
+    photos = _people(tmp_path / "photos", {"obama": ["obama_1.jpg"], "biden": ["biden_1.jpg"]})
+    video = tmp_path / "v.mp4"
+    write_video(video, [(None, 2), (FACES / "obama_2.jpg", 10), (None, 10), (FACES / "rose_leslie_1.jpg", 10)])
+    args = ["bench", "recognition", "--video", str(video), "--photos", str(photos), "--model", "both"]
+    res = CliRunner().invoke(cli, [*args, "--jitters", "1", "--no-paced", "--no-reference"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert list(out["models"]) == ["sface", "dlib"]
+    for name, core in out["models"].items():
+        assert [d["person_id"] for d in core["decisions"]] == ["obama", None], name
+        assert core["frames"] == 32 and core["cpu_s_per_video_s"] > 0
+        assert core["gallery"]["model"].startswith("sface" if name == "sface" else "dlib")
+    assert out["sface_vs_dlib_fps"] > 0
+
+
+def test_bench_accuracy_prints_a_curve_per_model(tmp_path: Path) -> None:
+    enrolled = _people(tmp_path / "enrolled", {"obama": ["obama_1.jpg", "obama_2.jpg"], "biden": ["biden_1.jpg"]})
+    strangers = _people(tmp_path / "strangers", {"rose": ["rose_leslie_1.jpg"]})
+    args = ["bench", "accuracy", "--enrolled", str(enrolled), "--strangers", str(strangers), "--model", "both"]
+    res = CliRunner().invoke(cli, [*args, "--enrol-photos", "1", "--jitters", "1"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for name in ("sface", "dlib"):
+        rows = out[name]["curve"]
+        assert rows[0]["genuine"] == 1 and rows[0]["strangers"] == 1
+        at_default = [r for r in rows if r["margin"] == out[name]["default_rule"]["margin"]]
+        assert any(r["correct_pct"] == 100.0 and r["strangers_accepted"] == 0 for r in at_default), name
+        assert out[name]["closest_stranger"]["probe"] == "rose/1.jpg"
+
+
+def test_bench_script_says_what_data_it_needs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "bench_recognition.sh"
+    res = subprocess.run([str(script), str(tmp_path / "nowhere")], check=False, capture_output=True, text=True)
+    assert res.returncode == 2 and "needs the development data set" in res.stderr

@@ -135,6 +135,7 @@ def bench_recognition_cmd(
     row("frames/s (unpaced)", "fps", ref.get("fps"))
     row("CPU-s per video-s (unpaced)", "cpu_s_per_video_s", ref.get("cpu_s_per_video_s"))
     row("CPU-s per video-s (paced 30 fps)", "paced_cpu_s_per_video_s")
+    row("  of which encoder workers (paced)", "paced_cpu_s_per_video_s_encoder_workers")
     row("speed-up vs reference", "speedup_vs_reference")
     row(
         "encodings (per pass)",

@@ -260,11 +260,11 @@ class RecognitionConfig(_Section):
             " half size); empty: full size. dlib ignores it."
         ),
     )
-    largest_face_only: bool = Field(
+    one_at_a_time: bool = Field(
         True,
         description=(
-            "One person at a time per lane: only the largest face in the frame is encoded and decided; faces"
-            " behind it (bystanders, people queueing) are tracked and decided when they reach the front."
+            "One person at a time per lane: the largest face takes the lane until its track ends and only it is"
+            " encoded and decided; faces beside or behind it (bystanders, the queue) wait for the lane."
         ),
     )
     min_face_px: int | None = Field(

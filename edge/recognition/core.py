@@ -9,7 +9,9 @@ Per track: the first good detection is encoded at once, then the best detection 
 (distances averaged) and the open-set rule applied: a match needs `min_encodings` agreeing looks; "unknown"
 is decided when the encodings are used up or the track ends. A granted track is followed until it leaves and
 never decided again. A face that stays in view after "unknown" (someone standing at the gate, first seen at
-a poor angle) gets a fresh round of looks every `recheck_after_frames`, at most `max_rounds` rounds.
+a poor angle) gets a fresh round of looks every `recheck_after_frames`, at most `max_rounds` rounds; a round
+reports only a grant (a second "unknown" for the same track is not a new decision). With `one_at_a_time`
+the largest eligible face holds the lane until its track ends; only that track is looked at.
 """
 
 from __future__ import annotations
@@ -48,9 +50,11 @@ class CoreSettings:
     detect_upsample: int = 0
     detect_max_width: int | None = 640
     """Detect on a copy of the frame at most this wide (backends that allow it: SFace's YuNet)."""
-    largest_face_only: bool = True
-    """One lane, one person at a time: only the largest face in the frame is looked at; faces behind it are tracked
-    and get their turn when they reach the front (YuNet also finds the bystanders HOG missed)."""
+    one_at_a_time: bool = True
+    """One lane, one person at a time: the largest eligible face takes the lane and keeps it until its track ends;
+    only it is looked at and decided. Faces beside or behind it (bystanders in view, the next in the queue) are
+    tracked and get the lane when it is free. YuNet finds the bystanders HOG missed, and two faces of similar
+    size would otherwise take turns being 'largest' and both be decided."""
     min_encodings: int = 2
     """A match is accepted only once this many encodings of the track agree (fused); a single frame can
     look like someone else, two differently sized/lit frames rarely both do."""
@@ -71,7 +75,7 @@ class CoreSettings:
             full_detect_every=rc.full_detect_every,
             detect_upsample=rc.detect_upsample,
             detect_max_width=rc.detect_max_width,
-            largest_face_only=rc.largest_face_only,
+            one_at_a_time=rc.one_at_a_time,
             min_encodings=rc.min_encodings,
             max_encodings=rc.max_encodings,
             encode_gap=rc.encode_gap_frames,
@@ -161,6 +165,7 @@ class RecognitionCore:
         self._next_job = 1
         self._last_full = -(10**9)
         self._frame = -1
+        self._lane: int | None = None
 
     # per frame ---------------------------------------------------------------------------------------
     def process(self, index: int, bgr: Image, now: float | None = None) -> list[TrackDecision]:
@@ -176,14 +181,14 @@ class RecognitionCore:
             self._states[track.id] = _TrackState(track, first_frame=index)
             self.stats.tracks += 1
         gray: Image | None = None
-        largest = max((det.width for _, det in update.matched), default=0)
+        lane = self._lane_holder(update.matched) if self.settings.one_at_a_time else None
         for track, det in update.matched:
             state = self._states[track.id]
+            if lane is not None and track.id != lane:
+                continue
             if state.decided and not self._recheck(state, tick):
                 continue
             if det.width < self.min_face_px:
-                continue
-            if self.settings.largest_face_only and det.width < largest:
                 continue
             if gray is None:
                 gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
@@ -192,6 +197,15 @@ class RecognitionCore:
         for track in update.lost:
             decisions += self._on_lost(track, tick)
         return decisions
+
+    def _lane_holder(self, matched: list[tuple[Track, Detection]]) -> int | None:
+        """The track that has the lane: the current holder while its track lives, else the largest eligible face."""
+        if self._lane is not None and self._lane not in self.tracker.tracks:
+            self._lane = None
+        if self._lane is None:
+            eligible = [(det.width, t.id) for t, det in matched if det.width >= self.min_face_px]
+            self._lane = max(eligible)[1] if eligible else None
+        return self._lane
 
     def finish(self, timeout: float = 10.0) -> list[TrackDecision]:
         """End of stream: end every track, wait for outstanding encodings, decide what can be decided."""
@@ -330,6 +344,8 @@ class RecognitionCore:
         state.granted = ident.person_id is not None
         state.decided_tick = tick
         state.best = None
+        if state.rounds > 1 and not state.granted:
+            return None  # a re-check that still finds nobody is not news: the track was already reported unknown
         self.stats.decisions += 1
         decision = TrackDecision(
             state.track.id,
