@@ -196,3 +196,14 @@ def test_valid_rows_round_trip(rows: list[dict[str, str]]) -> None:
 def test_large_files(n: int) -> None:
     text = HEADER + "an,A,0912 345 678,,app,vi,\n" * n
     assert len(parse(text)) == n
+
+
+def test_example_files_load() -> None:
+    """central.yaml and docs/guardians.example.csv, as the README shows them, load with the demo roster."""
+    from edge.central.notify.directory import load_directories
+    from edge.config.central import load_central_config
+
+    repo = Path(__file__).resolve().parent.parent
+    d = load_directories(load_central_config(repo / "central.yaml", env={}))["demo-school"]
+    assert [g.phone for g in d.guardians["barack_obama"]] == ["+84912345678", None]
+    assert d.guardians["joe_biden"][0].kinds == {"absent"}
