@@ -63,15 +63,22 @@ def config() -> None:
 @config.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def config_validate(file: Path) -> None:
-    """Validate FILE; print every problem with its YAML path and line. Exit 1 when invalid."""
+    """Validate FILE and the files it names (roster, gallery, keys, TLS); print every problem with its YAML path
+    and line. Exit 1 when invalid."""
     from edge.config import load_config
+    from edge.config.loader import ConfigIssue
 
+    warnings: list[ConfigIssue] = []
     try:
-        cfg = load_config(file)
+        cfg = load_config(file, check_files=True, warnings=warnings)
     except ConfigError as exc:
         _echo_issues(exc)
+        for w in warnings:
+            click.echo(f"warning: {w}", err=True)
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
         sys.exit(1)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
     n_cam = sum(len(g.cameras) for g in cfg.gates)
     n_rdr = sum(len(g.readers) for g in cfg.gates)
     n_ctl = sum(1 for g in cfg.gates if g.controller)
@@ -204,6 +211,13 @@ def collector() -> None:
     envvar="EDGE_METRICS",
     help="Serve Prometheus metrics (edge_collector_*) on HOST:PORT; 'off' to disable.",
 )
+@click.option(
+    "--notify-config",
+    "notify_config",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="central.yaml: queue parents' notices in each batch's transaction (`edge notify run` sends them).",
+)
 @click.pass_context
 def collector_run(
     ctx: click.Context,
@@ -224,6 +238,7 @@ def collector_run(
     batch_max: int,
     batch_ms: float,
     metrics_addr: str,
+    notify_config: Path | None,
 ) -> None:
     """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin), in batches."""
     from edge.central.collector.service import BatchSettings, Collector
@@ -246,6 +261,7 @@ def collector_run(
         known_gateways=known,
         tls=tls,
         batch=BatchSettings(max_events=batch_max, max_wait_ms=batch_ms, receive_maximum=max(4 * batch_max, 100)),
+        on_stored=_notify_hook(notify_config) if notify_config else None,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -268,6 +284,23 @@ def collector_run(
         metrics.stop()
     store.close()
     sys.exit(3 if c.fatal.is_set() else 0)
+
+
+def _notify_hook(path: Path) -> Any:
+    """The parents' notifications hook (#9) from central.yaml; every problem listed, exit 2, before collecting."""
+    from edge.central.notify.directory import DirectoryError, load_directories
+    from edge.central.notify.hook import NotifyHook
+    from edge.config.central import load_central_config
+
+    try:
+        return NotifyHook(load_directories(load_central_config(path)))
+    except ConfigError as exc:
+        _echo_issues(exc)
+    except DirectoryError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+    click.echo(f"refusing to start: {path} has problems", err=True)
+    sys.exit(2)
 
 
 def _collector_tls(

@@ -112,6 +112,7 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     runner = CliRunner()
     good = tmp_path / "good.yaml"
     good.write_text(GOOD.replace("${MQTT_PW}", "x"))
+    (tmp_path / "roster.csv").write_text("person_id,name,class,card_uid\n")  # validate checks it exists
     res = runner.invoke(cli, ["config", "validate", str(good)])
     assert res.exit_code == 0, res.output
     assert "OK" in res.output

@@ -146,15 +146,25 @@ def _resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
             "gates": gates,
             "storage": cfg.storage.model_copy(update={"database": rel(cfg.storage.database)}),
             "roster": cfg.roster.model_copy(update={"path": rel(cfg.roster.path)}),
-            "gallery": cfg.gallery.model_copy(update={"path": rel(cfg.gallery.path)}),
+            "gallery": cfg.gallery.model_copy(
+                update={"path": rel(cfg.gallery.path), "key_file": rel(cfg.gallery.key_file)}
+            ),
         }
     )
 
 
 def parse_config_text(
-    text: str, *, file: str = "<config>", env: Mapping[str, str] | None = None, base_dir: Path | None = None
+    text: str,
+    *,
+    file: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    check_files: bool = False,
+    warnings: list[ConfigIssue] | None = None,
 ) -> GatewayConfig:
-    """Parse and validate config text. Raises ConfigError listing every problem found."""
+    """Parse and validate config text. Raises ConfigError listing every problem found. `check_files`: also
+    require the files it names (roster, TLS files) to exist (edge/config/files.py); problems that only disable a
+    part (no gallery) are appended to `warnings`."""
     walker = _Walker(file, os.environ if env is None else env)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -176,14 +186,31 @@ def parse_config_text(
     if issues or cfg is None:
         issues.sort(key=lambda i: (i.line or 0, i.path))
         raise ConfigError(issues)
-    return _resolve_paths(cfg, base_dir or Path.cwd())
+    resolved = _resolve_paths(cfg, base_dir or Path.cwd())
+    if check_files:
+        from edge.config.files import file_issues
+
+        errors, minor = file_issues(resolved, file, walker.line_of)
+        if warnings is not None:
+            warnings.extend(minor)
+        if errors:
+            raise ConfigError(errors)
+    return resolved
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:
+def load_config(
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    check_files: bool = False,
+    warnings: list[ConfigIssue] | None = None,
+) -> GatewayConfig:
     """Load a config file; relative paths in it are taken from the file's directory."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from exc
-    return parse_config_text(text, file=str(p), env=env, base_dir=p.resolve().parent)
+    return parse_config_text(
+        text, file=str(p), env=env, base_dir=p.resolve().parent, check_files=check_files, warnings=warnings
+    )
