@@ -153,3 +153,26 @@ def test_card_taps_to_parents(
         conn.close()
     assert counts == {("app", "sent"): 1, ("email", "sent"): 1, ("sms", "sent"): 2, ("push", "sent"): 1}
     store.close()
+
+
+def test_collector_refuses_a_broken_notify_config(tmp_path: Path) -> None:
+    """`edge collector run --notify-config` checks roster and guardians before collecting anything."""
+    from click.testing import CliRunner
+
+    from edge.cli import cli
+
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    (tmp_path / "guardians.csv").write_text(GUARDIANS + "ghost,X,,,app,vi,\n")
+    (tmp_path / "central.yaml").write_text(
+        "schools:\n  - id: s\n    name: S\n    roster: roster.csv\n    guardians: guardians.csv\n"
+        "    calendar: {terms: [{name: T, start: 2026-09-05, end: 2027-01-16}]}\n"
+        "    channels: [{name: app, type: webhook, url: 'http://127.0.0.1:9/', secret: 0123456789abcdef}]\n"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["collector", "run", "--store", f"sqlite:///{tmp_path}/c.sqlite", "--metrics", "off",
+         "--notify-config", str(tmp_path / "central.yaml")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "line 7: person_id 'ghost' is not in the roster" in result.output
+    assert "channel 'email' is not one of this school's channels ['app']" in result.output
