@@ -140,6 +140,9 @@ def test_kill_9_mid_batch_loses_nothing(tmp_path: Path, smtp: SmtpReceiver) -> N
 
             try:
                 wait_until(reached, 60, f"{target} delivered")
+                if kills == 0:  # SQLite: a second notifier is refused while one runs
+                    second = subprocess.run(cmd, env=env, capture_output=True, timeout=120, check=False)
+                    assert second.returncode == 2 and b"SQLite: one notifier" in second.stderr
             finally:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)

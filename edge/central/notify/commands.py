@@ -113,6 +113,18 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str) -> None:
         click.echo("refusing to start: fix the roster / guardians problems above", err=True)
         sys.exit(2)
     open_store(store_url).close()  # applies pending migrations (the notify tables)
+    if not store_url.startswith(("postgresql://", "postgres://")):
+        import fcntl
+
+        from edge.central.store import sqlite_path
+
+        # One notifier per SQLite store (no SKIP LOCKED there): a second one is refused, not silently racing.
+        lock = open(f"{sqlite_path(store_url)}.notify.lock", "a")  # noqa: SIM115 (held until the process ends)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            click.echo(f"another `edge notify run` is running on {store_url} (SQLite: one notifier)", err=True)
+            sys.exit(2)
     notifier = Notifier(cfg.notify, directories, lambda: connect(store_url), arrivals)
 
     def stop(_signum: int, _frame: object) -> None:
