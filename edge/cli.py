@@ -463,6 +463,37 @@ def demo_cmd(workdir: Path | None) -> None:
     sys.exit(run_demo(workdir))
 
 
+@cli.command("doctor")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default="/etc/edge/config.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gateway's config.",
+)
+@click.option("--no-devices", is_flag=True, help="Skip cameras, readers and controllers (busy while the service runs).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds each device or the broker has to answer.")
+@click.option("--strict", is_flag=True, help="Exit 2 on warnings too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor_cmd(config_path: Path, no_devices: bool, timeout: float, strict: bool, as_json: bool) -> None:
+    """Check this gateway: config and files, camera, readers, controllers, broker and identity, clock, disk,
+    roster and gallery versions, outbox. Each problem comes with a fix. Exit 0 fine, 1 a check failed."""
+    import dataclasses
+    import json
+
+    from edge.ops.doctor import Limits, exit_code, run_checks
+
+    checks = run_checks(config_path, devices=not no_devices, limits=Limits(timeout_s=timeout))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(c) for c in checks], indent=2))
+    else:
+        for c in checks:
+            click.echo(c.line())
+    sys.exit(exit_code(checks, strict))
+
+
 def _register() -> None:
     from edge.bench.commands import bench
     from edge.central.notify.commands import calendar, notify
