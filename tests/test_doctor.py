@@ -78,8 +78,12 @@ def test_problems_are_found_and_each_has_a_fix(broker: MosquittoBroker, tmp_path
     roster = ROSTER + "kit,Kit Harington,11C,62E3086CED\n"  # rose's card twice
     config = setup_gateway(tmp_path, free_port(), free_port(), roster)  # no broker, no reader listening there
     ob = Outbox(tmp_path / "gateway.sqlite")
-    for i in range(120):
-        ob.append(lambda seq, i=i: ("edge/v1/test-school/gw-doctor/checkin", f"id-{i}", json.dumps({"seq": seq})))
+
+    def event(seq: int) -> tuple[str, str, str]:
+        return "edge/v1/test-school/gw-doctor/checkin", f"id-{seq}", json.dumps({"seq": seq})
+
+    for _ in range(120):
+        ob.append(event)
     ob.close()
     (tmp_path / "gallery.npz").write_bytes(b"not a gallery")
     code, checks = doctor(config)
