@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,12 @@ def test_smtp_down_during_the_peak_then_back(tmp_path: Path, smtp: SmtpReceiver)
 def test_kill_9_mid_batch_loses_nothing(tmp_path: Path, smtp: SmtpReceiver) -> None:
     n = 120
     app = HttpReceiver(secret=SECRET, dedupe=True)
+    never = threading.Event()
+
+    def slow_provider(_body: dict[str, Any], _headers: dict[str, str]) -> None:
+        never.wait(0.04)  # a provider taking 40 ms to answer: a kill -9 lands mid-send now and then
+
+    app.responder = slow_provider
     channels = [
         {"name": "app", "type": "webhook", "url": app.url, "secret": SECRET, "rate_per_s": 25, "burst": 1},
         {"name": "email", "type": "email", "host": "127.0.0.1", "port": smtp.port, "cafile": str(smtp.cafile),

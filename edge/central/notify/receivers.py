@@ -107,13 +107,16 @@ class HttpReceiver(_Tally):
                 headers = {k: v for k, v in self.headers.items()}
                 status, extra = receiver._handle(raw, headers)
                 body = json.dumps({"status": status}).encode()
-                self.send_response(status)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender died (kill -9) after sending: the delivery is counted all the same
 
             def log_message(self, *_args: Any) -> None:
                 pass
