@@ -39,6 +39,7 @@ from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector
 from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
 
 log = logging.getLogger(__name__)
+RECEIPTS_IN_FLIGHT = 100
 
 
 @dataclass
@@ -122,7 +123,9 @@ class Collector:
             **({"tls": tls} if tls is not None else {}),
         )
         self._client = make_client(self._settings)
-        self._client.max_inflight_messages_set(self.batch.receive_maximum)  # receipts in flight
+        # Receipts in flight: paho rescans its in-flight list on every PUBACK (O(window) per ack), so a window of
+        # thousands made the collector quadratic; 100 keeps the broker busy and the scan short.
+        self._client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
