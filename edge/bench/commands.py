@@ -229,6 +229,33 @@ def bench_accuracy_cmd(
     _emit(out, json_path)
 
 
+@bench.command("collector")
+@click.option("--events", default=20_000, show_default=True, type=int, help="Check-ins to publish.")
+@click.option("--gateways", default=10, show_default=True, type=int, help="Simulated gateways (MQTT clients).")
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    default=["sqlite"],
+    show_default=True,
+    help="sqlite | postgresql (a private server) | a store URL; repeat to compare.",
+)
+@click.option("--collectors", default="1", show_default=True, help="Collector processes, e.g. 1 or 1,2,3.")
+@click.option("--rate", default=None, type=float, help="Offered check-ins/s (default: as fast as possible).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def bench_collector_cmd(
+    events: int, gateways: int, stores: tuple[str, ...], collectors: str, rate: float | None, json_path: Path | None
+) -> None:
+    """Check-ins from simulated gateways to collector processes: stored/s, publish->stored latency, lost and
+    duplicated (checked in the database), peak RSS of each collector."""
+    from edge.bench.collector import bench_collector, table
+
+    counts = [int(c) for c in collectors.split(",")]
+    out = bench_collector(events, gateways, list(stores), counts, rate)
+    click.echo(table(out), err=True)
+    _emit(out, json_path)
+
+
 @bench.command("gate")
 @click.option("--taps", type=click.IntRange(1, 100_000), default=200, show_default=True)
 @click.option("--replugs", type=click.IntRange(0, 100), default=5, show_default=True)
