@@ -281,7 +281,9 @@ class NotifyConfig(_Section):
 
     max_attempts: int = Field(8, ge=1, le=100, description="Attempts before a notice is dead-lettered.")
     backoff_initial_s: float = Field(5.0, gt=0, le=3600, description="Wait before the second attempt.")
-    backoff_max_s: float = Field(900.0, gt=0, le=86400, description="Longest wait between attempts.")
+    backoff_max_s: float = Field(
+        60.0, gt=0, le=86400, description="Longest wait between attempts, and between probes of a channel that is down."
+    )
     batch: int = Field(50, ge=1, le=5000, description="Jobs claimed per round.")
     poll_s: float = Field(0.5, gt=0, le=60, description="Wait between rounds when the queue is empty.")
     lease_s: float = Field(

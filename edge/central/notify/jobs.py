@@ -178,7 +178,7 @@ def release(conn: Any, dialect: Dialect, jobs: Iterable[Job]) -> None:
 class Policy:
     max_attempts: int = 8
     backoff_initial_s: float = 5.0
-    backoff_max_s: float = 900.0
+    backoff_max_s: float = 60.0
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter (0.5x–1x), so a recovered provider is not hit by every job at once."""
