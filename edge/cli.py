@@ -494,6 +494,69 @@ def doctor_cmd(config_path: Path, no_devices: bool, timeout: float, strict: bool
     sys.exit(exit_code(checks, strict))
 
 
+@cli.command("provision")
+@click.argument("role", type=click.Choice(["gateway", "collector", "notifier", "web"]))
+@click.argument("name")
+@click.option("--site", required=True, help="Site (school) id; the PKI must be this site's.")
+@click.option("--server", required=True, help="The broker the machine talks to: HOST or HOST:PORT (TLS, 8883).")
+@click.option(
+    "--pki",
+    "pki_dir",
+    required=True,
+    envvar="EDGE_PKI_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The site PKI folder (`edge pki init`).",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Bundle folder [provision/NAME]."
+)
+@click.option("--prefix", default="/opt/edge", show_default=True, help="Where the checkout (.venv) is on the target.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Roster CSV to ship.")
+@click.option("--gallery-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Site gallery key.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write and issue nothing.")
+def provision_cmd(
+    role: str,
+    name: str,
+    site: str,
+    server: str,
+    pki_dir: Path,
+    out: Path | None,
+    prefix: str,
+    roster: Path | None,
+    gallery_key: Path | None,
+    dry_run: bool,
+) -> None:
+    """Everything machine NAME needs as ROLE in one folder: config, TLS files, systemd unit, install.sh."""
+    from edge.ops.provision import ProvisionError, describe, plan
+    from edge.ops.units import Layout, UnitError
+
+    try:
+        p = plan(
+            role,
+            name,
+            site=site,
+            server=server,
+            out=out or Path("provision") / name,
+            pki_dir=pki_dir,
+            layout=Layout(prefix=Path(prefix)),
+            roster=roster,
+            gallery_key=gallery_key,
+            dry_run=dry_run,
+        )
+    except (ProvisionError, UnitError) as exc:
+        click.echo(f"cannot provision {role} {name}: {exc}", err=True)
+        sys.exit(1)
+    if dry_run:
+        for line in describe(p):
+            click.echo(f"would write {line}" if not line.startswith("note:") else line)
+        return
+    for state, path in p.write():
+        click.echo(f"{state:9} {path}")
+    for note in p.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"next: copy {p.out} to the machine and run `sudo sh install.sh` there (README: Provision a gateway)")
+
+
 def _register() -> None:
     from edge.bench.commands import bench
     from edge.central.notify.commands import calendar, notify

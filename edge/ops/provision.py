@@ -1,0 +1,219 @@
+"""`edge provision ROLE NAME --site SITE --server HOST`: everything one machine needs, in one folder.
+
+    OUT/
+      config.yaml            gateway: validated, absolute paths of the target machine (/etc/edge, /var/lib/edge)
+      collector.env          collector: the store URL and the broker, read by its unit (EnvironmentFile=)
+      tls/ca.crt client.crt client.key    from the site PKI (edge/security/pki.py); the key 0600
+      edge-ROLE.service      the systemd unit (edge/ops/units.py)
+      install.sh             run as root on the target: user edge, files in place, unit enabled and started
+
+Idempotent: the PKI returns an identity already issued; a file whose content would not change is not
+rewritten (and reported "unchanged"). `--dry-run` lists what would be written and issues nothing. The roster
+and the gallery are not distributed from the centre yet (#11 part 4 waits for the web app): the bundle carries
+the roster given with --roster, and the gallery key given with --gallery-key, when given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edge.ops.units import Layout, render_unit, unit_name
+
+EMPTY_ROSTER = "person_id,name,class,card_uid\n"
+
+
+class ProvisionError(Exception):
+    pass
+
+
+@dataclass
+class Planned:
+    path: Path
+    content: bytes
+    mode: int = 0o644
+
+    def state(self) -> str:
+        if not self.path.exists():
+            return "new"
+        return "unchanged" if self.path.read_bytes() == self.content else "changed"
+
+
+@dataclass
+class Plan:
+    role: str
+    name: str
+    out: Path
+    files: list[Planned] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, rel: str, content: str | bytes, mode: int = 0o644) -> None:
+        data = content.encode() if isinstance(content, str) else content
+        self.files.append(Planned(self.out / rel, data, mode))
+
+    def write(self) -> list[tuple[str, Path]]:
+        """Write new and changed files (atomically, with their mode); returns (state, path) for each."""
+        done = []
+        self.out.mkdir(parents=True, exist_ok=True)
+        for f in self.files:
+            st = f.state()
+            if st != "unchanged":
+                f.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = f.path.with_name(f".{f.path.name}.tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, f.mode)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(f.content)
+                os.chmod(tmp, f.mode)
+                os.replace(tmp, f.path)
+            done.append((st, f.path))
+        return done
+
+
+def _server_host_port(server: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = server.rpartition(":")
+    if sep and port.isdigit() and "]" not in port:
+        return host.strip("[]"), int(port)
+    return server.strip("[]"), default_port
+
+
+def _tls(plan: Plan, pki_dir: Path, site: str, role: str, dry_run: bool) -> None:
+    """The CA, the identity's certificate and key into tls/ (issuing it if new, unless dry-run)."""
+    from edge.security.pki import Pki, PkiError
+
+    pki = Pki(pki_dir)
+    if not pki.exists():
+        raise ProvisionError(f"no site PKI in {pki_dir}: create it with `edge pki init --site {site}` (#6)")
+    if pki.site != site:
+        raise ProvisionError(f"the PKI in {pki_dir} is site {pki.site!r}, not {site!r}")
+    ident = pki.get(plan.name)
+    if ident is None and dry_run:
+        plan.notes.append(f"would issue a {role} certificate for {plan.name} in {pki_dir}")
+        plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
+        plan.add("tls/client.crt", b"(issued on the real run)")
+        plan.add("tls/client.key", b"(issued on the real run)", 0o600)
+        return
+    try:
+        ident = pki.issue(plan.name, role)  # type: ignore[arg-type]  # returns the existing one when issued
+    except PkiError as exc:
+        raise ProvisionError(str(exc)) from None
+    plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
+    plan.add("tls/client.crt", ident.cert_path.read_bytes())
+    plan.add("tls/client.key", ident.key_path.read_bytes(), 0o600)
+
+
+def gateway_config(name: str, site: str, host: str, port: int, layout: Layout) -> dict[str, Any]:
+    from edge.config.model import BrokerConfig
+
+    etc, var = layout.config_dir, layout.state_dir
+    broker: dict[str, Any] = {"host": host, "port": port}
+    if "tls" in BrokerConfig.model_fields:  # the TLS section of #6
+        broker["tls"] = {
+            "ca": f"{etc}/tls/ca.crt",
+            "cert": f"{etc}/tls/client.crt",
+            "key": "${CREDENTIALS_DIRECTORY:-" + f"{etc}/tls" + "}/client.key",
+        }
+    return {
+        "site_id": site,
+        "gateway_id": name,
+        "gates": [
+            {
+                "id": "main-in",
+                "direction": "in",
+                "mode": "card_or_face",
+                "cameras": [{"id": "cam-1", "source": "0"}],
+                "readers": [{"id": "reader-1", "port": "/dev/serial0"}],
+            }
+        ],
+        "broker": broker,
+        "storage": {"database": f"{var}/gateway.sqlite"},
+        "roster": {"path": f"{etc}/roster.csv"},
+        "gallery": {"path": f"{var}/gallery.npz", "key_file": f"{etc}/gallery.key", "key_credential": "gallery.key"},
+        "metrics": {"host": "127.0.0.1", "port": 9108},
+    }
+
+
+def plan(
+    role: str,
+    name: str,
+    *,
+    site: str,
+    server: str,
+    out: Path,
+    pki_dir: Path,
+    layout: Layout | None = None,
+    roster: Path | None = None,
+    gallery_key: Path | None = None,
+    dry_run: bool = False,
+) -> Plan:
+    """What provisioning `role` `name` writes into `out` (nothing is written here)."""
+    from edge.config.loader import ConfigError, parse_config_text
+    from edge.config.model import IDENT
+
+    lay = layout or Layout()
+    for what, value in (("name", name), ("site", site)):
+        if not re.match(IDENT, value):
+            raise ProvisionError(f"{what} {value!r}: letters, digits, '_', '.', '-' (it is part of MQTT topics)")
+    p = Plan(role, name, out)
+    unit = render_unit(role, name, lay)  # refuses roles that cannot run yet
+    host, port = _server_host_port(server, 8883)
+    if role == "gateway":
+        text = "# Provisioned by `edge provision gateway`; every key: docs/configuration.md\n" + yaml.safe_dump(
+            gateway_config(name, site, host, port, lay), sort_keys=False
+        )
+        try:  # the model validates it; files are checked on the target by `edge config validate` / `edge doctor`
+            parse_config_text(text, file="config.yaml", env={}, base_dir=lay.config_dir)
+        except ConfigError as exc:
+            raise ProvisionError(f"the generated config does not validate:\n{exc}") from None
+        p.add("config.yaml", text)
+        p.add("roster.csv", roster.read_bytes() if roster else EMPTY_ROSTER)
+        if roster is None:
+            p.notes.append("roster.csv is empty: copy the school's roster to /etc/edge/roster.csv")
+        if gallery_key is not None:
+            p.add("gallery.key", gallery_key.read_bytes(), 0o600)
+        else:
+            p.notes.append("no --gallery-key: copy the site's gallery key to /etc/edge/gallery.key (0600) for faces")
+        p.notes.append("edit config.yaml's gates (camera source, reader port, controller) for this gate's hardware")
+    elif role == "collector":
+        p.add(
+            "collector.env",
+            f"EDGE_MQTT_HOST={host}\nEDGE_MQTT_PORT={port}\nEDGE_STORE_URL=sqlite:///{lay.state_dir}/collector.sqlite\n"
+            f"EDGE_METRICS=127.0.0.1:9109\n",
+            0o640,
+        )
+    _tls(p, pki_dir, site, role, dry_run)
+    p.add(unit_name(role), unit)
+    p.add("install.sh", _install_script(role, lay), 0o755)
+    return p
+
+
+def _install_script(role: str, lay: Layout) -> str:
+    etc, var, unit = lay.config_dir, lay.state_dir, unit_name(role)
+    secret = "tls/client.key" + (" gallery.key" if role == "gateway" else "")
+    return f"""#!/bin/sh
+# Generated by `edge provision {role}`. Run as root on the target machine, from this folder. Idempotent.
+set -eu
+cd "$(dirname "$0")"
+id edge >/dev/null 2>&1 || useradd --system --home-dir {var} --shell /usr/sbin/nologin edge
+{"usermod -a -G dialout,video edge" if role == "gateway" else ":"}
+install -d -m 0750 -o root -g edge {etc} {etc}/tls
+install -d -m 0750 -o edge -g edge {var}
+for f in *.yaml *.env *.csv tls/ca.crt tls/client.crt; do
+  [ -e "$f" ] && install -m 0640 -o root -g edge "$f" "{etc}/$f"
+done
+for f in {secret}; do
+  [ -e "$f" ] && install -m 0600 -o root -g root "$f" "{etc}/$f"   # read by systemd (LoadCredential=), not edge
+done
+install -m 0644 {unit} /etc/systemd/system/{unit}
+systemctl daemon-reload
+systemctl enable --now {unit}
+systemctl --no-pager status {unit} | head -5
+"""
+
+
+def describe(p: Plan) -> list[str]:
+    return [f"{f.state():9} {f.path} ({oct(f.mode)})" for f in p.files] + [f"note: {n}" for n in p.notes]

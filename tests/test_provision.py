@@ -1,0 +1,173 @@
+"""`edge provision`: one folder with a validated config (absolute paths), the site CA, the machine's certificate
+and key, its systemd unit and install.sh; idempotent; --dry-run writes and issues nothing; the provisioned
+gateway config reaches `online` on a real broker."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from edge.cli import cli
+from edge.config import load_config
+from edge.config.model import BrokerConfig
+from edge.devtools.mosquitto import MosquittoBroker, free_port
+from edge.gateway.service import Gateway
+from edge.ops.provision import plan
+from edge.ops.units import Layout
+from edge.security.pki import Pki, describe, load_cert
+from tests.helpers import Watcher
+
+PREFIX = str(Path(sys.prefix).parent)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    p = Pki(tmp_path / "pki")
+    p.init("st-marys")
+    return p
+
+
+def provision(pki: Pki, out: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(
+        cli,
+        [
+            "provision",
+            *args,
+            "--site",
+            "st-marys",
+            "--server",
+            "mqtt.school.example",
+            "--pki",
+            str(pki.dir),
+            "--out",
+            str(out),
+            "--prefix",
+            PREFIX,
+        ],
+    )
+    return res.exit_code, res.output
+
+
+def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, text = provision(pki, out, "gateway", "gw-north")
+    assert code == 0, text
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == {
+        "config.yaml",
+        "roster.csv",
+        "tls/ca.crt",
+        "tls/client.crt",
+        "tls/client.key",
+        "edge-gateway.service",
+        "install.sh",
+    }
+    assert stat.S_IMODE((out / "tls/client.key").stat().st_mode) == 0o600
+    assert describe(load_cert(out / "tls/client.crt")) == ("gw-north", "gateway", "st-marys")
+    assert (out / "tls/ca.crt").read_bytes() == pki.ca_cert_path.read_bytes()
+
+    cfg = load_config(out / "config.yaml", env={})
+    assert (cfg.site_id, cfg.gateway_id, cfg.broker.host, cfg.broker.port) == (
+        "st-marys",
+        "gw-north",
+        "mqtt.school.example",
+        8883,
+    )
+    raw = yaml.safe_load((out / "config.yaml").read_text())
+    for path in (raw["storage"]["database"], raw["roster"]["path"], raw["gallery"]["path"], raw["gallery"]["key_file"]):
+        assert path.startswith("/"), f"{path}: relative paths break once the file is copied to /etc/edge"
+    unit = (out / "edge-gateway.service").read_text()
+    assert f"ExecStart={PREFIX}/.venv/bin/edge gateway run -c /etc/edge/config.yaml" in unit
+    assert "note: roster.csv is empty" in text and "note: no --gallery-key" in text
+    if shutil.which("systemd-analyze"):
+        res = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(out / "edge-gateway.service")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (res.stdout + res.stderr).strip() == ""
+    assert "systemctl enable --now edge-gateway.service" in (out / "install.sh").read_text()
+
+
+def test_idempotent(pki: Pki, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert provision(pki, out, "gateway", "gw-north")[0] == 0
+    cert = (out / "tls/client.crt").read_bytes()
+    code, text = provision(pki, out, "gateway", "gw-north")
+    assert code == 0
+    states = [
+        line.split()[0]
+        for line in text.splitlines()
+        if line.split() and line.split()[0] in ("new", "changed", "unchanged")
+    ]
+    assert states and set(states) == {"unchanged"}, text
+    assert (out / "tls/client.crt").read_bytes() == cert, "the same certificate, not a new one"
+
+
+def test_dry_run_writes_and_issues_nothing(pki: Pki, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, text = provision(pki, out, "gateway", "gw-south", "--dry-run")
+    assert code == 0, text
+    assert not out.exists() and pki.get("gw-south") is None
+    assert "would write new" in text and "config.yaml" in text and "would issue a gateway certificate" in text
+
+
+def test_collector_bundle_and_refusals(pki: Pki, tmp_path: Path) -> None:
+    code, text = provision(pki, tmp_path / "c", "collector", "collector-1")
+    assert code == 0, text
+    env = (tmp_path / "c" / "collector.env").read_text()
+    assert (
+        "EDGE_MQTT_HOST=mqtt.school.example" in env and "EDGE_STORE_URL=sqlite:////var/lib/edge/collector.sqlite" in env
+    )
+    assert describe(load_cert(tmp_path / "c" / "tls/client.crt"))[1] == "collector"
+
+    code, text = provision(pki, tmp_path / "n", "notifier", "notifier-1")
+    assert code == 1 and "cannot be installed yet" in text
+    other = Pki(tmp_path / "other")
+    other.init("another-school")
+    code, text = provision(other, tmp_path / "x", "gateway", "gw-x")
+    assert code == 1 and "not 'st-marys'" in text
+    code, text = provision(pki, tmp_path / "y", "gateway", "gw/evil")
+    assert code == 1 and "part of MQTT topics" in text
+
+
+@pytest.mark.skipif(
+    "tls" in BrokerConfig.model_fields, reason="with TLS in the config the session broker (plaintext) refuses it"
+)
+def test_provisioned_gateway_goes_online(pki: Pki, broker: MosquittoBroker, tmp_path: Path) -> None:
+    lay = Layout(prefix=Path(PREFIX), config_dir=tmp_path / "etc", state_dir=tmp_path / "var")
+    p = plan(
+        "gateway",
+        "gw-north",
+        site="st-marys",
+        server=f"127.0.0.1:{broker.port}",
+        out=lay.config_dir,
+        pki_dir=pki.dir,
+        layout=lay,
+    )
+    p.write()  # the bundle, written where install.sh would put it
+    (tmp_path / "var").mkdir()
+    cfg = load_config(lay.config_dir / "config.yaml", env={})
+    # this machine has no camera or serial port: the gate gets a reader on a socket nobody listens on
+    gate = cfg.gates[0].model_copy(
+        update={
+            "cameras": [],
+            "readers": [cfg.gates[0].readers[0].model_copy(update={"port": f"socket://127.0.0.1:{free_port()}"})],
+        }
+    )
+    watcher = Watcher(broker.port, "edge/v1/st-marys/gw-north/status", client_id="provision-watcher")
+    gw = Gateway(cfg.model_copy(update={"gates": [gate]}))
+    gw.start()
+    try:
+        watcher.wait_for(lambda _t, payload: payload == b"online", 30, "online")
+    finally:
+        gw.stop()
+        watcher.close()
