@@ -140,6 +140,11 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
     assert value(central_samples, "edge_collector_store_failed") == 0
     assert all(re.fullmatch(r"edge_collector_[a-z0-9_]+", n) for n in central_types)
 
+    # the sample Grafana dashboard only asks for series that exist
+    dashboard = (Path(__file__).parent.parent / "edge/ops/grafana/edge-gateways.json").read_text()
+    used = set(re.findall(r"edge_(?:gateway|collector)_[a-z0-9_]+", dashboard))
+    assert used and used <= {name for name, _ in samples} | {name for name, _ in central_samples}
+
     # Prometheus conventions: one prefix, snake case, counters end in _total, durations in seconds
     for name, kind in types.items():
         assert re.fullmatch(r"edge_gateway_[a-z0-9_]+", name), name
