@@ -323,13 +323,17 @@ def _outbox(cfg: GatewayConfig, lim: Limits) -> Check:
     db = Path(cfg.storage.database)
     if not db.exists():
         return Check("outbox", "ok", "no database yet (the gateway has not run)")
-    from edge.outbox import Outbox
+    import sqlite3
 
-    ob = Outbox(db)
+    # read-only: the doctor may run as root next to the service, and must not create WAL files it cannot use
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        depth, age = ob.depth(), ob.oldest_age_s()
+        depth, oldest = conn.execute("SELECT count(*), min(created_at) FROM outbox").fetchone()
+    except sqlite3.Error as exc:
+        return Check("outbox", "fail", f"{db}: {exc}", "check the file's owner (user edge) and the disk")
     finally:
-        ob.close()
+        conn.close()
+    age = None if oldest is None else max(0.0, time.time() - oldest)
     detail = f"{depth} check-in(s) waiting" + (f", oldest {age:,.0f} s" if age is not None else "")
     if depth >= lim.outbox_warn_depth or (age is not None and age >= lim.outbox_warn_age_s):
         return Check(
