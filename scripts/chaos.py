@@ -21,9 +21,22 @@ import click
 @click.option("--no-faults", is_flag=True, help="A baseline run without faults.")
 @click.option("--broker-down-s", type=float, default=5.0, show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Keep files here.")
+@click.option(
+    "--store",
+    "store",
+    default="sqlite",
+    show_default=True,
+    help="The collector's store: sqlite (a file in the workdir), postgresql (a private server) or a URL.",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def main(
-    taps: int, rate: float, no_faults: bool, broker_down_s: float, workdir: Path | None, json_path: Path | None
+    taps: int,
+    rate: float,
+    no_faults: bool,
+    broker_down_s: float,
+    workdir: Path | None,
+    store: str,
+    json_path: Path | None,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -31,8 +44,23 @@ def main(
     from edge.devtools.chaos import ChaosRun, ChaosSettings
 
     work = workdir or Path(tempfile.mkdtemp(prefix="edge-chaos-"))
-    settings = ChaosSettings(work, taps=taps, rate=rate, faults=not no_faults, broker_down_s=broker_down_s)
-    report = ChaosRun(settings).run()
+    pg = None
+    url: str | None = None
+    if store == "postgresql":
+        from edge.devtools.postgres import PostgresServer
+
+        pg = PostgresServer(fsync=True).start()
+        url = pg.fresh_database()
+    elif store != "sqlite":
+        url = store
+    settings = ChaosSettings(
+        work, taps=taps, rate=rate, faults=not no_faults, broker_down_s=broker_down_s, store_url=url
+    )
+    try:
+        report = ChaosRun(settings).run()
+    finally:
+        if pg is not None:
+            pg.stop()
     table = Table(title=f"chaos run ({work})")
     table.add_column("")
     table.add_column("")

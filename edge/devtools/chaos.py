@@ -50,6 +50,8 @@ class ChaosSettings:
     broker_down_s: float = 5.0
     receipt_timeout_s: float = 3.0
     drain_timeout_s: float = 180.0
+    store_url: str | None = None
+    """The collector's store (edge.central.store URL); None: workdir/collector.sqlite."""
 
 
 @dataclass
@@ -141,7 +143,7 @@ class ChaosRun:
         self.gateway = self._spawn("gateway", ["gateway", "run", "-c", str(self.work / "config.yaml")])
 
     def start_collector(self) -> None:
-        args = ["collector", "run", "--port", str(self.broker.port), "--db", str(self.work / "collector.sqlite")]
+        args = ["collector", "run", "--port", str(self.broker.port), "--store", self.store_url]
         self.collector = self._spawn("collector", [*args, "--id", "chaos-collector"])
 
     @staticmethod
@@ -203,7 +205,13 @@ class ChaosRun:
     def _reader_up(self) -> bool:
         return self.sim.client_connected.is_set()
 
+    @property
+    def store_url(self) -> str:
+        return self.s.store_url or f"sqlite:///{self.work / 'collector.sqlite'}"
+
     def stored(self) -> list[tuple[str, str, float, int]]:
+        if self.s.store_url and not self.s.store_url.startswith("sqlite:"):
+            return self._stored_via_store()
         db = self.work / "collector.sqlite"
         if not db.exists():
             return []
@@ -214,6 +222,20 @@ class ChaosRun:
             return []
         finally:
             con.close()
+
+    def _stored_via_store(self) -> list[tuple[str, str, float, int]]:
+        from edge.central.store import open_store
+
+        try:
+            store = open_store(self.store_url, auto_migrate=False, pool_size=1)
+        except Exception:
+            return []
+        try:
+            return [(r["event_id"], r["card_uid"] or "", r["received_at"], r["seq"]) for r in store.checkins()]
+        except Exception:
+            return []
+        finally:
+            store.close()
 
     # the run -------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
