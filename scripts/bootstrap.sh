@@ -44,6 +44,8 @@ if [ "$dev" = 1 ]; then
   command -v avrdude >/dev/null 2>&1 || need_apt+=(avrdude)  # scripts/flash_firmware.sh --dry-run is tested
   # systemd-analyze verify checks the units in edge/ops/systemd (the package only adds files in a container)
   command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+  # the store tests start their own PostgreSQL (initdb + pg_ctl in a temporary folder; edge/devtools/postgres.py)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
