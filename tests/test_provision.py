@@ -95,6 +95,7 @@ def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
         )
         assert (res.stdout + res.stderr).strip() == ""
     assert "systemctl enable --now edge-gateway.service" in (out / "install.sh").read_text()
+    assert subprocess.run(["sh", "-n", str(out / "install.sh")], check=False).returncode == 0, "install.sh parses"
 
 
 def test_idempotent(pki: Pki, tmp_path: Path) -> None:

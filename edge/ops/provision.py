@@ -203,10 +203,10 @@ id edge >/dev/null 2>&1 || useradd --system --home-dir {var} --shell /usr/sbin/n
 install -d -m 0750 -o root -g edge {etc} {etc}/tls
 install -d -m 0750 -o edge -g edge {var}
 for f in *.yaml *.env *.csv tls/ca.crt tls/client.crt; do
-  [ -e "$f" ] && install -m 0640 -o root -g edge "$f" "{etc}/$f"
+  if [ -e "$f" ]; then install -m 0640 -o root -g edge "$f" "{etc}/$f"; fi
 done
-for f in {secret}; do
-  [ -e "$f" ] && install -m 0600 -o root -g root "$f" "{etc}/$f"   # read by systemd (LoadCredential=), not edge
+for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
+  if [ -e "$f" ]; then install -m 0600 -o root -g root "$f" "{etc}/$f"; fi
 done
 install -m 0644 {unit} /etc/systemd/system/{unit}
 systemctl daemon-reload
