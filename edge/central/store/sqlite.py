@@ -81,10 +81,14 @@ class SqliteStore(CheckinStore):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for i in firsts:
-                    if conn.execute(_INSERT, checkin_row(checkins[i], now)).rowcount == 1:
-                        outcomes[i] = "stored"
-                        stored.append(checkins[i])
+                # Under BEGIN IMMEDIATE nobody else writes: the ids not found now are new, and one executemany
+                # (a loop in C) inserts them all.
+                existing = self._existing(conn, [checkins[i]["event_id"] for i in firsts])
+                new = [i for i in firsts if checkins[i]["event_id"] not in existing]
+                conn.executemany(_INSERT, [checkin_row(checkins[i], now) for i in new])
+                for i in new:
+                    outcomes[i] = "stored"
+                    stored.append(checkins[i])
                 if rejects:
                     conn.executemany(_REJECT, [reject_row(r, now) for r in rejects])
                 if on_stored is not None and stored:
@@ -95,6 +99,15 @@ class SqliteStore(CheckinStore):
                     conn.execute("ROLLBACK")
                 raise
         return outcomes
+
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"SELECT event_id FROM checkins WHERE event_id IN ({', '.join('?' for _ in chunk)})"
+            found.update(r[0] for r in conn.execute(sql, chunk))
+        return found
 
     def count(self, table: Literal["checkins", "rejected"] = "checkins") -> int:
         if table not in ("checkins", "rejected"):
