@@ -142,6 +142,10 @@ def test_gateway_process_ready_watchdog_and_stopping(
         pings = [notify_socket.wait_for("WATCHDOG", 15) for _ in range(3)]
         assert all(p["WATCHDOG"] == "1" for p in pings)
         assert any("online" in p.get("STATUS", "") for p in pings), pings
+        proc.send_signal(signal.SIGHUP)  # systemctl reload
+        assert notify_socket.wait_for("RELOADING", 15)["RELOADING"] == "1"
+        reloaded = notify_socket.wait_for("READY", 15)
+        notify_socket.wait_for("WATCHDOG", 15)  # still supervised after the reload
         proc.send_signal(signal.SIGTERM)
         assert notify_socket.wait_for("STOPPING", 15)["STOPPING"] == "1"
         assert proc.wait(30) == 0
@@ -151,7 +155,7 @@ def test_gateway_process_ready_watchdog_and_stopping(
             proc.wait(10)
         assert proc.stderr is not None
         proc.stderr.close()
-    assert [m for m in notify_socket.messages if "READY" in m] == [ready], "READY once"
+    assert [m for m in notify_socket.messages if "READY" in m] == [ready, reloaded], "READY at start and after reload"
 
 
 def test_no_watchdog_ping_while_the_forwarder_is_stuck_on_a_locked_database(
