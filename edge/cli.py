@@ -376,14 +376,43 @@ def export_cmd(store_url: str, fmt: str, day: date | None, tz: str, order: str) 
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
 @click.option("--tz", default="UTC", show_default=True, help="The school's time zone: the day and the times in it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def report_cmd(store_url: str, roster_path: str, day: date | None, tz: str, fmt: str) -> None:
-    """Attendance: who came in, when (school time) and how; who is absent."""
+@click.option(
+    "--central",
+    "central_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="central.yaml: with --school, late/absent follow the school's calendar and cut-offs (and its time zone).",
+)
+@click.option("--school", default=None, help="The school (site_id) in --central.")
+def report_cmd(
+    store_url: str,
+    roster_path: str,
+    day: date | None,
+    tz: str,
+    fmt: str,
+    central_path: Path | None,
+    school: str | None,
+) -> None:
+    """Attendance: who came in, when (school time) and how; who is late or absent."""
     from edge.central.attendance.report import write_attendance
     from edge.roster import read_roster_csv
 
+    calendar = None
+    if central_path is not None or school is not None:
+        if central_path is None or school is None:
+            raise click.UsageError("--central and --school go together")
+        from edge.central.attendance.calendar import SchoolCalendar
+        from edge.config.central import load_central_config
+
+        try:
+            school_cfg = load_central_config(central_path).school(school)
+        except (ConfigError, KeyError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from None
+        calendar = SchoolCalendar.of(school_cfg)
+        tz = school_cfg.timezone
     store = _open_existing_store(store_url)
     try:
-        write_attendance(store, read_roster_csv(roster_path), day, tz, fmt)  # type: ignore[arg-type]
+        write_attendance(store, read_roster_csv(roster_path), day, tz, fmt, calendar=calendar)  # type: ignore[arg-type]
     finally:
         store.close()
 

@@ -176,3 +176,32 @@ def test_report_in_the_school_time_zone_and_formats(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, [*args, "--format", "csv", "--tz", "America/New_York"])
     rows = list(csv.DictReader(io.StringIO(r.output)))
     assert {row["person_id"]: row["first_in"] for row in rows}["b"] == "2026-11-24T02:45:00.000-05:00"
+
+
+def test_report_uses_the_attendance_rule_with_the_school_calendar(tmp_path: Path) -> None:
+    from tests.test_calendar import CENTRAL
+
+    db = tmp_path / "c.sqlite"
+    fill(db)  # site "s": a at 06:30, b at 14:45 on 2026-11-24 in Asia/Ho_Chi_Minh (UTC+7)
+    central = tmp_path / "central.yaml"
+    central.write_text(CENTRAL.replace("id: s1", "id: s"))
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("person_id,name,class\na,Ann,6A\nb,Bob,7B\nc,Cid,7B\n")
+    args = ["report", "--store", str(db), "--roster", str(roster_csv), "--central", str(central), "--school", "s"]
+
+    r = CliRunner().invoke(cli, [*args, "--date", "2026-11-24", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["tz"] == "Asia/Ho_Chi_Minh" and doc["late"] == 1
+    people = {p["person_id"]: (p["status"], p["first_in"]) for p in doc["people"]}
+    assert people == {
+        "a": ("present", "2026-11-24T06:30:00.000+07:00"),  # 6A's cut-off is 07:30
+        "b": ("late", "2026-11-24T14:45:00.000+07:00"),  # the school's cut-off is 07:15
+        "c": ("absent", None),
+    }
+    r = CliRunner().invoke(cli, [*args, "--date", "2026-11-24"])
+    assert r.exit_code == 0 and "late" in r.output
+    r = CliRunner().invoke(cli, [*args, "--date", "2027-01-01", "--format", "csv"])  # New year: a holiday
+    assert {row["status"] for row in csv.DictReader(io.StringIO(r.output))} == {"no_school"}
+    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--school", "s"])
+    assert r.exit_code == 2 and "go together" in r.output

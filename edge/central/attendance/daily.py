@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from edge.central.attendance.export import select_checkins
+from edge.central.attendance.rule import Tap
 from edge.central.store import CheckinStore
 from edge.roster import Person
 
@@ -20,6 +21,8 @@ class AttendanceRow:
     method: str | None
     gate: str | None
     checkins: int
+    taps: list[Tap] = field(default_factory=list)
+    """The person's granted check-ins, for the attendance rule (edge/central/attendance/rule.py)."""
 
 
 def attendance(
@@ -27,6 +30,7 @@ def attendance(
 ) -> tuple[list[AttendanceRow], dict[str, int]]:
     """One row per roster person (present first, by arrival), and counts of events with nobody identified."""
     first: dict[str, dict[str, str]] = {}
+    taps: dict[str, list[Tap]] = {}
     counts: dict[str, int] = {}
     unidentified = {"denied": 0, "unknown": 0}
     for r in select_checkins(store, day, tz):
@@ -35,6 +39,8 @@ def attendance(
             continue
         pid = r["person_id"]
         counts[pid] = counts.get(pid, 0) + 1
+        when = datetime.fromisoformat(r["occurred_at"].replace("Z", "+00:00"))
+        taps.setdefault(pid, []).append(Tap(when, r["direction"], r["decision"]))
         if r["direction"] == "in" and pid not in first:
             first[pid] = r
     rows = [
@@ -46,6 +52,7 @@ def attendance(
             first.get(p.person_id, {}).get("method"),
             first.get(p.person_id, {}).get("gate"),
             counts.get(p.person_id, 0),
+            taps.get(p.person_id, []),
         )
         for p in roster
     ]

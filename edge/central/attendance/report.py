@@ -15,13 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from edge.central.attendance.calendar import SchoolCalendar
 from edge.central.attendance.daily import AttendanceRow, attendance
+from edge.central.attendance.rule import decide
 from edge.central.spreadsheet import write_csv
 from edge.central.store import CheckinStore
 from edge.roster import Person
 
 Format = Literal["table", "csv", "json"]
-FIELDS = ("person_id", "name", "class", "first_in", "method", "gate", "events")
+FIELDS = ("person_id", "name", "class", "status", "first_in", "method", "gate", "events")
 
 
 def local_time(utc: str | None, tz: str) -> str | None:
@@ -32,12 +34,21 @@ def local_time(utc: str | None, tz: str) -> str | None:
     return t.isoformat(timespec="milliseconds")
 
 
-def _record(r: AttendanceRow, tz: str) -> dict[str, object]:
+def _status(r: AttendanceRow, day: date | None, calendar: SchoolCalendar | None) -> str:
+    """present / absent from the check-ins alone; with the school's calendar and a day, THE rule's verdict
+    (present / late / absent / no_school), the same one the parents' notices use."""
+    if calendar is None or day is None:
+        return "present" if r.first_in is not None else "absent"
+    return str(decide(calendar, r.class_name, day, r.taps).status)
+
+
+def _record(r: AttendanceRow, tz: str, status: str) -> dict[str, object]:
     d = asdict(r)
     return {
         "person_id": d["person_id"],
         "name": d["name"],
         "class": d["class_name"],
+        "status": status,
         "first_in": local_time(r.first_in, tz),
         "method": r.method,
         "gate": r.gate,
@@ -53,14 +64,17 @@ def write_attendance(
     fmt: Format = "table",
     out: IO[str] | None = None,
     console: Console | None = None,
+    calendar: SchoolCalendar | None = None,
 ) -> None:
+    """`calendar` (the school's, from central.yaml) makes "late" and "no school" follow the attendance rule."""
     rows, unidentified = attendance(store, roster, day, tz)
-    records = [_record(r, tz) for r in rows]
+    records = [_record(r, tz, _status(r, day, calendar)) for r in rows]
     if fmt == "json":
         doc = {
             "date": day.isoformat() if day else None,
             "tz": tz,
             "present": sum(r.first_in is not None for r in rows),
+            "late": sum(rec["status"] == "late" for rec in records),
             "roster": len(rows),
             "unidentified": unidentified,
             "people": records,
@@ -74,7 +88,7 @@ def write_attendance(
         write_csv(out or sys.stdout, FIELDS, records)
         return
     table = Table(title=f"Attendance {day.isoformat() if day else '(all days)'} ({tz})")
-    for col in ("person", "name", "class", "first in", "method", "gate", "events"):
+    for col in ("person", "name", "class", "status", "first in", "method", "gate", "events"):
         table.add_column(col, no_wrap=col in ("person", "first in"))
     for rec, r in zip(records, rows, strict=True):
         present = r.first_in is not None
@@ -82,6 +96,7 @@ def write_attendance(
             escape(str(rec["person_id"])),  # a name is data, never rich markup
             escape(str(rec["name"])),
             escape(str(rec["class"])),
+            "[yellow]late[/yellow]" if rec["status"] == "late" else str(rec["status"]),
             str(rec["first_in"]) if present else "[red]absent[/red]",
             escape(r.method or ""),
             escape(r.gate or ""),
