@@ -588,10 +588,11 @@ def provision_cmd(
 
 def _register() -> None:
     from edge.bench.commands import bench
+    from edge.central.bridge import bridge
     from edge.central.notify.commands import calendar, notify
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
 
-    for command in (enroll_cmd, identify_cmd, gallery, bench, calendar, notify):
+    for command in (enroll_cmd, identify_cmd, gallery, bench, bridge, calendar, notify):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
 
