@@ -195,3 +195,31 @@ def test_listen_addresses() -> None:
     assert parse_listen("[::1]:9109") == ("::1", 9109)
     with pytest.raises(ValueError, match="HOST:PORT"):
         parse_listen("9109x")
+
+
+def test_a_taken_metrics_port_is_logged_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    from edge.ops.gateway_ops import GatewayOps
+    from edge.transport.memory import MemoryTransport
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    gate = {"id": "main-in", "direction": "in", "mode": "card", "readers": [{"id": "r1", "port": "loop://"}]}
+    cfg = load_config(gateway_config(tmp_path, 1, "gw-port", gate, ROSTER, metrics={"port": port}))
+    ops = GatewayOps(cfg, env={})
+    gw = Gateway(cfg, transport=MemoryTransport(), heartbeats=ops.heartbeats, drain_timeout_s=0.5)
+    try:
+        ops.attach(gw)
+        gw.start()
+        ops.ready()  # no NOTIFY_SOCKET: nothing sent, nothing raised
+        assert ops.metrics_server is None
+        assert any(f"metrics endpoint 127.0.0.1:{port} not available" in r.message for r in caplog.records)
+        assert gw.outbox.depth() == 0 and gw.transport is not None and gw.transport.connected
+    finally:
+        ops.stopping()
+        gw.stop()
+        ops.close()
+        taken.close()
