@@ -131,6 +131,11 @@ def test_collector_bundle_and_refusals(pki: Pki, tmp_path: Path) -> None:
     assert describe(load_cert(tmp_path / "c" / "tls/client.crt"))[1] == "collector"
 
     code, text = provision(pki, tmp_path / "n", "notifier", "notifier-1")
+    assert code == 0, text
+    assert (tmp_path / "n" / "notifier.env").read_text().startswith("EDGE_STORE_URL=")
+    assert describe(load_cert(tmp_path / "n" / "tls/client.crt"))[1] == "server"
+    assert "note: copy central.yaml" in text
+    code, text = provision(pki, tmp_path / "w", "web", "web-1")
     assert code == 1 and "cannot be installed yet" in text
     other = Pki(tmp_path / "other")
     other.init("another-school")

@@ -102,7 +102,17 @@ def test_collector_unit_has_no_devices_and_no_watchdog_without_heartbeats(tmp_pa
         assert one(unit, "Service", key) == value, key
 
 
-@pytest.mark.parametrize("role", ["notifier", "web", "printer"])
+def test_notifier_runs_as_exec_until_it_sends_ready(tmp_path: Path) -> None:
+    lay = layout(tmp_path)
+    unit = parse(render_unit("notifier", "notifier-1", lay))
+    assert one(unit, "Service", "Type") == "exec", "Type=notify would time out: edge notify run sends no READY=1"
+    assert one(unit, "Service", "ExecStart") == f"{lay.bin} notify run -c {lay.config_dir}/central.yaml"
+    assert one(unit, "Service", "EnvironmentFile") == f"-{lay.config_dir}/notifier.env"
+    for key, value in HARDENING.items():
+        assert one(unit, "Service", key) == value, key
+
+
+@pytest.mark.parametrize("role", ["web", "printer"])
 def test_roles_without_a_command_are_refused_with_a_reason(role: str) -> None:
     with pytest.raises(UnitError, match=r"yet|unknown role"):
         render_unit(role, "x")
@@ -117,7 +127,7 @@ def verify(path: Path) -> str:
 
 
 @needs_analyze
-@pytest.mark.parametrize("role", ["gateway", "collector"])
+@pytest.mark.parametrize("role", ["gateway", "collector", "notifier"])
 def test_systemd_analyze_verify_has_nothing_to_say(tmp_path: Path, role: str) -> None:
     path = tmp_path / f"edge-{role}.service"
     path.write_text(render_unit(role, "n1", layout(tmp_path)))

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from edge.ops.units import Layout, render_unit, unit_name
+from edge.ops.units import ROLES, Layout, render_unit, unit_name
 
 EMPTY_ROSTER = "person_id,name,class,card_uid\n"
 
@@ -178,6 +178,11 @@ def plan(
         else:
             p.notes.append("no --gallery-key: copy the site's gallery key to /etc/edge/gallery.key (0600) for faces")
         p.notes.append("edit config.yaml's gates (camera source, reader port, controller) for this gate's hardware")
+    elif role == "notifier":
+        store = f"sqlite:///{lay.state_dir}/central.sqlite"
+        p.add("notifier.env", f"EDGE_STORE_URL={store}\n", 0o640)
+        p.notes.append(f"copy central.yaml (channels, schools) to {lay.config_dir}/central.yaml")
+        p.notes.append("notifier.env: point EDGE_STORE_URL at the collector's store (PostgreSQL for several hosts)")
     elif role == "collector":
         p.add(
             "collector.env",
@@ -185,7 +190,7 @@ def plan(
             f"EDGE_METRICS=127.0.0.1:9109\n",
             0o640,
         )
-    _tls(p, pki_dir, site, role, dry_run)
+    _tls(p, pki_dir, site, ROLES[role].pki_role, dry_run)
     p.add(unit_name(role), unit)
     p.add("install.sh", _install_script(role, lay), 0o755)
     return p

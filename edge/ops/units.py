@@ -22,12 +22,16 @@ class Role:
     watchdog_s: int | None = None
     """WatchdogSec=, only for a process whose work loops beat heartbeats (edge/ops/heartbeat.py)."""
     missing: str = ""
+    sends_ready: bool = True
+    """Type=notify (READY=1 from edge.ops.supervision); False: Type=exec until the process sends it."""
+    pki_role: str = "server"
+    """The certificate role it gets from the site PKI (edge/security/pki.py)."""
 
 
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
-        Role("gateway", "edge-gateway.service", "gateway run -c @CONFIG_DIR@/config.yaml", watchdog_s=30),
+        Role("gateway", "edge-gateway.service", "gateway run -c @CONFIG_DIR@/config.yaml", 30, pki_role="gateway"),
         Role(
             "collector",
             "edge-server.service",
@@ -35,8 +39,10 @@ ROLES: dict[str, Role] = {
             # %d is the service's credentials directory
             "collector run --id @NAME@ --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/client.crt"
             " --key %d/client.key",
+            pki_role="collector",
         ),
-        Role("notifier", "edge-server.service", None, missing="no `edge notify run` command yet (#9)"),
+        # the store URL from @CONFIG_DIR@/notifier.env (EDGE_STORE_URL); channels in central.yaml
+        Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", sends_ready=False),
         Role("web", "edge-server.service", None, missing="the web app does not exist yet (#10)"),
     )
 }
@@ -81,7 +87,14 @@ def render_unit(role: str, name: str, layout: Layout | None = None) -> str:
         wd_line = f"WatchdogSec={r.watchdog_s}s"
         wd_note = "WATCHDOG=1 only while its work loops beat."
     text = (TEMPLATES / r.template).read_text(encoding="utf-8")
+    ready_note = (
+        "READY=1 once subscribed / listening"
+        if r.sends_ready
+        else "Type=exec: it sends no READY=1 yet (add edge.ops.supervision.Supervision, then Type=notify)"
+    )
     for key, value in (
+        ("@TYPE@", "notify" if r.sends_ready else "exec"),
+        ("@READY_NOTE@", ready_note),
         ("@COMMAND@", r.command),
         ("@WATCHDOG_LINE@", wd_line),
         ("@WATCHDOG_NOTE@", wd_note),
