@@ -193,6 +193,7 @@ def test_no_watchdog_ping_while_the_forwarder_is_stuck_on_a_locked_database(
         stuck = notify_socket.wait_for("STATUS", 20, value="stuck")
         assert "outbox-forwarder" in stuck["STATUS"]
         notify_socket.quiet_for("WATCHDOG", 2.5)  # five ping intervals without a ping
+        assert any(a.startswith("loop_stuck: outbox-forwarder") for a in gw.alarms()), "in health and metrics too"
 
         locker.execute("ROLLBACK")  # the database is free again: the forwarder moves, the pings resume
         notify_socket.wait_for("WATCHDOG", 20)

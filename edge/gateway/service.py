@@ -385,6 +385,7 @@ class Gateway:
             )
         for devices in self.devices.values():
             out.extend(devices.alarms())
+        out.extend(f"loop_stuck: {loop} without progress" for loop in self.heartbeats.stale())
         if self.recorder.lost:
             out.append(
                 f"storage_failed: {self.recorder.lost} check-in(s) could not be stored: {self.recorder.last_error}"
