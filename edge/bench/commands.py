@@ -63,6 +63,7 @@ def _galleries(
 @click.option("--margin", type=float, default=None, help="Override (one model only).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
 @click.option("--detect-max-width", type=click.IntRange(0, 10_000), default=None, help="Override (0: full size).")
+@click.option("--full-detect-every", type=click.IntRange(1, 30), default=None, help="Override the config's.")
 @click.option("--no-paced", is_flag=True, help="Skip the real-time run that measures decision latency.")
 @click.option("--no-reference", is_flag=True, help="Skip face_recognition's reference loop.")
 @click.option("--reference-limit", type=int, default=None, help="Run the reference on the first N frames only.")
@@ -79,6 +80,7 @@ def bench_recognition_cmd(
     margin: float | None,
     workers: int,
     detect_max_width: int | None,
+    full_detect_every: int | None,
     no_paced: bool,
     no_reference: bool,
     reference_limit: int | None,
@@ -106,6 +108,8 @@ def bench_recognition_cmd(
     settings = CoreSettings.from_config(RecognitionConfig())
     if detect_max_width is not None:
         settings = replace(settings, detect_max_width=detect_max_width or None)
+    if full_detect_every is not None:
+        settings = replace(settings, full_detect_every=full_detect_every)
     out = bench_recognition(
         video,
         galleries,

@@ -275,8 +275,14 @@ class RecognitionConfig(_Section):
             " (dlib 80: HOG finds faces from ~80 px; sface 64: YuNet's box for the same face is ~15 % narrower)."
         ),
     )
-    full_detect_every: int = Field(
-        3, ge=1, le=30, description="Whole-frame detection every n-th frame; in between only around tracked faces."
+    full_detect_every: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description=(
+            "Whole-frame detection every n-th frame; in between only around tracked faces. Empty: the model's"
+            " own (sface 5: YuNet's windows are cheap and reliable; dlib 3)."
+        ),
     )
     detect_upsample: int = Field(0, ge=0, le=2, description="HOG upsampling: finds faces half as wide, 4x slower.")
     min_encodings: int = Field(2, ge=1, le=10, description="Encodings of a track that must agree before a match.")

@@ -34,6 +34,11 @@ class ModelDefaults:
     min_face_px: int
     """The core encodes faces at least this wide (detector's box). HOG needs ~80 px; YuNet's box for the same face
     is ~15 % narrower (73 vs 87 px on tests/fixtures obama_2 in a 640x360 frame), so SFace's 64 is the same face."""
+    full_detect_every: int
+    """The core searches the whole frame every n-th frame, in between only windows around tracked faces. YuNet's
+    windows are cheap and track reliably, so a whole-frame search every 5th frame (a new face is found within
+    167 ms, while it walks in, before it is large enough to be looked at) halves the detector's cost on gate_dev
+    with the same decisions and latency; HOG's windows lose faces more often, dlib keeps 3."""
     min_sharpness: float
     """Enrolment: Laplacian variance of the face box below which a photo is blurred (boxes differ per detector:
     YuNet's include the hairline, so the same blur scores about twice HOG's)."""

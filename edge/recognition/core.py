@@ -44,9 +44,14 @@ log = logging.getLogger(__name__)
 class CoreSettings:
     min_face_px: int | None = None
     """Narrower faces are tracked but not encoded; None: the backend's own (ModelDefaults.min_face_px)."""
-    full_detect_every: int = 3
+    full_detect_every: int | None = None
+    """Whole-frame detection every n-th frame; None: the backend's own (ModelDefaults.full_detect_every)."""
     roi_expand: float = 0.6
     """Between full detections, search each track's predicted box grown by this fraction on every side."""
+    roi_face_px: int | None = 64
+    """In those windows, a tracked face wider than this is searched on a copy scaled so it is this wide (detectors
+    that allow it: YuNet); no face is ever searched below this size, so nothing >= 80 px is lost, and the window
+    costs a fraction of full resolution."""
     detect_upsample: int = 0
     detect_max_width: int | None = 640
     """Detect on a copy of the frame at most this wide (backends that allow it: SFace's YuNet)."""
@@ -151,8 +156,10 @@ class RecognitionCore:
         backend: FaceBackend | None = None,
     ) -> None:
         self.backend = backend or backend_for_model_id(gallery.model)
-        self.min_face_px = (
-            settings.min_face_px if settings and settings.min_face_px else self.backend.defaults.min_face_px
+        defaults = self.backend.defaults
+        self.min_face_px = settings.min_face_px if settings and settings.min_face_px else defaults.min_face_px
+        self.full_detect_every = (
+            settings.full_detect_every if settings and settings.full_detect_every else defaults.full_detect_every
         )
         self.gallery = gallery
         self.rule = rule
@@ -224,16 +231,21 @@ class RecognitionCore:
     # detection ---------------------------------------------------------------------------------------
     def _detect(self, tick: int, rgb: Image) -> list[Detection]:
         s = self.settings
-        if not self.tracker.tracks or tick - self._last_full >= s.full_detect_every:
+        if not self.tracker.tracks or tick - self._last_full >= self.full_detect_every:
             self._last_full = tick
             self.stats.full_detections += 1
             found = self.backend.detect(rgb, upsample=s.detect_upsample, max_width=s.detect_max_width)
         else:
             found = []
+            width = rgb.shape[1]
             for track in self.tracker.tracks.values():
                 self.stats.roi_detections += 1
-                roi = self._roi(track.predict(tick))
-                for det in self.backend.detect(rgb, upsample=s.detect_upsample, roi=roi, max_width=s.detect_max_width):
+                box = track.predict(tick)
+                roi = self._roi(box)
+                max_width = s.detect_max_width
+                if s.roi_face_px and box[2] - box[0] > s.roi_face_px:  # a big face needs no full resolution
+                    max_width = min(max_width or width, int(width * s.roi_face_px / (box[2] - box[0])))
+                for det in self.backend.detect(rgb, upsample=s.detect_upsample, roi=roi, max_width=max_width):
                     if all(iou(det.box, other.box) < 0.5 for other in found):
                         found.append(det)
         self.stats.faces += len(found)
