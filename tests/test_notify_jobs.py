@@ -5,6 +5,7 @@ dead-lettered, retried by hand; the absence pass and the late follow-up; the wor
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from edge.central.notify import jobs as q
 from edge.central.notify.channels import Accepted, PermanentFailure, RetryAfter, build_channel
@@ -23,6 +25,7 @@ from edge.central.notify.planner import JobSpec, absence_jobs, jobs_for_checkin
 from edge.central.notify.receivers import HttpReceiver
 from edge.central.notify.worker import Notifier
 from edge.central.store import CheckinStore, open_store
+from edge.cli import cli
 from edge.config.central import CentralConfig, WebhookChannel, parse_central_text
 from tests.helpers import wait_until
 
@@ -95,6 +98,7 @@ class Db:
     conn: Any
     dialect: q.Dialect
     connect: Callable[[], tuple[Any, q.Dialect]]
+    url: str
 
     def __iter__(self) -> Iterator[Any]:  # conn, dialect, connect = db
         return iter((self.conn, self.dialect, self.connect))
@@ -109,7 +113,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
         url = request.getfixturevalue("postgres").fresh_database()
     store = open_store(url)
     conn, dialect = connect(url)
-    yield Db(store, conn, dialect, lambda: connect(url))
+    yield Db(store, conn, dialect, lambda: connect(url), url)
     conn.close()
     store.close()
 
@@ -241,13 +245,20 @@ def test_claim_finish_retry_dead(db: Db, directory: SchoolDirectory) -> None:
     st = q.status(conn, dialect)
     assert sorted(st.counts) == [("arrived", "app", "dead", 1), ("arrived", "app", "sent", 1)]
     assert st.last_errors[0][3] == "gave up after 2 attempts: HTTP 503"
+    assert st.failed == {("arrived", "app"): 2}
+    shown = CliRunner().invoke(cli, ["notify", "status", "--store", db.url])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[1].split() == ["arrived", "app", "0", "0", "1", "1", "2"]
+    assert "[dead] app s1/minh_anh/2026-11-24/arrived/minh_anh-g" in shown.output
     attempts = rows(conn, "SELECT attempt, outcome, detail FROM notify_attempts ORDER BY id")
     assert attempts == [(1, "accepted", "HTTP 200"), (1, "retry", "HTTP 503"), (2, "retry", "HTTP 503")]
-    assert q.retry(conn, dialect) == 1
+    assert CliRunner().invoke(cli, ["notify", "retry", "--store", db.url]).output == "1 notice(s) queued again\n"
     (b3,) = q.claim(conn, dialect, "s1", "app", limit=10, lease_s=30)
     assert b3.attempts == 1 and b3.spec.key == b.spec.key
     assert q.finish(conn, dialect, b3, PermanentFailure("HTTP 400 bad number"), policy, duration_ms=1) == "dead"
     assert q.status(conn, dialect).last_errors[0][3] == "permanent: HTTP 400 bad number"
+    lines = CliRunner().invoke(cli, ["notify", "notices", "--store", db.url, "s1", "minh_anh"]).output.splitlines()
+    assert sorted(json.loads(x)["status"] for x in lines) == ["dead", "sent"]
 
 
 def test_lease_expiry_and_release(db: Db, directory: SchoolDirectory) -> None:

@@ -159,17 +159,19 @@ def notify_status(store_url: str, errors: int, as_json: bool) -> None:
         click.echo(json.dumps({
             "counts": [{"kind": k, "channel": c, "status": s, "count": n} for k, c, s, n in st.counts],
             "last_errors": [{"key": k, "channel": c, "status": s, "error": e} for k, c, s, e in st.last_errors],
+            "failed_attempts": [{"kind": k, "channel": c, "count": n} for (k, c), n in sorted(st.failed.items())],
         }, indent=2, ensure_ascii=False))  # fmt: skip
         return
     table: dict[tuple[str, str], dict[str, int]] = {}
     for kind, channel, status, n in st.counts:
         table.setdefault((kind, channel), {})[status] = n
-    click.echo(f"{'kind':<10} {'channel':<14} {'queued':>7} {'sending':>8} {'sent':>7} {'dead':>6}")
+    click.echo(f"{'kind':<10} {'channel':<14} {'queued':>7} {'sending':>8} {'sent':>7} {'dead':>6} {'failed':>7}")
     for (kind, channel), by in sorted(table.items()):
         click.echo(
             f"{kind:<10} {channel:<14} {by.get('queued', 0):>7} {by.get('sending', 0):>8} {by.get('sent', 0):>7}"
-            f" {by.get('dead', 0):>6}"
+            f" {by.get('dead', 0):>6} {st.failed.get((kind, channel), 0):>7}"
         )
+    click.echo("(failed: attempts that failed and were retried, by kind and channel)")
     if st.last_errors:
         click.echo("last errors:")
         for key, channel, status, error in st.last_errors:

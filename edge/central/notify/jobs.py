@@ -255,6 +255,8 @@ class Status:
     """(kind, channel, status, count)."""
     last_errors: list[tuple[str, str, str, str]]
     """(key, channel, status, last_error), newest first."""
+    failed: dict[tuple[str, str], int]
+    """Failed attempts (retried or interrupted) by (kind, channel)."""
 
 
 def status(conn: Any, dialect: Dialect, *, errors: int = 10) -> Status:
@@ -270,7 +272,15 @@ def status(conn: Any, dialect: Dialect, *, errors: int = 10) -> Status:
         ),
         (errors,),
     ).fetchall()
-    return Status([(r[0], r[1], r[2], int(r[3])) for r in counts], [(r[0], r[1], r[2], r[3]) for r in errs])
+    failed = conn.execute(
+        "SELECT j.kind, j.channel, COUNT(*) FROM notify_attempts a JOIN notify_jobs j ON j.id = a.job_id "
+        "WHERE a.outcome IN ('retry', 'interrupted') GROUP BY j.kind, j.channel"
+    ).fetchall()
+    return Status(
+        [(r[0], r[1], r[2], int(r[3])) for r in counts],
+        [(r[0], r[1], r[2], r[3]) for r in errs],
+        {(r[0], r[1]): int(r[2]) for r in failed},
+    )
 
 
 def notices_of(conn: Any, dialect: Dialect, site: str, person_id: str, day: date | None = None) -> list[dict[str, Any]]:
