@@ -12,6 +12,10 @@ from click.testing import CliRunner
 from edge.cli import cli
 from edge.config import load_config
 from edge.config.loader import ConfigError, ConfigIssue
+from edge.config.model import BrokerConfig
+
+CLOSED_BROKER = "tls" in BrokerConfig.model_fields  # #6: TLS unless insecure_plaintext
+BROKER = "broker:\n  host: 127.0.0.1\n" + ("  insecure_plaintext: true\n" if CLOSED_BROKER else "")
 
 CONFIG = """\
 site_id: school-1
@@ -33,6 +37,7 @@ gallery:
 storage:
   database: var/gateway.sqlite
 """
+CONFIG += BROKER
 
 
 def write(tmp: Path, text: str = CONFIG) -> Path:
@@ -87,6 +92,20 @@ def test_unreadable_roster_is_an_error(tmp_path: Path) -> None:
     roster.chmod(0)
     with pytest.raises(ConfigError, match="not readable by this user"):
         load_config(write(tmp_path, CONFIG.replace("source: videos/gate.mp4", "source: '0'")), check_files=True)
+
+
+@pytest.mark.skipif(not CLOSED_BROKER, reason="no broker.tls in the config model yet")
+def test_missing_tls_files_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "people").mkdir()
+    (tmp_path / "people/roster.csv").write_text("x")
+    (tmp_path / "ca.crt").write_text("x")
+    text = CONFIG.replace("source: videos/gate.mp4", "source: rtsp://cam/stream").replace(
+        BROKER, "broker:\n  host: 127.0.0.1\n  tls:\n    ca: ca.crt\n    cert: gw.crt\n    key: gw.key\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, text), check_files=True)
+    assert [(i.line, i.path) for i in exc.value.issues] == [(23, "broker.tls.cert"), (24, "broker.tls.key")]
+    assert "TLS cert" in str(exc.value) and "edge provision" in str(exc.value)
 
 
 def test_loading_without_the_check_does_not_touch_the_disk(tmp_path: Path) -> None:
