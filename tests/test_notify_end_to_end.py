@@ -168,9 +168,13 @@ def test_collector_refuses_a_broken_notify_config(tmp_path: Path) -> None:
         "    calendar: {terms: [{name: T, start: 2026-09-05, end: 2027-01-16}]}\n"
         "    channels: [{name: app, type: webhook, url: 'http://127.0.0.1:9/', secret: 0123456789abcdef}]\n"
     )
+    from edge.cli import collector_run
+
+    # a lab broker without TLS, where the collector has the switch for it (the TLS work adds it)
+    lab = ["--insecure-plaintext"] if "insecure_plaintext" in {p.name for p in collector_run.params} else []
     result = CliRunner().invoke(
         cli,
-        ["collector", "run", "--store", f"sqlite:///{tmp_path}/c.sqlite", "--metrics", "off",
+        ["collector", "run", "--store", f"sqlite:///{tmp_path}/c.sqlite", "--metrics", "off", *lab,
          "--notify-config", str(tmp_path / "central.yaml")],
     )  # fmt: skip
     assert result.exit_code == 2
