@@ -201,6 +201,11 @@ def collector() -> None:
     help="Site PKI folder: TLS files of --identity, and the allowed gateways (role gateway, not revoked).",
 )
 @click.option("--identity", default=None, help="Our identity in --pki (default: the --id).")
+@click.option(
+    "--insecure-plaintext",
+    is_flag=True,
+    help="Connect without TLS or certificate (a lab broker only: anyone on the network can forge check-ins).",
+)
 @click.option("--batch-max", default=1000, show_default=True, type=int, help="Check-ins per transaction at most.")
 @click.option("--batch-ms", default=5.0, show_default=True, type=float, help="A batch closes this long after it opens.")
 @click.option(
@@ -235,6 +240,7 @@ def collector_run(
     key: Path | None,
     pki_dir: Path | None,
     identity: str | None,
+    insecure_plaintext: bool,
     batch_max: int,
     batch_ms: float,
     metrics_addr: str,
@@ -246,6 +252,12 @@ def collector_run(
 
     setup_logging(ctx.obj["log_level"] or "INFO")
     tls, known = _collector_tls(ca, cert, key, pki_dir, identity or collector_id)
+    if tls is None and not insecure_plaintext:
+        raise click.UsageError(
+            "the broker is closed by default: give --pki DIR (or --ca/--cert/--key); --insecure-plaintext for a lab"
+        )
+    if tls is None:
+        log.warning("INSECURE: collecting over plaintext MQTT without a certificate (--insecure-plaintext)")
     if gateways_file:
         known = _read_gateways(gateways_file)
     store = open_store(store_url)

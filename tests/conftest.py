@@ -44,7 +44,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def watcher(broker: MosquittoBroker) -> Iterator[Watcher]:
-    w = Watcher(broker.port)
+    w = Watcher(broker)
     yield w
     w.close()
 

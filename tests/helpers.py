@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,9 +12,13 @@ from typing import Any
 
 import cv2
 import numpy as np
+import paho.mqtt.client as mqtt
 import yaml
 
+from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.subscriber import Subscriber
+from edge.security.pki import Role
+from edge.transport.mqtt import MqttSettings, make_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACES = FIXTURES / "faces"
@@ -30,10 +35,23 @@ def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: flo
 
 
 class Watcher(Subscriber):
-    """A plain MQTT subscriber (edge.devtools.subscriber) that tests wait on and publish with."""
+    """A plain MQTT subscriber (edge.devtools.subscriber) that tests wait on and publish with.
 
-    def __init__(self, port: int, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
-        super().__init__(port, topic, client_id=client_id)
+    On the closed test broker it subscribes as the server identity `test-watcher` (servers read everything), and
+    `publish` sends as the identity the ACL lets publish on that topic (edge/security/broker_config.py): a
+    gateway's own topics as that gateway, receipts as a collector, commands as an operator — so a test that
+    publishes a check-in exercises the same ACL a real gateway meets. Tests of the ACL itself use `client()`."""
+
+    def __init__(self, broker: MosquittoBroker, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
+        self.broker = broker
+        self._publishers: dict[str, mqtt.Client] = {}
+        super().__init__(broker.port, topic, client_id=client_id, tls=broker.identity("test-watcher", "server"))
+
+    def close(self) -> None:
+        for c in self._publishers.values():
+            c.disconnect()
+            c.loop_stop()
+        super().close()
 
     def wait_for(self, pred: Callable[[str, bytes], bool], timeout: float, what: str) -> tuple[str, bytes]:
         deadline = time.monotonic() + timeout
@@ -47,7 +65,65 @@ class Watcher(Subscriber):
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
+        self.publisher_for(topic).publish(topic, payload, qos=qos).wait_for_publish(5)
+
+    def publisher_for(self, topic: str) -> mqtt.Client:
+        """A connected client of the identity that owns `topic` (see the class docstring)."""
+        name, role = owner_of(topic)
+        if name not in self._publishers:
+            self._publishers[name] = client(self.broker, name, role, client_id=f"{name}-test-pub")
+        return self._publishers[name]
+
+
+def owner_of(topic: str) -> tuple[str, Role]:
+    """(identity, role) that may publish on `topic` under the site ACL."""
+    parts = topic.split("/")
+    if len(parts) >= 5 and parts[4] == "receipt":
+        return "test-collector", "collector"
+    if len(parts) == 6 and parts[4] == "cmd":
+        return "test-operator", "operator"
+    if len(parts) >= 5 and parts[4] in ("checkin", "status", "health", "device", "cmd"):
+        return parts[3], "gateway"
+    return "test-watcher", "server"
+
+
+def client(broker: MosquittoBroker, name: str, role: Role = "gateway", *, client_id: str | None = None) -> mqtt.Client:
+    """A connected MQTT 5 client with `name`'s certificate (issued with `role` on first use)."""
+    c = make_client(MqttSettings("127.0.0.1", broker.port, client_id or name, tls=broker.identity(name, role)))
+    up = threading.Event()
+    c.on_connect = lambda *_a: up.set()
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    if not up.wait(10):
+        c.loop_stop()
+        raise AssertionError(f"{name} could not connect to the test broker")
+    return c
+
+
+def signed(
+    broker: MosquittoBroker,
+    gateway: str,
+    command: str,
+    request: dict[str, Any],
+    signer: str = "test-operator",
+    role: Role = "operator",
+    **kw: Any,
+) -> dict[str, Any]:
+    """`request` signed for `gateway` of the test site by `signer` (edge/security/signing.py)."""
+    from edge.security.pki import load_private_key
+    from edge.security.signing import sign_command
+
+    tls = broker.identity(signer, role)
+    assert tls is not None
+    return sign_command(
+        site=broker.site,
+        gateway=gateway,
+        command=command,
+        request=request,
+        key=load_private_key(tls.key),
+        cert_pem=tls.cert.read_text(),
+        **kw,
+    )
 
 
 def face_frame(photo: Path, height: int = 300) -> np.ndarray:
@@ -81,15 +157,26 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def gateway_config(tmp: Path, port: int, gateway_id: str, gate: dict[str, Any], roster: str, **extra: Any) -> Path:
+def broker_section(broker: MosquittoBroker | int, gateway_id: str) -> dict[str, Any]:
+    """The `broker:` section for `gateway_id` on the closed test broker: its certificate (issued on first use),
+    the site CA and CRL. A bare port number (a broker nobody listens on) gives a plaintext section."""
+    if isinstance(broker, int):
+        return {"host": "127.0.0.1", "port": broker, "insecure_plaintext": True}
+    return broker.client_config(gateway_id, "gateway")
+
+
+def gateway_config(
+    tmp: Path, mqtt_broker: MosquittoBroker | int, gateway_id: str, gate: dict[str, Any], roster: str, **extra: Any
+) -> Path:
     """A one-gate gateway config for site test-school in `tmp` (its roster, database and gallery there too),
-    talking to the test broker on `port`; `extra` adds or replaces top-level sections."""
+    talking to the test broker with its own certificate; `extra` adds or replaces top-level sections."""
     (tmp / "roster.csv").write_text(roster)
+    broker_cfg = {**broker_section(mqtt_broker, gateway_id), **extra.pop("broker", {})}
     data: dict[str, Any] = {
         "site_id": "test-school",
         "gateway_id": gateway_id,
         "gates": [gate],
-        "broker": {"host": "127.0.0.1", "port": port},
+        "broker": broker_cfg,
         "storage": {"database": str(tmp / "gateway.sqlite")},
         "roster": {"path": str(tmp / "roster.csv")},
         "gallery": {"path": str(tmp / "gallery.npz"), "key_file": str(tmp / "keys" / "gallery.key")},
@@ -113,13 +200,21 @@ def payloads(messages: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(p) for _, p in messages]
 
 
-def start_collector(db: Path, port: int, name: str) -> Any:
-    """An in-process collector on its own database, subscribed (shared group `name`) before returning."""
+def start_collector(db: Path, broker: MosquittoBroker, name: str) -> Any:
+    """An in-process collector on its own database with its own certificate (identity `name`, role collector),
+    subscribed (shared group `name`) before returning."""
     from edge.central.collector.service import Collector
     from edge.central.store import open_store
 
     store = open_store(str(db))
-    c = Collector(store, host="127.0.0.1", port=port, collector_id=name, group=name)
+    c = Collector(
+        store,
+        host="127.0.0.1",
+        port=broker.port,
+        collector_id=name,
+        group=name,
+        tls=broker.identity(name, "collector"),
+    )
     c.start()
     assert c.wait_ready(10), "collector did not subscribe"
     return c

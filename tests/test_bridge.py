@@ -125,7 +125,7 @@ def test_uplink_cut_for_a_minute_loses_nothing(district: MosquittoBroker, tmp_pa
     uplink = Uplink(district.port)
     school = SchoolBroker(tmp_path / "school", bridge_conf(BridgeSettings(SITE, "127.0.0.1", uplink.port, restart_s=2)))
     school.start()
-    collector = start_collector(tmp_path / "district.sqlite", district.port, "district-collectors")
+    collector = start_collector(tmp_path / "district.sqlite", district, "district-collectors")
     outbox = Outbox(tmp_path / "gateway.sqlite")
     settings = MqttSettings(host="127.0.0.1", port=school.port, client_id=GW, clean_start=False, session_expiry_s=3600)
     transport = MqttTransport(settings)

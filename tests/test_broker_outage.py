@@ -16,9 +16,9 @@ CARDS = [f"{i:010X}" for i in range(0xA000000001, 0xA000000001 + 12)]
 
 
 def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -> None:
-    collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-outage")
+    collector = start_collector(tmp_path / "collector.sqlite", broker, "col-outage")
     sim = Rdm6300Simulator().start()
-    cfg = load_config(gateway_cfg(tmp_path, broker.port, sim.url, None, policy={"unknown_debounce_s": 0}))
+    cfg = load_config(gateway_cfg(tmp_path, broker, sim.url, None, policy={"unknown_debounce_s": 0}))
     gw = Gateway(cfg)
     try:
         gw.start()
@@ -38,7 +38,7 @@ def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -
         broker.start()  # same port
         # Only the health topic: a plain subscriber to check-ins would make the broker answer "delivered" while
         # the collector is still reconnecting, and that event would bypass the collector (see README, Delivery).
-        watcher = Watcher(broker.port, topic="edge/v1/+/+/health", client_id="outage-watcher")
+        watcher = Watcher(broker, topic="edge/v1/+/+/health", client_id="outage-watcher")
         wait_until(lambda: collector.store.count() == len(CARDS), 40, "backlog delivered")
         wait_until(lambda: gw.outbox.depth() == 0, 10, "outbox empty")
         health = json.loads(
@@ -52,7 +52,7 @@ def test_broker_stopped_and_restarted(broker: MosquittoBroker, tmp_path: Path) -
         gw.stop()
         sim.stop()
         collector.stop()
-    rows = list(collector.store._db.query("SELECT seq, card_uid FROM checkins ORDER BY received_at, rowid"))
+    rows = sorted(collector.store.checkins(), key=lambda r: (r["received_at"], r["seq"]))
     assert [r["seq"] for r in rows] == list(range(1, len(CARDS) + 1)), "arrival order is seq order"
     assert [r["card_uid"] for r in rows] == CARDS
     assert collector.stats.stored == len(CARDS)

@@ -15,13 +15,13 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.helpers import Watcher, start_collector, wait_until
 
-TOPIC = "edge/v1/s1/gw-1/checkin"
+TOPIC = "edge/v1/test-school/gw-1/checkin"
 
 
 def event(seq: int, **over: Any) -> dict[str, Any]:
     e = CheckIn(
         new_event_id(),
-        "s1",
+        "test-school",
         "gw-1",
         "main",
         "in",
@@ -38,7 +38,7 @@ def event(seq: int, **over: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def collector(broker: MosquittoBroker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Collector]:
-    c = start_collector(tmp_path / "collector.sqlite", broker.port, f"col-{request.node.name[:30]}")
+    c = start_collector(tmp_path / "collector.sqlite", broker, f"col-{request.node.name[:30]}")
     yield c
     c.stop()
     c.store.close()
@@ -65,7 +65,7 @@ BAD: list[tuple[str, str, bytes]] = [
     ("missing fields", TOPIC, json.dumps({"schema_version": 1, "event_id": new_event_id()}).encode()),
     ("wrong types", TOPIC, json.dumps({**event(4), "seq": "four"}).encode()),
     ("huge", TOPIC, b'{"pad":"' + b"x" * 100_000 + b'"}'),
-    ("topic/payload mismatch", "edge/v1/s1/other-gw/checkin", json.dumps(event(5)).encode()),
+    ("topic/payload mismatch", "edge/v1/test-school/other-gw/checkin", json.dumps(event(5)).encode()),
     ("empty", TOPIC, b""),
 ]
 
@@ -81,7 +81,7 @@ def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collect
     assert reasons[3].startswith("unsupported schema_version 99")
     assert reasons[5] == "schema: data.seq must be integer"
     assert reasons[6].startswith("payload too large")
-    assert reasons[7].startswith("topic says s1/other-gw but payload says s1/gw-1")
+    assert reasons[7].startswith("topic says test-school/other-gw but payload says test-school/gw-1")
 
     good = event(6)  # still alive and storing
     watcher.publish(TOPIC, json.dumps(good).encode())
@@ -96,20 +96,23 @@ def test_unknown_gateway_is_dead_lettered_when_a_list_is_given(
         host="127.0.0.1",
         port=broker.port,
         collector_id="col-known",
-        known_gateways={"s1/gw-1"},
+        tls=broker.identity("col-known", "collector"),
+        known_gateways={"test-school/gw-1"},
     )
     c.start()
     try:
         assert c.wait_ready(10)
         stranger = event(1, gateway_id="gw-evil")
-        watcher.publish("edge/v1/s1/gw-evil/checkin", json.dumps(stranger).encode())
+        watcher.publish("edge/v1/test-school/gw-evil/checkin", json.dumps(stranger).encode())
         watcher.publish(TOPIC, json.dumps(event(2)).encode())
         wait_until(lambda: c.stats.rejected == 1 and c.store.count() == 1, 10, "one stored, one dead-lettered")
         [reason] = [r["reason"] for r in c.store.rejects()]
-        assert reason == "unknown gateway: s1/gw-evil is not in the collector's list of gateways"
+        assert reason == "unknown gateway: test-school/gw-evil is not in the collector's list of gateways"
         # the rejected event still gets a receipt, so its gateway stops re-sending it
         watcher.wait_for(
-            lambda t, p: t == "edge/v1/s1/gw-evil/receipt" and json.loads(p)["status"] == "rejected", 10, "receipt"
+            lambda t, p: t == "edge/v1/test-school/gw-evil/receipt" and json.loads(p)["status"] == "rejected",
+            10,
+            "receipt",
         )
     finally:
         c.stop()
@@ -121,7 +124,14 @@ def test_two_collectors_in_one_group_split_the_stream_and_store_each_once(
 ) -> None:
     db = tmp_path / "shared.sqlite"
     collectors = [
-        Collector(open_store(str(db)), host="127.0.0.1", port=broker.port, collector_id=f"col-pair-{i}", group="pair")
+        Collector(
+            open_store(str(db)),
+            host="127.0.0.1",
+            port=broker.port,
+            collector_id=f"col-pair-{i}",
+            tls=broker.identity(f"col-pair-{i}", "collector"),
+            group="pair",
+        )
         for i in (1, 2)
     ]
     for c in collectors:

@@ -37,7 +37,14 @@ def test_two_collectors_on_postgresql_store_each_event_once(
 ) -> None:
     url = postgres.fresh_database()
     collectors = [
-        Collector(open_store(url), host="127.0.0.1", port=broker.port, collector_id=f"pg-pair-{i}", group="pgpair")
+        Collector(
+            open_store(url),
+            host="127.0.0.1",
+            port=broker.port,
+            collector_id=f"pg-pair-{i}",
+            tls=broker.identity(f"pg-pair-{i}", "collector"),
+            group="pgpair",
+        )
         for i in (1, 2)
     ]
     for c in collectors:
@@ -108,7 +115,14 @@ def test_a_failed_batch_acknowledges_nothing_and_is_stored_once_later(
 ) -> None:
     url = postgres.fresh_database()
     failing = FailingOnce(open_store(url))
-    first = Collector(failing, host="127.0.0.1", port=broker.port, collector_id="crashy", group="crashy")
+    first = Collector(
+        failing,
+        host="127.0.0.1",
+        port=broker.port,
+        collector_id="crashy",
+        tls=broker.identity("crashy", "collector"),
+        group="crashy",
+    )
     first.start()
     assert first.wait_ready(10)
     events = [event(seq) for seq in range(1, 51)]
@@ -119,7 +133,14 @@ def test_a_failed_batch_acknowledges_nothing_and_is_stored_once_later(
     assert failing.count() == 0 and first.stats.receipts == 0
 
     # the same collector comes back (same id: its session holds every unacknowledged message)
-    second = Collector(open_store(url), host="127.0.0.1", port=broker.port, collector_id="crashy", group="crashy")
+    second = Collector(
+        open_store(url),
+        host="127.0.0.1",
+        port=broker.port,
+        collector_id="crashy",
+        tls=broker.identity("crashy", "collector"),
+        group="crashy",
+    )
     second.start()
     try:
         assert second.wait_ready(10)
@@ -143,8 +164,8 @@ def test_collector_process_killed_mid_stream_loses_nothing(
 
     url = postgres.fresh_database()
     store = open_store(url)
-    cmd = [sys.executable, "-m", "edge", "--log-level", "WARNING", "collector", "run", "--port", str(broker.port)]
-    cmd += ["--store", url, "--id", "killed-collector", "--group", "killed"]
+    cmd = [sys.executable, "-m", "edge", "--log-level", "WARNING", "collector", "run"]
+    cmd += [*broker.collector_args("killed-collector"), "--store", url, "--group", "killed"]
 
     def spawn() -> subprocess.Popen[bytes]:
         log = (tmp_path / "collector.log").open("ab")

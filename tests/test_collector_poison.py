@@ -19,12 +19,12 @@ from edge.devtools.mosquitto import MosquittoBroker
 from tests.helpers import Watcher, start_collector, wait_until
 from tests.test_collector import TOPIC, event
 
-RECEIPTS = "edge/v1/s1/gw-1/receipt"
+RECEIPTS = "edge/v1/test-school/gw-1/receipt"
 
 
 @pytest.fixture
 def collector(broker: MosquittoBroker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Collector]:
-    c = start_collector(tmp_path / "collector.sqlite", broker.port, f"poison-{request.node.name[:30]}")
+    c = start_collector(tmp_path / "collector.sqlite", broker, f"poison-{request.node.name[:30]}")
     yield c
     c.stop()
     c.store.close()

@@ -25,7 +25,9 @@ kit,Kit Harington,11C,
 """
 
 
-def gateway_cfg(tmp: Path, port: int, reader_url: str | None, video: Path | None, **extra: Any) -> Path:
+def gateway_cfg(
+    tmp: Path, port: MosquittoBroker | int, reader_url: str | None, video: Path | None, **extra: Any
+) -> Path:
     gate: dict[str, Any] = {"id": "main-in", "direction": "in", "mode": "card_or_face"}
     if video:
         gate["cameras"] = [{"id": "cam-1", "source": str(video), "realtime": False}]
@@ -58,9 +60,9 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
         ],
     )
 
-    collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-e2e")
+    collector = start_collector(tmp_path / "collector.sqlite", broker, "col-e2e")
     sim = Rdm6300Simulator().start()
-    gw = Gateway(load_config(gateway_cfg(tmp_path, broker.port, sim.url, video)))
+    gw = Gateway(load_config(gateway_cfg(tmp_path, broker, sim.url, video)))
     try:
         gw.start()
         watcher.wait_for(lambda t, p: t == "edge/v1/test-school/gw-e2e/status" and p == b"online", 10, "gateway online")

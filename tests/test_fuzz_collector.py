@@ -13,7 +13,7 @@ from edge.central.collector.validate import Rejected, parse_checkin
 from edge.events.checkin import checkin_schema
 from tests.helpers import fuzz_examples
 
-TOPIC = "edge/v1/s1/gw-1/checkin"
+TOPIC = "edge/v1/test-school/gw-1/checkin"
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=15), inner, max_size=6),

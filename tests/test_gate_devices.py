@@ -21,7 +21,7 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from firmware_bridge.wiegand import encode
-from tests.helpers import Watcher, gateway_config, start_collector, wait_until
+from tests.helpers import Watcher, gateway_config, signed, start_collector, wait_until
 
 RELAY1, BUZZER, LED_RED, LED_GREEN = "B0", "B2", "B3", "B4"
 ROSTER = "person_id,name,class,card_uid\nada,Ada Lovelace,7A,007B3039\nbob,Bob Em,7B,0F00A1B2C3\n"
@@ -30,7 +30,9 @@ STRANGER = bytes([0x01, 0x02, 0x03])
 BASE = "edge/v1/test-school/gw-dev"
 
 
-def config(tmp: Path, broker_port: int, sim: AvrGateSim, top: dict[str, Any] | None = None, **gate_extra: Any) -> Path:
+def config(
+    tmp: Path, broker_port: MosquittoBroker | int, sim: AvrGateSim, top: dict[str, Any] | None = None, **gate_extra: Any
+) -> Path:
     """The one-gate config; `top` adds or replaces top-level sections, `gate_extra` keys of the gate."""
     gate: dict[str, Any] = {
         "id": "main-in",
@@ -80,6 +82,9 @@ class Rig:
             self.seen.append((topic, body if isinstance(body, dict) else {"value": body}))
 
     def command(self, name: str, body: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Send a command signed by the test operator (raw bytes are sent as they are, unsigned)."""
+        if isinstance(body, dict):
+            body = signed(self.watcher.broker, "gw-dev", name, body)
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.watcher.publish(f"{BASE}/cmd/{name}", payload)
         return self.messages(f"cmd/{name}/result", 5, f"result of {name}")
@@ -88,8 +93,8 @@ class Rig:
 def start_rig(tmp: Path, broker: MosquittoBroker, sim: AvrGateSim, watcher: Watcher, **kw: Any) -> Rig:
     gate_extra = kw.pop("gate_extra", {})
     top = kw.pop("top", None)
-    collector = start_collector(tmp / "collector.sqlite", broker.port, "col-dev")
-    gw = Gateway(load_config(config(tmp, broker.port, sim, top, **gate_extra)), **kw)
+    collector = start_collector(tmp / "collector.sqlite", broker, "col-dev")
+    gw = Gateway(load_config(config(tmp, broker, sim, top, **gate_extra)), **kw)
     gw.start()
     rig = Rig(sim, gw, collector, watcher)
     wait_until(lambda: gw.devices["main-in"].controller.up, 10, "controller link up")

@@ -44,8 +44,8 @@ def test_invalid_config_refuses_to_start(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_reload_and_kill_9(broker: MosquittoBroker, watcher: Watcher, sim: Rdm6300Simulator, tmp_path: Path) -> None:
-    cfg = gateway_cfg(tmp_path, broker.port, sim.url, None)
-    collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-proc")
+    cfg = gateway_cfg(tmp_path, broker, sim.url, None)
+    collector = start_collector(tmp_path / "collector.sqlite", broker, "col-proc")
     log = tmp_path / "gateway.log"
     gw = spawn(cfg, log)
     try:
@@ -68,7 +68,7 @@ def test_reload_and_kill_9(broker: MosquittoBroker, watcher: Watcher, sim: Rdm63
         assert gw.poll() is None
         sim.tap("ABCDEF0123")
         wait_until(lambda: collector.store.count() == 2, 15, "the new pupil's check-in")
-        assert next(collector.store.checkins("WHERE card_uid = 'ABCDEF0123'"))["person_id"] == "newbie"
+        assert [c["person_id"] for c in collector.store.checkins() if c["card_uid"] == "ABCDEF0123"] == ["newbie"]
 
         os.kill(gw.pid, signal.SIGKILL)
         gw.wait(10)

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from edge.camera.memory import ArraySource
 from edge.config import load_config
-from edge.config.model import CameraConfig
+from edge.config.model import CameraConfig, GatewayConfig
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.gateway.service import Gateway
 from edge.ops.metrics import MetricsServer
@@ -76,14 +76,14 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
         "readers": [{"id": "reader-1", "port": f"socket://127.0.0.1:{reader.port}"}],
         "cameras": [{"id": "cam-1", "source": "memory", "realtime": False}],
     }
-    cfg = load_config(gateway_config(tmp_path, broker.port, "gw-metrics", gate, ROSTER, clock_check="assume_synced"))
+    cfg = load_config(gateway_config(tmp_path, broker, "gw-metrics", gate, ROSTER, clock_check="assume_synced"))
     empty = np.full((360, 640, 3), 40, np.uint8)
     frames = [empty] * 3 + [face_frame(FACES / "obama_2.jpg")] * 12 + [empty] * 10
 
     def source(cam: CameraConfig, _stop: threading.Event) -> ArraySource:
         return ArraySource(frames, cam.id)  # a file-like camera (lock step): every frame is processed
 
-    collector = start_collector(tmp_path / "central.sqlite", broker.port, "metrics-collectors")
+    collector = start_collector(tmp_path / "central.sqlite", broker, "metrics-collectors")
     gw = Gateway(cfg, source_factory=source)
     gw.start()
     server = MetricsServer(gw.metrics.registry, "127.0.0.1", 0)
@@ -165,7 +165,7 @@ def test_gateway_process_serves_metrics_on_the_configured_port(broker: Mosquitto
         "mode": "card",
         "readers": [{"id": "r1", "port": f"socket://127.0.0.1:{free_port()}"}],
     }
-    cfg = gateway_config(tmp_path, broker.port, "gw-metrics-proc", gate, ROSTER, metrics={"port": port})
+    cfg = gateway_config(tmp_path, broker, "gw-metrics-proc", gate, ROSTER, metrics={"port": port})
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge", "gateway", "run", "-c", str(cfg)],
         stdout=subprocess.DEVNULL,
@@ -208,7 +208,8 @@ def test_a_taken_metrics_port_is_logged_not_fatal(tmp_path: Path, caplog: pytest
     taken.listen()
     port = taken.getsockname()[1]
     gate = {"id": "main-in", "direction": "in", "mode": "card", "readers": [{"id": "r1", "port": "loop://"}]}
-    cfg = load_config(gateway_config(tmp_path, 1, "gw-port", gate, ROSTER, metrics={"port": port}))
+    unsigned = {"commands": {"require_signature": False}} if "commands" in GatewayConfig.model_fields else {}
+    cfg = load_config(gateway_config(tmp_path, 1, "gw-port", gate, ROSTER, metrics={"port": port}, **unsigned))
     ops = GatewayOps(cfg, env={})
     gw = Gateway(cfg, transport=MemoryTransport(), heartbeats=ops.heartbeats, drain_timeout_s=0.5)
     try:

@@ -96,14 +96,14 @@ def test_card_taps_to_parents(
     app, smtp, sms = receivers
     sim = Rdm6300Simulator().start()
     gate = {"id": "main-in", "direction": "in", "mode": "card", "readers": [{"id": "reader-1", "port": sim.url}]}
-    gw_cfg = load_config(gateway_config(tmp_path, broker.port, "gw-1", gate, ROSTER))
+    gw_cfg = load_config(gateway_config(tmp_path, broker, "gw-1", gate, ROSTER))
     cfg = load_central_config(central_yaml(tmp_path, broker, app, smtp, sms), env={"WEBHOOK_SECRET": SECRET})
     directories = load_directories(cfg)
     url = f"sqlite:///{tmp_path}/central.sqlite"
     store = open_store(url)
     collector = Collector(
         store, host="127.0.0.1", port=broker.port, collector_id="col-notify", group="col-notify",
-        on_stored=NotifyHook(directories),
+        tls=broker.identity("col-notify", "collector"), on_stored=NotifyHook(directories),
     )  # fmt: skip
     notifier = Notifier(cfg.notify, directories, lambda: connect(url), arrivals)
     gw = Gateway(gw_cfg)

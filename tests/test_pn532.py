@@ -118,10 +118,10 @@ def test_gateway_with_a_pn532_reader_stores_a_mifare_checkin(broker: MosquittoBr
             "mode": "card",
             "readers": [{"id": "nfc-1", "port": sim.url, "protocol": "pn532"}],
         }
-        cfg_path = gateway_cfg(tmp_path, broker.port, None, None, gates=[gate])
+        cfg_path = gateway_cfg(tmp_path, broker, None, None, gates=[gate])
         roster = tmp_path / "roster.csv"
         roster.write_text(roster.read_text() + "mia,Mia Card,7B,04a1b2c3d4e5f6\n")
-        collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-nfc")
+        collector = start_collector(tmp_path / "collector.sqlite", broker, "col-nfc")
         gw = Gateway(load_config(cfg_path))
         try:
             gw.start()

@@ -169,7 +169,7 @@ def test_provisioned_gateway_goes_online(pki: Pki, broker: MosquittoBroker, tmp_
             "readers": [cfg.gates[0].readers[0].model_copy(update={"port": f"socket://127.0.0.1:{free_port()}"})],
         }
     )
-    watcher = Watcher(broker.port, "edge/v1/st-marys/gw-north/status", client_id="provision-watcher")
+    watcher = Watcher(broker, "edge/v1/st-marys/gw-north/status", client_id="provision-watcher")
     gw = Gateway(cfg.model_copy(update={"gates": [gate]}))
     gw.start()
     try:

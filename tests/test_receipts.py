@@ -84,12 +84,12 @@ def test_missing_receipt_resends_the_same_event(outbox: Outbox) -> None:
 @pytest.mark.slow
 def test_a_plain_subscriber_without_collector_loses_nothing(broker: MosquittoBroker, tmp_path: Path) -> None:
     """The hole #2 documented: the broker says 'delivered' to a dashboard while no collector runs."""
-    dashboard = Watcher(broker.port, topic="edge/v1/#", client_id="dashboard")
+    dashboard = Watcher(broker, topic="edge/v1/#", client_id="dashboard")
     sim = Rdm6300Simulator().start()
     cfg = load_config(
         gateway_cfg(
             tmp_path,
-            broker.port,
+            broker,
             sim.url,
             None,
             broker={"host": "127.0.0.1", "port": broker.port, "receipt_timeout_s": 1.0},
@@ -106,7 +106,7 @@ def test_a_plain_subscriber_without_collector_loses_nothing(broker: MosquittoBro
         wait_until(lambda: gw.forwarder.stats.resent_no_receipt >= 3, 10, "re-sent for want of a receipt")
         assert gw.outbox.depth() == 3, "delivered to a dashboard is not stored: still in the outbox"
 
-        collector = start_collector(tmp_path / "collector.sqlite", broker.port, "col-late")
+        collector = start_collector(tmp_path / "collector.sqlite", broker, "col-late")
         wait_until(lambda: gw.outbox.depth() == 0, 20, "receipts after the collector started")
         rows = list(collector.store.checkins())
         assert sorted(r["seq"] for r in rows) == [1, 2, 3]

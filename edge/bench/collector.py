@@ -102,12 +102,12 @@ def _vm_hwm_mib(pid: int) -> float | None:
     return None
 
 
-def _start_collectors(port: int, url: str, n: int, work: Path) -> list[subprocess.Popen[bytes]]:
+def _start_collectors(broker: MosquittoBroker, url: str, n: int, work: Path) -> list[subprocess.Popen[bytes]]:
     procs = []
     for i in range(n):
         log = (work / f"collector-{i + 1}.log").open("ab")
-        cmd = [sys.executable, "-m", "edge", "--log-level", "WARNING", "collector", "run", "--port", str(port)]
-        cmd += ["--store", url, "--id", f"bench-c{i + 1}", "--group", "bench"]
+        cmd = [sys.executable, "-m", "edge", "--log-level", "WARNING", "collector", "run"]
+        cmd += [*broker.collector_args(f"bench-c{i + 1}"), "--store", url, "--group", "bench"]
         procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
         log.close()
     return procs
@@ -130,7 +130,9 @@ def run_once(run: Run, work: Path) -> dict[str, Any]:
 
     events = make_events(run.events, run.gateways)
     with contextlib.ExitStack() as stack:
-        broker = stack.enter_context(MosquittoBroker(work / f"mqtt-{time.monotonic_ns()}"))
+        # plaintext: this bench measures the store and the collector; the cost of TLS is measured by
+        # `edge bench tls` side by side (the publishers here are plain paho clients)
+        broker = stack.enter_context(MosquittoBroker(work / f"mqtt-{time.monotonic_ns()}", insecure_plaintext=True))
         url = run.store
         if url == "sqlite":
             url = f"sqlite:///{work / f'bench-{time.monotonic_ns()}.sqlite'}"
@@ -142,7 +144,7 @@ def run_once(run: Run, work: Path) -> dict[str, Any]:
         open_store(url).close()  # migrated once, before the collectors race for it
         status = Subscriber(broker.port, "edge/v1/collectors/+/status", client_id="bench-status")
         stack.callback(status.close)
-        procs = _start_collectors(broker.port, url, run.collectors, work)
+        procs = _start_collectors(broker, url, run.collectors, work)
 
         def stop_all() -> None:
             for p in procs:

@@ -141,9 +141,17 @@ def _resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
         g.model_copy(update={"cameras": [c.model_copy(update={"source": camera_source(c.source)}) for c in g.cameras]})
         for g in cfg.gates
     ]
+    tls = cfg.broker.tls
+    broker = cfg.broker
+    if tls is not None:
+        tls = tls.model_copy(
+            update={"ca": rel(tls.ca), "cert": rel(tls.cert), "key": rel(tls.key), "crl": tls.crl and rel(tls.crl)}
+        )
+        broker = broker.model_copy(update={"tls": tls})
     return cfg.model_copy(
         update={
             "gates": gates,
+            "broker": broker,
             "storage": cfg.storage.model_copy(update={"database": rel(cfg.storage.database)}),
             "roster": cfg.roster.model_copy(update={"path": rel(cfg.roster.path)}),
             "gallery": cfg.gallery.model_copy(

@@ -17,6 +17,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class BrokerTlsConfig(_Section):
+    """The gateway's identity on the closed broker (edge/security/pki.py; `edge provision` writes these)."""
+
+    ca: str = Field(description="The site CA certificate (PEM): the broker's certificate must chain to it.")
+    cert: str = Field(description="This gateway's certificate (PEM), CN = gateway_id, issued with role gateway.")
+    key: str = Field(
+        description=(
+            "This gateway's private key (PEM, 0600). Under systemd: ${CREDENTIALS_DIRECTORY}/client.key"
+            " (LoadCredential=)."
+        )
+    )
+    crl: str | None = Field(
+        None,
+        description=(
+            "The site's CRL (PEM): command signers whose certificates are revoked are refused. Null: no"
+            " revocation check for signers (the broker still refuses revoked clients)."
+        ),
+    )
+
+
 class BrokerConfig(_Section):
     """MQTT broker the gateway publishes to."""
 
@@ -52,6 +72,51 @@ class BrokerConfig(_Section):
             "Keep an event in the outbox when the broker answers 'no matching subscribers' (MQTT 5 reason 0x10):"
             " no collector was there to take it. Retried with backoff."
         ),
+    )
+    tls: BrokerTlsConfig | None = Field(
+        None, description="TLS with this gateway's client certificate. Required unless insecure_plaintext is true."
+    )
+    insecure_plaintext: bool = Field(
+        False,
+        description=(
+            "Talk plaintext MQTT without a certificate (a lab broker only). Anyone on the network can then read"
+            " and forge check-ins and commands; a warning is logged at every start."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _secure_unless_told(self) -> BrokerConfig:
+        if self.tls is None and not self.insecure_plaintext:
+            raise ValueError(
+                "broker.tls (ca, cert, key) is required: the broker is closed by default."
+                " Set broker.insecure_plaintext: true only for a lab broker"
+            )
+        if self.tls is not None and self.insecure_plaintext:
+            raise ValueError("broker.tls and broker.insecure_plaintext: true exclude each other")
+        return self
+
+
+class CommandsConfig(_Section):
+    """Remote commands (open_gate, lock_down, ...): who may send them and for how long a request stays valid."""
+
+    max_skew_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "A signed command whose issued_at is further than this from the gateway's clock is refused (stale or"
+            " from the future); its nonce is remembered at least twice this long, across restarts."
+        ),
+    )
+    require_signature: bool = Field(
+        True,
+        description=(
+            "Refuse commands without a valid Ed25519 signature by an operator or server identity of the site CA"
+            " (broker.tls.ca). Only with broker.insecure_plaintext may this be false."
+        ),
+    )
+    max_payload_bytes: int = Field(
+        16384, ge=256, le=262144, description="Command and receipt payloads larger than this are refused unread."
     )
 
 
@@ -392,7 +457,8 @@ class GatewayConfig(_Section):
     site_id: str = Field(pattern=IDENT, description="School/site id; part of every topic and event.")
     gateway_id: str = Field(pattern=IDENT, description="This gateway's id, unique within the site.")
     gates: list[GateConfig] = Field(min_length=1, description="The lanes this gateway controls.")
-    broker: BrokerConfig = Field(default_factory=BrokerConfig, description="MQTT broker.")
+    broker: BrokerConfig = Field(description="MQTT broker.")
+    commands: CommandsConfig = Field(default_factory=CommandsConfig, description="Remote commands.")
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Local state.")
     roster: RosterConfig = Field(default_factory=RosterConfig, description="Roster CSV.")
     gallery: GalleryConfig = Field(default_factory=GalleryConfig, description="Face gallery.")
@@ -426,6 +492,8 @@ class GatewayConfig(_Section):
         ):
             if d := dupes(ids):
                 raise ValueError(f"duplicate {what} id(s): {', '.join(sorted(d))}")
+        if not self.commands.require_signature and not self.broker.insecure_plaintext:
+            raise ValueError("commands.require_signature: false is allowed only with broker.insecure_plaintext: true")
         return self
 
     @property

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.devtools.mosquitto import MosquittoBroker
+from edge.transport.mqtt import MqttSettings, make_client
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class ChaosRun:
         self.s = s
         self.work = s.workdir
         self.work.mkdir(parents=True, exist_ok=True)
-        self.broker = MosquittoBroker(self.work / "broker")
+        self.broker = MosquittoBroker(self.work / "broker", site=SITE)
         self.sim = Rdm6300Simulator()
         self.taps: list[Tap] = []
         self.faults: list[Fault] = []
@@ -115,8 +115,7 @@ class ChaosRun:
                 }
             ],
             "broker": {
-                "host": "127.0.0.1",
-                "port": self.broker.port,
+                **self.broker.client_config(GATEWAY),
                 "receipt_timeout_s": self.s.receipt_timeout_s,
                 "max_inflight": 50,
             },
@@ -143,8 +142,8 @@ class ChaosRun:
         self.gateway = self._spawn("gateway", ["gateway", "run", "-c", str(self.work / "config.yaml")])
 
     def start_collector(self) -> None:
-        args = ["collector", "run", "--port", str(self.broker.port), "--store", self.store_url]
-        self.collector = self._spawn("collector", [*args, "--id", "chaos-collector"])
+        args = ["collector", "run", *self.broker.collector_args("chaos-collector"), "--store", self.store_url]
+        self.collector = self._spawn("collector", args)
 
     @staticmethod
     def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
@@ -158,7 +157,11 @@ class ChaosRun:
             proc.wait(5)
 
     def _watcher(self) -> None:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="chaos-watch", protocol=mqtt.MQTTv5)
+        c = make_client(
+            MqttSettings(
+                self.broker.host, self.broker.port, "chaos-watch", tls=self.broker.identity("chaos-watch", "server")
+            )
+        )
 
         def on_connect(client: mqtt.Client, *_: Any) -> None:
             client.subscribe(f"edge/v1/{SITE}/{GATEWAY}/health", qos=0)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
+
+from edge.security.broker_config import BrokerFiles, refresh_acl_and_crl, write_broker_config
+from edge.security.pki import Pki, Role, TlsFiles
 
 
 def free_port() -> int:
@@ -39,20 +44,58 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
 
 
 class MosquittoBroker:
-    """`with MosquittoBroker(workdir) as b:` ... b.port; stop()/start() to simulate an outage."""
+    """`with MosquittoBroker(workdir) as b:` ... b.port; stop()/start() to simulate an outage.
 
-    def __init__(self, workdir: str | Path, port: int | None = None, *, persistence: bool = False) -> None:
+    Closed by default, as production runs it (edge/security/broker_config.py): TLS with client certificates from
+    a throwaway site PKI in `workdir/pki` (or the `pki` given), the per-identity ACL, no anonymous clients.
+    `identity(name, role)` issues a client's certificate and reloads the ACL. `insecure_plaintext=True` is the
+    old open broker, for the few callers that measure what TLS costs."""
+
+    def __init__(
+        self,
+        workdir: str | Path,
+        port: int | None = None,
+        *,
+        persistence: bool = False,
+        site: str = "test-school",
+        pki: Pki | None = None,
+        insecure_plaintext: bool = False,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.persistence = persistence
+        self.insecure_plaintext = insecure_plaintext
         self.conf = self.workdir / "mosquitto.conf"
         self.log = self.workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.pki: Pki | None = None
+        self._files: BrokerFiles | None = None
+        if not insecure_plaintext:
+            self.pki = pki or Pki(self.workdir / "pki")
+            self.pki.init(site)
+
+    @property
+    def site(self) -> str:
+        if self.pki is None:
+            raise RuntimeError("a plaintext broker has no site PKI")
+        return self.pki.site
 
     def _write_conf(self) -> None:
+        if self.pki is not None:
+            self._files = write_broker_config(
+                self.pki,
+                self.workdir / "etc",
+                port=self.port,
+                bind=self.host,
+                persistence=self.persistence,
+                run_as=pwd.getpwuid(os.getuid()).pw_name,  # our own files, 0600: no drop to 'mosquitto'
+            )
+            shutil.copyfile(self._files.conf, self.conf)
+            return
         lines = [
+            "# INSECURE: plaintext, anonymous clients (insecure_plaintext)",
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
             f"persistence {'true' if self.persistence else 'false'}",
@@ -64,6 +107,59 @@ class MosquittoBroker:
             "max_queued_messages 100000",
         ]
         self.conf.write_text("\n".join(lines) + "\n")
+
+    def identity(self, name: str, role: Role = "gateway") -> TlsFiles | None:
+        """TLS files for a client `name` with `role` (issued once; the broker reloads its ACL when it is new).
+        None on a plaintext broker, so callers can pass the result straight to MqttSettings.tls."""
+        if self.pki is None:
+            return None
+        if self.pki.get(name) is None:
+            self.pki.issue(name, role)
+            self.reload()
+        return self.pki.tls_files(name)
+
+    def client_config(self, name: str, role: Role = "gateway") -> dict[str, Any]:
+        """The `broker:` config section (edge/config/model.py BrokerConfig) for client `name` on this broker."""
+        tls = self.identity(name, role)
+        if tls is None or self.pki is None:
+            return {"host": self.host, "port": self.port, "insecure_plaintext": True}
+        files = {"ca": str(tls.ca), "cert": str(tls.cert), "key": str(tls.key), "crl": str(self.pki.crl_path)}
+        return {"host": self.host, "port": self.port, "tls": files}
+
+    def collector_args(self, name: str) -> list[str]:
+        """`edge collector run` options that connect collector `name` to this broker."""
+        args = ["--host", self.host, "--port", str(self.port), "--id", name]
+        if self.pki is None:
+            return [*args, "--insecure-plaintext"]
+        self.identity(name, "collector")
+        return [*args, "--pki", str(self.pki.dir), "--identity", name]
+
+    def revoke(self, name: str) -> None:
+        """Revoke `name` and make the broker read the new CRL and ACL."""
+        assert self.pki is not None
+        self.pki.revoke(name)
+        self.reload()
+
+    def reload(self, timeout: float = 10.0) -> None:
+        """Rewrite the ACL and CRL from the PKI and make a running broker read them (SIGHUP), returning once it
+        has. Mosquitto 2 reads the ACL and its listeners' CRL again on SIGHUP (tests/test_security_broker.py shows
+        a revoked client refused and a valid one accepted after it): what a site does after `edge pki revoke`."""
+        if self.pki is None or self._files is None:
+            return
+        refresh_acl_and_crl(self.pki, self._files)
+        if not self.running:
+            return
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.log.open("rb") as f:
+                f.seek(offset)
+                if b"Reloading config" in f.read():
+                    return
+            time.sleep(0.02)
+        raise RuntimeError(f"mosquitto did not reload within {timeout}s; see {self.log}")
 
     @property
     def running(self) -> bool:

@@ -8,8 +8,8 @@ import threading
 import time
 from typing import NamedTuple
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from edge.security.pki import TlsFiles
+from edge.transport.mqtt import MqttSettings, make_client
 
 
 class Received(NamedTuple):
@@ -27,10 +27,12 @@ class Subscriber:
         client_id: str = "edge-watch",
         host: str = "127.0.0.1",
         ready_timeout_s: float = 10.0,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.messages: queue.Queue[Received] = queue.Queue()
         self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client = make_client(MqttSettings(host=host, port=port, client_id=client_id, tls=tls))
+        self.client.reconnect_delay_set(1, 2)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: self._ready.set()
         self.client.on_message = lambda _c, _u, m: self.messages.put(

@@ -31,6 +31,9 @@ from edge.transport.base import Ack, AckStatus, Transport
 
 log = logging.getLogger(__name__)
 
+MAX_RECEIPT_BYTES = 1024
+"""A collector's receipt is about 120 bytes; anything much larger is not one and is not parsed."""
+
 
 @dataclass
 class ForwarderStats:
@@ -41,6 +44,8 @@ class ForwarderStats:
     refused: int = 0
     confirmed: int = 0
     resent_no_receipt: int = 0
+    bad_receipts: int = 0
+    """Receipts ignored: oversized, malformed, or without the event_id of the row they name."""
     rejected_by_collector: int = 0
     last_error: str | None = None
 
@@ -84,7 +89,7 @@ class OutboxForwarder:
         transport.on_ack = self._inbox.put
         transport.on_connection = lambda up: self._inbox.put("up" if up else "down")
         if receipt_topic is not None:
-            transport.on_message = lambda topic, payload: self._inbox.put((topic, payload))
+            transport.on_message = self._receipt_arrived
             transport.subscribe(receipt_topic)
 
     # called from any thread ------------------------------------------------------------------------
@@ -180,14 +185,27 @@ class OutboxForwarder:
         self._paused_until = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.retry_max_s)
 
+    def _receipt_arrived(self, topic: str, payload: bytes) -> None:
+        """From the MQTT network thread. An oversized receipt is dropped unread, never queued."""
+        if len(payload) > MAX_RECEIPT_BYTES:
+            self.stats.bad_receipts += 1
+            log.warning("ignoring a %d-byte receipt on %s (max %d)", len(payload), topic, MAX_RECEIPT_BYTES)
+            return
+        self._inbox.put((topic, payload))
+
     def _on_receipt(self, payload: bytes) -> None:
+        """A receipt removes the outbox row only when it names that row's seq AND event_id: a receipt that
+        names no event_id, or another one, erases nothing (a forged or confused receipt cannot lose a check-in)."""
         try:
             body = json.loads(payload)
-            seq, event_id, status = int(body["seq"]), body.get("event_id"), str(body["status"])
-        except (ValueError, KeyError, TypeError) as exc:
+            seq, event_id, status = int(body["seq"]), body["event_id"], str(body["status"])
+            if not isinstance(event_id, str) or not event_id:
+                raise TypeError("event_id is not a string")
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            self.stats.bad_receipts += 1
             log.warning("ignoring a malformed receipt %r: %s", payload[:200], exc)
             return
-        if not self.outbox.ack(seq, event_id if isinstance(event_id, str) else None):
+        if not self.outbox.ack(seq, event_id):
             self._awaiting.pop(seq, None)
             self._sent_at.pop(seq, None)
             return  # a second receipt (the event was re-sent) or one for another event

@@ -12,8 +12,12 @@ Result  (JSON object, QoS 1):  {"request_id": "r-42", "command": "open_gate", "o
 
 Malformed JSON, a missing request_id, unknown commands or arguments, an unknown gate: an error result, never
 an exception. Commands run one at a time on the thread `mqtt-commands`, so a slow controller never blocks
-the MQTT network thread. Requests are not authenticated yet: the security issue adds signatures (a
-`signature` field is accepted and ignored until then) and broker ACLs.
+the MQTT network thread.
+
+Every request must be signed (edge/security/signing.py: issued_at, nonce, signer, signature) by an operator or
+server identity of the site; the `authorizer` (edge/gateway/command_auth.py) refuses a missing or bad signature,
+a stale issued_at and a replayed nonce with an error result, logged and counted (`commands_refused` in health).
+Oversized payloads are refused before they are queued or parsed.
 """
 
 from __future__ import annotations
@@ -28,15 +32,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.events.checkin import rfc3339_ms
+from edge.gateway.command_auth import CommandAuthorizer
 from edge.gateway.devices import GateDevices
 from edge.roster import RosterError
+from edge.security.signing import RESERVED, SignatureRefused
 from edge.transport.base import Transport
 from firmware_bridge.controller import BUZZER_PATTERNS, CommandResult
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 4096
-COMMON_FIELDS = {"request_id", "signature", "gate"}
+MAX_REQUEST_BYTES = 16384
+COMMON_FIELDS = {"request_id", "gate"} | RESERVED
 
 
 class CommandError(Exception):
@@ -58,9 +64,15 @@ class RemoteCommands:
         gates: dict[str, GateDevices],
         reload_roster: Callable[[], str],
         *,
+        authorizer: CommandAuthorizer | None,
         wait_s: float = 3.0,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
+        """`authorizer` None runs unsigned commands: only for a gateway on an insecure plaintext broker whose
+        config says commands.require_signature: false."""
         self.transport = transport
+        self.authorizer = authorizer
+        self.max_request_bytes = max_request_bytes
         self.prefix = f"{base_topic}/cmd/"
         self.gates = gates
         self.reload_roster = reload_roster
@@ -98,7 +110,13 @@ class RemoteCommands:
         return topic.startswith(self.prefix) and "/" not in topic[len(self.prefix) :]
 
     def submit(self, topic: str, payload: bytes) -> None:
-        """From the MQTT network thread: queue, never block (a flood beyond 100 waiting is answered busy)."""
+        """From the MQTT network thread: queue, never block (a flood beyond 100 waiting is answered busy;
+        an oversized payload is answered at once and not kept)."""
+        if len(payload) > self.max_request_bytes:
+            self.failed += 1
+            log.warning("command on %s refused unread: %d bytes", topic, len(payload))
+            self._publish(topic[len(self.prefix) :], {"request_id": None, "ok": False, "error": "request too large"})
+            return
         try:
             self._inbox.put_nowait((topic, payload))
         except queue.Full:
@@ -131,6 +149,14 @@ class RemoteCommands:
             extra = set(request) - COMMON_FIELDS - command.arguments
             if extra:
                 raise CommandError(f"unknown argument(s) for {name}: {', '.join(sorted(extra))}")
+            signer = "unsigned"
+            if self.authorizer is not None:
+                try:
+                    signer = self.authorizer.verify(name, request).name
+                except SignatureRefused as exc:
+                    log.warning("command %s %r refused: %s", name, request_id, exc)
+                    raise CommandError(f"refused: {exc}") from None
+            log.info("command %s %r signed by %s", name, request_id, signer)
             detail = command.run(request)
             result = {"request_id": request_id, "ok": True, "status": "done", "detail": detail}
             self.handled += 1
@@ -146,13 +172,12 @@ class RemoteCommands:
         if self.transport.connected:
             self.transport.publish(f"{self.prefix}{name}/result", json.dumps(body).encode(), qos=1)
 
-    @staticmethod
-    def _parse(payload: bytes) -> dict[str, Any]:
-        if len(payload) > MAX_REQUEST_BYTES:
-            raise CommandError(f"request larger than {MAX_REQUEST_BYTES} bytes")
+    def _parse(self, payload: bytes) -> dict[str, Any]:
+        if len(payload) > self.max_request_bytes:
+            raise CommandError(f"request larger than {self.max_request_bytes} bytes")
         try:
             request = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CommandError(f"malformed request: not JSON ({exc})") from None
         if not isinstance(request, dict):
             raise CommandError("malformed request: a JSON object is expected")

@@ -25,6 +25,7 @@ from edge.camera.opencv_source import OpenCvSource
 from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
 from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.gateway.command_auth import CommandAuthorizer, NonceStore
 from edge.gateway.device_events import DeviceEventPublisher
 from edge.gateway.devices import GateDevices
 from edge.gateway.face_worker import FaceWorker
@@ -41,6 +42,7 @@ from edge.recognition.decision import DecisionRule
 from edge.recognition.gallery import Gallery, GalleryError
 from edge.recognition.gallery_key import open_gallery
 from edge.roster import RosterStore, read_roster_csv
+from edge.security.pki import TlsFiles
 from edge.topics import GatewayTopics
 from edge.transport.base import Transport
 from edge.transport.mqtt import MqttSettings, MqttTransport
@@ -63,8 +65,33 @@ def mqtt_transport_for(cfg: GatewayConfig, topics: GatewayTopics) -> MqttTranspo
         keepalive_s=b.keepalive_s,
         will=(topics.status, b"offline"),
         online=(topics.status, b"online"),
+        tls=TlsFiles(Path(b.tls.ca), Path(b.tls.cert), Path(b.tls.key)) if b.tls else None,
     )
+    if b.tls is None:
+        log.warning(
+            "INSECURE: broker.insecure_plaintext is set: check-ins, commands and receipts travel in plaintext"
+            " and anyone on the network can read and forge them"
+        )
     return MqttTransport(settings, max_inflight=b.max_inflight)
+
+
+def command_authorizer_for(cfg: GatewayConfig) -> CommandAuthorizer | None:
+    """Who may command this gateway: operator/server identities of the site CA (None: unsigned commands, only
+    allowed by the config model together with insecure_plaintext)."""
+    if not cfg.commands.require_signature:
+        log.warning("INSECURE: commands.require_signature is false: anyone on the broker can open the gates")
+        return None
+    if cfg.broker.tls is None:  # the model refuses this combination; say it plainly if it is ever reached
+        raise ValueError("signed commands need broker.tls.ca (the site CA that issued the operators)")
+    nonces = NonceStore(cfg.storage.database, keep_s=2 * cfg.commands.max_skew_s + 60)
+    return CommandAuthorizer(
+        site=cfg.site_id,
+        gateway=cfg.gateway_id,
+        ca_path=cfg.broker.tls.ca,
+        crl_path=cfg.broker.tls.crl,
+        nonces=nonces,
+        max_skew_s=cfg.commands.max_skew_s,
+    )
 
 
 @dataclass
@@ -157,7 +184,14 @@ class Gateway:
         self.forwarder.heartbeat = self.heartbeats.register("outbox-forwarder")
         self.forwarder.on_latency = self.metrics.on_latency
         self.device_events = DeviceEventPublisher(self.transport, self.topics.device, cfg.site_id, cfg.gateway_id)
-        self.commands = RemoteCommands(self.transport, self.topics.base, self.devices, self.reload_roster)
+        self.commands = RemoteCommands(
+            self.transport,
+            self.topics.base,
+            self.devices,
+            self.reload_roster,
+            authorizer=command_authorizer_for(cfg),
+            max_request_bytes=cfg.commands.max_payload_bytes,
+        )
         receipts = self.transport.on_message
 
         def route(topic: str, payload: bytes) -> None:

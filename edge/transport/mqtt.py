@@ -4,6 +4,7 @@ its own unacknowledged QoS 1 messages after a reconnect."""
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.security.pki import TlsFiles
 from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback, MessageCallback
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ class MqttSettings:
     """(topic, payload) published retained by the broker if we vanish."""
     online: tuple[str, bytes] | None = None
     """(topic, payload) published retained on every (re)connect."""
+    tls: TlsFiles | None = None
+    """The site CA and this client's certificate and key (edge/security/pki.py). None is plaintext, allowed only
+    where the caller's config says `insecure_plaintext` (it is the caller that refuses otherwise)."""
 
 
 def make_client(settings: MqttSettings) -> mqtt.Client:
@@ -48,9 +53,25 @@ def make_client(settings: MqttSettings) -> mqtt.Client:
         client.username_pw_set(settings.username, settings.password)
     if settings.will is not None:
         client.will_set(settings.will[0], settings.will[1], qos=1, retain=True)
+    if settings.tls is not None:
+        _check_readable(settings.tls)
+        client.tls_set(
+            ca_certs=str(settings.tls.ca),
+            certfile=str(settings.tls.cert),
+            keyfile=str(settings.tls.key),
+            cert_reqs=ssl.CERT_REQUIRED,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,  # checks the broker's name against its certificate
+        )
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     client.max_queued_messages_set(0)
     return client
+
+
+def _check_readable(tls: TlsFiles) -> None:
+    """A missing CA/cert/key is a configuration error said in words, not an ssl traceback from paho."""
+    for what, path in (("CA certificate", tls.ca), ("certificate", tls.cert), ("key", tls.key)):
+        if not path.is_file():
+            raise FileNotFoundError(f"TLS {what} not found: {path}")
 
 
 def connect_properties(settings: MqttSettings) -> Properties:
