@@ -603,8 +603,20 @@ def _register() -> None:
     from edge.central.bridge import bridge
     from edge.central.notify.commands import calendar, notify
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
+    from edge.security.commands import broker_group, command_group, pki_group
 
-    for command in (enroll_cmd, identify_cmd, gallery, bench, bridge, calendar, notify):
+    for command in (
+        enroll_cmd,
+        identify_cmd,
+        gallery,
+        bench,
+        bridge,
+        calendar,
+        notify,
+        pki_group,
+        broker_group,
+        command_group,
+    ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
 
