@@ -145,21 +145,22 @@ def test_collector_bundle_and_refusals(pki: Pki, tmp_path: Path) -> None:
     assert code == 1 and "part of MQTT topics" in text
 
 
-@pytest.mark.skipif(
-    "tls" in BrokerConfig.model_fields, reason="with TLS in the config the session broker (plaintext) refuses it"
-)
-def test_provisioned_gateway_goes_online(pki: Pki, broker: MosquittoBroker, tmp_path: Path) -> None:
+def test_provisioned_gateway_goes_online_on_the_closed_broker(broker: MosquittoBroker, tmp_path: Path) -> None:
+    """The site's broker (TLS, client certificates, per-identity ACL) accepts the provisioned gateway as it is."""
+    if broker.pki is None or "tls" not in BrokerConfig.model_fields:
+        pytest.skip("needs the closed broker of #6")
     lay = Layout(prefix=Path(PREFIX), config_dir=tmp_path / "etc", state_dir=tmp_path / "var")
     p = plan(
         "gateway",
         "gw-north",
-        site="st-marys",
+        site=broker.pki.site,
         server=f"127.0.0.1:{broker.port}",
         out=lay.config_dir,
-        pki_dir=pki.dir,
+        pki_dir=broker.pki.dir,  # the site PKI the broker trusts
         layout=lay,
     )
     p.write()  # the bundle, written where install.sh would put it
+    broker.reload()  # the broker learns the new identity's ACL (what a site does after issuing one)
     (tmp_path / "var").mkdir()
     cfg = load_config(lay.config_dir / "config.yaml", env={})
     # this machine has no camera or serial port: the gate gets a reader on a socket nobody listens on
@@ -169,7 +170,8 @@ def test_provisioned_gateway_goes_online(pki: Pki, broker: MosquittoBroker, tmp_
             "readers": [cfg.gates[0].readers[0].model_copy(update={"port": f"socket://127.0.0.1:{free_port()}"})],
         }
     )
-    watcher = Watcher(broker, "edge/v1/st-marys/gw-north/status", client_id="provision-watcher")
+    assert cfg.broker.tls is not None and cfg.broker.tls.key == str(lay.config_dir / "tls/client.key")
+    watcher = Watcher(broker, f"edge/v1/{broker.pki.site}/gw-north/status", client_id="provision-watcher")
     gw = Gateway(cfg.model_copy(update={"gates": [gate]}))
     gw.start()
     try:

@@ -38,10 +38,10 @@ from edge.recognition.encode_pool import ProcessEncoder
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.recognition.gallery import Gallery
 from edge.transport.memory import MemoryTransport
+from tests.helpers import FACES, face_frame, gateway_config, wait_until
 
 # an in-memory transport has no broker TLS: the signed commands of #6 are off for these gateways
 UNSIGNED = {"commands": {"require_signature": False}} if "commands" in GatewayConfig.model_fields else {}
-from tests.helpers import FACES, face_frame, gateway_config, wait_until
 
 
 class NotifySocket:
