@@ -63,12 +63,14 @@ def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
         "config.yaml",
         "roster.csv",
         "tls/ca.crt",
+        "tls/crl.pem",
         "tls/client.crt",
         "tls/client.key",
         "edge-gateway.service",
         "install.sh",
     }
     assert stat.S_IMODE((out / "tls/client.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700, "the bundle holds a private key"
     assert describe(load_cert(out / "tls/client.crt")) == ("gw-north", "gateway", "st-marys")
     assert (out / "tls/ca.crt").read_bytes() == pki.ca_cert_path.read_bytes()
 
@@ -82,6 +84,13 @@ def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
     raw = yaml.safe_load((out / "config.yaml").read_text())
     for path in (raw["storage"]["database"], raw["roster"]["path"], raw["gallery"]["path"], raw["gallery"]["key_file"]):
         assert path.startswith("/"), f"{path}: relative paths break once the file is copied to /etc/edge"
+    if "tls" in BrokerConfig.model_fields:
+        assert raw["broker"]["tls"] == {
+            "ca": "/etc/edge/tls/ca.crt",
+            "cert": "/etc/edge/tls/client.crt",
+            "key": "${CREDENTIALS_DIRECTORY:-/etc/edge/tls}/client.key",  # the unit's LoadCredential=, else the file
+            "crl": "/etc/edge/tls/crl.pem",
+        }
     unit = (out / "edge-gateway.service").read_text()
     assert f"ExecStart={PREFIX}/.venv/bin/edge gateway run -c /etc/edge/config.yaml" in unit
     assert "note: roster.csv is empty" in text and "note: no --gallery-key" in text

@@ -60,6 +60,7 @@ class Plan:
         """Write new and changed files (atomically, with their mode); returns (state, path) for each."""
         done = []
         self.out.mkdir(parents=True, exist_ok=True)
+        self.out.chmod(0o700)  # it holds a private key until it is installed
         for f in self.files:
             st = f.state()
             if st != "unchanged":
@@ -94,6 +95,8 @@ def _tls(plan: Plan, pki_dir: Path, site: str, role: str, dry_run: bool) -> None
     if ident is None and dry_run:
         plan.notes.append(f"would issue a {role} certificate for {plan.name} in {pki_dir}")
         plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
+        if (crl := _crl(pki_dir)) is not None:
+            plan.add("tls/crl.pem", crl.read_bytes())
         plan.add("tls/client.crt", b"(issued on the real run)")
         plan.add("tls/client.key", b"(issued on the real run)", 0o600)
         return
@@ -102,11 +105,22 @@ def _tls(plan: Plan, pki_dir: Path, site: str, role: str, dry_run: bool) -> None
     except PkiError as exc:
         raise ProvisionError(str(exc)) from None
     plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
+    if (crl := _crl(pki_dir)) is not None:
+        plan.add("tls/crl.pem", crl.read_bytes())
     plan.add("tls/client.crt", ident.cert_path.read_bytes())
     plan.add("tls/client.key", ident.key_path.read_bytes(), 0o600)
 
 
-def gateway_config(name: str, site: str, host: str, port: int, layout: Layout) -> dict[str, Any]:
+def _crl(pki_dir: Path) -> Path | None:
+    from edge.security.pki import Pki
+
+    path = Pki(pki_dir).crl_path
+    return path if path.is_file() else None
+
+
+def gateway_config(
+    name: str, site: str, host: str, port: int, layout: Layout, with_crl: bool = False
+) -> dict[str, Any]:
     from edge.config.model import BrokerConfig
 
     etc, var = layout.config_dir, layout.state_dir
@@ -117,6 +131,8 @@ def gateway_config(name: str, site: str, host: str, port: int, layout: Layout) -
             "cert": f"{etc}/tls/client.crt",
             "key": "${CREDENTIALS_DIRECTORY:-" + f"{etc}/tls" + "}/client.key",
         }
+        if with_crl:  # revoked operators' signed commands are refused (re-provision after each revocation)
+            broker["tls"]["crl"] = f"{etc}/tls/crl.pem"
     return {
         "site_id": site,
         "gateway_id": name,
@@ -163,7 +179,7 @@ def plan(
     host, port = _server_host_port(server, 8883)
     if role == "gateway":
         text = "# Provisioned by `edge provision gateway`; every key: docs/configuration.md\n" + yaml.safe_dump(
-            gateway_config(name, site, host, port, lay), sort_keys=False
+            gateway_config(name, site, host, port, lay, with_crl=_crl(pki_dir) is not None), sort_keys=False
         )
         try:  # the model validates it; files are checked on the target by `edge config validate` / `edge doctor`
             parse_config_text(text, file="config.yaml", env={}, base_dir=lay.config_dir)
@@ -207,7 +223,7 @@ id edge >/dev/null 2>&1 || useradd --system --home-dir {var} --shell /usr/sbin/n
 {"usermod -a -G dialout,video edge" if role == "gateway" else ":"}
 install -d -m 0750 -o root -g edge {etc} {etc}/tls
 install -d -m 0750 -o edge -g edge {var}
-for f in *.yaml *.env *.csv tls/ca.crt tls/client.crt; do
+for f in *.yaml *.env *.csv tls/ca.crt tls/crl.pem tls/client.crt; do
   if [ -e "$f" ]; then install -m 0640 -o root -g edge "$f" "{etc}/$f"; fi
 done
 for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
