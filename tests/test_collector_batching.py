@@ -52,8 +52,9 @@ def test_two_collectors_on_postgresql_store_each_event_once(
     try:
         assert all(c.wait_ready(10) for c in collectors)
         events = [event(seq) for seq in range(1, 301)]
+        fast = watcher.publisher_for(TOPIC)  # no wait per message: the collectors see a stream
         for e in events:
-            watcher.client.publish(TOPIC, json.dumps(e).encode(), qos=1)
+            fast.publish(TOPIC, json.dumps(e).encode(), qos=1)
         for e in events[:20]:  # retries: same event_ids
             watcher.publish(TOPIC, json.dumps(e).encode())
         wait_until(lambda: sum(c.stats.stored + c.stats.duplicates for c in collectors) == 320, 30, "all committed")
@@ -177,10 +178,13 @@ def test_collector_process_killed_mid_stream_loses_nothing(
         return proc
 
     proc = spawn()
-    events = [event(seq) for seq in range(1, 3001)]
+    # with --pki the collector accepts the PKI's gateways only: publish as one of them, on its site
+    topic = f"edge/v1/{broker.site}/gw-1/checkin"
+    events = [event(seq, site_id=broker.site) for seq in range(1, 3001)]
+    fast = watcher.publisher_for(topic)
     try:
         for e in events:
-            watcher.client.publish(TOPIC, json.dumps(e).encode(), qos=1)
+            fast.publish(topic, json.dumps(e).encode(), qos=1)
         wait_until(lambda: store.count() > 0, 30, "the first batches stored")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
