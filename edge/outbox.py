@@ -129,6 +129,10 @@ class Outbox:
                 self._bytes -= int(size)
         return bool(gone)
 
+    def contains(self, seq: int) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM outbox WHERE seq = ?", (seq,)).fetchone() is not None
+
     @property
     def over_cap(self) -> bool:
         return self._count >= self.max_events or self._bytes >= self.max_bytes

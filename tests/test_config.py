@@ -26,7 +26,33 @@ gates:
 broker:
   host: broker.local
   password: ${MQTT_PW}
+  tls: {ca: tls/ca.crt, cert: tls/client.crt, key: tls/client.key}
 """
+
+
+def issue_tls(folder: Path, gateway: str = "gw-1") -> None:
+    """The identity files GOOD names (tls/ca.crt, client.crt, client.key) from a real site PKI."""
+    from edge.security.pki import Pki
+
+    pki = Pki(folder / "pki")
+    pki.init("school-1")
+    ident = pki.issue(gateway, "gateway")
+    (folder / "tls").mkdir(exist_ok=True)
+    (folder / "tls" / "ca.crt").write_bytes(pki.ca_cert_path.read_bytes())
+    (folder / "tls" / "client.crt").write_bytes(ident.cert_path.read_bytes())
+    (folder / "tls" / "client.key").write_bytes(ident.key_path.read_bytes())
+
+
+def test_the_broker_is_closed_unless_the_config_says_insecure() -> None:
+    no_tls = GOOD.replace("  tls: {ca: tls/ca.crt, cert: tls/client.crt, key: tls/client.key}\n", "")
+    assert any("broker.tls (ca, cert, key) is required" in f for f in issues_of(no_tls))
+    lab = parse_config_text(no_tls + "  insecure_plaintext: true\n", file="c.yaml", env={"MQTT_PW": "x"})
+    assert lab.broker.tls is None and lab.broker.insecure_plaintext
+    assert any("exclude each other" in f for f in issues_of(GOOD + "  insecure_plaintext: true\n"))
+    unsigned = no_tls + "  insecure_plaintext: true\ncommands:\n  require_signature: false\n"
+    assert not parse_config_text(unsigned, file="c.yaml", env={"MQTT_PW": "x"}).commands.require_signature
+    found = issues_of(GOOD + "commands:\n  require_signature: false\n")
+    assert any("require_signature: false is allowed only with broker.insecure_plaintext" in f for f in found)
 
 
 def issues_of(text: str, env: dict[str, str] | None = None) -> list[str]:
@@ -38,7 +64,7 @@ def issues_of(text: str, env: dict[str, str] | None = None) -> list[str]:
 def test_shipped_config_is_valid() -> None:
     cfg = load_config(REPO / "config.yaml", env={})
     assert cfg.site_id == "demo-school"
-    assert cfg.broker.port == 1883  # an unquoted placeholder keeps the YAML type
+    assert cfg.broker.port == 8883  # an unquoted placeholder keeps the YAML type
     assert cfg.gates[0].cameras[0].source == "0"
     assert Path(cfg.storage.database).is_absolute()
 
@@ -56,7 +82,7 @@ def test_unknown_key_reported_with_path_and_line() -> None:
 
 
 def test_unknown_top_level_key() -> None:
-    assert issues_of(GOOD + "extra: 1\n") == ["c.yaml:12: extra: unknown key"]
+    assert issues_of(GOOD + "extra: 1\n") == ["c.yaml:13: extra: unknown key"]
 
 
 def test_wrong_types_all_reported_at_once() -> None:
@@ -113,6 +139,7 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(GOOD.replace("${MQTT_PW}", "x"))
     (tmp_path / "roster.csv").write_text("person_id,name,class,card_uid\n")  # validate checks it exists
+    issue_tls(tmp_path)
     res = runner.invoke(cli, ["config", "validate", str(good)])
     assert res.exit_code == 0, res.output
     assert "OK" in res.output
@@ -128,14 +155,20 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     assert "cannot read the file" in res.output
 
 
-def test_console_script_validates_shipped_config() -> None:
+def test_console_script_validates_shipped_config(tmp_path: Path) -> None:
+    """The shipped config names its identity files under EDGE_TLS_DIR (default /etc/edge/tls): valid once they
+    exist, and a clear error naming the missing file before that."""
+    import os
+
     edge = Path(sys.executable).parent / "edge"
-    res = subprocess.run(
-        [str(edge), "config", "validate", str(REPO / "config.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
+
+    def validate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        cmd = [str(edge), "config", "validate", str(REPO / "config.yaml")]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **env})
+
+    missing = validate({"EDGE_TLS_DIR": str(tmp_path / "nothing-here")})
+    assert missing.returncode == 1 and "ca.crt" in missing.stdout + missing.stderr
+    issue_tls(tmp_path, "gw-01")
+    res = validate({"EDGE_TLS_DIR": str(tmp_path / "tls")})
+    assert res.returncode == 0, res.stdout + res.stderr
     assert "OK (site demo-school" in res.stdout

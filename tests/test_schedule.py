@@ -57,7 +57,7 @@ def test_bad_schedules_are_refused(schedule: dict[str, Any], message: str) -> No
 
 
 def gateway(gates: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"site_id": "s", "gateway_id": "g", "gates": gates}
+    return {"site_id": "s", "gateway_id": "g", "gates": gates, "broker": {"insecure_plaintext": True}}
 
 
 def test_controller_config_rules() -> None:

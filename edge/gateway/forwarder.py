@@ -206,9 +206,15 @@ class OutboxForwarder:
             log.warning("ignoring a malformed receipt %r: %s", payload[:200], exc)
             return
         if not self.outbox.ack(seq, event_id):
+            if self.outbox.contains(seq):
+                # a receipt naming another event_id for a row we still hold: forged or confused. The row stays,
+                # and so does its re-send timer (dropping the timer would stall the event until a restart).
+                self.stats.bad_receipts += 1
+                log.warning("ignoring a receipt for seq %d with an event_id that is not that row's", seq)
+                return
             self._awaiting.pop(seq, None)
             self._sent_at.pop(seq, None)
-            return  # a second receipt (the event was re-sent) or one for another event
+            return  # a second receipt (the event was re-sent and confirmed already)
         self._awaiting.pop(seq, None)
         self._latency("receipt", seq, pop=True)
         self.stats.confirmed += 1
