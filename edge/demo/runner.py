@@ -48,7 +48,8 @@ def data_dir() -> Path:
     return Path(str(resources.files("edge.demo").joinpath("data")))
 
 
-def gateway_config(workdir: Path, broker_port: int, reader_url: str) -> dict[str, Any]:
+def gateway_config(workdir: Path, broker: dict[str, Any], reader_url: str) -> dict[str, Any]:
+    """The demo gateway's config; `broker` is its broker section (TLS files of its identity)."""
     data = data_dir()
     return {
         "site_id": SITE,
@@ -62,7 +63,7 @@ def gateway_config(workdir: Path, broker_port: int, reader_url: str) -> dict[str
                 "readers": [{"id": "reader-main", "port": reader_url}],
             }
         ],
-        "broker": {"host": "127.0.0.1", "port": broker_port},
+        "broker": broker,
         "storage": {"database": str(workdir / "gateway.sqlite")},
         "roster": {"path": str(data / "roster.csv")},
         "gallery": {"path": str(workdir / "gallery.npz"), "key_file": str(workdir / "keys" / "gallery.key")},
@@ -121,25 +122,31 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float) -> int:
     for r in report.results:
         con.print(f"   {r.status:9s} {r.person_id:20s} {Path(r.photo).name} {r.detail}")
 
-    broker = stack.enter_context(MosquittoBroker(work / "broker"))
-    con.print(f"[bold]2. broker[/bold]: private mosquitto on 127.0.0.1:{broker.port}")
-    feed = Subscriber(broker.port, "edge/v1/#", client_id="edge-demo-watch")  # the demo's own window on the broker
+    broker = stack.enter_context(MosquittoBroker(work / "broker", site=SITE))  # a throwaway site CA in work/broker/pki
+    con.print(
+        f"[bold]2. broker[/bold]: private mosquitto on 127.0.0.1:{broker.port}, closed: TLS, a client certificate"
+        " per identity from a throwaway site CA, the ACL"
+    )
+    # the demo's own window on the broker, as a server identity (servers may read every topic)
+    feed = Subscriber(
+        broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
+    )
     stack.callback(feed.close)
 
     reader = stack.enter_context(Rdm6300Simulator())
     cfg_path = work / "config.yaml"
-    cfg_path.write_text(yaml.safe_dump(gateway_config(work, broker.port, reader.url), sort_keys=False))
+    cfg = gateway_config(work, broker.client_config(GATEWAY), reader.url)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     collector = _spawn(
         [
             "collector",
             "run",
-            "--port",
-            str(broker.port),
+            *broker.collector_args("demo-collector"),
             "--db",
             str(work / "collector.sqlite"),
-            "--id",
-            "demo-collector",
+            "--metrics",
+            "off",
         ],
         work / "collector.log",
     )
