@@ -136,3 +136,27 @@ def test_nonce_store_refuses_replays_across_reopen(tmp_path: Path) -> None:
     assert again.claim("m" * 32, now=1300.0)  # old nonces are pruned after keep_s ...
     assert again.claim("n" * 32, now=1300.0)  # ... when their requests are stale anyway
     again.close()
+
+
+def test_a_gateway_without_a_site_ca_refuses_every_command(pki: Pki, tmp_path: Path) -> None:
+    from edge.gateway.command_auth import CommandAuthorizer
+
+    auth = CommandAuthorizer(
+        site="st-marys",
+        gateway="gw-01",
+        ca_path=None,
+        crl_path=None,
+        nonces=NonceStore(tmp_path / "n", 180),
+        max_skew_s=60,
+    )
+    with pytest.raises(SignatureRefused, match="no site CA"):
+        auth.verify("open_gate", sign(pki, now=dt.datetime.now(dt.UTC)))
+    assert auth.refused == 1
+
+
+def test_bench_security_smoke() -> None:
+    """The benchmark script runs (its figures are not asserted: they belong to the machine)."""
+    from edge.bench.security import run
+
+    data = run(taps=3, gap_s=0)
+    assert data["tap_to_stored"]["tls"]["taps"] == 3 and data["tap_to_stored"]["plaintext"]["taps"] == 3

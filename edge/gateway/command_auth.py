@@ -59,14 +59,17 @@ class NonceStore:
 
 
 class CommandAuthorizer:
-    """verify(site, gateway, command, request) -> Signer, or SignatureRefused with the reason."""
+    """verify(command, request) -> Signer, or SignatureRefused with the reason.
+
+    With `ca_path` None (a lab gateway on a plaintext broker, no site CA) nothing can be verified and every
+    command is refused, unless the config turns signatures off explicitly (commands.require_signature: false)."""
 
     def __init__(
         self,
         *,
         site: str,
         gateway: str,
-        ca_path: str | Path,
+        ca_path: str | Path | None,
         crl_path: str | Path | None,
         nonces: NonceStore,
         max_skew_s: float,
@@ -74,7 +77,7 @@ class CommandAuthorizer:
     ) -> None:
         self.site = site
         self.gateway = gateway
-        self.ca: x509.Certificate = load_cert(Path(ca_path))
+        self.ca: x509.Certificate | None = load_cert(Path(ca_path)) if ca_path else None
         self.crl_path = Path(crl_path) if crl_path else None
         self.nonces = nonces
         self.max_skew_s = max_skew_s
@@ -87,7 +90,7 @@ class CommandAuthorizer:
     def _revoked_serials(self) -> frozenset[int]:
         """The CRL, re-read when the file changes (a revocation reaches a running gateway without a restart).
         An unreadable CRL keeps the last good list and is logged."""
-        if self.crl_path is None:
+        if self.crl_path is None or self.ca is None:
             return frozenset()
         try:
             mtime = self.crl_path.stat().st_mtime
@@ -100,6 +103,8 @@ class CommandAuthorizer:
 
     def verify(self, command: str, request: dict[str, Any]) -> Signer:
         try:
+            if self.ca is None:
+                raise SignatureRefused("no site CA configured (broker.tls.ca): signed commands cannot be verified")
             signer = verify_command(
                 site=self.site,
                 gateway=self.gateway,
