@@ -1,7 +1,7 @@
 """The district store: PostgreSQL through psycopg 3 and a psycopg_pool connection pool.
 
-A batch is one transaction and one INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO NOTHING RETURNING
-event_id: a single round trip whatever the batch size, and the returned ids say which events were new. Several
+A batch is one transaction: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING event_id — a few round trips whatever the batch size, and the returned ids say which events were new. Several
 collector processes write at the same time (row locks on distinct keys), which is what lets the centre grow by
 adding collectors. The URL's password, if any, comes from the environment: `${VAR}` in the URL is replaced, and
 libpq itself reads PGPASSWORD / ~/.pgpass."""
@@ -34,16 +34,12 @@ from edge.central.store.base import (
 )
 from edge.security.private_files import touch_private
 
-_PG_TYPES = {
-    "seq": "bigint",
-    "distance": "double precision",
-    "clock_unsynced": "integer",
-    "received_at": "double precision",
-}
-_INSERT = (
-    f"INSERT INTO checkins ({', '.join(ROW_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{_PG_TYPES.get(c, 'text')}[]" for c in ROW_COLUMNS)
-    + ") ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+_COLS = ", ".join(ROW_COLUMNS)
+_STAGING = "CREATE TEMP TABLE IF NOT EXISTS staged_checkins (LIKE checkins) ON COMMIT DELETE ROWS"
+_COPY = f"COPY staged_checkins ({_COLS}) FROM STDIN"
+_FROM_STAGING = (
+    f"INSERT INTO checkins ({_COLS}) SELECT {_COLS} FROM staged_checkins "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
 _REJECT = "INSERT INTO rejected (received_at, topic, reason, payload, event_id) VALUES (%s, %s, %s, %s, %s)"
 
@@ -110,10 +106,7 @@ class PostgresStore(CheckinStore):
         with self._pool.connection() as conn, conn.transaction():
             new: set[str] = set()
             if firsts:
-                rows = [checkin_row(checkins[i], now) for i in firsts]
-                columns = [list(col) for col in zip(*rows, strict=True)]
-                cur = conn.execute(_INSERT, columns)
-                new = {r[0] for r in cur.fetchall()}
+                new = self._insert(conn, [checkin_row(checkins[i], now) for i in firsts])
             if rejects:
                 with conn.cursor() as cur2:
                     cur2.executemany(_REJECT, [reject_row(r, now) for r in rejects])
@@ -125,6 +118,18 @@ class PostgresStore(CheckinStore):
             if on_stored is not None and stored:
                 on_stored(_PgTx(conn), stored)
         return outcomes
+
+    @staticmethod
+    def _insert(conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> set[str]:
+        """COPY the batch into a per-connection temporary table (psycopg's C COPY writer), then one INSERT ...
+        SELECT ... ON CONFLICT DO NOTHING RETURNING event_id: the ids returned are the new events. (Arrays through
+        unnest() were simpler, but psycopg dumps arrays in Python: a fifth of the collector's time.)"""
+        conn.execute(_STAGING)
+        with conn.cursor() as cur:
+            with cur.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return {r[0] for r in cur.execute(_FROM_STAGING).fetchall()}
 
     def count(self, table: Literal["checkins", "rejected"] = "checkins") -> int:
         if table not in ("checkins", "rejected"):
