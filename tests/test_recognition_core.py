@@ -73,7 +73,8 @@ def test_each_pass_is_decided_once_from_a_few_encodings(scene: Scene) -> None:
     stranger = decisions[1].identification
     assert stranger.distance is not None and stranger.distance > rule_.threshold + CoreSettings().early_reject
     assert core.stats.encodings == 6 and core.stats.decisions == 3
-    assert core.stats.tracks == 3
+    # YuNet also finds the half-hidden bystander at the edge of biden_2.jpg: tracked, never decided (one at a time)
+    assert core.stats.tracks == (4 if scene[2] == "sface" else 3)
     assert core.stats.full_detections < core.stats.frames  # between full detections only around the faces
     obama = decisions[0]
     assert 2 <= obama.eligible_frame <= 3 and obama.decided_frame >= obama.eligible_frame
