@@ -61,7 +61,10 @@ def _bench_gate(work: Path, taps: int, gap_s: float, replugs: int, pulse_ms: int
     (work / "roster.csv").write_text(
         "person_id,name,class,card_uid\n" + "".join(f"p{i},Person {i},1A,{card_uid(b)}\n" for i, b in enumerate(cards))
     )
-    with MosquittoBroker(work / "mosquitto") as broker, AvrGateSim(elf, harness, work / "gate-tty") as sim:
+    with (
+        MosquittoBroker(work / "mosquitto", site="bench") as broker,
+        AvrGateSim(elf, harness, work / "gate-tty") as sim,
+    ):
         cfg = {
             "site_id": "bench",
             "gateway_id": "gw",
@@ -73,12 +76,15 @@ def _bench_gate(work: Path, taps: int, gap_s: float, replugs: int, pulse_ms: int
                     "controller": {"id": "ctl", "port": sim.port, "pulse_ms": pulse_ms, "led_ms": 50},
                 }
             ],
-            "broker": {"host": "127.0.0.1", "port": broker.port, "receipts": False, "require_subscriber": False},
+            # the closed broker (#6): TLS with the gateway's own certificate, as in production
+            "broker": {**broker.client_config("gw"), "receipts": False, "require_subscriber": False},
             "storage": {"database": str(work / "gw.sqlite")},
             "roster": {"path": str(work / "roster.csv")},
         }
         (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-        sub = Subscriber(broker.port, "edge/v1/bench/gw/checkin", client_id="bench-gate")
+        sub = Subscriber(
+            broker.port, "edge/v1/bench/gw/checkin", client_id="bench-gate", tls=broker.identity("bench-gate", "server")
+        )
         gw = Gateway(load_config(work / "config.yaml"))
         gw.start()
         try:
