@@ -111,7 +111,7 @@ def test_forged_receipts_cannot_erase_a_check_in(
     broker: MosquittoBroker, gateway: tuple[Gateway, Rdm6300Simulator], tmp_path: Path
 ) -> None:
     gw, sim = gateway
-    wait_until(lambda: sim.client_connected.is_set(), 10, "reader open")
+    wait_until(sim.client_connected.is_set, 10, "reader open")
     sim.tap("62E3086CED", repeats=1)
     wait_until(lambda: gw.outbox.depth() == 1 and gw.outbox.last_seq() == 1, 10, "check-in in the outbox")
     # 1. another gateway cannot publish receipts at all (ACL); 2. even a collector's receipt erases nothing
