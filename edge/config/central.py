@@ -13,13 +13,12 @@ import string
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from edge.config.loader import ConfigError, ConfigIssue, _pydantic_issues, _Walker
+from edge.config.loader import ConfigError, ConfigIssue, validate_yaml
 from edge.config.model import HHMM, IDENT, Weekday, _Section
 
 Language = Literal["vi", "en"]
@@ -357,27 +356,7 @@ def parse_central_text(
     text: str, *, file: str = "<central>", env: Mapping[str, str] | None = None, base_dir: Path | None = None
 ) -> CentralConfig:
     """Parse and validate central.yaml text; raises ConfigError listing every problem with file:line."""
-    walker = _Walker(file, os.environ if env is None else env)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigIssue(file, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from exc
-    if root is None:
-        raise ConfigError([ConfigIssue(file, None, "", "the file is empty")])
-    data: Any = walker.walk(root, ())
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigIssue(file, walker.line_of(()), "", "the top level must be a mapping")])
-    issues = list(walker.issues)
-    cfg: CentralConfig | None = None
-    try:
-        cfg = CentralConfig.model_validate(data)
-    except ValidationError as err:
-        issues.extend(_pydantic_issues(err, walker))
-    if issues or cfg is None:
-        issues.sort(key=lambda i: (i.line or 0, i.path))
-        raise ConfigError(issues)
+    cfg, _ = validate_yaml(text, CentralConfig, file=file, env=env)
     return _resolve(cfg, base_dir or Path.cwd())
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from edge.config.model import GatewayConfig
 
@@ -161,18 +161,14 @@ def _resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
     )
 
 
-def parse_config_text(
-    text: str,
-    *,
-    file: str = "<config>",
-    env: Mapping[str, str] | None = None,
-    base_dir: Path | None = None,
-    check_files: bool = False,
-    warnings: list[ConfigIssue] | None = None,
-) -> GatewayConfig:
-    """Parse and validate config text. Raises ConfigError listing every problem found. `check_files`: also
-    require the files it names (roster, TLS files) to exist (edge/config/files.py); problems that only disable a
-    part (no gallery) are appended to `warnings`."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_yaml(
+    text: str, model: type[M], *, file: str, env: Mapping[str, str] | None
+) -> tuple[M, Callable[[tuple[Any, ...]], int | None]]:
+    """YAML text -> (`model`, the line of a key path), ${ENV} placeholders filled; every problem (YAML, unknown
+    keys, types, missing variables) listed with file:line in one ConfigError. Gateway and centre configs share it."""
     walker = _Walker(file, os.environ if env is None else env)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -186,19 +182,35 @@ def parse_config_text(
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, walker.line_of(()), "", "the top level must be a mapping")])
     issues = list(walker.issues)
-    cfg: GatewayConfig | None = None
+    cfg: M | None = None
     try:
-        cfg = GatewayConfig.model_validate(data)
+        cfg = model.model_validate(data)
     except ValidationError as err:
         issues.extend(_pydantic_issues(err, walker))
     if issues or cfg is None:
         issues.sort(key=lambda i: (i.line or 0, i.path))
         raise ConfigError(issues)
+    return cfg, walker.line_of
+
+
+def parse_config_text(
+    text: str,
+    *,
+    file: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    check_files: bool = False,
+    warnings: list[ConfigIssue] | None = None,
+) -> GatewayConfig:
+    """Parse and validate config text. Raises ConfigError listing every problem found. `check_files`: also
+    require the files it names (roster, TLS files) to exist (edge/config/files.py); problems that only disable a
+    part (no gallery) are appended to `warnings`."""
+    cfg, line_of = validate_yaml(text, GatewayConfig, file=file, env=env)
     resolved = _resolve_paths(cfg, base_dir or Path.cwd())
     if check_files:
         from edge.config.files import file_issues
 
-        errors, minor = file_issues(resolved, file, walker.line_of)
+        errors, minor = file_issues(resolved, file, line_of)
         if warnings is not None:
             warnings.extend(minor)
         if errors:
