@@ -46,6 +46,9 @@ if [ "$dev" = 1 ]; then
   command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
   # the store tests start their own PostgreSQL (initdb + pg_ctl in a temporary folder; edge/devtools/postgres.py)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
+  # the web app's browser tests drive Debian's headless Chromium through Selenium (no browser download)
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
