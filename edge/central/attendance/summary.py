@@ -1,0 +1,280 @@
+"""Attendance over a date range for a set of classes: one status per student per school day, and the monthly
+class summary (days present, late, absent, excused per student).
+
+Why a module of its own: the Reports page, the CSV/XLSX/Ed-Fi downloads and the benchmark all need the same grid,
+and every cell of it must be THE attendance rule's verdict (edge/central/attendance/rule.py), so a "late" in a
+download is the "late" of the parents' notice. It reads the range with ONE store query (`store.checkins(lo, hi)`)
+and groups in memory: a whole school month is ~80,000 rows, one scan, never one query per student or per day.
+
+Excused days are the caller's: the web app keeps them in its own table, so this module takes either a set of
+(person_id, day) pairs or a callable answering "is this student excused on this day?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from edge.central.attendance.calendar import SchoolCalendar
+from edge.central.attendance.export import day_bounds
+from edge.central.attendance.rule import Status, Tap, decide
+from edge.central.store import CheckinStore
+from edge.roster import Person
+
+Excused = Collection[tuple[str, date]] | Callable[[str, date], bool]
+MAX_DAYS = 400
+"""A range longer than a school year plus a margin is a mistake (or an attempt to load everything)."""
+
+
+class RangeError(ValueError):
+    """The requested range or classes are not valid; the message says why, in words a user can act on."""
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    """One student on one school day."""
+
+    person_id: str
+    day: date
+    status: Status
+    first_in: datetime | None
+    """Arrival, school's time zone."""
+    last_out: datetime | None
+    """The day's last granted 'out', school's time zone."""
+    early_departure: bool
+    """Came in, and the day's last granted tap is an 'out' before the dismissal minute (Ed-Fi "Early departure")."""
+    method: str | None
+    gate: str | None
+    reason: str
+
+
+@dataclass
+class StudentSummary:
+    """A student's counts over the range (school days that have been judged: a pending day counts nowhere)."""
+
+    person: Person
+    school_days: int = 0
+    present: int = 0
+    """On time."""
+    late: int = 0
+    absent: int = 0
+    """Unexcused."""
+    excused: int = 0
+    early_departures: int = 0
+
+    @property
+    def attended(self) -> int:
+        """Days the student came in (on time or late)."""
+        return self.present + self.late
+
+    @property
+    def rate(self) -> float | None:
+        """Share of judged school days attended, or None when no day was judged."""
+        judged = self.present + self.late + self.absent + self.excused
+        return None if judged == 0 else self.attended / judged
+
+    def as_row(self) -> dict[str, Any]:
+        rate = self.rate
+        return {
+            "person_id": self.person.person_id,
+            "name": self.person.name,
+            "class": self.person.class_name,
+            "school_days": self.school_days,
+            "present": self.present,
+            "late": self.late,
+            "absent": self.absent,
+            "excused": self.excused,
+            "early_departures": self.early_departures,
+            "attendance_rate": None if rate is None else round(rate, 4),
+        }
+
+
+SUMMARY_FIELDS = (
+    "person_id",
+    "name",
+    "class",
+    "school_days",
+    "present",
+    "late",
+    "absent",
+    "excused",
+    "early_departures",
+    "attendance_rate",
+)
+
+
+@dataclass
+class RangeReport:
+    """The grid: `days` are the school days in [start, end]; `records[person_id]` one DayRecord per day."""
+
+    start: date
+    end: date
+    timezone: str
+    classes: tuple[str, ...]
+    days: list[date]
+    students: list[Person]
+    records: dict[str, list[DayRecord]] = field(default_factory=dict)
+
+    def summaries(self) -> list[StudentSummary]:
+        out = []
+        for p in self.students:
+            s = StudentSummary(p)
+            for r in self.records.get(p.person_id, []):
+                s.school_days += 1
+                if r.status == Status.PRESENT:
+                    s.present += 1
+                elif r.status == Status.LATE:
+                    s.late += 1
+                elif r.status == Status.ABSENT:
+                    s.absent += 1
+                elif r.status == Status.EXCUSED:
+                    s.excused += 1
+                s.early_departures += r.early_departure
+            out.append(s)
+        return out
+
+    def day_rows(self) -> Iterable[dict[str, Any]]:
+        """One flat row per student per school day (the CSV/XLSX 'days' layout), by day then class then name."""
+        people = {p.person_id: p for p in self.students}
+        for i, d in enumerate(self.days):
+            for p in self.students:
+                r = self.records[p.person_id][i]
+                yield {
+                    "date": d,
+                    "person_id": p.person_id,
+                    "name": people[p.person_id].name,
+                    "class": p.class_name,
+                    "status": str(r.status),
+                    "first_in": r.first_in,
+                    "last_out": r.last_out,
+                    "early_departure": r.early_departure,
+                    "method": r.method,
+                    "gate": r.gate,
+                }
+
+
+DAY_FIELDS = (
+    "date",
+    "person_id",
+    "name",
+    "class",
+    "status",
+    "first_in",
+    "last_out",
+    "early_departure",
+    "method",
+    "gate",
+)
+
+
+def _excused_check(excused: Excused) -> Callable[[str, date], bool]:
+    if callable(excused):
+        return excused
+    pairs = frozenset(excused)
+    return lambda pid, day: (pid, day) in pairs
+
+
+def select_students(roster: Sequence[Person], classes: Collection[str] | None) -> list[Person]:
+    """The roster's students of `classes` (None: every class), by class then name; an unknown class is an error
+    (a typo must not produce an empty, plausible-looking report)."""
+    if classes is not None:
+        known = {p.class_name for p in roster}
+        unknown = sorted(set(classes) - known)
+        if unknown:
+            raise RangeError(f"unknown class {', '.join(repr(c) for c in unknown)}; known: {sorted(known)}")
+        wanted = set(classes)
+        picked = [p for p in roster if p.class_name in wanted]
+    else:
+        picked = list(roster)
+    return sorted(picked, key=lambda p: (p.class_name, p.name, p.person_id))
+
+
+def check_range(start: date, end: date) -> None:
+    if end < start:
+        raise RangeError(f"the range ends ({end}) before it starts ({start})")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise RangeError(f"the range is {(end - start).days + 1} days; at most {MAX_DAYS}")
+
+
+def attendance_range(
+    store: CheckinStore,
+    calendar: SchoolCalendar,
+    roster: Sequence[Person],
+    start: date,
+    end: date,
+    *,
+    classes: Collection[str] | None = None,
+    excused: Excused = frozenset(),
+    site_id: str | None = None,
+    now: datetime | None = None,
+) -> RangeReport:
+    """Every selected student's status on every school day of [start, end] (school's time zone).
+
+    `site_id`: only that school's check-ins count (a district store holds many schools). `now`: the moment of
+    judgement, so today's students not yet in are 'pending' before the cut-off and future days are pending too;
+    None judges every day as over.
+    """
+    check_range(start, end)
+    students = select_students(roster, classes)
+    tz = calendar.tz.key
+    days = calendar.school_days(start, end)
+    by_person: dict[str, list[dict[str, Any]]] = {p.person_id: [] for p in students}
+    if days:
+        lo, _ = day_bounds(days[0], tz)
+        _, hi = day_bounds(days[-1], tz)
+        for row in store.checkins(lo, hi):
+            pid = row["person_id"]
+            if pid in by_person and row["decision"] == "granted" and (site_id is None or row["site_id"] == site_id):
+                by_person[pid].append(row)
+    is_excused = _excused_check(excused)
+    report = RangeReport(start, end, tz, tuple(sorted({p.class_name for p in students})), days, students)
+    for p in students:
+        per_day: dict[date, list[dict[str, Any]]] = {}
+        for row in by_person[p.person_id]:
+            at = _instant(row["occurred_at"])
+            row["_at"] = at
+            per_day.setdefault(calendar.local_day(at), []).append(row)
+        report.records[p.person_id] = [
+            _day_record(calendar, p, d, per_day.get(d, []), is_excused(p.person_id, d), now) for d in days
+        ]
+    return report
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _day_record(
+    calendar: SchoolCalendar,
+    person: Person,
+    day: date,
+    rows: list[dict[str, Any]],
+    excused: bool,
+    now: datetime | None,
+) -> DayRecord:
+    taps = [Tap(r["_at"], r["direction"], r["decision"]) for r in rows]
+    verdict = decide(calendar, person.class_name, day, taps, now=now, excused=excused)
+    ordered = sorted(rows, key=lambda r: r["_at"])
+    first_in_row = next((r for r in ordered if r["direction"] == "in"), None)
+    outs = [r for r in ordered if r["direction"] == "out"]
+    last_out = calendar.local(outs[-1]["_at"]) if outs else None
+    early = (
+        verdict.first_in is not None
+        and bool(ordered)
+        and ordered[-1]["direction"] == "out"
+        and last_out is not None
+        and last_out.replace(second=0, microsecond=0) < verdict.dismissal
+    )
+    return DayRecord(
+        person.person_id,
+        day,
+        verdict.status,
+        verdict.first_in,
+        last_out,
+        early,
+        None if first_in_row is None else first_in_row["method"],
+        None if first_in_row is None else first_in_row["gate"],
+        verdict.reason,
+    )
