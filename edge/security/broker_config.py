@@ -7,7 +7,8 @@ PKI keeps the two in step — issuing or revoking an identity, then re-running t
 say exactly who may do what, and a revoked identity has none (on top of the CRL refusing its handshake).
 
 What each role may do (prefix `edge/v1`, site S):
-- gateway G: publish S/G/{checkin,status,health,device} and S/G/cmd/+/result; read S/G/receipt and S/G/cmd/+.
+- gateway G: publish S/G/{checkin,status,health,device} and S/G/cmd/+/result; read S/G/receipt and S/G/cmd/+,
+  and S/distribution/# (the gallery and roster the centre signs: edge/central/distribution).
 - collector C: read +/+/checkin (through its shared subscription), publish +/+/receipt and collectors/C/status.
 - server: read everything under the prefix (web app, notifier); publish commands and notifications.
 - operator: publish commands; read status, health, device events and command results.
@@ -28,6 +29,9 @@ MAX_PACKET_BYTES = 262_144
 """The broker drops larger packets (and the client that sent them): no check-in, command or receipt is near it,
 and it bounds what any client can make the others parse."""
 
+RESERVED_GATEWAY_NAMES = frozenset({"distribution"})
+"""Site-level topic names ({prefix}/{site}/distribution/#) a gateway's name must not shadow."""
+
 
 @dataclass(frozen=True)
 class BrokerFiles:
@@ -46,9 +50,12 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
     site, name = ident.site, ident.name
     lines = [f"# {ident.role} {name}", f"user {name}"]
     if ident.role == "gateway":
+        if name in RESERVED_GATEWAY_NAMES:  # its topics would be the site's distribution topics, readable by all
+            return [f"# gateway {name}: no rights, the name is reserved ({prefix}/{site}/{name}/# is not its own)", ""]
         base = f"{prefix}/{site}/{name}"
         lines += [f"topic write {base}/{leaf}" for leaf in ("checkin", "status", "health", "device", "cmd/+/result")]
         lines += [f"topic read {base}/receipt", f"topic read {base}/cmd/+"]
+        lines += [f"topic read {prefix}/{site}/distribution/#"]  # the centre's signed gallery and roster
     elif ident.role == "collector":
         lines += [
             f"topic read {prefix}/+/+/checkin",
