@@ -1,0 +1,162 @@
+"""Staff accounts: who may log in, with which role, for which classes. Passwords are argon2id hashes
+(argon2-cffi's PasswordHasher; its parameters are encoded in each hash, so raising them later re-hashes on the
+next login instead of locking anyone out).
+
+Roles: admin (everything, users), office (all classes, imports, exports), teacher (own classes only, stored per
+user), guard (the live gate view and opening the gate)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from edge.central.web.db import WebDb
+
+Role = Literal["admin", "office", "teacher", "guard"]
+ROLES: tuple[Role, ...] = ("admin", "office", "teacher", "guard")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 10
+CLASS_NAME = re.compile(r"^[^\x00-\x1f/<>]{1,32}$")
+
+_DUMMY_HASH_PASSWORD = "not-a-real-password-timing-only"
+
+
+class AccountError(ValueError):
+    """A refused account change, with the reason in words."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: Role
+    site_id: str | None
+    """The school this account belongs to; None: every school of this centre (a district admin)."""
+    classes: tuple[str, ...] = field(default=())
+    """A teacher's own classes."""
+    disabled: bool = False
+
+
+def _user(row: dict[str, object]) -> User:
+    classes = json.loads(str(row["classes"] or "[]"))
+    return User(
+        int(cast(int, row["id"])),
+        str(row["username"]),
+        cast(Role, row["role"]),
+        cast("str | None", row["site_id"]),
+        tuple(str(c) for c in classes),
+        bool(row["disabled"]),
+    )
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise AccountError("a password is at most 1024 characters")
+
+
+class Accounts:
+    def __init__(self, db: WebDb, hasher: PasswordHasher | None = None) -> None:
+        self.db = db
+        self.hasher = hasher or PasswordHasher()
+        self._dummy = self.hasher.hash(_DUMMY_HASH_PASSWORD)
+
+    def add(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        site_id: str | None = None,
+        classes: tuple[str, ...] | list[str] = (),
+    ) -> User:
+        if not USERNAME.match(username):
+            raise AccountError(f"user name {username!r}: 2-32 of a-z 0-9 _ . - (starting with a letter or digit)")
+        if role not in ROLES:
+            raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if role == "teacher" and not classes:
+            raise AccountError("a teacher needs at least one class (--class 6A)")
+        for c in classes:
+            if not CLASS_NAME.match(c):
+                raise AccountError(f"class name {c!r} is not valid")
+        check_password_strength(password)
+        now = time.time()
+        with self.db.transaction() as tx:
+            if tx.query("SELECT 1 FROM web_users WHERE username = ?", (username,)):
+                raise AccountError(f"user {username!r} already exists")
+            tx.execute(
+                "INSERT INTO web_users (username, password_hash, role, site_id, classes, disabled, created_at, "
+                "password_changed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                (username, self.hasher.hash(password), role, site_id, json.dumps(list(classes)), now, now),
+            )
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    def get(self, username: str) -> User | None:
+        row = self.db.one("SELECT * FROM web_users WHERE username = ?", (username,))
+        return _user(row) if row else None
+
+    def by_id(self, user_id: int) -> User | None:
+        row = self.db.one("SELECT * FROM web_users WHERE id = ?", (user_id,))
+        return _user(row) if row else None
+
+    def list(self) -> list[User]:
+        return [_user(r) for r in self.db.query("SELECT * FROM web_users ORDER BY username")]
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user if the password is right and the account enabled; None otherwise. An unknown name costs the
+        same hash as a known one, so timing does not tell which names exist."""
+        row = self.db.one("SELECT * FROM web_users WHERE username = ?", (username,))
+        stored = str(row["password_hash"]) if row else self._dummy
+        try:
+            self.hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        user = _user(row)
+        if user.disabled:
+            return None
+        if self.hasher.check_needs_rehash(stored):
+            self.db.execute(
+                "UPDATE web_users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user.id)
+            )
+        return user
+
+    def set_password(self, username: str, password: str) -> None:
+        check_password_strength(password)
+        with self.db.transaction() as tx:
+            n = tx.execute(
+                "UPDATE web_users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+                (self.hasher.hash(password), time.time(), username),
+            )
+            if n == 0:
+                raise AccountError(f"no user {username!r}")
+            # a new password ends every session of the account (a leaked cookie stops working)
+            tx.execute(
+                "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE username = ?)", (username,)
+            )
+
+    def set_disabled(self, username: str, disabled: bool = True) -> None:
+        with self.db.transaction() as tx:
+            n = tx.execute("UPDATE web_users SET disabled = ? WHERE username = ?", (1 if disabled else 0, username))
+            if n == 0:
+                raise AccountError(f"no user {username!r}")
+            if disabled:
+                tx.execute(
+                    "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE username = ?)",
+                    (username,),
+                )
+                tx.execute(
+                    "UPDATE web_api_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND user_id = "
+                    "(SELECT id FROM web_users WHERE username = ?)",
+                    (time.time(), username),
+                )

@@ -1,0 +1,123 @@
+"""Interface text in Vietnamese (the default) and English. One table, keys in English words; a key missing from
+the table is shown as itself (and a test lists every key the templates use, so none is missing).
+
+The language comes from the `lang` cookie (set by the switch in the page header), else `vi`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("vi", "en")
+DEFAULT = "vi"
+COOKIE = "edge_lang"
+
+TEXT: dict[str, tuple[str, str]] = {
+    # key: (vi, en)
+    "app.title": ("Điểm danh", "Attendance"),
+    "nav.today": ("Hôm nay", "Today"),
+    "nav.gates": ("Cổng", "Gates"),
+    "nav.reports": ("Báo cáo", "Reports"),
+    "nav.roster": ("Danh sách", "Roster"),
+    "nav.logout": ("Đăng xuất", "Log out"),
+    "nav.api": ("API", "API"),
+    "login.title": ("Đăng nhập", "Log in"),
+    "login.username": ("Tên đăng nhập", "User name"),
+    "login.password": ("Mật khẩu", "Password"),
+    "login.submit": ("Đăng nhập", "Log in"),
+    "login.failed": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."),
+    "login.limited": (
+        "Quá nhiều lần đăng nhập sai. Thử lại sau {minutes} phút.",
+        "Too many failed logins. Try again in {minutes} min.",
+    ),
+    "login.expired": ("Phiên đã hết hạn, vui lòng đăng nhập lại.", "Your session expired; please log in again."),
+    "status.present": ("Có mặt", "Present"),
+    "status.late": ("Đi muộn", "Late"),
+    "status.absent": ("Vắng", "Absent"),
+    "status.excused": ("Vắng có phép", "Excused"),
+    "status.pending": ("Chưa đến", "Not yet"),
+    "status.no_school": ("Nghỉ", "No school"),
+    "today.title": ("Hôm nay", "Today"),
+    "today.class": ("Lớp", "Class"),
+    "today.students": ("Sĩ số", "Students"),
+    "today.recent": ("Lượt quẹt gần đây", "Recent check-ins"),
+    "today.live": ("Trực tiếp", "Live"),
+    "today.offline": ("Mất kết nối, đang thử lại…", "Disconnected, retrying…"),
+    "today.no_school": ("Hôm nay không có tiết học: {reason}", "No school today: {reason}"),
+    "today.total": ("Toàn trường", "Whole school"),
+    "class.title": ("Lớp {name} — {day}", "Class {name} — {day}"),
+    "class.student": ("Học sinh", "Student"),
+    "class.first_in": ("Vào lúc", "First in"),
+    "class.last_out": ("Ra lúc", "Last out"),
+    "class.status": ("Trạng thái", "Status"),
+    "class.method": ("Cách", "Method"),
+    "class.notices": ("Tin nhắn", "Notices"),
+    "class.excuse": ("Cho phép vắng", "Excuse"),
+    "class.reason": ("Lý do", "Reason"),
+    "class.prev": ("← Hôm trước", "← Previous day"),
+    "class.next": ("Hôm sau →", "Next day →"),
+    "class.excused_by": ("Có phép ({by}): {reason}", "Excused ({by}): {reason}"),
+    "student.title": ("Học sinh", "Student"),
+    "student.class": ("Lớp", "Class"),
+    "student.card": ("Mã thẻ", "Card UID"),
+    "student.face": ("Đã đăng ký khuôn mặt", "Face enrolled"),
+    "student.guardians": ("Phụ huynh", "Guardians"),
+    "student.history": ("Lịch sử tháng {month}", "History for {month}"),
+    "student.day": ("Ngày", "Day"),
+    "student.summary": (
+        "Có mặt {present}, muộn {late}, vắng {absent}, có phép {excused}",
+        "Present {present}, late {late}, absent {absent}, excused {excused}",
+    ),
+    "gates.title": ("Cổng", "Gates"),
+    "gates.gateway": ("Thiết bị", "Gateway"),
+    "gates.state": ("Trạng thái", "State"),
+    "gates.online": ("Hoạt động", "Online"),
+    "gates.offline": ("Mất kết nối", "Offline"),
+    "gates.stopped": ("Đã dừng", "Stopped"),
+    "gates.unknown": ("Chưa rõ", "Unknown"),
+    "gates.last_seen": ("Lần cuối", "Last seen"),
+    "gates.outbox": ("Hàng đợi", "Outbox"),
+    "gates.fps": ("Khung hình/giây", "FPS"),
+    "gates.alarms": ("Cảnh báo", "Alarms"),
+    "gates.version": ("Phiên bản", "Version"),
+    "gates.open": ("Mở cổng", "Open gate"),
+    "gates.result_ok": ("Đã mở: {detail}", "Opened: {detail}"),
+    "gates.result_fail": ("Không mở được: {detail}", "Not opened: {detail}"),
+    "gates.none": ("Chưa có thiết bị nào báo về.", "No gateway has reported yet."),
+    "gates.no_link": (
+        "Máy chủ web chưa kết nối tới MQTT (--pki/--identity).",
+        "The web server has no MQTT link (--pki/--identity).",
+    ),
+    "common.yes": ("Có", "Yes"),
+    "common.no": ("Không", "No"),
+    "common.save": ("Lưu", "Save"),
+    "common.none": ("—", "—"),
+    "method.card": ("Thẻ", "Card"),
+    "method.face": ("Khuôn mặt", "Face"),
+    "method.card+face": ("Thẻ + mặt", "Card + face"),
+    "error.title": ("Lỗi", "Error"),
+    "error.403": ("Bạn không có quyền xem trang này.", "You may not see this page."),
+    "error.404": ("Không tìm thấy.", "Not found."),
+    "error.422": ("Dữ liệu không hợp lệ.", "Invalid input."),
+    "error.csrf": ("Biểu mẫu đã hết hạn; tải lại trang và thử lại.", "The form expired; reload the page and retry."),
+}
+
+
+def translate(lang: str, key: str, **fields: object) -> str:
+    pair = TEXT.get(key)
+    text = key if pair is None else pair[0 if lang == "vi" else 1]
+    return text.format(**fields) if fields else text
+
+
+def translator(lang: str) -> Callable[..., str]:
+    lang = lang if lang in LANGUAGES else DEFAULT
+
+    def t(key: str, **fields: object) -> str:
+        return translate(lang, key, **fields)
+
+    return t
+
+
+def pick(cookie: str | None, accept_language: str | None = None) -> str:
+    if cookie in LANGUAGES:
+        return str(cookie)
+    return DEFAULT

@@ -1,0 +1,93 @@
+"""Class day: one row per student (first in, last out, status, method, notices); a teacher excuses an absence."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from edge.central.attendance.rule import Status
+from edge.central.web import school_day as sd
+from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
+from edge.central.web.routes.common import CLASS, DAY, PERSON, SITE, class_students, directory, parse_day, today
+
+router = APIRouter()
+REASON_MAX = 500
+
+
+@router.get("/s/{site_id}/class/{class_name}", include_in_schema=False)
+def class_page(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    class_name: Annotated[str, Path(pattern=CLASS)],
+    day: Annotated[str | None, Query(pattern=DAY)] = None,
+) -> Response:
+    school = school_for(ctx, user, site_id)
+    d = directory(ctx, site_id)
+    request.state.tz = school.timezone
+    students = class_students(ctx, user, d, class_name)
+    current, now = today(ctx, d)
+    the_day = parse_day(day, current)
+    rows = sd.class_day(ctx.db, d.calendar, site_id, students, the_day, now)
+    return templates.TemplateResponse(
+        request,
+        "class_day.html",
+        {
+            "school": school,
+            "class_name": class_name,
+            "day": the_day,
+            "verdict": d.calendar.check(the_day),
+            "rows": rows,
+            "prev_day": (the_day - timedelta(days=1)).isoformat(),
+            "next_day": (the_day + timedelta(days=1)).isoformat() if the_day < current else None,
+            "may_excuse": user.role in ("admin", "office", "teacher"),
+            "excusable": {str(Status.ABSENT), str(Status.PENDING), str(Status.EXCUSED)},
+        },
+    )
+
+
+@router.post("/s/{site_id}/class/{class_name}/excuse", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def excuse(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    class_name: Annotated[str, Path(pattern=CLASS)],
+    person_id: Annotated[str, Form(pattern=PERSON)],
+    day: Annotated[str, Form(pattern=DAY)],
+    reason: Annotated[str, Form(min_length=1, max_length=REASON_MAX)],
+) -> Response:
+    """Mark the student's day excused (an absence the school accepts). Recorded with who and why, audited in the
+    same transaction. Refused for a student of another class, a future day, or a day without school."""
+    if user.role not in ("admin", "office", "teacher"):
+        raise HTTPException(403, "forbidden")
+    school_for(ctx, user, site_id)
+    d = directory(ctx, site_id)
+    students = {p.person_id: p for p in class_students(ctx, user, d, class_name)}
+    if person_id not in students:
+        raise HTTPException(404, "unknown student")
+    the_day = parse_day(day, today(ctx, d)[0])
+    if the_day > today(ctx, d)[0]:
+        raise HTTPException(422, "a future day cannot be excused yet")
+    if not d.calendar.is_school_day(the_day):
+        raise HTTPException(422, "not a school day")
+    text = reason.strip()
+    if not text:
+        raise HTTPException(422, "a reason is required")
+    with ctx.db.transaction() as tx:
+        new = sd.record_excuse(tx, site_id, person_id, the_day, text, user.username, time.time())
+        audit(
+            ctx,
+            user,
+            "excuse",
+            {"person_id": person_id, "class": class_name, "day": the_day.isoformat(), "reason": text, "new": new},
+            request,
+            site_id,
+            tx,
+        )
+    return RedirectResponse(f"/s/{site_id}/class/{class_name}?day={the_day.isoformat()}", 303)

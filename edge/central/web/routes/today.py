@@ -1,0 +1,69 @@
+"""Today: present / late / absent / excused / not yet per class, and the latest check-ins; kept live by /live."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from edge.central.web import school_day as sd
+from edge.central.web.deps import (
+    CtxDep,
+    UserDep,
+    can_see_class,
+    can_see_school,
+    school_for,
+    templates,
+)
+from edge.central.web.routes.common import SITE, directory, today, visible_classes
+
+router = APIRouter()
+RECENT = 20
+
+
+@router.get("/", include_in_schema=False)
+def home(user: UserDep, ctx: CtxDep) -> Response:
+    school = next((s for s in ctx.schools if can_see_school(user, s.id)), None)
+    if school is None:
+        raise HTTPException(403, "forbidden")
+    page = "gates" if user.role == "guard" else "today"
+    return RedirectResponse(f"/s/{school.id}/{page}", 303)
+
+
+@router.get("/s/{site_id}/today", include_in_schema=False)
+def today_page(
+    request: Request,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    user: UserDep,
+    ctx: CtxDep,
+) -> Response:
+    school = school_for(ctx, user, site_id)
+    d = directory(ctx, site_id)
+    request.state.tz = school.timezone
+    day, now = today(ctx, d)
+    verdict = d.calendar.check(day)
+    # a guard sees the counts of every class (not the names behind them); others the classes they may open
+    shown = [p for p in d.students.values() if user.role == "guard" or can_see_class(user, site_id, p.class_name)]
+    by_class = sd.school_day(ctx.db, d.calendar, site_id, shown, day, now)
+    summaries = sd.summarise(by_class)
+    totals = {k: sum(s.counts[k] for s in summaries) for k in (str(x) for x in sd.STATUSES)}
+    lo, hi = sd.day_bounds(day, school.timezone)
+    names = {p.person_id: p for p in shown}
+    recent = [r for r in sd.checkins_between(ctx.db, site_id, lo, hi) if r["person_id"] in names][-RECENT:]
+    recent.reverse()
+    return templates.TemplateResponse(
+        request,
+        "today.html",
+        {
+            "school": school,
+            "day": day,
+            "verdict": verdict,
+            "summaries": summaries,
+            "totals": totals,
+            "students_total": sum(s.students for s in summaries),
+            "statuses": [str(x) for x in sd.STATUSES],
+            "recent": [{**r, "person": names[r["person_id"]]} for r in recent],
+            "linkable": set(visible_classes(user, d)),
+        },
+    )
