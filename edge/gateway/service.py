@@ -28,6 +28,7 @@ from edge.events.checkin import CheckIn, rfc3339_ms
 from edge.gateway.command_auth import CommandAuthorizer, NonceStore
 from edge.gateway.device_events import DeviceEventPublisher
 from edge.gateway.devices import GateDevices
+from edge.gateway.distribution import distributed_roster_path, distribution_for
 from edge.gateway.face_worker import FaceWorker
 from edge.gateway.forwarder import OutboxForwarder
 from edge.gateway.health import HealthReporter
@@ -123,6 +124,8 @@ class Gateway:
         self.readers: list[tuple[GateInfo, SerialCardReader]] = []
         self.devices: dict[str, GateDevices] = {}
         self.cameras: list[_Camera] = []
+        self._camera_cfgs: list[tuple[GateInfo, CameraConfig]] = []
+        self._cameras_lock = threading.Lock()
         self.topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
         log.info("gateway %s/%s starting (edge %s)", cfg.site_id, cfg.gateway_id, __version__)
 
@@ -133,12 +136,13 @@ class Gateway:
             max_bytes=int(cfg.storage.outbox_max_mb * 1024 * 1024),
         )
         self.roster = RosterStore(cfg.storage.database)
-        people = read_roster_csv(cfg.roster.path)
+        roster_path = self.roster_source(cfg)
+        people = read_roster_csv(roster_path)
         self.roster.replace_all(people)
         log.info(
             "roster: %d people from %s; outbox holds %d events (last seq %d)",
             len(people),
-            cfg.roster.path,
+            roster_path,
             self.outbox.depth(),
             self.outbox.last_seq(),
         )
@@ -191,15 +195,21 @@ class Gateway:
             max_request_bytes=cfg.commands.max_payload_bytes,
         )
         receipts = self.transport.on_message
+        self.distribution = distribution_for(self)  # galleries and rosters from the centre (None: no site CA)
 
         def route(topic: str, payload: bytes) -> None:
             if self.commands.accepts(topic):
                 self.commands.submit(topic, payload)
+            elif self.distribution is not None and self.distribution.accepts(topic):
+                self.distribution.submit(topic, payload)
             elif receipts is not None:
                 receipts(topic, payload)
 
         self.transport.on_message = route
         self.transport.subscribe(self.commands.topic_filter)
+        if self.distribution is not None:
+            self.transport.subscribe(self.distribution.topic_filter)
+            self.distribution.start()
         self.forwarder.start()
         self.device_events.start()
         self.commands.start()
@@ -250,8 +260,8 @@ class Gateway:
 
         # 6. cameras
         camera_cfgs = [(GateInfo(g.id, g.direction, g.mode), c) for g in cfg.gates for c in g.cameras]
-        if camera_cfgs:
-            self._start_cameras(camera_cfgs)
+        self._camera_cfgs = camera_cfgs
+        self._start_cameras_once()
         log.info(
             "gateway started: %d reader(s), %d controller(s), %d camera(s)",
             len(self.readers),
@@ -269,11 +279,35 @@ class Gateway:
                     log.exception("schedule of gate %s failed", devices.gate.gate_id)
 
     def reload_roster(self, path: str | Path | None = None) -> str:
-        """Swap in the roster CSV at `path` (default: the running config's). Raises RosterError and keeps the
-        previous roster when the file is bad. Used by SIGHUP reload and the reload_roster command."""
-        people = read_roster_csv(path or self.cfg.roster.path)
+        """Swap in the roster CSV at `path` (default: the running config's, or the centre's once one was
+        distributed). Raises RosterError and keeps the previous roster when the file is bad. Used by SIGHUP
+        reload and the reload_roster command."""
+        people = read_roster_csv(path or self.roster_source(self.cfg))
         self.roster.replace_all(people)
         return f"{len(people)} people"
+
+    @staticmethod
+    def roster_source(cfg: GatewayConfig) -> Path:
+        """The roster the centre distributed (edge/gateway/distribution.py) once there is one, else the config's."""
+        distributed = distributed_roster_path(cfg)
+        return distributed if distributed.is_file() else Path(cfg.roster.path)
+
+    def use_gallery(self, gallery: Gallery) -> None:
+        """Swap the gallery in live (reload, distribution); the cameras start if they waited for a first one."""
+        first = self.gallery is None
+        self.gallery = gallery
+        self.recorder.policy.verifier = gallery.verify
+        for cam in self.cameras:
+            if cam.worker is not None:
+                cam.worker.core.gallery = gallery
+        if first and not self._stop.is_set():
+            self._start_cameras_once()
+
+    def _start_cameras_once(self) -> None:
+        """Start the configured cameras if there is a gallery and they are not running (start or first gallery)."""
+        with self._cameras_lock:
+            if not self.cameras and self._camera_cfgs:
+                self._start_cameras(self._camera_cfgs)
 
     def _start_cameras(self, camera_cfgs: list[tuple[GateInfo, CameraConfig]]) -> None:
         if self.gallery is None:
@@ -320,7 +354,7 @@ class Gateway:
             return refused
         msgs: list[str] = []
         try:
-            msgs.append(f"roster reloaded: {self.reload_roster(new.roster.path)}")
+            msgs.append(f"roster reloaded: {self.reload_roster(self.roster_source(new))}")
         except RosterError as exc:
             msgs.append(f"roster not reloaded, keeping the previous one: {exc}")
         if self.gallery is not None:
@@ -329,11 +363,7 @@ class Gateway:
             except GalleryError as exc:
                 msgs.append(f"gallery not reloaded, keeping the previous one: {exc}")
             else:
-                self.gallery = gallery
-                self.recorder.policy.verifier = gallery.verify
-                for cam in self.cameras:
-                    if cam.worker is not None:
-                        cam.worker.core.gallery = gallery
+                self.use_gallery(gallery)
                 msgs.append(f"gallery reloaded: {len(gallery)} templates of {len(gallery.people)} people")
         old, fresh = self.cfg.model_dump(), new.model_dump()
         restart = [k for k in fresh if k not in ("roster", "gallery") and fresh[k] != old[k]]
@@ -389,6 +419,8 @@ class Gateway:
         self._schedule_stop.set()
         self._schedule.join(2.0)
         self.commands.stop()
+        if self.distribution is not None:
+            self.distribution.stop()
         for devices in self.devices.values():
             devices.stop()
         self._timer_stop.set()
@@ -418,6 +450,8 @@ class Gateway:
         for devices in self.devices.values():
             out.extend(devices.alarms())
         out.extend(f"loop_stuck: {loop} without progress" for loop in self.heartbeats.stale())
+        if self.distribution is not None:
+            out.extend(self.distribution.alarms())
         if self.recorder.lost:
             out.append(
                 f"storage_failed: {self.recorder.lost} check-in(s) could not be stored: {self.recorder.last_error}"
@@ -459,6 +493,7 @@ class Gateway:
             "checkins_recorded": self.recorder.recorded,
             "checkins_lost_storage": self.recorder.lost,
             "alarms": self.alarms(),
+            "distribution": self.distribution.snapshot() if self.distribution is not None else None,
             "clock_synced": self.recorder.clock.synced(),
             "cameras": {
                 c.capture.source.name: {

@@ -1,0 +1,182 @@
+"""Announcing an artifact: its chunks, then its signed manifest, retained on the site's distribution topics.
+
+Why MQTT chunks and not HTTPS from the server: every gateway already holds an authenticated TLS session with
+the site broker, whose ACL lets the site's gateways read `{prefix}/{site}/distribution/#` and only server
+identities write it. HTTPS would need a second listener, server certificate, client-certificate checks and a
+per-gateway authorisation rule, all of which the broker already does; and a retained manifest plus retained
+chunks is what lets a gateway that was offline during the publish catch up on its next connect with no
+centre process having to be up at that moment. The broker's max_packet_size (256 KiB) is why the bytes go in
+192 KiB chunks: a 2,000-student SFace gallery (~1 MB) is six messages.
+
+Order matters: chunks first (each acknowledged by the broker), the manifest last, the previous version's chunks
+cleared (empty retained payloads) only after the new manifest is out. A gateway therefore never sees a manifest
+whose chunks are not already retained.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.central.distribution.centre import Artifact, CentreStore
+from edge.central.distribution.manifest import (
+    Kind,
+    Manifest,
+    ManifestRefused,
+    parse_manifest,
+    sign_manifest,
+    topics,
+)
+from edge.security.pki import TlsFiles, describe, load_cert, load_private_key
+from edge.topics import DEFAULT_PREFIX
+from edge.transport.mqtt import MqttSettings, make_client, reason_text
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """The broker could not be reached or refused a message (nothing half-announced: no manifest went out)."""
+
+
+@dataclass(frozen=True)
+class Signing:
+    key: ed25519.Ed25519PrivateKey
+    cert_pem: str
+
+    @classmethod
+    def from_tls(cls, tls: TlsFiles) -> Signing:
+        """The server identity's own key signs (the one it connects with): it must be a `server` certificate."""
+        name, role, _site = describe(load_cert(tls.cert))
+        if role != "server":
+            raise PublishError(f"{name} is a {role} identity: only a server identity may sign distributions")
+        return cls(load_private_key(tls.key), tls.cert.read_text())
+
+
+class Publisher:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: TlsFiles | None,
+        client_id: str = "edge-distribution",
+        prefix: str = DEFAULT_PREFIX,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.prefix = prefix
+        self.timeout_s = timeout_s
+        self.host, self.port = host, port
+        self._client = make_client(MqttSettings(host, port, client_id, tls=tls))
+        self._up = threading.Event()
+        self._refused = ""
+        self._subacked: set[int] = set()
+        self._subscribed = threading.Condition()
+        self._retained: dict[str, bytes] = {}
+        self._arrived = threading.Event()
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    def __enter__(self) -> Publisher:
+        self._client.connect_async(self.host, self.port)
+        self._client.loop_start()
+        if not self._up.wait(self.timeout_s):
+            self.close()
+            raise PublishError(f"broker {self.host}:{self.port} not reached: {self._refused or 'timed out'}")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, _c: mqtt.Client, _ud: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        if rc.is_failure:
+            self._refused = f"refused: {reason_text(rc)}"
+            return
+        self._up.set()
+
+    def _on_subscribe(self, _c: mqtt.Client, _ud: object, mid: int, _rcs: object, _p: object) -> None:
+        with self._subscribed:  # may come before subscribe() returned its mid to us
+            self._subacked.add(mid)
+            self._subscribed.notify_all()
+
+    def _on_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
+        self._retained[msg.topic] = bytes(msg.payload)
+        self._arrived.set()
+
+    # reading -------------------------------------------------------------------------------------------
+    def retained_manifest(self, site: str, kind: Kind, wait_s: float = 0.5) -> Manifest | None:
+        """The manifest the broker retains now (unverified: for versions and status), or None."""
+        topic, _ = topics(self.prefix, site, kind)
+        self._arrived.clear()
+        rc, mid = self._client.subscribe(topic, qos=1)
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            raise PublishError(f"subscribe {topic}: {mqtt.error_string(rc)}")
+        with self._subscribed:
+            acked = self._subscribed.wait_for(lambda: mid in self._subacked, self.timeout_s)
+        if not acked:
+            raise PublishError(f"subscribe {topic}: no answer from the broker")
+        if topic not in self._retained:
+            self._arrived.wait(wait_s)  # retained messages follow the SUBACK
+        self._client.unsubscribe(topic)
+        payload = self._retained.get(topic)
+        if not payload:
+            return None
+        try:
+            return parse_manifest(payload)
+        except ManifestRefused as exc:
+            log.warning("the retained %s manifest of %s is not valid (%s): publishing over it", kind, site, exc)
+            return None
+
+    # writing -------------------------------------------------------------------------------------------
+    def _send(self, topic: str, payload: bytes) -> None:
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        try:
+            info.wait_for_publish(self.timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            raise PublishError(f"publish {topic}: {exc}") from None
+        if not info.is_published():
+            raise PublishError(f"publish {topic}: not acknowledged within {self.timeout_s:g}s")
+
+    def announce(self, manifest: Manifest, data: bytes, previous: Manifest | None) -> None:
+        """Chunks, then the manifest, then clear the previous version's chunks."""
+        manifest_topic, chunk_topic = topics(self.prefix, manifest.site, manifest.kind)
+        for i in range(manifest.chunks):
+            part = data[i * manifest.chunk_size : (i + 1) * manifest.chunk_size]
+            self._send(chunk_topic.format(version=manifest.version, index=i), part)
+        self._send(manifest_topic, manifest.to_json())
+        if previous is not None and previous.version != manifest.version:
+            for i in range(min(previous.chunks, 10_000)):
+                self._send(chunk_topic.format(version=previous.version, index=i), b"")
+
+    def clear(self, site: str, kind: Kind) -> None:
+        """Withdraw `kind` for `site`: the retained manifest and its chunks (gateways keep what they installed)."""
+        previous = self.retained_manifest(site, kind)
+        manifest_topic, chunk_topic = topics(self.prefix, site, kind)
+        self._send(manifest_topic, b"")
+        if previous is not None:
+            for i in range(min(previous.chunks, 10_000)):
+                self._send(chunk_topic.format(version=previous.version, index=i), b"")
+
+    def publish(self, store: CentreStore, artifact: Artifact, signing: Signing) -> Manifest:
+        """Sign and announce `artifact` with a version above the broker's and the centre's last."""
+        previous = self.retained_manifest(artifact.site, artifact.kind)
+        version = store.next_version(artifact.site, artifact.kind, above=previous.version if previous else 0)
+        manifest = sign_manifest(store.manifest_for(artifact, version), signing.key, signing.cert_pem)
+        self.announce(manifest, artifact.data, previous)
+        log.info(
+            "published %s v%d of %s: %d bytes in %d chunk(s)",
+            manifest.kind,
+            manifest.version,
+            manifest.site,
+            manifest.size,
+            manifest.chunks,
+        )
+        return manifest

@@ -1,0 +1,328 @@
+"""Galleries and rosters from the centre (#11): enrol at the centre, sign, announce on the closed broker, and a
+running gateway recognises the student; an offline gateway catches up; forged, tampered, foreign and replayed
+artifacts are refused with an alarm while the installed one stays in use."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.camera.base import Frame
+from edge.central.distribution.centre import CentreStore
+from edge.central.distribution.manifest import (
+    KINDS,
+    Manifest,
+    ManifestRefused,
+    parse_manifest,
+    parse_topic,
+    sign_manifest,
+)
+from edge.central.distribution.publisher import Publisher, Signing
+from edge.config import load_config
+from edge.config.model import CameraConfig
+from edge.devtools.mosquitto import MosquittoBroker, free_port
+from edge.events.checkin import CheckIn
+from edge.gateway.service import Gateway
+from edge.recognition.backend import model_id_of
+from edge.recognition.enroll import EnrolSettings
+from edge.recognition.gallery import Gallery, Template
+from edge.security.pki import Pki, load_private_key
+from edge.security.sealed import read_key_file
+from tests.helpers import FACES, face_frame, gallery_key, gateway_config, wait_until
+
+SITE = "test-school"
+ROSTER_V1 = "person_id,name,class,card_uid\nrose,Rose Leslie,11C,62E3086CED\n"
+ROSTER_V2 = ROSTER_V1 + "obama,Barack Obama,12A,\n"
+
+
+class LiveFace:
+    """A live camera (frames paced at ~15 fps, never ends) with a face in front of it."""
+
+    is_live = True
+
+    def __init__(self, name: str, image: np.ndarray, stop: threading.Event) -> None:
+        self.name = name
+        self.image = image
+        self.stop = stop
+        self.i = 0
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> Frame | None:
+        if self.stop.wait(1 / 15):
+            return None
+        self.i += 1
+        return Frame(self.i, self.image, time.monotonic())
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def centre(tmp_path: Path) -> CentreStore:
+    return CentreStore(tmp_path / "centre", bytes(range(32)))
+
+
+@pytest.fixture
+def signing(broker: MosquittoBroker) -> Signing:
+    tls = broker.identity("test-centre", "server")
+    assert tls is not None
+    return Signing.from_tls(tls)
+
+
+@pytest.fixture
+def publisher(broker: MosquittoBroker) -> Iterator[Publisher]:
+    with Publisher("127.0.0.1", broker.port, broker.identity("test-centre", "server"), "test-centre-pub") as p:
+        for kind in KINDS:  # the session broker retains earlier tests' manifests: each test starts from none
+            p.clear(SITE, kind)
+        yield p
+
+
+def card_gate() -> dict[str, object]:
+    # a reader on a port nobody listens on: it keeps reconnecting, the gateway runs on regardless
+    return {
+        "id": "main-in",
+        "direction": "in",
+        "mode": "card",
+        "readers": [{"id": "r1", "port": f"socket://127.0.0.1:{free_port()}"}],
+    }
+
+
+def card_gateway(tmp: Path, broker: MosquittoBroker, name: str) -> Gateway:
+    gallery_key(tmp)
+    cfg = load_config(gateway_config(tmp, broker, name, card_gate(), ROSTER_V1, clock_check="assume_synced"))
+    gw = Gateway(cfg, drain_timeout_s=0.5)
+    gw.start()
+    assert gw.distribution is not None
+    return gw
+
+
+def roster_ids(gw: Gateway) -> set[str]:
+    return {pid for pid in ("rose", "obama") if gw.roster.get(pid) is not None}
+
+
+def test_a_student_enrolled_at_the_centre_is_recognised_by_a_running_gateway(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    gw_dir = tmp_path / "gw"
+    gw_dir.mkdir()
+    gallery_key(gw_dir)  # provisioned: its own key, no gallery yet (nobody enrolled)
+    gate = {"id": "main-in", "direction": "in", "mode": "face", "cameras": [{"id": "cam-1", "source": "live"}]}
+    cfg = load_config(gateway_config(gw_dir, broker, "gw-dist-1", gate, ROSTER_V1, clock_check="assume_synced"))
+    seen: list[tuple[float, CheckIn]] = []
+    first_face = threading.Event()
+
+    def on_checkin(event: CheckIn) -> None:
+        seen.append((time.monotonic(), event))
+        if event.method == "face" and event.person_id == "obama" and event.decision == "granted":
+            first_face.set()
+
+    def source(cam: CameraConfig, stop: threading.Event) -> LiveFace:
+        return LiveFace(cam.id, face_frame(FACES / "obama_2.jpg"), stop)
+
+    gw = Gateway(cfg, source_factory=source, on_checkin=on_checkin, drain_timeout_s=0.5)
+    gw.start()
+    try:
+        assert gw.gallery is None and not gw.cameras, "no gallery yet: the cameras wait for one"
+        wait_until(lambda: gw.transport is not None and gw.transport.connected, 10, "the gateway connects")
+
+        t0 = time.monotonic()  # the school enrols a student at the centre: photo -> template -> roster
+        report = centre.enroll(SITE, {"obama": [FACES / "obama_1.jpg"]}, EnrolSettings(jitters=1))
+        assert report.accepted == 1
+        roster_csv = tmp_path / "roster.csv"
+        roster_csv.write_text(ROSTER_V2)
+        assert centre.set_roster(SITE, roster_csv) == 2
+        t_enrolled = time.monotonic()
+        g_manifest = publisher.publish(centre, centre.artifact(SITE, "gallery"), signing)
+        t_gallery_out = time.monotonic()
+        r_manifest = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+
+        assert first_face.wait(30), f"obama not recognised within 30 s; check-ins: {[e for _, e in seen]}"
+        t_recognised = next(t for t, e in seen if e.method == "face" and e.person_id == "obama")
+        print(
+            f"\nenrolment -> first recognition at the gate: {t_recognised - t0:.1f} s"
+            f" (enrol {t_enrolled - t0:.1f} s, sign+publish the gallery {t_gallery_out - t_enrolled:.2f} s,"
+            f" then fetch+install+cameras+decision {t_recognised - t_gallery_out:.1f} s;"
+            f" gallery {g_manifest.size} bytes in {g_manifest.chunks} chunk(s))"
+        )
+        assert t_recognised - t0 < 30
+
+        assert gw.distribution is not None and gw.distribution.wait_installed("roster", r_manifest.version, 10)
+        health = gw.snapshot()["distribution"]
+        assert health["gallery"]["version"] == g_manifest.version
+        assert health["roster"]["version"] == r_manifest.version
+        assert roster_ids(gw) == {"rose", "obama"}
+        # at rest: sealed with the gateway's own key (not the centre's), at the configured path
+        on_disk = Gallery.load(cfg.gallery.path, read_key_file(cfg.gallery.key_file))
+        assert on_disk.people == ["obama"]
+        with pytest.raises(Exception, match="cannot be opened"):
+            Gallery.load(cfg.gallery.path, centre.key)
+    finally:
+        gw.stop()
+
+
+def test_an_offline_gateway_catches_up_on_reconnect_and_keeps_the_centres_roster_across_restarts(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(ROSTER_V1)
+    centre.set_roster(SITE, roster_csv)
+    gw = card_gateway(tmp_path, broker, "gw-dist-2")
+    try:
+        first = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+        assert gw.distribution is not None and gw.distribution.wait_installed("roster", first.version, 15)
+    finally:
+        gw.stop()  # offline: the centre publishes meanwhile
+
+    roster_csv.write_text(ROSTER_V2)
+    centre.set_roster(SITE, roster_csv)
+    second = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+    assert second.version > first.version
+
+    gw = card_gateway(tmp_path, broker, "gw-dist-2")
+    try:
+        assert roster_ids(gw) == {"rose"}, "until the new version arrives, the last installed one"
+        assert gw.distribution is not None and gw.distribution.wait_installed("roster", second.version, 15)
+        assert roster_ids(gw) == {"rose", "obama"}
+    finally:
+        gw.stop()
+    # the config's roster.csv (ROSTER_V1) is not what a restart loads: the centre's distributed copy is
+    cfg = load_config(tmp_path / "config.yaml")
+    assert "obama" in Gateway.roster_source(cfg).read_text()
+
+
+def _publish_raw(publisher: Publisher, manifest: Manifest, data: bytes) -> None:
+    publisher.announce(manifest, data, previous=None)
+
+
+def test_tampered_unsigned_foreign_and_replayed_artifacts_are_refused_and_the_installed_one_kept(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(ROSTER_V1)
+    centre.set_roster(SITE, roster_csv)
+    gw = card_gateway(tmp_path, broker, "gw-dist-3")
+    dist = gw.distribution
+    assert dist is not None
+    try:
+        good = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+        assert dist.wait_installed("roster", good.version, 15)
+        bad_data = ROSTER_V2.encode()
+        base = centre.manifest_for(centre.artifact(SITE, "roster"), good.version + 1)
+        base = dataclasses.replace(base, size=len(bad_data), sha256=__import__("hashlib").sha256(bad_data).hexdigest())
+        refused = 0
+
+        def expect_refusal(manifest: Manifest, data: bytes, reason: str) -> None:
+            nonlocal refused
+            _publish_raw(publisher, manifest, data)
+            refused += 1
+            wait_until(lambda: dist.counters["refused"] >= refused, 15, f"refusal: {reason}")
+            alarms = [a for a in gw.alarms() if a.startswith("distribution_refused")]
+            assert alarms and reason in alarms[0], alarms
+            assert dist.installed["roster"].version == good.version
+            assert roster_ids(gw) == {"rose"}
+
+        # 1. tampered: a validly signed manifest, other bytes in the chunks
+        signed = sign_manifest(base, signing.key, signing.cert_pem)
+        tampered = bad_data.replace(b"Barack", b"Mallet")
+        expect_refusal(signed, tampered, "tampered")
+        # 2. unsigned
+        expect_refusal(dataclasses.replace(base, version=base.version + 1), bad_data, "unsigned manifest")
+        # 3. signed by a gateway's key (its certificate is the site CA's, its role is not server)
+        gw_tls = broker.identity("gw-dist-3", "gateway")
+        assert gw_tls is not None
+        by_gateway = sign_manifest(
+            dataclasses.replace(base, version=base.version + 2), load_private_key(gw_tls.key), gw_tls.cert.read_text()
+        )
+        expect_refusal(by_gateway, bad_data, "role 'gateway'")
+        # 4. signed by another site's server (another CA)
+        other = Pki(tmp_path / "other-pki")
+        other.init("other-school")
+        o = other.tls_files(other.issue("centre", "server").name)
+        foreign = sign_manifest(
+            dataclasses.replace(base, version=base.version + 3), load_private_key(o.key), o.cert.read_text()
+        )
+        expect_refusal(foreign, bad_data, "not issued by the site CA")
+        # 5. signed by this site's server, but altered after signing (a higher version written in)
+        expect_refusal(dataclasses.replace(signed, version=signed.version + 10), bad_data, "bad signature")
+        # 6. correctly signed, correct bytes, but content that does not load: the old roster stays
+        broken = b"person_id,name\nx,y\n"
+        unloadable = dataclasses.replace(
+            base, version=base.version + 20, size=len(broken), sha256=__import__("hashlib").sha256(broken).hexdigest()
+        )
+        expect_refusal(sign_manifest(unloadable, signing.key, signing.cert_pem), broken, "does not load")
+
+        # 7. replay of the installed (or an older) signed manifest: ignored, no alarm, no rollback
+        ignored = dist.counters["ignored"]
+        _publish_raw(publisher, good, ROSTER_V1.encode())
+        wait_until(lambda: dist.counters["ignored"] > ignored, 15, "the replay is ignored")
+        assert dist.counters["refused"] == refused
+
+        # a good one after all that installs, and clears the alarm
+        roster_csv.write_text(ROSTER_V2)
+        centre.set_roster(SITE, roster_csv)
+        newer = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+        assert newer.version > unloadable.version
+        assert dist.wait_installed("roster", newer.version, 15)
+        assert roster_ids(gw) == {"rose", "obama"}
+        assert not [a for a in gw.alarms() if a.startswith("distribution")]
+    finally:
+        gw.stop()
+
+
+def test_manifest_parsing_and_topics() -> None:
+    with pytest.raises(ManifestRefused, match="not JSON"):
+        parse_manifest(b"\xff")
+    with pytest.raises(ManifestRefused, match="lacks"):
+        parse_manifest(b"{}")
+    m = Manifest("roster", SITE, 5, "0" * 64, 10, "", "t", 1, 1024)
+    assert parse_manifest(m.to_json()) == m
+    with pytest.raises(ManifestRefused, match="over the limit"):
+        parse_manifest(dataclasses.replace(m, size=10**9, chunks=10**9 // 1024 + 1).to_json())
+    with pytest.raises(ManifestRefused, match="chunking"):
+        parse_manifest(dataclasses.replace(m, chunks=3).to_json())
+    doc = json.loads(m.to_json())
+    doc["version"] = True
+    with pytest.raises(ManifestRefused, match="version"):
+        parse_manifest(json.dumps(doc).encode())
+    assert parse_topic(f"edge/v1/{SITE}/distribution/gallery/manifest", "edge/v1", SITE) == ("gallery", None, None)
+    assert parse_topic(f"edge/v1/{SITE}/distribution/roster/17/2", "edge/v1", SITE) == ("roster", 17, 2)
+    assert parse_topic(f"edge/v1/{SITE}/distribution/keys/manifest", "edge/v1", SITE) is None
+    assert parse_topic("edge/v1/other/distribution/roster/manifest", "edge/v1", SITE) is None
+
+
+def test_a_2000_student_gallery_travels_in_chunks(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(7)
+    templates = [
+        Template(f"s{i:04d}", f"s{i:04d}/{j}.jpg", f"{i:060d}{j:04d}", rng.normal(size=128).astype(np.float32))
+        for i in range(2000)
+        for j in range(2)
+    ]
+    Gallery(model=model_id_of("sface"), _templates=templates).save(centre.gallery_path(SITE), centre.key)
+    gw = card_gateway(tmp_path, broker, "gw-dist-4")
+    try:
+        t0 = time.monotonic()
+        m = publisher.publish(centre, centre.artifact(SITE, "gallery"), signing)
+        t1 = time.monotonic()
+        assert gw.distribution is not None and gw.distribution.wait_installed("gallery", m.version, 30)
+        t2 = time.monotonic()
+        print(
+            f"\n2,000 students x 2 SFace templates: {m.size / 1e6:.2f} MB in {m.chunks} chunks;"
+            f" build+sign+publish {t1 - t0:.2f} s, fetch+verify+install {t2 - t1:.2f} s"
+        )
+        assert m.chunks > 1
+        assert gw.gallery is not None and len(gw.gallery.people) == 2000
+        cfg = gw.cfg
+        assert len(Gallery.load(cfg.gallery.path, read_key_file(cfg.gallery.key_file)).people) == 2000
+    finally:
+        gw.stop()
