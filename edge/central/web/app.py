@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.central.web import i18n
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
-from edge.central.web.routes import auth, classes, students, today
+from edge.central.web.routes import auth, classes, live, students, today
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     today,
     classes,
     students,
+    live,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 
@@ -46,8 +47,6 @@ _SECURITY_HEADERS = {
 def create_app(ctx: WebContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if ctx.live is not None:
-            ctx.live.attach_loop()
         yield
         if ctx.live is not None:
             ctx.live.close_clients()

@@ -1,0 +1,89 @@
+"""GET /s/{site}/live: the Today page's Server-Sent Events stream.
+
+Keep-alive comments every settings.live_ping_s; headers that stop caches and proxies from buffering
+(Cache-Control: no-cache, X-Accel-Buffering: no); `retry: 1000` so a browser reconnects within a second; on
+reconnect the browser sends Last-Event-ID and the stream first replays what was stored after it (from the store,
+not from memory); a viewer that stops reading is dropped when its queue is full (edge/central/web/live.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Request
+from fastapi.responses import StreamingResponse
+
+from edge.central.web.deps import CtxDep, UserDep, can_see_class, school_for
+from edge.central.web.live import DROP
+from edge.central.web.routes.common import SITE
+
+router = APIRouter()
+RESUME_MAX = 1000
+
+
+def sse(event: dict[str, Any]) -> str:
+    """One SSE message; JSON has no raw newline, so `data:` is one line and nothing can inject a field."""
+    return f"id: {event['id']}\nevent: checkin\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@router.get("/s/{site_id}/live", include_in_schema=False)
+async def live(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    school_for(ctx, user, site_id)
+    hub = ctx.live
+    if hub is None:
+        raise HTTPException(503, "live feed not running")
+    after: int | None = None
+    if last_event_id:
+        try:
+            after = int(last_event_id)
+        except ValueError:
+            raise HTTPException(422, "Last-Event-ID is not a number") from None
+
+    def visible(e: dict[str, Any]) -> bool:
+        if user.role == "guard":
+            return True
+        return e["class_name"] is not None and can_see_class(user, site_id, e["class_name"])
+
+    async def stream() -> AsyncIterator[str]:
+        viewer = hub.subscribe(site_id, visible)  # subscribe first, then replay: nothing falls between the two
+        try:
+            yield "retry: 1000\n\n"
+            replayed: set[str] = set()
+            if after is not None:
+                rows = await asyncio.to_thread(hub.rows_after, after, site_id, RESUME_MAX)
+                events = await asyncio.to_thread(hub.events_for, rows)
+                for e in events:
+                    if visible(e):
+                        replayed.add(e["event_id"])
+                        yield sse(e)
+            while True:
+                try:
+                    item = await asyncio.wait_for(viewer.queue.get(), ctx.settings.live_ping_s)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": ping\n\n"
+                    continue
+                if item is DROP:
+                    yield "event: bye\ndata: {}\n\n"
+                    return
+                if item["event_id"] in replayed:
+                    continue
+                viewer.sent += 1
+                yield sse(item)
+        finally:
+            hub.unsubscribe(viewer)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"},
+    )

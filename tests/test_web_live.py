@@ -1,0 +1,143 @@
+"""The live feed behind Today (#10): a stored check-in reaches an SSE viewer within 1 s, Last-Event-ID resumes
+from the store, a viewer that stops reading is dropped instead of buffered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edge.central.web.live import DROP, LiveHub
+from tests.helpers import wait_until
+from tests.web_support import SCHOOL_MORNING, SITE, checkin, live_server, login, make_web
+
+
+def _events(lines: Iterator[str], out: queue.Queue[Any]) -> None:
+    event: dict[str, str] = {}
+    try:
+        for line in lines:
+            if line == "":
+                if event:
+                    out.put(event)
+                event = {}
+            elif not line.startswith(":"):
+                key, _, value = line.partition(":")
+                event[key] = value.lstrip(" ")
+    except httpx.HTTPError:
+        pass
+    out.put(None)
+
+
+class Stream:
+    """An SSE client in a thread: parsed messages in .messages."""
+
+    def __init__(self, client: httpx.Client, path: str, headers: dict[str, str] | None = None) -> None:
+        self.messages: queue.Queue[Any] = queue.Queue()
+        self._cm = client.stream("GET", path, headers=headers or {}, timeout=httpx.Timeout(10, read=30))
+        self.response = self._cm.__enter__()
+        self.thread = threading.Thread(
+            target=_events, args=(self.response.iter_lines(), self.messages), name="test-sse", daemon=True
+        )
+        self.thread.start()
+
+    def next_checkin(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+            assert msg is not None, "stream ended"
+            if msg.get("event") == "checkin":
+                return {"id": msg["id"], **json.loads(msg["data"])}
+
+    def close(self) -> None:
+        self.response.close()
+        self._cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    ctx, app = make_web(tmp_path, live=True)
+    yield ctx, app
+    ctx.close()
+
+
+def test_a_stored_checkin_reaches_the_viewer_within_a_second(web: tuple[Any, Any]) -> None:
+    ctx, app = web
+    with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as client:
+        assert login(client, "teacher6a").status_code == 303
+        stream = Stream(client, f"/s/{SITE}/live")
+        assert stream.response.status_code == 200
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert stream.response.headers["cache-control"] == "no-cache"
+        wait_until(lambda: ctx.live.viewers == 1, 5, "the viewer to subscribe")
+        other = checkin("dung", SCHOOL_MORNING)  # 6B: not this teacher's class
+        ctx.store.insert(other)
+        ev = checkin("an", SCHOOL_MORNING + timedelta(minutes=1))
+        stored_at = time.monotonic()
+        ctx.store.insert(ev)
+        got = stream.next_checkin(timeout=2)
+        latency = time.monotonic() - stored_at
+        assert got["event_id"] == ev["event_id"], "the other class's check-in must not reach a 6A teacher"
+        assert got["name"] == "Nguyễn Văn An" and got["class_name"] == "6A" and got["time"] == "07:31:00"
+        assert got["counts"]["present"] == 1 and got["counts"]["pending"] == 2
+        assert latency < 1.0, f"{latency:.2f}s from stored to received"
+        stream.close()
+
+
+def test_last_event_id_resumes_from_the_store(web: tuple[Any, Any]) -> None:
+    ctx, app = web
+    first = checkin("an", SCHOOL_MORNING)
+    ctx.store.insert(first)
+    with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as client:
+        login(client, "office")
+        missed = [checkin(p, SCHOOL_MORNING + timedelta(minutes=2)) for p in ("binh", "dung")]
+        for e in missed:
+            ctx.store.insert(e)
+        last_id = ctx.live.rows_after(0)[0]["ingest_id"]  # the id of `first`, as the browser saw it
+        stream = Stream(client, f"/s/{SITE}/live", {"Last-Event-ID": str(last_id)})
+        got = [stream.next_checkin(timeout=2) for _ in missed]
+        assert [g["event_id"] for g in got] == [e["event_id"] for e in missed]
+        assert all(int(g["id"]) > last_id for g in got)
+        stream.close()
+        bad = client.get(f"/s/{SITE}/live", headers={"Last-Event-ID": "1; DROP TABLE checkins"})
+        assert bad.status_code == 422
+
+
+def test_a_slow_viewer_is_dropped_not_buffered(tmp_path: Path) -> None:
+    from edge.central.web.context import WebSettings
+
+    ctx, _app = make_web(tmp_path, settings=WebSettings(cookie_secure=False, live_queue=5))
+    hub = LiveHub(ctx)
+
+    async def scenario() -> tuple[bool, list[Any]]:
+        viewer = hub.subscribe(SITE, lambda _e: True)
+        events = [{"site_id": SITE, "event_id": str(i), "id": i} for i in range(20)]
+        hub.publish(events)  # from this thread, as the poller does; the viewer never reads
+        await asyncio.sleep(0.1)
+        items = []
+        while not viewer.queue.empty():
+            items.append(viewer.queue.get_nowait())
+        hub.unsubscribe(viewer)
+        return viewer.dropped, items
+
+    dropped, items = asyncio.run(scenario())
+    assert dropped
+    assert items == [DROP], "a dropped viewer's backlog is freed; its stream ends"
+    assert hub.viewers == 0 and hub.dropped == 1
+    ctx.close()
+
+
+def test_the_live_stream_needs_a_login(web: tuple[Any, Any]) -> None:
+    _ctx, app = web
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        assert c.get(f"/s/{SITE}/live", follow_redirects=False).status_code == 303
