@@ -601,6 +601,7 @@ def provision_cmd(
 def _register() -> None:
     from edge.bench.commands import bench
     from edge.central.bridge import bridge
+    from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
     from edge.security.commands import broker_group, command_group, pki_group
@@ -611,6 +612,7 @@ def _register() -> None:
         gallery,
         bench,
         bridge,
+        distribution,
         calendar,
         notify,
         pki_group,

@@ -326,3 +326,40 @@ def test_a_2000_student_gallery_travels_in_chunks(
         assert len(Gallery.load(cfg.gallery.path, read_key_file(cfg.gallery.key_file)).people) == 2000
     finally:
         gw.stop()
+
+
+def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Publisher, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edge.cli import cli
+    from edge.security.sealed import new_key_file
+
+    assert broker.pki is not None
+    broker.identity("test-centre", "server")
+    new_key_file(tmp_path / "centre.key")
+    (tmp_path / "photos" / "obama").mkdir(parents=True)
+    (tmp_path / "photos" / "obama" / "1.jpg").write_bytes((FACES / "obama_1.jpg").read_bytes())
+    (tmp_path / "photos" / "obama" / "2.jpg").write_bytes((FACES / "two_people.jpg").read_bytes())
+    (tmp_path / "roster.csv").write_text(ROSTER_V2)
+    env = {"EDGE_CENTRE_DIR": str(tmp_path / "centre"), "EDGE_CENTRE_KEY_FILE": str(tmp_path / "centre.key")}
+    conn = ["--broker", f"127.0.0.1:{broker.port}", "--pki", str(broker.pki.dir), "--identity", "test-centre"]
+    run = CliRunner().invoke
+
+    r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "several faces" in r.output and "1 photo(s) accepted" in r.output
+    r = run(cli, ["distribution", "roster", SITE, str(tmp_path / "roster.csv")], env=env)
+    assert r.exit_code == 0 and "2 people" in r.output, r.output
+    r = run(cli, ["distribution", "status", SITE, *conn])
+    assert r.exit_code == 0 and r.output.count("none announced") == 2, r.output
+    r = run(cli, ["distribution", "publish", SITE, *conn], env=env)
+    assert r.exit_code == 0 and "published gallery v" in r.output and "published roster v" in r.output, r.output
+    r = run(cli, ["distribution", "status", SITE, *conn])
+    assert r.exit_code == 0 and r.output.count("signed by test-centre") == 2, r.output
+
+    broker.identity("gw-cli", "gateway")  # a gateway identity cannot sign a distribution
+    r = run(cli, ["distribution", "publish", SITE, *conn[:4], "--identity", "gw-cli"], env=env)
+    assert r.exit_code == 1 and "only a server identity" in r.output, r.output
+    (tmp_path / "bad.csv").write_text("person_id,name\n")
+    r = run(cli, ["distribution", "roster", SITE, str(tmp_path / "bad.csv")], env=env)
+    assert r.exit_code == 1 and "missing ['class']" in r.output, r.output
