@@ -618,6 +618,7 @@ def _register() -> None:
         pki_group,
         broker_group,
         command_group,
+    from edge.central.web.commands import server
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
@@ -632,3 +633,4 @@ _register()
 
 def main() -> None:
     cli(prog_name="edge")
+        server,

@@ -76,6 +76,8 @@ class LiveHub:
         self.polls = 0
         self.delivered = 0
         self.dropped = 0
+        self.heartbeat: Any = None
+        """An edge.ops.heartbeat.Heartbeat beaten every poll (the systemd watchdog sees a stuck feed)."""
 
     # the ingest number -------------------------------------------------------------------------------------
     def _id_column(self) -> str:
@@ -215,6 +217,8 @@ class LiveHub:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
             try:
                 rows = self.poll_once()
                 if rows:

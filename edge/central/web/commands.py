@@ -1,0 +1,226 @@
+"""`edge server …`: run the web app, manage staff accounts and API tokens. Thin: the work is in server.py,
+accounts.py and sessions.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from edge.central.web.accounts import ROLES, AccountError
+
+STORE = click.option(
+    "--store", "store_url", required=True, help="The central store: sqlite:///PATH or postgresql://… (as the collector)."
+)
+
+
+def _accounts(store_url: str):  # type: ignore[no-untyped-def]
+    from edge.central.store import open_store
+    from edge.central.web.accounts import Accounts
+    from edge.central.web.db import WebDb
+
+    open_store(store_url).close()  # applies pending migrations (0004 makes the accounts tables)
+    db = WebDb(store_url)
+    return db, Accounts(db)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group("server")
+def server() -> None:
+    """The school web app: pages and a JSON API over the central store."""
+
+
+@server.command("run")
+@click.option("-c", "--config", "config", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@STORE
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (put HTTPS in front).")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--pki", "pki_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--identity", default=None, help="This server's identity in the PKI (role server): gates + commands.")
+@click.option("--mqtt-host", default="127.0.0.1", show_default=True)
+@click.option("--mqtt-port", default=8883, show_default=True, type=int)
+@click.option(
+    "--insecure-cookies", is_flag=True, help="Cookies without Secure, for http://localhost only (tests, demo)."
+)
+def run_cmd(
+    config: Path,
+    store_url: str,
+    host: str,
+    port: int,
+    pki_dir: Path | None,
+    identity: str | None,
+    mqtt_host: str,
+    mqtt_port: int,
+    insecure_cookies: bool,
+) -> None:
+    """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1)."""
+    from edge.central.web.server import ServerOptions, run
+
+    if (pki_dir is None) != (identity is None):
+        _fail("--pki and --identity go together (the gates page and 'open gate' need both)")
+    run(
+        ServerOptions(
+            config, store_url, host, port, pki_dir, identity, mqtt_host, mqtt_port, insecure_cookies=insecure_cookies
+        )
+    )
+
+
+@server.group("user")
+def user() -> None:
+    """Staff accounts (admin, office, teacher, guard)."""
+
+
+@user.command("add")
+@STORE
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--class", "classes", multiple=True, help="A teacher's class (repeatable).")
+@click.option("--site", default=None, help="The school the account belongs to (default: every school).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.argument("name")
+def user_add(
+    store_url: str, role: str, classes: tuple[str, ...], site: str | None, password_stdin: bool, name: str
+) -> None:
+    """Add the account NAME."""
+    db, accounts = _accounts(store_url)
+    try:
+        u = accounts.add(name, _password(password_stdin), role, site_id=site, classes=classes)
+        from edge.central.web import audit
+
+        audit.record(db, None, "user_add", {"user": u.username, "role": u.role, "classes": list(u.classes)}, "cli")
+    except AccountError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        db.close()
+    click.echo(f"added {u.username} ({u.role}{', ' + ' '.join(u.classes) if u.classes else ''})")
+
+
+@user.command("passwd")
+@STORE
+@click.option("--password-stdin", is_flag=True)
+@click.argument("name")
+def user_passwd(store_url: str, password_stdin: bool, name: str) -> None:
+    """Set NAME's password (ends its sessions)."""
+    db, accounts = _accounts(store_url)
+    try:
+        accounts.set_password(name, _password(password_stdin))
+        from edge.central.web import audit
+
+        audit.record(db, None, "user_passwd", {"user": name}, "cli")
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+    click.echo(f"password changed for {name}")
+
+
+@user.command("disable")
+@STORE
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@click.argument("name")
+def user_disable(store_url: str, enable: bool, name: str) -> None:
+    """Disable NAME: its sessions end and its API tokens are revoked."""
+    db, accounts = _accounts(store_url)
+    try:
+        accounts.set_disabled(name, not enable)
+        from edge.central.web import audit
+
+        audit.record(db, None, "user_enable" if enable else "user_disable", {"user": name}, "cli")
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+    click.echo(f"{'enabled' if enable else 'disabled'} {name}")
+
+
+@user.command("list")
+@STORE
+@click.option("--json", "as_json", is_flag=True)
+def user_list(store_url: str, as_json: bool) -> None:
+    db, accounts = _accounts(store_url)
+    try:
+        for u in accounts.list():
+            row = {"username": u.username, "role": u.role, "site": u.site_id, "classes": list(u.classes)}
+            if as_json:
+                click.echo(json.dumps({**row, "disabled": u.disabled}))
+            else:
+                state = "DISABLED" if u.disabled else "active"
+                click.echo(f"{u.username:20} {u.role:8} {u.site_id or '*':16} {' '.join(u.classes):16} {state}")
+    finally:
+        db.close()
+
+
+@server.group("token")
+def token() -> None:
+    """API tokens for school information systems (Authorization: Bearer …)."""
+
+
+@token.command("create")
+@STORE
+@click.option("--name", "label", default="api", show_default=True, help="What the token is for.")
+@click.argument("username")
+def token_create(store_url: str, label: str, username: str) -> None:
+    """Create a token for USERNAME; printed once (only its hash is stored)."""
+    from edge.central.web.sessions import ApiTokens
+
+    db, accounts = _accounts(store_url)
+    try:
+        value = ApiTokens(db, accounts).create(username, label)
+        from edge.central.web import audit
+
+        audit.record(db, None, "token_create", {"user": username, "name": label}, "cli")
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        db.close()
+    click.echo(value)
+
+
+@token.command("revoke")
+@STORE
+@click.argument("token_or_id")
+def token_revoke(store_url: str, token_or_id: str) -> None:
+    """Revoke a token (the token itself, or its id from `token list`)."""
+    from edge.central.web.sessions import ApiTokens
+
+    db, accounts = _accounts(store_url)
+    try:
+        n = ApiTokens(db, accounts).revoke(token_or_id)
+        from edge.central.web import audit
+
+        audit.record(db, None, "token_revoke", {"token": token_or_id[:16], "revoked": n}, "cli")
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        db.close()
+    if n == 0:
+        _fail("no such active token")
+    click.echo(f"revoked {n} token(s)")
+
+
+@token.command("list")
+@STORE
+def token_list(store_url: str) -> None:
+    from edge.central.web.sessions import ApiTokens
+
+    db, accounts = _accounts(store_url)
+    try:
+        for t in ApiTokens(db, accounts).list():
+            state = "revoked" if t["revoked_at"] else "active"
+            click.echo(f"{t['id']}  {t['username']:20} {t['name']:16} {state}")
+    finally:
+        db.close()

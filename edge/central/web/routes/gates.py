@@ -1,0 +1,85 @@
+"""Gates: each gateway's state (retained status, last seen, outbox, fps, alarms, versions); "open gate" for
+guards and admins — a command signed with the server's key, its result shown, the attempt audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.responses import Response
+
+from edge.central.web.accounts import User
+from edge.central.web.context import WebContext
+from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
+from edge.central.web.routes.common import SITE
+
+router = APIRouter()
+GATEWAY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+GATE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+VIEWERS = ("admin", "office", "guard")
+OPENERS = ("admin", "guard")
+
+
+def gateway_rows(ctx: WebContext, site_id: str) -> list[dict[str, Any]]:
+    return ctx.gates.gateways(site_id) if ctx.gates is not None else []
+
+
+def open_gate(
+    ctx: WebContext, user: User, request: Request, site_id: str, gateway_id: str, gate: str | None
+) -> dict[str, Any]:
+    """Send open_gate and wait for the result; audited before sending (the attempt) and after (the outcome)."""
+    if user.role not in OPENERS:
+        raise HTTPException(403, "forbidden")
+    if ctx.commands is None:
+        raise HTTPException(503, "no command link (start the server with --pki and --identity)")
+    if ctx.gates is not None and not ctx.gates.known(site_id, gateway_id):
+        raise HTTPException(404, "unknown gateway")
+    req: dict[str, Any] = {} if not gate else {"gate": gate}
+    audit(ctx, user, "open_gate_sent", {"gateway": gateway_id, "gate": gate}, request, site_id)
+    result = ctx.commands.send(site_id, gateway_id, "open_gate", req, ctx.settings.command_timeout_s)
+    audit(
+        ctx,
+        user,
+        "open_gate_result",
+        {"gateway": gateway_id, "gate": gate, "ok": bool(result.get("ok")), "error": result.get("error")},
+        request,
+        site_id,
+    )
+    return result
+
+
+def _page(request: Request, ctx: WebContext, user: User, site_id: str, result: dict[str, Any] | None) -> Response:
+    school = school_for(ctx, user, site_id)
+    request.state.tz = school.timezone
+    return templates.TemplateResponse(
+        request,
+        "gates.html",
+        {
+            "school": school,
+            "gateways": gateway_rows(ctx, site_id),
+            "linked": ctx.gates is not None,
+            "may_open": user.role in OPENERS and ctx.commands is not None,
+            "result": result,
+        },
+    )
+
+
+@router.get("/s/{site_id}/gates", include_in_schema=False)
+def gates_page(request: Request, user: UserDep, ctx: CtxDep, site_id: Annotated[str, Path(pattern=SITE)]) -> Response:
+    if user.role not in VIEWERS:
+        raise HTTPException(403, "forbidden")
+    return _page(request, ctx, user, site_id, None)
+
+
+@router.post("/s/{site_id}/gates/{gateway_id}/open", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def open_gate_form(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    gateway_id: Annotated[str, Path(pattern=GATEWAY)],
+    gate: Annotated[str, Form(pattern=r"^$|" + GATE[1:])] = "",
+) -> Response:
+    school_for(ctx, user, site_id)
+    result = open_gate(ctx, user, request, site_id, gateway_id, gate or None)
+    return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate})

@@ -1,0 +1,111 @@
+"""`edge server run`: the web app in one process — uvicorn in a named thread, the live feed ("web-live") and the
+gates' MQTT link, started in one order and stopped in the reverse, with sd_notify READY/WATCHDOG/STOPPING
+(edge.ops.supervision) like the gateway and the collector."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from edge.central.store import open_store
+from edge.central.web.app import create_app
+from edge.central.web.context import WebContext, WebSettings
+from edge.central.web.db import WebDb
+from edge.central.web.gates import GateMonitor
+from edge.central.web.live import LiveHub
+from edge.config.central import load_central_config
+from edge.ops.heartbeat import Heartbeats
+from edge.ops.supervision import Supervision
+from edge.topics import DEFAULT_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    config: Path
+    store_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    pki_dir: Path | None = None
+    identity: str | None = None
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 8883
+    topic_prefix: str = DEFAULT_PREFIX
+    insecure_cookies: bool = False
+
+
+def build_context(opts: ServerOptions) -> WebContext:
+    cfg = load_central_config(opts.config)
+    store = open_store(opts.store_url)
+    ctx = WebContext(
+        cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies)
+    )
+    ctx.live = LiveHub(ctx)
+    if opts.pki_dir is not None and opts.identity is not None:
+        from edge.security.pki import Pki
+
+        pki = Pki(opts.pki_dir)
+        monitor = GateMonitor(
+            opts.mqtt_host,
+            opts.mqtt_port,
+            opts.identity,
+            pki.tls_files(opts.identity),
+            site_id=pki.site,
+            prefix=opts.topic_prefix,
+        )
+        ctx.gates = monitor
+        ctx.commands = monitor
+    return ctx
+
+
+def run(opts: ServerOptions) -> None:
+    ctx = build_context(opts)
+    heartbeats = Heartbeats(Supervision.heartbeat_max_age_s())
+    sup = Supervision.from_env(heartbeats, lambda: f"serving on {opts.host}:{opts.port}")
+    assert ctx.live is not None
+    ctx.live.heartbeat = heartbeats.register("web-live")
+    app = create_app(ctx)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=opts.host,
+            port=opts.port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            proxy_headers=False,
+        )
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours below, in the main thread
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    ctx.live.start()
+    if ctx.gates is not None and not ctx.gates.start():
+        log.warning("gates: not subscribed to the broker yet (it keeps trying)")
+    web = threading.Thread(target=server.run, name="web-uvicorn", daemon=True)
+    web.start()
+    while not server.started and web.is_alive() and not stop.wait(0.1):
+        pass
+    if server.started:
+        sup.ready(f"serving on http://{opts.host}:{opts.port}")
+        log.info("web app on http://%s:%d", opts.host, opts.port)
+    while web.is_alive() and not stop.wait(1.0):
+        pass
+    sup.stopping()
+    ctx.live.close_clients()  # end live streams first: uvicorn waits for open responses
+    server.should_exit = True
+    web.join(10)
+    ctx.close()
+    ctx.store.close()
