@@ -35,7 +35,12 @@ from edge.central.store.base import (
 from edge.security.private_files import touch_private
 
 _COLS = ", ".join(ROW_COLUMNS)
-_STAGING = "CREATE TEMP TABLE IF NOT EXISTS staged_checkins (LIKE checkins) ON COMMIT DELETE ROWS"
+# the batch's columns only (not LIKE checkins): columns a migration adds with NOT NULL and a default, such as
+# 0004's ingest_id, must get their value when the row reaches checkins, not in the staging table
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS staged_checkins ON COMMIT DELETE ROWS AS "
+    f"SELECT {_COLS} FROM checkins WITH NO DATA"
+)
 _COPY = f"COPY staged_checkins ({_COLS}) FROM STDIN"
 _FROM_STAGING = (
     f"INSERT INTO checkins ({_COLS}) SELECT {_COLS} FROM staged_checkins "
