@@ -117,7 +117,9 @@ class Gateway(BaseModel):
 
 
 class OpenGate(BaseModel):
-    gate: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Gate id; null: the only one.")
+    gate: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Gate id; null: the only one."
+    )
 
 
 class CommandResult(BaseModel):

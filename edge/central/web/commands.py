@@ -12,7 +12,10 @@ import click
 from edge.central.web.accounts import ROLES, AccountError
 
 STORE = click.option(
-    "--store", "store_url", required=True, help="The central store: sqlite:///PATH or postgresql://… (as the collector)."
+    "--store",
+    "store_url",
+    required=True,
+    help="The central store: sqlite:///PATH or postgresql://… (as the collector).",
 )
 
 

@@ -44,9 +44,7 @@ class ServerOptions:
 def build_context(opts: ServerOptions) -> WebContext:
     cfg = load_central_config(opts.config)
     store = open_store(opts.store_url)
-    ctx = WebContext(
-        cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies)
-    )
+    ctx = WebContext(cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies))
     ctx.live = LiveHub(ctx)
     if opts.pki_dir is not None and opts.identity is not None:
         from edge.security.pki import Pki

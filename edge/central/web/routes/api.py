@@ -101,7 +101,9 @@ def classes(
         day=the_day.isoformat(),
         school_day=verdict.school_day,
         reason=verdict.reason,
-        classes=[m.ClassCounts(class_name=s.class_name, students=s.students, **s.counts) for s in sd.summarise(by_class)],
+        classes=[
+            m.ClassCounts(class_name=s.class_name, students=s.students, **s.counts) for s in sd.summarise(by_class)
+        ],
     )
 
 
@@ -114,7 +116,7 @@ def class_day(
     day: Annotated[str, Path(pattern=DAY)],
 ) -> m.ClassDay:
     _readers(user)
-    school = school_for(ctx, user, site_id)
+    school_for(ctx, user, site_id)
     d = directory(ctx, site_id)
     students = class_students(ctx, user, d, class_name)
     current, now = today(ctx, d)
@@ -206,9 +208,7 @@ def checkins(
         class_students(ctx, user, d, class_name)  # 404 / 403
     lo = _instant(since, "since") or "0000"
     hi = _instant(until, "until") or "9999"
-    sql = (
-        f"SELECT {sd.CHECKIN_FIELDS} FROM checkins WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ?"
-    )
+    sql = f"SELECT {sd.CHECKIN_FIELDS} FROM checkins WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ?"
     params: list[Any] = [site_id, lo, hi]
     people: list[str] | None = None
     if class_name is not None:
@@ -242,7 +242,9 @@ def checkins(
         for r in rows
     ]
     last = rows[-1] if rows else None
-    return m.CheckinPage(items=items, next_cursor=_cursor(last["occurred_at"], last["event_id"]) if more and last else None)
+    return m.CheckinPage(
+        items=items, next_cursor=_cursor(last["occurred_at"], last["event_id"]) if more and last else None
+    )
 
 
 @router.get("/schools/{site_id}/gates", response_model=list[m.Gateway])

@@ -1,0 +1,209 @@
+"""Staff accounts and sessions of the web app (#10): login per role, wrong password, rate limiting, expired and
+ended sessions, disabled users, CSRF, API tokens, every route behind a login."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from edge.central.web import audit
+from edge.central.web.accounts import AccountError
+from edge.central.web.deps import SESSION_COOKIE
+from edge.central.web.sessions import digest
+from tests.web_support import SITE, USERS, csrf_from, login, make_web, password_of
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Any:
+    ctx, app = make_web(tmp_path)
+    with TestClient(app) as client:
+        yield ctx, client
+    ctx.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "landing"),
+    [("admin", "today"), ("office", "today"), ("teacher6a", "today"), ("guard", "gates")],
+)
+def test_each_role_logs_in_and_lands_on_its_page(web: Any, username: str, landing: str) -> None:
+    ctx, c = web
+    r = login(c, username)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    home = c.get("/", follow_redirects=False)
+    assert home.headers["location"] == f"/s/{SITE}/{landing}"
+    assert c.get(home.headers["location"]).status_code == 200
+    token = c.cookies.get(SESSION_COOKIE)
+    row = ctx.db.one("SELECT token_hash FROM web_sessions")
+    assert row["token_hash"] == digest(token) and token not in str(row), "only the token's sha256 is stored"
+    assert audit.recent(ctx.db, action="login")[0]["username"] == username
+
+
+def test_secure_cookie_by_default(tmp_path: Path) -> None:
+    from edge.central.web.context import WebSettings
+
+    ctx, app = make_web(tmp_path, settings=WebSettings())
+    with TestClient(app, base_url="https://testserver") as c:
+        r = login(c, "office")
+        assert "Secure" in r.headers["set-cookie"]
+    ctx.close()
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(web: Any) -> None:
+    ctx, c = web
+    a = login(c, "office", "wrong-password-123")
+    b = login(c, "nobody", "wrong-password-123")
+    assert a.status_code == b.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in a.text and "Sai tên đăng nhập hoặc mật khẩu" in b.text
+    assert SESSION_COOKIE not in a.headers.get("set-cookie", "")
+    assert [e["detail"]["username"] for e in audit.recent(ctx.db, action="login_failed")] == ["nobody", "office"]
+
+
+def test_login_is_rate_limited_per_user_with_a_clear_message(web: Any) -> None:
+    ctx, c = web
+    for _ in range(ctx.limiter.per_user):
+        assert login(c, "teacher6a", "not-the-password").status_code == 401
+    r = login(c, "teacher6a")  # the right password, but too late
+    assert r.status_code == 429
+    assert re.search(r"Thử lại sau \d+ phút", r.text)
+    assert login(c, "office").status_code == 303, "another user from the same address is not locked out yet"
+
+
+def test_login_is_rate_limited_per_address(web: Any) -> None:
+    ctx, c = web
+    ctx.limiter.per_ip = 3
+    for name in ("x1", "x2", "x3"):
+        login(c, name, "guess-guess-guess")
+    assert login(c, "office").status_code == 429
+
+
+def test_an_expired_session_sends_back_to_login(web: Any) -> None:
+    ctx, c = web
+    login(c, "office")
+    ctx.db.execute("UPDATE web_sessions SET expires_at = ?", (time.time() - 1,))
+    r = c.get(f"/s/{SITE}/today", follow_redirects=False)
+    assert (
+        r.status_code == 303
+        and r.headers["location"].startswith("/login?next=")
+        and "expired=1" in r.headers["location"]
+    )
+    assert c.get(r.headers["location"]).text.count("Phiên đã hết hạn") == 1
+    assert c.get(f"/api/v1/schools/{SITE}/classes").status_code == 401
+
+
+def test_logout_deletes_the_session(web: Any) -> None:
+    ctx, c = web
+    login(c, "office")
+    token = c.cookies.get(SESSION_COOKIE)
+    page = c.get(f"/s/{SITE}/today")
+    assert c.post("/logout", data={"csrf_token": csrf_from(page.text)}, follow_redirects=False).status_code == 303
+    assert ctx.sessions.get(token) is None
+    c.cookies.set(SESSION_COOKIE, token)
+    assert c.get(f"/s/{SITE}/today", follow_redirects=False).status_code == 303
+
+
+def test_a_disabled_user_is_logged_out_and_cannot_log_in(web: Any) -> None:
+    ctx, c = web
+    login(c, "teacher6a")
+    ctx.accounts.set_disabled("teacher6a")
+    assert c.get(f"/s/{SITE}/today", follow_redirects=False).status_code == 303
+    assert login(c, "teacher6a").status_code == 401
+
+
+def test_a_new_password_ends_old_sessions(web: Any) -> None:
+    ctx, c = web
+    login(c, "office")
+    ctx.accounts.set_password("office", "a-brand-new-password")
+    assert c.get(f"/s/{SITE}/today", follow_redirects=False).status_code == 303
+    assert login(c, "office", "a-brand-new-password").status_code == 303
+    with pytest.raises(AccountError, match="at least"):
+        ctx.accounts.set_password("office", "short")
+
+
+def test_forms_without_the_csrf_token_are_refused(web: Any) -> None:
+    ctx, c = web
+    login(c, "teacher6a")
+    form = {"person_id": "chi", "day": "2026-11-23", "reason": "sick"}
+    r = c.post(f"/s/{SITE}/class/6A/excuse", data=form, follow_redirects=False)
+    assert r.status_code == 403
+    r = c.post(f"/s/{SITE}/class/6A/excuse", data={**form, "csrf_token": "forged"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert ctx.db.query("SELECT * FROM excuses") == []
+    assert c.post("/logout", follow_redirects=False).status_code == 403
+    # the login form has its own (double-submit) token
+    page = c.get("/login")
+    c.cookies.delete("edge_login_csrf")
+    r = c.post(
+        "/login", data={"username": "office", "password": password_of("office"), "csrf_token": csrf_from(page.text)}
+    )
+    assert r.status_code == 403
+
+
+def test_api_tokens(web: Any) -> None:
+    ctx, c = web
+    token = ctx.tokens.create("teacher6a", "sis")
+    c.cookies.clear()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert c.get(f"/api/v1/schools/{SITE}/classes", headers=auth).status_code == 200
+    assert c.get(f"/api/v1/schools/{SITE}/classes/6B/days/2026-11-24", headers=auth).status_code == 403
+    assert c.get(f"/api/v1/schools/{SITE}/classes", headers={"Authorization": "Bearer edge_forged"}).status_code == 401
+    row = ctx.db.one("SELECT token_hash FROM web_api_tokens")
+    assert row["token_hash"] == digest(token)
+    assert ctx.tokens.revoke(token) == 1
+    assert c.get(f"/api/v1/schools/{SITE}/classes", headers=auth).status_code == 401
+
+
+def test_every_route_needs_a_login_unless_public(web: Any) -> None:
+    """Auth on by default: every route of every router in ROUTERS (the ones each module exports as `router`;
+    `public` routers are the exception) answers a request without a session with 303 to /login or 401."""
+    from edge.central.web.app import ROUTERS
+
+    _ctx, c = web
+    checked = 0
+    for module in ROUTERS:
+        routes = [r for r in module.router.routes if isinstance(r, APIRoute)]
+        for route in routes:
+            path = re.sub(r"\{[^}]+\}", "x", route.path).replace("/x/", f"/{SITE}/", 1)
+            for method in route.methods:
+                r = c.request(method, path, follow_redirects=False)
+                assert r.status_code in (303, 401), f"{method} {route.path} answered {r.status_code} without a login"
+                checked += 1
+    assert checked >= 10
+    assert c.get("/health").json() == {"ok": True}
+
+
+def test_language_switch(web: Any) -> None:
+    _ctx, c = web
+    assert "Đăng nhập" in c.get("/login").text
+    c.get("/lang/en?next=/login")
+    assert "Log in" in c.get("/login").text
+    assert c.get("/lang/en?next=https://evil.example/", follow_redirects=False).headers["location"] == "/"
+    assert c.get("/lang/xx", follow_redirects=False).status_code == 404
+
+
+def test_next_is_never_an_open_redirect(web: Any) -> None:
+    _ctx, c = web
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        r = login(c, "office", next_url=target)
+        assert r.headers["location"] == "/", target
+
+
+def test_users_of_every_role_exist(web: Any) -> None:
+    ctx, _c = web
+    assert {u.username: u.role for u in ctx.accounts.list()} == {k: v[0] for k, v in USERS.items()}
+    assert ctx.accounts.get("teacher6a").classes == ("6A",)
+    with pytest.raises(AccountError, match="already exists"):
+        ctx.accounts.add("office", "another-password", "office")
+    with pytest.raises(AccountError, match="needs at least one class"):
+        ctx.accounts.add("t2", "another-password", "teacher")
+    with pytest.raises(AccountError, match="role"):
+        ctx.accounts.add("t3", "another-password", "principal")
+    stored = ctx.db.one("SELECT password_hash FROM web_users WHERE username = 'office'")["password_hash"]
+    assert stored.startswith("$argon2id$")
