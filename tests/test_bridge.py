@@ -1,19 +1,24 @@
-"""A school's Mosquitto bridged to the district broker (edge bridge config), two real Mosquitto processes.
+"""A school's Mosquitto bridged to the district broker (edge bridge config), two real closed (TLS) Mosquittos.
 
-The school's uplink is cut for 60 s (a TCP proxy between the brokers stops forwarding and drops its
-connections) while the gateway keeps tapping into the school broker; when it is restored, every check-in is stored
-once at the district, in seq order, and the gateway's outbox empties on the district collector's receipts.
-Plaintext brokers here: this test is about the bridge's queues, not TLS (the lead's fixture covers TLS)."""
+The school broker has the school's site PKI (the gateway connects with its gateway certificate); the district
+broker has the district's PKI, where the school's bridge holds a `bridge` certificate named after the school and the
+collector a collector certificate. The school's uplink is cut for 60 s (a TCP proxy between the brokers stops
+forwarding and drops its connections: TLS passes through it untouched) while the gateway keeps tapping into the
+school broker; when it is restored, every check-in is stored once at the district, in seq order, and the gateway's
+outbox empties on the district collector's receipts. The district's ACL keeps each bridge to its own school."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,16 +28,18 @@ from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.forwarder import OutboxForwarder
 from edge.outbox import Outbox
 from edge.transport.mqtt import MqttSettings, MqttTransport
-from tests.helpers import start_collector, wait_until
+from tests.helpers import client, start_collector, wait_until
 
-SITE, GW = "school-a", "gw-1"
+SITE, OTHER, GW = "school-a", "school-b", "gw-1"
 OUTAGE_S = float(os.environ.get("EDGE_BRIDGE_OUTAGE_S", "60"))
 """The issue asks for a minute; EDGE_BRIDGE_OUTAGE_S shortens it while working on the bridge."""
 
 
 class SchoolBroker(MosquittoBroker):
+    """The school's closed broker (its own site PKI) with the bridge section appended to its mosquitto.conf."""
+
     def __init__(self, workdir: Path, extra: str) -> None:
-        super().__init__(workdir, insecure_plaintext=True)
+        super().__init__(workdir, site=SITE)
         self.extra = extra
 
     def _write_conf(self) -> None:
@@ -42,31 +49,40 @@ class SchoolBroker(MosquittoBroker):
 
 
 class Uplink:
-    """A TCP proxy standing for the school's Internet link: cut() drops every connection and refuses new ones."""
+    """A TCP proxy standing for the school's Internet link: cut() drops every connection and stops listening (a
+    reconnect is refused, as across a dead link), restore() listens on the same port again.
+
+    Why not accept-then-close while cut: Mosquitto 2.0.11's bridge spins at 100 % CPU, serving nobody, when the
+    remote closes the TCP connection in the middle of the TLS handshake (eclipse/mosquitto#2594; seen here with
+    this proxy) — what a TCP load balancer with no healthy backend does. README "Deploying for a district" says so."""
 
     def __init__(self, target_port: int) -> None:
         self.target = target_port
         self.port = free_port()
-        self.up = threading.Event()
-        self.up.set()
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", self.port))
-        self._server.settimeout(0.2)
+        self._server: socket.socket | None = None
+        self.restore()
         self._thread = threading.Thread(target=self._accept, name="uplink-proxy", daemon=True)
         self._thread.start()
 
     def _accept(self) -> None:
         while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except TimeoutError:
+            server = self._server
+            if server is None:
+                self._stop.wait(0.05)
                 continue
-            if not self.up.is_set():
+            try:
+                client, _ = server.accept()
+            except OSError:  # timeout, or cut() closed the listening socket under us
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
                 client.close()
                 continue
-            upstream = socket.create_connection(("127.0.0.1", self.target))
             with self._lock:
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
@@ -85,35 +101,49 @@ class Uplink:
                     s.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        self.up.clear()
         with self._lock:
+            server, self._server = self._server, None
             conns, self._conns = self._conns, []
+        if server is not None:
+            server.close()
         for c in conns:
             with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)
             c.close()
 
     def restore(self) -> None:
-        self.up.set()
+        server = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port at once
+        server.settimeout(0.2)
+        with self._lock:
+            self._server = server
 
     def close(self) -> None:
         self._stop.set()
         self.cut()
         self._thread.join(5)
-        self._server.close()
 
 
 @pytest.fixture
 def district(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    # plaintext: this test is about the bridge's queues; a TLS bridge needs an ACL role for the school's bridge
-    with MosquittoBroker(tmp_path / "district", insecure_plaintext=True) as b:
+    """The district's closed broker; school-a's and school-b's bridges hold district `bridge` certificates."""
+    with MosquittoBroker(tmp_path / "district", site="district") as b:
+        b.identity(SITE, "bridge")
+        b.identity(OTHER, "bridge")
         yield b
+
+
+def _bridge_settings(district: MosquittoBroker, site: str, port: int, restart_s: int) -> BridgeSettings:
+    tls = district.identity(site, "bridge")
+    assert tls is not None
+    return BridgeSettings(site, "127.0.0.1", port, ca=tls.ca, cert=tls.cert, key=tls.key, restart_s=restart_s)
 
 
 def test_bridge_config_lines() -> None:
     conf = bridge_conf(BridgeSettings(SITE, "district.example", ca=Path("ca"), cert=Path("c"), key=Path("k")))
     for line in ("cleansession false", f"topic edge/v1/{SITE}/+/checkin out 1", f"topic edge/v1/{SITE}/+/receipt in 1",
-                 "address district.example:8883", "bridge_certfile c"):  # fmt: skip
+                 f"topic edge/v1/{SITE}/+/cmd/+ in 1", f"topic edge/v1/{SITE}/+/cmd/+/result out 1",
+                 "address district.example:8883", "bridge_cafile ca", "bridge_certfile c", "bridge_keyfile k",
+                 "bridge_insecure false", "bridge_protocol_version mqttv311"):  # fmt: skip
         assert line in conf.splitlines()
     with pytest.raises(ValueError, match="go together"):
         bridge_conf(BridgeSettings(SITE, "d", ca=Path("ca")))
@@ -121,14 +151,85 @@ def test_bridge_config_lines() -> None:
         bridge_conf(BridgeSettings("a/#", "d"))
 
 
+def test_bridge_config_command_checks_the_certificate(district: MosquittoBroker) -> None:
+    """`edge bridge config` prints the TLS section for the school's own bridge certificate and refuses another
+    school's (or a gateway's) certificate before the broker would silently drop everything."""
+    from click.testing import CliRunner
+
+    from edge.cli import cli
+
+    tls = district.identity(SITE, "bridge")
+    other = district.identity(OTHER, "bridge")
+    assert tls is not None and other is not None
+    base = ["bridge", "config", "--site", SITE, "--district", "district.example:8884", "--ca", str(tls.ca)]
+    ok = CliRunner().invoke(cli, [*base, "--cert", str(tls.cert), "--key", str(tls.key)])
+    assert ok.exit_code == 0, ok.output
+    assert f"bridge_certfile {tls.cert}" in ok.output and "address district.example:8884" in ok.output
+    wrong = CliRunner().invoke(cli, [*base, "--cert", str(other.cert), "--key", str(other.key)])
+    assert wrong.exit_code == 2 and f"named {SITE!r}" in wrong.output
+    missing = CliRunner().invoke(cli, base)
+    assert missing.exit_code == 2 and "--insecure-plaintext" in missing.output
+    bad_port = CliRunner().invoke(cli, [*base[:4], "--district", "d:99999", "--insecure-plaintext"])
+    assert bad_port.exit_code == 2 and "HOST:PORT" in bad_port.output
+
+
+def _delivered(collector: Any, bridge_a: Any, mine: queue.Queue[str]) -> bool:
+    """Publish school B's then school A's receipt; True once A's arrives, and B's must never have."""
+    for site in (OTHER, SITE):
+        collector.publish(f"edge/v1/{site}/gw-1/receipt", b'{"seq": 1}', qos=1).wait_for_publish(5)
+    got: list[str] = []
+    with contextlib.suppress(queue.Empty):
+        while True:
+            got.append(mine.get(timeout=0.3))
+    assert f"edge/v1/{OTHER}/gw-1/receipt" not in got, "school A's bridge read school B's receipt"
+    return f"edge/v1/{SITE}/gw-1/receipt" in got
+
+
+def test_a_school_bridge_cannot_publish_as_another_school(district: MosquittoBroker) -> None:
+    """School A's bridge identity at the district broker: its own site's check-ins pass, school B's are dropped by
+    the ACL (never reach a subscriber), and it cannot read school B's receipts either."""
+    watcher = client(district, "district-watcher", "server")
+    seen: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    watcher.on_message = lambda _c, _u, m: seen.put((m.topic, bytes(m.payload)))
+    watcher.subscribe("edge/v1/#", qos=1)
+    bridge_a = client(district, SITE, "bridge", client_id=f"bridge-{SITE}")
+    try:
+        forged = bridge_a.publish(f"edge/v1/{OTHER}/gw-1/checkin", b'{"forged": true}', qos=1)
+        forged.wait_for_publish(5)
+        own = bridge_a.publish(f"edge/v1/{SITE}/gw-1/checkin", b'{"own": true}', qos=1)
+        own.wait_for_publish(5)
+        got: list[str] = []
+        deadline = time.monotonic() + 10
+        while f"edge/v1/{SITE}/gw-1/checkin" not in got and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                got.append(seen.get(timeout=0.2)[0])
+        assert f"edge/v1/{SITE}/gw-1/checkin" in got, "school A's own check-in passed"
+        assert f"edge/v1/{OTHER}/gw-1/checkin" not in got, "school B's topic refused to school A's bridge"
+        # Mosquitto 2.0 grants any subscription and filters each delivery by the ACL: what matters is what arrives
+        mine: queue.Queue[str] = queue.Queue()
+        bridge_a.on_message = lambda _c, _u, m: mine.put(m.topic)
+        bridge_a.subscribe([(f"edge/v1/{OTHER}/+/receipt", 1), (f"edge/v1/{SITE}/+/receipt", 1)])
+        collector = client(district, "district-c1", "collector")
+        try:
+            wait_until(lambda: _delivered(collector, bridge_a, mine), 10, "school A's own receipt delivered")
+        finally:
+            collector.disconnect()
+            collector.loop_stop()
+    finally:
+        for c in (bridge_a, watcher):
+            c.disconnect()
+            c.loop_stop()
+
+
 @pytest.mark.slow
 def test_uplink_cut_for_a_minute_loses_nothing(district: MosquittoBroker, tmp_path: Path) -> None:
     uplink = Uplink(district.port)
-    school = SchoolBroker(tmp_path / "school", bridge_conf(BridgeSettings(SITE, "127.0.0.1", uplink.port, restart_s=2)))
+    school = SchoolBroker(tmp_path / "school", bridge_conf(_bridge_settings(district, SITE, uplink.port, restart_s=2)))
     school.start()
     collector = start_collector(tmp_path / "district.sqlite", district, "district-collectors")
     outbox = Outbox(tmp_path / "gateway.sqlite")
-    settings = MqttSettings(host="127.0.0.1", port=school.port, client_id=GW, clean_start=False, session_expiry_s=3600)
+    settings = MqttSettings(host="127.0.0.1", port=school.port, client_id=GW, clean_start=False, session_expiry_s=3600,
+                            tls=school.identity(GW, "gateway"))  # fmt: skip
     transport = MqttTransport(settings)
     receipt_topic = f"edge/v1/{SITE}/{GW}/receipt"
     forwarder = OutboxForwarder(outbox, transport, receipt_topic=receipt_topic, receipt_timeout_s=10)
@@ -158,7 +259,7 @@ def test_uplink_cut_for_a_minute_loses_nothing(district: MosquittoBroker, tmp_pa
             during += 1
             time.sleep(0.5)
         assert collector.store.count() == 10, "nothing crossed a cut link"
-        assert forwarder.stats.acked >= 10 + during * 0.9, "the school broker acknowledged taps during the outage"
+        wait_until(lambda: forwarder.stats.acked >= 10 + during, 15, "the school broker acknowledging every tap")
         uplink.restore()
         restored_at = time.monotonic()
         total = 10 + during
@@ -168,7 +269,9 @@ def test_uplink_cut_for_a_minute_loses_nothing(district: MosquittoBroker, tmp_pa
         rows = list(collector.store.checkins(order="seq"))
         assert [r["seq"] for r in rows] == list(range(1, total + 1))  # once each, none missing
         assert len({r["event_id"] for r in rows}) == total
-        print(f"bridge outage {OUTAGE_S:.0f}s: {during} taps queued, all stored {stored_s:.1f}s after the restore; "
+        with sqlite3.connect(tmp_path / "district.sqlite") as db:  # the order they were committed in
+            assert [r[0] for r in db.execute("SELECT seq FROM checkins ORDER BY rowid")] == list(range(1, total + 1))
+        print(f"TLS bridge outage {OUTAGE_S:.0f}s: {during} taps queued, all stored {stored_s:.1f}s after the restore; "
               f"{forwarder.stats.resent_no_receipt} re-sent on receipt timeout, "
               f"{collector.stats.duplicates} duplicates answered")  # fmt: skip
     finally:

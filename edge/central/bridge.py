@@ -5,10 +5,20 @@ Internet link is down keeps tapping (the gateways' outboxes do not even grow: th
 the bridge carries the backlog when the link returns. The bridge is a Mosquitto `connection` with
 `cleansession false` and QoS 1 both ways: the school broker queues check-ins for the district while the link is
 down, the district broker queues the collectors' receipts (and commands) for the school. Only this school's
-topics cross the bridge: check-ins and status out, receipts and commands in.
+topics cross the bridge: check-ins, status, health, device events and command results out; receipts and commands
+in — exactly what the district's ACL grants a `bridge` identity (edge/security/broker_config.py), so a subscription
+the ACL would refuse is never asked for.
 
-MQTT 3.1.1 on the bridge: Mosquitto keeps a 3.1.1 bridge's session with `cleansession false`, and nothing on
-these topics needs MQTT 5 between brokers (the collectors' shared subscription is on the district broker)."""
+Whose certificate: the district broker only knows its own CA, so the school's bridge certificate is issued by the
+DISTRICT's CA, role `bridge`, named after the school's site id (`edge pki issue --dir DISTRICT_PKI SCHOOL --role
+bridge`); `bridge_cafile` is the district CA too (it checks the district broker, host name included:
+`bridge_insecure false`). The school's own CA keeps signing its gateways for the school's broker; the two PKIs
+meet only in this bridge. The district's ACL is the guard: a bridge of school A cannot publish as school B.
+
+MQTT 3.1.1 on the bridge: Mosquitto 2.0.11 keeps a 3.1.1 bridge's session with `cleansession false` (and the
+local side's with it, `local_cleansession` defaults to the same), and nothing on these topics needs MQTT 5
+between brokers (the collectors' shared subscription is on the district broker). TLS 1.2 at least, as the
+brokers' listeners require."""
 
 from __future__ import annotations
 
@@ -21,6 +31,10 @@ import click
 from edge.topics import DEFAULT_PREFIX
 
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OUT_LEAVES = ("checkin", "status", "health", "device", "cmd/+/result")
+"""What the school's gateways publish, carried to the district (the bridge ACL's `write` topics)."""
+IN_LEAVES = ("receipt", "cmd/+")
+"""What the district sends the school's gateways (the bridge ACL's `read` topics)."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,8 @@ class BridgeSettings:
     ca: Path | None = None
     cert: Path | None = None
     key: Path | None = None
-    """The school's certificate and key for the district broker (#6); None only for a plaintext test bridge."""
+    """The district CA, and the school's `bridge` certificate and key issued by it (#6); None only for a plaintext
+    test bridge."""
     restart_s: int = 5
     queue_limit: int = 1_000_000
     """Messages the school broker holds for the district while the link is down (a school's days of taps)."""
@@ -58,11 +73,8 @@ def bridge_conf(s: BridgeSettings) -> str:
         "try_private true",
         "notifications false",
         f"restart_timeout 1 {s.restart_s}",
-        f"topic {base}/+/checkin out 1",
-        f"topic {base}/+/status out 1",
-        f"topic {base}/+/device out 1",
-        f"topic {base}/+/receipt in 1",
-        f"topic {base}/+/cmd/# in 1",
+        *(f"topic {base}/+/{leaf} out 1" for leaf in OUT_LEAVES),
+        *(f"topic {base}/+/{leaf} in 1" for leaf in IN_LEAVES),
     ]
     if s.ca is not None and s.cert is not None and s.key is not None:
         lines += [
@@ -70,8 +82,12 @@ def bridge_conf(s: BridgeSettings) -> str:
             f"bridge_certfile {s.cert}",
             f"bridge_keyfile {s.key}",
             "bridge_insecure false",
+            "bridge_tls_version tlsv1.2",
         ]
     return "\n".join(lines) + "\n"
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.group("bridge")
@@ -82,9 +98,15 @@ def bridge() -> None:
 @bridge.command("config")
 @click.option("--site", required=True, help="This school's site_id.")
 @click.option("--district", "district", required=True, help="The district broker, HOST[:PORT] (default port 8883).")
-@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="District CA (TLS).")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The school's certificate.")
-@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The school's key.")
+@click.option(
+    "--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The district's CA certificate (TLS)."
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The school's bridge certificate (district CA).",
+)
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The school's bridge key.")
 @click.option("--insecure-plaintext", is_flag=True, help="No TLS (a test bridge on one machine only).")
 @click.option("--topic-prefix", default=DEFAULT_PREFIX, show_default=True)
 def bridge_config_cmd(
@@ -97,10 +119,31 @@ def bridge_config_cmd(
     topic_prefix: str,
 ) -> None:
     """Print the bridge section for the school's mosquitto.conf."""
-    host, _, port = district.partition(":")
+    host, _, port_text = district.rpartition(":") if ":" in district else (district, "", "8883")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.UsageError(f"--district {district!r}: use HOST or HOST:PORT (a port 1-65535)")
     if not insecure_plaintext and (ca is None or cert is None or key is None):
         raise click.UsageError("--ca, --cert and --key are required (or --insecure-plaintext for a test bridge)")
+    if cert is not None:
+        check_bridge_cert(cert, site)
     try:
-        click.echo(bridge_conf(BridgeSettings(site, host, int(port or 8883), topic_prefix, ca, cert, key)), nl=False)
+        settings = BridgeSettings(site, host, int(port_text), topic_prefix, ca, cert, key)
+        click.echo(bridge_conf(settings), nl=False)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def check_bridge_cert(cert: Path, site: str) -> None:
+    """Refuse a certificate the district's ACL would not let carry this school: the bridge would connect and
+    every publish would be dropped silently, which is the hardest way to find out."""
+    from edge.security.pki import PkiError, describe, load_cert
+
+    try:
+        name, role, _ = describe(load_cert(cert))
+    except PkiError as exc:
+        raise click.UsageError(str(exc)) from None
+    if role != "bridge" or name != site:
+        raise click.UsageError(
+            f"{cert} is {role or 'no role'} {name!r}; the district ACL carries school {site!r} only for a bridge "
+            f"certificate named {site!r}: 'edge pki issue --dir DISTRICT_PKI {site} --role bridge'"
+        )

@@ -12,6 +12,9 @@ What each role may do (prefix `edge/v1`, site S):
 - collector C: read +/+/checkin (through its shared subscription), publish +/+/receipt and collectors/C/status.
 - server: read everything under the prefix (web app, notifier); publish commands and notifications.
 - operator: publish commands; read status, health, device events and command results.
+- bridge B (a school's Mosquitto at the district broker; B is the school's site id): publish B/+/{checkin,status,
+  health,device} and B/+/cmd/+/result; read B/+/receipt and B/+/cmd/+. Its own school only: the school's
+  gateways are known to the school's broker, the district trusts the school's bridge for that site and no other.
 Nobody else connects: no anonymous clients, no certificate no handshake.
 """
 
@@ -70,6 +73,10 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
             f"topic write {prefix}/+/distribution/#",
             f"topic readwrite {prefix}/servers/{name}/status",
         ]
+    elif ident.role == "bridge":
+        base = f"{prefix}/{name}/+"  # a bridge is named after the school (site) it carries
+        lines += [f"topic write {base}/{leaf}" for leaf in ("checkin", "status", "health", "device", "cmd/+/result")]
+        lines += [f"topic read {base}/receipt", f"topic read {base}/cmd/+"]
     elif ident.role == "operator":
         lines += [
             f"topic write {prefix}/+/+/cmd/+",

@@ -32,10 +32,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge.security.private_files import private_dir, write_private
 
-Role = Literal["gateway", "collector", "server", "operator", "broker"]
+Role = Literal["gateway", "collector", "server", "operator", "broker", "bridge"]
 ROLES: tuple[Role, ...] = get_args(Role)
-ISSUABLE_ROLES: tuple[Role, ...] = ("gateway", "collector", "server", "operator")
-"""Roles `edge pki issue` hands out; the broker's own server certificate is made by `edge broker config`."""
+ISSUABLE_ROLES: tuple[Role, ...] = ("gateway", "collector", "server", "operator", "bridge")
+"""Roles `edge pki issue` hands out; the broker's own server certificate is made by `edge broker config`.
+A `bridge` is a school's Mosquitto at the district broker: issued by the DISTRICT's CA and named after the
+school's site id (the ACL lets it speak for that site only, edge/security/broker_config.py)."""
 COMMAND_SIGNER_ROLES: frozenset[Role] = frozenset({"server", "operator"})
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
