@@ -280,7 +280,10 @@ def collector_run(
     from edge.ops.heartbeat import Heartbeats
     from edge.ops.supervision import Supervision
 
-    sup = Supervision.from_env(Heartbeats())  # systemd Type=notify: READY=1 once subscribed (no watchdog yet)
+    # systemd Type=notify: READY=1 once subscribed, WATCHDOG=1 only while the writer loop goes round
+    heartbeats = Heartbeats(max_age_s=Supervision.heartbeat_max_age_s())
+    c.heartbeat = heartbeats.register("collector-writer")
+    sup = Supervision.from_env(heartbeats)
     from edge.ops.server_metrics import serve_collector_metrics
 
     metrics = serve_collector_metrics(c, metrics_addr)

@@ -35,6 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.central.collector.validate import Rejected, parse_checkin
 from edge.central.store import CheckinStore, OnStored, Reject
+from edge.ops.heartbeat import Heartbeat
 from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared
 from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
 
@@ -108,6 +109,8 @@ class Collector:
         self.subscribed = threading.Event()
         self.fatal = threading.Event()
         """Set when the database cannot be written: the caller should stop (messages stay unacknowledged)."""
+        self.heartbeat: Heartbeat | None = None
+        """Beaten by the writer loop (at least every 0.1 s while it moves): what the systemd watchdog checks."""
         self._queue: queue.Queue[_Msg] = queue.Queue()
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name=f"collector-writer-{collector_id}", daemon=True)
@@ -211,6 +214,8 @@ class Collector:
 
     def _write_loop(self) -> None:
         while not self.fatal.is_set():
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
             batch = self._next_batch()
             if not batch:
                 if self._stop.is_set():
