@@ -80,18 +80,19 @@ def test_gateway_unit_is_notify_with_watchdog_restart_dedicated_user_and_hardeni
     assert "time-sync.target" in one(unit, "Unit", "After")
 
 
-def test_watchdog_period_and_heartbeat_age_agree() -> None:
+@pytest.mark.parametrize("role", ["gateway", "collector", "notifier"])
+def test_watchdog_period_and_heartbeat_age_agree(role: str) -> None:
     """A loop is stuck after half of WatchdogSec: the next ping is withheld and systemd restarts in time."""
-    wd = ROLES["gateway"].watchdog_s
+    wd = ROLES[role].watchdog_s
     assert wd is not None
     assert Supervision.heartbeat_max_age_s({"WATCHDOG_USEC": str(wd * 1_000_000)}) == wd / 2
 
 
-def test_collector_unit_has_no_devices_and_no_watchdog_without_heartbeats(tmp_path: Path) -> None:
+def test_collector_unit_has_no_devices_and_a_watchdog_on_its_writer_loop(tmp_path: Path) -> None:
     lay = layout(tmp_path)
     unit = parse(render_unit("collector", "collector-1", lay))
     assert one(unit, "Service", "Type") == "notify"
-    assert "WatchdogSec" not in unit["Service"], "a watchdog without heartbeats would be a timer"
+    assert one(unit, "Service", "WatchdogSec") == "60s"
     assert one(unit, "Service", "PrivateDevices") == "yes" and one(unit, "Service", "ProtectClock") == "yes"
     assert one(unit, "Service", "ExecStart").endswith(
         f"collector run --id collector-1 --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/client.crt"
@@ -102,10 +103,11 @@ def test_collector_unit_has_no_devices_and_no_watchdog_without_heartbeats(tmp_pa
         assert one(unit, "Service", key) == value, key
 
 
-def test_notifier_runs_as_exec_until_it_sends_ready(tmp_path: Path) -> None:
+def test_notifier_is_notify_with_a_watchdog_longer_than_a_slow_send(tmp_path: Path) -> None:
     lay = layout(tmp_path)
     unit = parse(render_unit("notifier", "notifier-1", lay))
-    assert one(unit, "Service", "Type") == "exec", "Type=notify would time out: edge notify run sends no READY=1"
+    assert one(unit, "Service", "Type") == "notify", "edge notify run sends READY=1 once its threads run"
+    assert one(unit, "Service", "WatchdogSec") == "180s"
     assert one(unit, "Service", "ExecStart") == f"{lay.bin} notify run -c {lay.config_dir}/central.yaml"
     assert one(unit, "Service", "EnvironmentFile") == f"-{lay.config_dir}/notifier.env"
     for key, value in HARDENING.items():
@@ -143,7 +145,7 @@ def test_systemd_analyze_verify_catches_a_mistyped_key(tmp_path: Path) -> None:
 
 
 @needs_analyze
-@pytest.mark.parametrize("role", ["gateway", "collector"])
+@pytest.mark.parametrize("role", ["gateway", "collector", "notifier"])
 def test_exposure_score_stays_low(tmp_path: Path, role: str) -> None:
     path = tmp_path / f"edge-{role}.service"
     path.write_text(render_unit(role, "n1", layout(tmp_path)))

@@ -1,14 +1,16 @@
-"""Metrics of the central processes, read from their own counters at scrape time (nothing added to their hot
-paths). `collector_metrics(c)` for the batching collector (edge/central/collector); the notifier (#9) can add
-its counters the same way once they carry a channel label (sent / failed by channel)."""
+"""Metrics of the central processes. `collector_metrics(c)` for the batching collector (edge/central/collector),
+read from its own counters at scrape time (nothing added to its hot path). `NotifierMetrics` for the notifier
+(edge/central/notify): its per-send hook counts each notice by channel and kind with the send's latency (the
+notifier's own counters have no labels), and the queue is read from the store at scrape time (the store is the
+queue: several notifiers may share it on PostgreSQL, so only the store knows its depth)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from edge.ops.metrics import MetricsServer, SnapshotCollector
@@ -81,5 +83,75 @@ def serve_collector_metrics(collector: _CollectorLike, addr: str) -> MetricsServ
         server.start()
     except OSError as exc:
         log.error("metrics endpoint %s not available (%s); the collector runs without it", addr, exc)
+        return None
+    return server
+
+
+JobCounts = Callable[[], list[tuple[str, str, str, int]]]
+"""() -> [(kind, channel, status, count)] of the notification jobs in the store (edge.central.notify.jobs.status)."""
+
+_OUTCOME = {"sent": "sent", "retried": "failed", "dead": "dead"}
+_FINAL = ("sent", "dead")
+
+
+class NotifierMetrics:
+    """edge_notify_*: pass `observe` to the Notifier (its `observe=` hook), serve `registry`."""
+
+    def __init__(self, job_counts: JobCounts | None = None, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.notices = Counter(
+            "edge_notify_notices",
+            "Send attempts by outcome: sent (accepted), failed (retried later), dead (given up: permanent or"
+            " out of attempts).",
+            ["site", "channel", "kind", "outcome"],
+            registry=self.registry,
+        )
+        self.send_seconds = Histogram(
+            "edge_notify_send_seconds",
+            "Time one send took (the channel's provider answering), whatever the outcome.",
+            ["channel"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=self.registry,
+        )
+        self.job_counts = job_counts
+        if job_counts is not None:
+            self.registry.register(SnapshotCollector(self._queue))
+
+    def observe(self, site: str, channel: str, kind: str, outcome: str, seconds: float) -> None:
+        self.notices.labels(site, channel, kind, _OUTCOME.get(outcome, outcome)).inc()
+        self.send_seconds.labels(channel).observe(seconds)
+
+    def _queue(self) -> Iterable[Metric]:
+        assert self.job_counts is not None
+        depth = GaugeMetricFamily(
+            "edge_notify_queue_depth", "Notices waiting to be sent or being sent, by channel.", labels=["channel"]
+        )
+        jobs = GaugeMetricFamily(
+            "edge_notify_jobs",
+            "Notification jobs in the store by kind, channel and status.",
+            labels=["kind", "channel", "status"],
+        )
+        waiting: dict[str, int] = {}
+        for kind, channel, status, n in self.job_counts():
+            jobs.add_metric([kind, channel, status], float(n))
+            if status not in _FINAL:
+                waiting[channel] = waiting.get(channel, 0) + n
+            else:
+                waiting.setdefault(channel, 0)
+        for channel, n in sorted(waiting.items()):
+            depth.add_metric([channel], float(n))
+        return [depth, jobs]
+
+
+def serve_registry(registry: CollectorRegistry, addr: str, what: str) -> MetricsServer | None:
+    """`registry` on `addr`, or None when off or the port is taken (logged: never fatal)."""
+    listen = parse_listen(addr)
+    if listen is None:
+        return None
+    server = MetricsServer(registry, *listen)
+    try:
+        server.start()
+    except OSError as exc:
+        log.error("metrics endpoint %s not available (%s); the %s runs without it", addr, exc, what)
         return None
     return server

@@ -39,10 +39,14 @@ ROLES: dict[str, Role] = {
             # %d is the service's credentials directory
             "collector run --id @NAME@ --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/client.crt"
             " --key %d/client.key",
+            # its writer loop beats at least every 0.1 s; 60 s leaves a slow PostgreSQL commit room
+            60,
             pki_role="collector",
         ),
-        # the store URL from @CONFIG_DIR@/notifier.env (EDGE_STORE_URL); channels in central.yaml
-        Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", sends_ready=False),
+        # the store URL from @CONFIG_DIR@/notifier.env (EDGE_STORE_URL); channels in central.yaml. Each channel
+        # loop beats per round and through its backoff pauses; a send is bounded by the channel's timeout_s
+        # (10 s default; SMTP makes several round trips), so 180 s (a loop stuck for 90 s) is never a slow send.
+        Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", 180),
         Role("web", "edge-server.service", None, missing="the web app does not exist yet (#10)"),
     )
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -88,8 +89,16 @@ def notify() -> None:
 @notify.command("run")
 @CONFIG
 @STORE
+@click.option(
+    "--metrics",
+    "metrics_addr",
+    default="127.0.0.1:9110",
+    show_default=True,
+    envvar="EDGE_METRICS",
+    help="Serve Prometheus metrics (edge_notify_*) on HOST:PORT; 'off' to disable.",
+)
 @click.pass_context
-def notify_run(ctx: click.Context, config_path: Path, store_url: str) -> None:
+def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_addr: str) -> None:
     """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
 
     Exit 2 on a bad config, roster or guardians file (every problem listed), 3 if the store fails."""
@@ -125,18 +134,53 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str) -> None:
         except BlockingIOError:
             click.echo(f"another `edge notify run` is running on {store_url} (SQLite: one notifier)", err=True)
             sys.exit(2)
-    notifier = Notifier(cfg.notify, directories, lambda: connect(store_url), arrivals)
+    from edge.ops.heartbeat import Heartbeats
+    from edge.ops.server_metrics import NotifierMetrics, parse_listen, serve_registry
+    from edge.ops.supervision import Supervision
+
+    try:
+        parse_listen(metrics_addr)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--metrics") from None
+    metrics = NotifierMetrics(_job_counts(store_url))
+    # systemd Type=notify: READY=1 once the threads run, WATCHDOG=1 only while each channel loop goes round
+    heartbeats = Heartbeats(max_age_s=Supervision.heartbeat_max_age_s(default=90.0))
+    sup = Supervision.from_env(heartbeats)
+    notifier = Notifier(
+        cfg.notify, directories, lambda: connect(store_url), arrivals, heartbeats=heartbeats, observe=metrics.observe
+    )
 
     def stop(_signum: int, _frame: object) -> None:
         notifier.stop_event.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    server = serve_registry(metrics.registry, metrics_addr, "notifier")
     notifier.start()
+    sup.ready(f"notifying on {len(notifier.channels)} channel(s)")
     while not notifier.stop_event.wait(0.5):
         pass
+    sup.stopping()
     notifier.stop()
+    if server is not None:
+        server.stop()
     sys.exit(3 if notifier.errors else 0)
+
+
+def _job_counts(store_url: str) -> Callable[[], list[tuple[str, str, str, int]]]:
+    """The queue read at scrape time on a connection of its own (closed after each scrape)."""
+
+    def counts() -> list[tuple[str, str, str, int]]:
+        from edge.central.notify import jobs as q
+        from edge.central.notify.hook import connect
+
+        conn, dialect = connect(store_url)
+        try:
+            return [(str(k), str(c), str(s), int(n)) for k, c, s, n in q.status(conn, dialect, errors=0).counts]
+        finally:
+            conn.close()
+
+    return counts
 
 
 @notify.command("status")

@@ -26,6 +26,7 @@ from edge.central.notify.channels import Channel, RetryAfter, build_channels
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.notify.planner import absence_jobs
 from edge.config.central import NotifyConfig
+from edge.ops.heartbeat import Heartbeat, Heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ Connect = Callable[[], tuple[Any, q.Dialect]]
 """Opens a new connection to the central store: (connection in autocommit mode, dialect)."""
 Arrivals = Callable[[Any, str, datetime, datetime], set[str]]
 """(connection, site, start, end) -> person ids with a granted 'in' check-in in [start, end)."""
+SendObserver = Callable[[str, str, str, str, float], None]
+"""(site, channel, notice kind, 'sent' | 'retried' | 'dead', seconds the send took): metrics (edge/ops)."""
 
 
 class Notifier:
@@ -45,6 +48,8 @@ class Notifier:
         *,
         channels: dict[tuple[str, str], Channel] | None = None,
         clock: Callable[[], datetime] | None = None,
+        heartbeats: Heartbeats | None = None,
+        observe: SendObserver | None = None,
     ) -> None:
         self.cfg = notify
         self.directories = directories
@@ -58,6 +63,9 @@ class Notifier:
                 channels.update({(site, name): ch for name, ch in build_channels(d.school).items()})
         self.channels = channels
         self.stop_event = threading.Event()
+        self.heartbeats = heartbeats or Heartbeats()
+        """Each loop beats once per round: the systemd watchdog (edge.ops.supervision) pings only while they do."""
+        self.observe = observe
         self.counters: dict[str, int] = {"sent": 0, "retried": 0, "dead": 0, "absence_queued": 0}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -99,9 +107,11 @@ class Notifier:
     # sending ---------------------------------------------------------------------------------------------
     def _channel_loop(self, site: str, ch: Channel) -> None:
         conn, dialect = self.connect()
+        hb = self.heartbeats.register(threading.current_thread().name)
         failures = 0
         try:
             while not self.stop_event.is_set():
+                hb.beat()
                 batch = q.claim(conn, dialect, site, ch.name, limit=self.cfg.batch, lease_s=self.cfg.lease_s)
                 if not batch:
                     self.stop_event.wait(self.cfg.poll_s)
@@ -112,10 +122,13 @@ class Notifier:
                         return
                     started = time.monotonic()
                     outcome = ch.send(job.spec.notice())
-                    status = q.finish(
-                        conn, dialect, job, outcome, self.policy, duration_ms=(time.monotonic() - started) * 1000
-                    )
-                    self._count({"sent": "sent", "queued": "retried", "dead": "dead"}[status])
+                    took = time.monotonic() - started
+                    status = q.finish(conn, dialect, job, outcome, self.policy, duration_ms=took * 1000)
+                    hb.beat()
+                    counted = {"sent": "sent", "queued": "retried", "dead": "dead"}[status]
+                    self._count(counted)
+                    if self.observe is not None:
+                        self.observe(site, ch.name, job.spec.kind, counted, took)
                     if status == "dead":
                         log.warning("notice %s dead: %s", job.spec.key, getattr(outcome, "reason", outcome))
                     if isinstance(outcome, RetryAfter):
@@ -123,20 +136,31 @@ class Notifier:
                         q.release(conn, dialect, batch[i + 1 :])
                         pause = max(outcome.seconds or 0.0, self.policy.backoff(failures))
                         log.warning("channel %s/%s: %s; pausing %.1fs", site, ch.name, outcome.reason, pause)
-                        self.stop_event.wait(pause)
+                        self._pause(pause, hb)
                         break
                     failures = 0
         finally:
+            hb.retire()
             conn.close()
+
+    def _pause(self, seconds: float, hb: Heartbeat) -> None:
+        """A deliberate wait (a channel's backoff) is progress: beat through it, so the watchdog can tell it from
+        a send that hangs."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self.stop_event.wait(min(left, 1.0)):
+            hb.beat()
 
     # absences --------------------------------------------------------------------------------------------
     def _absence_loop(self) -> None:
         conn, dialect = self.connect()
+        hb = self.heartbeats.register("notify-absence")
         try:
             while not self.stop_event.is_set():
+                hb.beat()
                 self.absence_pass(conn, dialect, self.clock())
                 self.stop_event.wait(max(1.0, self.cfg.poll_s))
         finally:
+            hb.retire()
             conn.close()
 
     def absence_pass(self, conn: Any, dialect: q.Dialect, now: datetime) -> int:
