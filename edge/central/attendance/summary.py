@@ -199,7 +199,7 @@ def check_range(start: date, end: date) -> None:
 
 
 def attendance_range(
-    store: CheckinStore,
+    store: CheckinStore | None,
     calendar: SchoolCalendar,
     roster: Sequence[Person],
     start: date,
@@ -209,14 +209,21 @@ def attendance_range(
     excused: Excused = frozenset(),
     site_id: str | None = None,
     now: datetime | None = None,
+    fetch: Callable[[str, str], Iterable[dict[str, Any]]] | None = None,
 ) -> RangeReport:
     """Every selected student's status on every school day of [start, end] (school's time zone).
 
     `site_id`: only that school's check-ins count (a district store holds many schools). `now`: the moment of
     judgement, so today's students not yet in are 'pending' before the cut-off and future days are pending too;
-    None judges every day as over.
+    None judges every day as over. `fetch(lo, hi)`: where the check-ins of [lo, hi) come from instead of
+    `store.checkins` (the web app passes its indexed per-school read); rows need person_id, occurred_at,
+    direction, decision, method, gate (and site_id when `site_id` is given).
     """
     check_range(start, end)
+    if fetch is None:
+        if store is None:
+            raise TypeError("attendance_range needs a store or a fetch function")
+        fetch = store.checkins
     students = select_students(roster, classes)
     tz = calendar.tz.key
     days = calendar.school_days(start, end)
@@ -224,7 +231,7 @@ def attendance_range(
     if days:
         lo, _ = day_bounds(days[0], tz)
         _, hi = day_bounds(days[-1], tz)
-        for row in store.checkins(lo, hi):
+        for row in fetch(lo, hi):
             pid = row["person_id"]
             if pid in by_person and row["decision"] == "granted" and (site_id is None or row["site_id"] == site_id):
                 by_person[pid].append(row)
