@@ -252,6 +252,14 @@ def collector_run(
 
     setup_logging(ctx.obj["log_level"] or "INFO")
     tls, known = _collector_tls(ca, cert, key, pki_dir, identity or collector_id)
+    if tls is not None:
+        from edge.central.collector.tls_check import check_collector_tls
+        from edge.security.pki import PkiError
+
+        try:
+            check_collector_tls(tls)  # type: ignore[arg-type]
+        except PkiError as exc:
+            raise click.UsageError(str(exc)) from None
     if tls is None and not insecure_plaintext:
         raise click.UsageError(
             "the broker is closed by default: give --pki DIR (or --ca/--cert/--key); --insecure-plaintext for a lab"
@@ -331,6 +339,8 @@ def _collector_tls(
         except PkiError as exc:
             raise click.UsageError(str(exc)) from None
         known = {f"{i.site}/{i.name}" for i in pki.identities() if i.role == "gateway" and not i.revoked}
+        # a school's bridge (a district PKI) carries every gateway of its school, the site it is named after
+        known |= {f"{i.name}/*" for i in pki.identities() if i.role == "bridge" and not i.revoked}
         return tls, known
     given = [p for p in (ca, cert, key) if p is not None]
     if not given:

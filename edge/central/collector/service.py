@@ -98,7 +98,9 @@ class Collector:
     ) -> None:
         self.store = store
         self.known_gateways = known_gateways
-        """"site/gateway" ids allowed to report; None accepts any (the broker's ACL is the first gate)."""
+        """"site/gateway" ids allowed to report, or "site/*" for every gateway of a site (a school bridged to the
+        district: its gateways are in the school's PKI, the district knows its bridge); None accepts any (the
+        broker's ACL is the first gate)."""
         self.prefix = prefix
         self.topic = shared(group, checkin_filter(prefix))
         self.status_topic = collector_status(collector_id, prefix)
@@ -228,7 +230,8 @@ class Collector:
         try:
             event = parse_checkin(m.topic, m.payload, self.prefix)
             origin = f"{event['site_id']}/{event['gateway_id']}"
-            if self.known_gateways is not None and origin not in self.known_gateways:
+            known = self.known_gateways
+            if known is not None and origin not in known and f"{event['site_id']}/*" not in known:
                 raise Rejected(
                     f"unknown gateway: {origin} is not in the collector's list of gateways",
                     event["event_id"],
