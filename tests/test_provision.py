@@ -93,7 +93,8 @@ def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
         }
     unit = (out / "edge-gateway.service").read_text()
     assert f"ExecStart={PREFIX}/.venv/bin/edge gateway run -c /etc/edge/config.yaml" in unit
-    assert "note: roster.csv is empty" in text and "note: no --gallery-key" in text
+    assert "note: roster.csv is empty until the centre publishes" in text
+    assert "note: install.sh makes this gateway's own gallery key" in text and not (out / "gallery.key").exists()
     if shutil.which("systemd-analyze"):
         res = subprocess.run(
             ["systemd-analyze", "verify", "--man=no", str(out / "edge-gateway.service")],
@@ -105,6 +106,27 @@ def test_gateway_bundle(pki: Pki, tmp_path: Path) -> None:
         assert (res.stdout + res.stderr).strip() == ""
     assert "systemctl enable --now edge-gateway.service" in (out / "install.sh").read_text()
     assert subprocess.run(["sh", "-n", str(out / "install.sh")], check=False).returncode == 0, "install.sh parses"
+
+
+def test_install_makes_the_gateways_own_gallery_key_once(pki: Pki, tmp_path: Path) -> None:
+    """The gallery comes from the centre (edge distribution); each gateway seals it at rest with a key of its own,
+    made on the machine by install.sh: a valid key file, 0600, and not replaced when the script runs again."""
+    from edge.security.sealed import read_key_file
+
+    out = tmp_path / "out"
+    assert provision(pki, out, "gateway", "gw-key")[0] == 0
+    script = (out / "install.sh").read_text()
+    step = next(line for line in script.splitlines() if "gallery.key" in line and "urandom" in line)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    local = step.replace("/etc/edge", str(etc))
+    assert subprocess.run(["sh", "-c", local], check=False).returncode == 0
+    key = read_key_file(etc / "gallery.key")  # 64 hex characters, mode 0600 (read_key_file refuses others)
+    assert subprocess.run(["sh", "-c", local], check=False).returncode == 0
+    assert read_key_file(etc / "gallery.key") == key, "an existing key is kept: its gallery stays readable"
+    assert stat.S_IMODE((etc / "gallery.key").stat().st_mode) == 0o600
+    assert provision(pki, tmp_path / "c", "collector", "c-1")[0] == 0
+    assert "urandom" not in (tmp_path / "c" / "install.sh").read_text()
 
 
 def test_idempotent(pki: Pki, tmp_path: Path) -> None:
@@ -145,7 +167,10 @@ def test_collector_bundle_and_refusals(pki: Pki, tmp_path: Path) -> None:
     assert describe(load_cert(tmp_path / "n" / "tls/client.crt"))[1] == "server"
     assert "note: copy central.yaml" in text
     code, text = provision(pki, tmp_path / "w", "web", "web-1")
-    assert code == 1 and "cannot be installed yet" in text
+    assert code == 0, text
+    assert (tmp_path / "w" / "web.env").read_text().startswith("EDGE_STORE_URL=sqlite:////var/lib/edge/")
+    assert describe(load_cert(tmp_path / "w" / "tls/client.crt"))[1] == "server"
+    assert "edge server user add" in text and "HTTPS" in text
     other = Pki(tmp_path / "other")
     other.init("another-school")
     code, text = provision(other, tmp_path / "x", "gateway", "gw-x")

@@ -8,9 +8,10 @@
       install.sh             run as root on the target: user edge, files in place, unit enabled and started
 
 Idempotent: the PKI returns an identity already issued; a file whose content would not change is not
-rewritten (and reported "unchanged"). `--dry-run` lists what would be written and issues nothing. The roster
-and the gallery are not distributed from the centre yet (#11 part 4 waits for the web app): the bundle carries
-the roster given with --roster, and the gallery key given with --gallery-key, when given.
+rewritten (and reported "unchanged"). `--dry-run` lists what would be written and issues nothing. The roster and
+the gallery come from the centre (`edge distribution publish`, edge/central/distribution): a gateway needs only
+its own gallery key to keep the gallery sealed at rest, which install.sh makes on the target (never copied
+anywhere) unless --gallery-key ships one. --roster ships a starting roster until the centre publishes one.
 """
 
 from __future__ import annotations
@@ -188,17 +189,22 @@ def plan(
         p.add("config.yaml", text)
         p.add("roster.csv", roster.read_bytes() if roster else EMPTY_ROSTER)
         if roster is None:
-            p.notes.append("roster.csv is empty: copy the school's roster to /etc/edge/roster.csv")
+            p.notes.append("roster.csv is empty until the centre publishes one (edge distribution publish SITE)")
         if gallery_key is not None:
             p.add("gallery.key", gallery_key.read_bytes(), 0o600)
         else:
-            p.notes.append("no --gallery-key: copy the site's gallery key to /etc/edge/gallery.key (0600) for faces")
+            p.notes.append("install.sh makes this gateway's own gallery key; its gallery comes from the centre")
         p.notes.append("edit config.yaml's gates (camera source, reader port, controller) for this gate's hardware")
     elif role == "notifier":
         store = f"sqlite:///{lay.state_dir}/central.sqlite"
         p.add("notifier.env", f"EDGE_STORE_URL={store}\n", 0o640)
         p.notes.append(f"copy central.yaml (channels, schools) to {lay.config_dir}/central.yaml")
         p.notes.append("notifier.env: point EDGE_STORE_URL at the collector's store (PostgreSQL for several hosts)")
+    elif role == "web":
+        p.add("web.env", f"EDGE_STORE_URL=sqlite:///{lay.state_dir}/collector.sqlite\n", 0o640)
+        p.notes.append(f"copy central.yaml (schools) to {lay.config_dir}/central.yaml")
+        p.notes.append("web.env: the collector's store; then `edge server user add --store URL --role admin NAME`")
+        p.notes.append("put HTTPS in front of 127.0.0.1:8080 (a reverse proxy); the unit serves plain HTTP locally")
     elif role == "collector":
         p.add(
             "collector.env",
@@ -229,11 +235,20 @@ done
 for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
   if [ -e "$f" ]; then install -m 0600 -o root -g root "$f" "{etc}/$f"; fi
 done
-install -m 0644 {unit} /etc/systemd/system/{unit}
+{_gallery_key_step(etc) if role == "gateway" else ""}install -m 0644 {unit} /etc/systemd/system/{unit}
 systemctl daemon-reload
 systemctl enable --now {unit}
 systemctl --no-pager status {unit} | head -5
 """
+
+
+def _gallery_key_step(etc: Path) -> str:
+    """This gateway's own at-rest key for the gallery the centre sends (made once, here, never copied)."""
+    key = f"{etc}/gallery.key"
+    return (
+        f"if [ ! -e {key} ]; then (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > {key};"
+        f" echo >> {key}); fi\n"
+    )
 
 
 def describe(p: Plan) -> list[str]:

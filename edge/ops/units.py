@@ -47,7 +47,15 @@ ROLES: dict[str, Role] = {
         # loop beats per round and through its backoff pauses; a send is bounded by the channel's timeout_s
         # (10 s default; SMTP makes several round trips), so 180 s (a loop stuck for 90 s) is never a slow send.
         Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", 180),
-        Role("web", "edge-server.service", None, missing="the web app does not exist yet (#10)"),
+        # the web app (#10): READY=1 once uvicorn listens, WATCHDOG=1 while its live-feed loop polls the store
+        # (every couple of seconds). The store URL from @CONFIG_DIR@/web.env; HTTPS is a reverse proxy's job in
+        # front of 127.0.0.1:8080. The gates page needs a PKI folder (--pki/--identity): added by hand.
+        Role(
+            "web",
+            "edge-server.service",
+            "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL} --host 127.0.0.1 --port 8080",
+            60,
+        ),
     )
 }
 
