@@ -37,6 +37,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "reports.xlsx": ("Excel (XLSX)", "Excel (XLSX)"),
     "reports.edfi": ("Ed-Fi JSON (gửi Phòng/Sở)", "Ed-Fi JSON (for the district)"),
     "reports.none": ("Không có học sinh nào trong lựa chọn này.", "No students in this selection."),
+    "reports.mark.present": ("✓", "✓"),
+    "reports.mark.late": ("M", "L"),
+    "reports.mark.absent": ("V", "A"),
+    "reports.mark.excused": ("P", "E"),
+    "reports.mark.pending": ("·", "·"),
+    "reports.mark.no_school": ("", ""),
+    "reports.legend": (
+        "✓ đúng giờ · M đi muộn · V vắng không phép · P vắng có phép · · chưa đến",
+        "✓ on time · L late · A absent · E excused · · not yet",
+    ),
     "reports.no_days": ("Không có ngày học nào trong khoảng này.", "No school days in this range."),
     "roster.title": ("Danh sách học sinh và phụ huynh", "Students and guardians"),
     "roster.current": (
