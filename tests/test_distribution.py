@@ -197,6 +197,13 @@ def test_an_offline_gateway_catches_up_on_reconnect_and_keeps_the_centres_roster
     # the config's roster.csv (ROSTER_V1) is not what a restart loads: the centre's distributed copy is
     cfg = load_config(tmp_path / "config.yaml")
     assert "obama" in Gateway.roster_source(cfg).read_text()
+    # and `edge doctor` names the version the gateway runs
+    from edge.ops.doctor import Limits, run_checks
+
+    roster_check = next(
+        c for c in run_checks(tmp_path / "config.yaml", devices=False, limits=Limits(timeout_s=5)) if c.name == "roster"
+    )
+    assert roster_check.status == "ok" and f"from the centre: v{second.version}" in roster_check.detail, roster_check
 
 
 def _publish_raw(publisher: Publisher, manifest: Manifest, data: bytes) -> None:
@@ -225,7 +232,7 @@ def test_tampered_unsigned_foreign_and_replayed_artifacts_are_refused_and_the_in
             _publish_raw(publisher, manifest, data)
             refused += 1
             wait_until(lambda: dist.counters["refused"] >= refused, 15, f"refusal: {reason}")
-            alarms = [a for a in gw.alarms() if a.startswith("distribution_refused")]
+            alarms = [a for a in gw.snapshot()["alarms"] if a.startswith("distribution_refused")]  # in health
             assert alarms and reason in alarms[0], alarms
             assert dist.installed["roster"].version == good.version
             assert roster_ids(gw) == {"rose"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 import threading
 import time
@@ -289,12 +290,15 @@ def _digest(path: Path) -> str:
 
 
 def _versions(cfg: GatewayConfig) -> Iterator[Check]:
+    from edge.gateway.distribution import distributed_roster_path, state_dir_for
     from edge.roster import RosterError, read_roster_csv
 
-    roster = Path(cfg.roster.path)
+    installed = _distributed(state_dir_for(cfg) / "distribution.json")
+    roster = distributed_roster_path(cfg) if distributed_roster_path(cfg).is_file() else Path(cfg.roster.path)
     try:
         people = read_roster_csv(roster)
-        yield Check("roster", "ok", f"{len(people)} people, sha256 {_digest(roster)}, {_mtime(roster)}")
+        origin = installed.get("roster", "a local file (no roster from the centre yet)")
+        yield Check("roster", "ok", f"{len(people)} people, sha256 {_digest(roster)}, {_mtime(roster)}; {origin}")
     except (RosterError, OSError) as exc:
         yield Check("roster", "fail", str(exc), "fix the lines named (the gateway refuses to start on them)")
     if not any(g.cameras for g in cfg.gates):
@@ -305,14 +309,24 @@ def _versions(cfg: GatewayConfig) -> Iterator[Check]:
     path = Path(cfg.gallery.path)
     try:
         g = open_gallery(cfg.gallery, cfg.recognition)
+        origin = installed.get("gallery", "enrolled here (no gallery from the centre yet)")
         yield Check(
             "gallery",
             "ok",
             f"{len(g)} templates of {len(g.people)} people, model {g.model}, updated {g.updated_at or '?'},"
-            f" sha256 {_digest(path)}",
+            f" sha256 {_digest(path)}; {origin}",
         )
     except GalleryError as exc:
         yield Check("gallery", "warn", f"{exc}; the gateway runs on cards alone", "enrol, or copy the gallery and key")
+
+
+def _distributed(path: Path) -> dict[str, str]:
+    """What the centre distributed (edge/gateway/distribution.py's record), as words per kind."""
+    try:
+        doc = json.loads(path.read_text())
+        return {k: f"from the centre: v{v['version']}, installed {v['installed_at']}" for k, v in doc.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
 
 
 def _mtime(path: Path) -> str:

@@ -21,7 +21,16 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 DECISION_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 CAMERA_STATES = ("starting", "running", "error", "ended", "stopped", "opening", "reconnecting")
 LINK_STATES = ("starting", "connected", "disconnected", "stopped")
-ALARMS = ("outbox_over_cap", "storage_failed", "door_held_open", "tamper", "controller_offline", "loop_stuck")
+ALARMS = (
+    "outbox_over_cap",
+    "storage_failed",
+    "door_held_open",
+    "tamper",
+    "controller_offline",
+    "loop_stuck",
+    "distribution_refused",
+    "distribution_incomplete",
+)
 
 
 class GatewayMetrics:
