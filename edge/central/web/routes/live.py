@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from edge.central.web.routes.common import SITE
 
 router = APIRouter()
 RESUME_MAX = 1000
+DISCONNECT_CHECK_S = 1.0
 
 
 def sse(event: dict[str, Any]) -> str:
@@ -64,14 +66,20 @@ async def live(
                     if visible(e):
                         replayed.add(e["event_id"])
                         yield sse(e)
+            quiet_since = time.monotonic()
             while True:
                 try:
-                    item = await asyncio.wait_for(viewer.queue.get(), ctx.settings.live_ping_s)
+                    item = await asyncio.wait_for(viewer.queue.get(), DISCONNECT_CHECK_S)
                 except TimeoutError:
+                    # uvicorn tells a closed connection only to whoever asks (or writes): ask every second, so a
+                    # closed tab leaves the hub within a second, not at the next ping
                     if await request.is_disconnected():
                         return
-                    yield ": ping\n\n"
+                    if time.monotonic() - quiet_since >= ctx.settings.live_ping_s:
+                        quiet_since = time.monotonic()
+                        yield ": ping\n\n"
                     continue
+                quiet_since = time.monotonic()
                 if item is DROP:
                     yield "event: bye\ndata: {}\n\n"
                     return

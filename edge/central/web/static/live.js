@@ -39,6 +39,9 @@
     }
   }
 
+  // leaving the page closes the stream now (a page kept in the back/forward cache would hold it open)
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (ev) { if (ev.persisted) { window.location.reload(); } });
   source.addEventListener("open", function () { badge.classList.remove("off"); });
   source.addEventListener("error", function () { badge.classList.add("off"); });
   source.addEventListener("checkin", function (msg) {
