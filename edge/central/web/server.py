@@ -80,7 +80,7 @@ def run(opts: ServerOptions) -> None:
             proxy_headers=False,
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours below, in the main thread
+    # uvicorn installs no signal handlers outside the main thread; ours (below) stop everything in order
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

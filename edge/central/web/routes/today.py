@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from edge.central.attendance.export import day_bounds
 from edge.central.web import school_day as sd
 from edge.central.web.deps import (
     CtxDep,
@@ -48,7 +49,7 @@ def today_page(
     by_class = sd.school_day(ctx.db, d.calendar, site_id, shown, day, now)
     summaries = sd.summarise(by_class)
     totals = {k: sum(s.counts[k] for s in summaries) for k in (str(x) for x in sd.STATUSES)}
-    lo, hi = sd.day_bounds(day, school.timezone)
+    lo, hi = day_bounds(day, school.timezone)
     names = {p.person_id: p for p in shown}
     recent = [r for r in sd.checkins_between(ctx.db, site_id, lo, hi) if r["person_id"] in names][-RECENT:]
     recent.reverse()
