@@ -1,0 +1,115 @@
+"""`edge server …` (#10): accounts and tokens from the command line, and `edge server run` as a real process —
+it serves, answers health, logs in a user made by `user add`, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import wait_until
+from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from, free_port
+
+
+def edge(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge", *args], check=False, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_user_and_token_commands(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    r = edge("server", "user", "add", "--store", store, "--role", "teacher", "--class", "6A", "--site", SITE,
+             "--password-stdin", "co.lan", stdin="a-long-password\n")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = edge(
+        "server",
+        "user",
+        "add",
+        "--store",
+        store,
+        "--role",
+        "teacher",
+        "--password-stdin",
+        "x2",
+        stdin="a-long-password\n",
+    )
+    assert r.returncode == 2 and "at least one class" in r.stderr
+    r = edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "x3", stdin="short\n")
+    assert r.returncode == 2 and "at least 10 characters" in r.stderr
+    listed = edge("server", "user", "list", "--store", store, "--json")
+    assert '"username": "co.lan"' in listed.stdout and '"classes": ["6A"]' in listed.stdout
+    token = edge("server", "token", "create", "--store", store, "co.lan").stdout.strip()
+    assert token.startswith("edge_")
+    assert "active" in edge("server", "token", "list", "--store", store).stdout
+    assert edge("server", "user", "disable", "--store", store, "co.lan").returncode == 0
+    assert "revoked" in edge("server", "token", "list", "--store", store).stdout, "disabling revokes tokens"
+    assert edge("server", "token", "revoke", "--store", store, token).returncode == 2  # already revoked
+    assert (
+        edge(
+            "server", "user", "passwd", "--store", store, "--password-stdin", "nobody", stdin="a-long-password\n"
+        ).returncode
+        == 2
+    )
+
+
+def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
+    (tmp_path / "central.yaml").write_text(CENTRAL, encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    assert edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "office",
+                stdin="office-password-1\n").returncode == 0  # fmt: skip
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "server",
+            "run",
+            "-c",
+            str(tmp_path / "central.yaml"),
+            "--store",
+            store,
+            "--port",
+            str(port),
+            "--insecure-cookies",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/health", timeout=1).json() == {"ok": True}
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, 20, "edge server run answering /health")
+        with httpx.Client(base_url=url) as c:
+            page = c.get("/login")
+            r = c.post(
+                "/login",
+                data={"username": "office", "password": "office-password-1", "csrf_token": csrf_from(page.text)},
+            )
+            assert r.status_code == 303
+            assert c.get(f"/s/{SITE}/today").status_code == 200
+            with c.stream("GET", f"/s/{SITE}/live") as live:  # an open live stream must not hold up the stop
+                assert live.status_code == 200
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert "Traceback" not in out, out
