@@ -90,7 +90,7 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
 
         def healthy() -> bool:
             try:
-                return httpx.get(f"{url}/health", timeout=1).json() == {"ok": True}
+                return bool(httpx.get(f"{url}/health", timeout=1).json() == {"ok": True})
             except httpx.HTTPError:
                 return False
 
