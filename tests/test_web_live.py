@@ -141,3 +141,22 @@ def test_the_live_stream_needs_a_login(web: tuple[Any, Any]) -> None:
 
     with TestClient(app) as c:
         assert c.get(f"/s/{SITE}/live", follow_redirects=False).status_code == 303
+
+
+def test_a_checkin_stored_while_the_page_loads_is_not_lost(web: tuple[Any, Any]) -> None:
+    """Today names the newest ingest number it shows (data-after); the stream starts from there, so a check-in
+    stored between the page and its EventSource still arrives."""
+    import re
+
+    ctx, app = web
+    with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as client:
+        login(client, "office")
+        page = client.get(f"/s/{SITE}/today").text
+        after = re.search(r'data-after="(\d*)"', page)
+        assert after is not None
+        ev = checkin("em", SCHOOL_MORNING)
+        ctx.store.insert(ev)  # after the page, before the stream
+        wait_until(lambda: ctx.live.high > int(after.group(1) or 0), 5, "the hub to pass it")
+        stream = Stream(client, f"/s/{SITE}/live?after={after.group(1)}")
+        assert stream.next_checkin(timeout=2)["event_id"] == ev["event_id"]
+        stream.close()

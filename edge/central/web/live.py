@@ -72,7 +72,7 @@ class LiveHub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._gaps: dict[int, float] = {}
-        self.high = self._max_id()
+        self.high = self.max_id()
         self.polls = 0
         self.delivered = 0
         self.dropped = 0
@@ -83,7 +83,8 @@ class LiveHub:
     def _id_column(self) -> str:
         return "rowid" if self.ctx.db.engine == "sqlite" else "ingest_id"
 
-    def _max_id(self) -> int:
+    def max_id(self) -> int:
+        """The newest ingest number now (a page rendered after this asks the stream to start from it)."""
         row = self.ctx.db.one(f"SELECT max({self._id_column()}) AS m FROM checkins")
         return int(row["m"] or 0) if row else 0
 

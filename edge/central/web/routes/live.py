@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from edge.central.web.deps import CtxDep, UserDep, can_see_class, school_for
@@ -37,12 +37,13 @@ async def live(
     ctx: CtxDep,
     site_id: Annotated[str, Path(pattern=SITE)],
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    after_id: Annotated[int | None, Query(alias="after", ge=0)] = None,
 ) -> StreamingResponse:
     school_for(ctx, user, site_id)
     hub = ctx.live
     if hub is None:
         raise HTTPException(503, "live feed not running")
-    after: int | None = None
+    after: int | None = after_id
     if last_event_id:
         try:
             after = int(last_event_id)

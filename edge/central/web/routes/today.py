@@ -42,6 +42,8 @@ def today_page(
     school = school_for(ctx, user, site_id)
     d = directory(ctx, site_id)
     request.state.tz = school.timezone
+    # the stream starts after what this page shows: nothing stored while it renders is lost
+    live_after = ctx.live.max_id() if ctx.live is not None else None
     day, now = today(ctx, d)
     verdict = d.calendar.check(day)
     # a guard sees the counts of every class (not the names behind them); others the classes they may open
@@ -66,5 +68,6 @@ def today_page(
             "statuses": [str(x) for x in sd.STATUSES],
             "recent": [{**r, "person": names[r["person_id"]]} for r in recent],
             "linkable": set(visible_classes(user, d)),
+            "live_after": live_after,
         },
     )

@@ -8,7 +8,9 @@
   var table = document.getElementById("summary");
   if (!badge || !window.EventSource) { return; }
   var site = badge.getAttribute("data-site");
-  var source = new EventSource("/s/" + encodeURIComponent(site) + "/live");
+  var after = badge.getAttribute("data-after");
+  // first connection: from what the page shows; reconnections: the browser's Last-Event-ID wins
+  var source = new EventSource("/s/" + encodeURIComponent(site) + "/live" + (after ? "?after=" + encodeURIComponent(after) : ""));
   var seen = {};
 
   function text(tag, cls, value) {
