@@ -230,3 +230,10 @@ def test_openapi_document_lists_the_api(web: tuple[Any, TestClient]) -> None:
     doc = c.get("/api/openapi.json").json()
     assert {"/api/v1/schools", "/api/v1/schools/{site_id}/checkins"} <= set(doc["paths"])
     assert "CheckinPage" in json.dumps(doc["components"])
+
+
+def test_api_docs_page_needs_no_cdn(web: tuple[Any, TestClient]) -> None:
+    _ctx, c = web
+    page = c.get("/api/docs")
+    assert page.status_code == 200 and f"GET /api/v1/schools/{{site_id}}/checkins" in page.text
+    assert "cdn" not in page.text.lower() and "<script" not in page.text

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
 from edge.central.web import api_models as m
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import Role, User
-from edge.central.web.deps import CtxDep, UserDep, can_see_class, can_see_school, csrf_protect, school_for
+from edge.central.web.deps import CtxDep, UserDep, can_see_class, can_see_school, csrf_protect, school_for, templates
 from edge.central.web.routes.common import (
     CLASS,
     DAY,
@@ -31,6 +32,7 @@ from edge.central.web.routes.common import (
 from edge.central.web.routes.gates import GATEWAY, OPENERS, VIEWERS, gateway_rows, open_gate
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
+public = APIRouter()
 READERS: tuple[Role, ...] = ("admin", "office", "teacher")
 MAX_LIMIT = 1000
 
@@ -273,3 +275,32 @@ def open_gate_api(
         raise HTTPException(403, "forbidden")
     school_for(ctx, user, site_id)
     return open_gate(ctx, user, request, site_id, gateway_id, body.gate if body else None)
+
+
+@public.get("/api/docs", include_in_schema=False)
+def api_docs(request: Request) -> Response:
+    """The API's reference as a plain page made from the OpenAPI document (Swagger UI would load its script from
+    a CDN, which the app never does); the document itself is /api/openapi.json."""
+    doc = request.app.openapi()
+    operations = [
+        {
+            "method": method.upper(),
+            "path": path,
+            "summary": op.get("summary", ""),
+            "description": op.get("description", ""),
+            "parameters": [
+                {
+                    "name": p["name"],
+                    "where": p["in"],
+                    "required": p.get("required", False),
+                    "description": p.get("description", ""),
+                }
+                for p in op.get("parameters", [])
+            ],
+        }
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    ]
+    return templates.TemplateResponse(
+        request, "api_docs.html", {"operations": operations, "title": doc["info"]["title"]}
+    )
