@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from edge.recognition.enroll import EnrolSettings
 from edge.recognition.gallery import Gallery, Template
 from edge.security.pki import Pki, load_private_key
 from edge.security.sealed import read_key_file
-from tests.helpers import FACES, face_frame, gallery_key, gateway_config, wait_until
+from tests.helpers import FACES, Watcher, face_frame, gallery_key, gateway_config, wait_until
 
 SITE = "test-school"
 ROSTER_V1 = "person_id,name,class,card_uid\nrose,Rose Leslie,11C,62E3086CED\n"
@@ -96,9 +97,9 @@ def card_gate() -> dict[str, object]:
     }
 
 
-def card_gateway(tmp: Path, broker: MosquittoBroker, name: str) -> Gateway:
+def card_gateway(tmp: Path, broker: MosquittoBroker, name: str, **extra: Any) -> Gateway:
     gallery_key(tmp)
-    cfg = load_config(gateway_config(tmp, broker, name, card_gate(), ROSTER_V1, clock_check="assume_synced"))
+    cfg = load_config(gateway_config(tmp, broker, name, card_gate(), ROSTER_V1, clock_check="assume_synced", **extra))
     gw = Gateway(cfg, drain_timeout_s=0.5)
     gw.start()
     assert gw.distribution is not None
@@ -211,12 +212,17 @@ def _publish_raw(publisher: Publisher, manifest: Manifest, data: bytes) -> None:
 
 
 def test_tampered_unsigned_foreign_and_replayed_artifacts_are_refused_and_the_installed_one_kept(
-    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+    broker: MosquittoBroker,
+    centre: CentreStore,
+    signing: Signing,
+    publisher: Publisher,
+    watcher: Watcher,
+    tmp_path: Path,
 ) -> None:
     roster_csv = tmp_path / "roster.csv"
     roster_csv.write_text(ROSTER_V1)
     centre.set_roster(SITE, roster_csv)
-    gw = card_gateway(tmp_path, broker, "gw-dist-3")
+    gw = card_gateway(tmp_path, broker, "gw-dist-3", health={"interval_s": 300})  # reports on connect, on alarms
     dist = gw.distribution
     assert dist is not None
     try:
@@ -241,6 +247,11 @@ def test_tampered_unsigned_foreign_and_replayed_artifacts_are_refused_and_the_in
         signed = sign_manifest(base, signing.key, signing.cert_pem)
         tampered = bad_data.replace(b"Barack", b"Mallet")
         expect_refusal(signed, tampered, "tampered")
+        watcher.wait_for(
+            lambda t, p: t.endswith("/gw-dist-3/health") and b"distribution_refused" in p,
+            10,
+            "the refusal in a health report at once (not at the 300 s interval)",
+        )
         # 2. unsigned
         expect_refusal(dataclasses.replace(base, version=base.version + 1), bad_data, "unsigned manifest")
         # 3. signed by a gateway's key (its certificate is the site CA's, its role is not server)

@@ -343,4 +343,12 @@ def distribution_for(gw: Gateway) -> DistributionClient | None:
         crl_path=tls.crl,
         state_dir=state_dir_for(cfg),
         installers={"gallery": install_gallery, "roster": install_roster},
+        on_alarm=lambda _msg: _poke_health(gw),
     )
+
+
+def _poke_health(gw: Gateway) -> None:
+    """A refusal goes out in a health report now, not at the next interval (the alarm is in `alarms`)."""
+    health = getattr(gw, "health", None)  # made after the distribution client: a refusal may come first
+    if health is not None:
+        health.poke()
