@@ -244,3 +244,25 @@ def test_a_school_month_streams_in_chunks(store: CheckinStore, cal: SchoolCalend
     s = rep.summaries()
     assert sum(x.absent for x in s) == len(rep.days) * len([p for i, p in enumerate(roster) if i % 7 == 0])
     assert sum(x.late for x in s) == len(rep.days) * sum(1 for i in range(400) if i % 7 and i % 30 > 15)
+
+
+def test_xlsx_writer_cells_openpyxl_reads_back() -> None:
+    from edge.central.attendance.xlsx import column, write_workbook
+
+    assert [column(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    buf = io.BytesIO()
+    rows = [
+        ['bell\x07 <&> "q"', 3, 2.5, True, None, date(2027, 1, 2), time(7, 5, 9), datetime(2027, 1, 2, 13, 30)],
+        ["=1+1", -4, 0.0, False, "", date(1900, 3, 1), time(0, 0), datetime(2026, 11, 24, 0, 0, 1)],
+    ]
+    write_workbook(buf, [("s one", [f"h{i}" for i in range(8)], rows), ("two", ["x"], [])])
+    wb = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
+    assert wb.sheetnames == ["s one", "two"] and wb["two"].max_row == 1
+    got = [[c.value for c in r] for r in wb["s one"].iter_rows(min_row=2)]
+    assert got[0][:4] == ['bell\ufffd <&> "q"', 3, 2.5, "yes"] and got[0][4] is None
+    assert got[0][5:] == [datetime(2027, 1, 2), time(7, 5, 9), datetime(2027, 1, 2, 13, 30)]
+    assert got[1][0] == "=1+1" and wb["s one"]["A3"].data_type == "s"  # text, never a formula
+    assert got[1][5] == datetime(1900, 3, 1) and got[1][7] == datetime(2026, 11, 24, 0, 0, 1)
+    assert wb["s one"]["A1"].font.b and wb["s one"].freeze_panes == "A2"
+    with pytest.raises(ValueError, match="not allowed"):
+        write_workbook(io.BytesIO(), [("a/b", ["x"], [])])

@@ -269,3 +269,30 @@ def bench_gate_cmd(taps: int, replugs: int, json_path: Path | None) -> None:
     from edge.bench.gate import bench_gate
 
     _emit(bench_gate(taps=taps, replugs=replugs), json_path)
+
+
+@bench.command("web")
+@click.option("--store", default="sqlite", show_default=True, help="sqlite | postgresql (a private server) | a URL.")
+@click.option("--students", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--days", type=click.IntRange(1, 400), default=180, show_default=True, help="School days of data.")
+@click.option("--classes", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--viewers", type=click.IntRange(1, 1000), default=50, show_default=True, help="Live (SSE) viewers.")
+@click.option("--samples", type=click.IntRange(1, 10_000), default=40, show_default=True, help="Requests per page.")
+@click.option("--sse-events", type=click.IntRange(1, 100_000), default=60, show_default=True)
+@JSON_OUT
+def bench_web_cmd(
+    store: str,
+    students: int,
+    days: int,
+    classes: int,
+    viewers: int,
+    samples: int,
+    sse_events: int,
+    json_path: Path | None,
+) -> None:
+    """The web app with a school year of data: page, API and monthly-report times, live delivery to SSE viewers."""
+    from edge.bench.web import bench_web, table
+
+    out = bench_web(store, students, days, classes, viewers, samples, sse_events)
+    click.echo(table(out), err=True)
+    _emit(out, json_path)

@@ -3,10 +3,11 @@
 One function per format, each taking the same RangeReport (edge/central/attendance/summary.py), so the three files
 of one request always agree. Every text cell goes through edge/central/spreadsheet.py's `safe_cell` (a pupil
 named `=HYPERLINK(...)` is shown as text, never run); XLSX cells are also typed as strings, dates as dates, times
-as times (school's time zone, stated in the header), with a header row and the panes frozen under it.
+as times (school's time zone, stated in the header), with a header row and the panes frozen under it — written by
+edge/central/attendance/xlsx.py (openpyxl's writer is 10× slower without lxml; tests read the files with openpyxl).
 
 Streaming-safe: the CSV and JSON bodies are generators (a whole school month is ~40,000 rows and never one
-string); the XLSX is written by openpyxl's write-only workbook into a spooled temporary file (memory up to 8 MiB,
+string); the XLSX is written sheet by sheet into a spooled temporary file (memory up to 8 MiB,
 disk beyond) and read back in 64 KiB chunks.
 """
 
@@ -21,14 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from edge.central.attendance.calendar import SchoolCalendar
 from edge.central.attendance.edfi import iter_json
 from edge.central.attendance.summary import DAY_FIELDS, SUMMARY_FIELDS, RangeReport
+from edge.central.attendance.xlsx import write_workbook
 from edge.central.spreadsheet import safe_cell, safe_row
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -98,46 +95,25 @@ def csv_download(report: RangeReport, school_id: str, layout: Layout = "days") -
     return Download(name, CSV_TYPE, body())
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
-    if isinstance(value, datetime):  # an arrival/departure: the day is in its own column, keep the local time
-        cell = WriteOnlyCell(ws, value.replace(tzinfo=None).time())
-        cell.number_format = "hh:mm:ss"
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(ws, value)
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-    if isinstance(value, bool):
-        return WriteOnlyCell(ws, "yes" if value else "no")
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, datetime):  # an arrival/departure: the day has its own column, keep the local time
+        return value.time()
     if isinstance(value, str):
-        cell = WriteOnlyCell(ws, safe_cell(value))
-        cell.data_type = "s"  # never a formula, whatever the text
-        return cell
-    return WriteOnlyCell(ws, value)
+        return safe_cell(value)
+    return value
 
 
-def _sheet(wb: Workbook, title: str, fields: Sequence[str], rows: Iterable[dict[str, Any]], tz: str) -> None:
-    ws = wb.create_sheet(title)
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for f in fields:
-        label = f"{f} ({tz})" if f in ("first_in", "last_out") else f
-        c = WriteOnlyCell(ws, label)
-        c.font = bold
-        header.append(c)
-    ws.append(header)
-    for r in rows:
-        ws.append([_cell(ws, r.get(f)) for f in fields])
+def _header(fields: Sequence[str], tz: str) -> list[str]:
+    return [f"{f} ({tz})" if f in ("first_in", "last_out") else f for f in fields]
 
 
 def xlsx_download(report: RangeReport, school_id: str) -> Download:
     """One workbook, two sheets: 'summary' (per student) and 'days' (per student per school day)."""
-    wb = Workbook(write_only=True)
-    _sheet(wb, "summary", SUMMARY_FIELDS, (s.as_row() for s in report.summaries()), report.timezone)
-    _sheet(wb, "days", DAY_FIELDS, report.day_rows(), report.timezone)
+    tz = report.timezone
+    summary = ([_xlsx_value(r.get(f)) for f in SUMMARY_FIELDS] for r in (s.as_row() for s in report.summaries()))
+    days = ([_xlsx_value(r.get(f)) for f in DAY_FIELDS] for r in report.day_rows())
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (closed by the generator)
-    wb.save(spool)
+    write_workbook(spool, [("summary", _header(SUMMARY_FIELDS, tz), summary), ("days", _header(DAY_FIELDS, tz), days)])
     spool.seek(0)
 
     def body() -> Iterator[bytes]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from edge.central.attendance.calendar import SchoolCalendar
+from edge.central.attendance.calendar import ClassTimes, DayVerdict, SchoolCalendar
 from edge.central.attendance.export import day_bounds
 from edge.central.attendance.rule import Status, Tap, decide
 from edge.central.store import CheckinStore
@@ -169,6 +169,28 @@ DAY_FIELDS = (
 )
 
 
+class _CachedCalendar(SchoolCalendar):
+    """The school's calendar with its per-day and per-class answers remembered for one report: the rule asks the
+    same (class, day) questions 40,000 times for a school month, and the answers cannot change meanwhile."""
+
+    def __init__(self, base: SchoolCalendar) -> None:
+        super().__init__(base.config, base.tz.key)
+        self._checks: dict[date, DayVerdict] = {}
+        self._times: dict[str, ClassTimes] = {}
+
+    def check(self, day: date) -> DayVerdict:
+        v = self._checks.get(day)
+        if v is None:
+            v = self._checks[day] = super().check(day)
+        return v
+
+    def times_for(self, class_name: str) -> ClassTimes:
+        t = self._times.get(class_name)
+        if t is None:
+            t = self._times[class_name] = super().times_for(class_name)
+        return t
+
+
 def _excused_check(excused: Excused) -> Callable[[str, date], bool]:
     if callable(excused):
         return excused
@@ -225,6 +247,7 @@ def attendance_range(
             raise TypeError("attendance_range needs a store or a fetch function")
         fetch = store.checkins
     students = select_students(roster, classes)
+    calendar = _CachedCalendar(calendar)
     tz = calendar.tz.key
     days = calendar.school_days(start, end)
     by_person: dict[str, list[dict[str, Any]]] = {p.person_id: [] for p in students}

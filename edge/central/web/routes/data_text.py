@@ -20,8 +20,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "reports.summary": ("Tổng hợp theo học sinh", "Summary per student"),
     "reports.grid": ("Từng ngày", "Day by day"),
     "reports.grid_too_long": (
-        "Khoảng thời gian dài hơn một tháng: bảng từng ngày có trong tệp tải về.",
-        "The range is longer than a month: the day-by-day table is in the downloads.",
+        "Bảng từng ngày chỉ hiện cho tối đa một tháng và vài lớp: chọn một lớp, hoặc xem trong tệp tải về.",
+        "The day-by-day table is shown for up to a month and a few classes: choose a class, or see the downloads.",
     ),
     "reports.student": ("Học sinh", "Student"),
     "reports.school_days": ("Ngày học", "School days"),

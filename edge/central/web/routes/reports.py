@@ -33,7 +33,9 @@ router = APIRouter()
 register_text()
 
 GRID_MAX_DAYS = 31
-"""The page draws the student × day grid up to a month; longer ranges show the summary (downloads have all)."""
+GRID_MAX_CELLS = 15_000
+"""The page draws the student × day grid up to a month and ~15,000 cells (a few classes); a whole school's month
+shows the summary only (a 2,000-row grid is no use on a screen, and megabytes on a phone): downloads have all."""
 API_PAGE_MAX = 5000
 READERS = ("admin", "office", "teacher")
 
@@ -156,7 +158,11 @@ def reports_page(
         error = str(exc)
         lo = hi = today(ctx, directory(ctx, site_id))[0]
     d = directory(ctx, site_id)
-    grid = report is not None and len(report.days) <= GRID_MAX_DAYS
+    grid = (
+        report is not None
+        and len(report.days) <= GRID_MAX_DAYS
+        and len(report.days) * len(report.students) <= GRID_MAX_CELLS
+    )
     context: dict[str, Any] = {
         "school": school,
         "classes": visible_classes(user, d),
