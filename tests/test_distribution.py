@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.camera.base import Frame
 from edge.central.distribution.centre import CentreStore
@@ -36,7 +38,7 @@ from edge.recognition.enroll import EnrolSettings
 from edge.recognition.gallery import Gallery, Template
 from edge.security.pki import Pki, load_private_key
 from edge.security.sealed import read_key_file
-from tests.helpers import FACES, Watcher, face_frame, gallery_key, gateway_config, wait_until
+from tests.helpers import FACES, Watcher, face_frame, fuzz_examples, gallery_key, gateway_config, wait_until
 
 SITE = "test-school"
 ROSTER_V1 = "person_id,name,class,card_uid\nrose,Rose Leslie,11C,62E3086CED\n"
@@ -381,3 +383,40 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     (tmp_path / "bad.csv").write_text("person_id,name\n")
     r = run(cli, ["distribution", "roster", SITE, str(tmp_path / "bad.csv")], env=env)
     assert r.exit_code == 1 and "missing ['class']" in r.output, r.output
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    ["kind", "site", "version", "sha256", "size", "model", "created_at", "chunks", "chunk_size", "signer", "x"]
+)
+
+
+@settings(max_examples=fuzz_examples(300), deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.dictionaries(field_names, json_values, max_size=11).map(lambda d: json.dumps(d).encode()),
+    )
+)
+def test_parse_manifest_refuses_in_words_whatever_it_is_given(payload: bytes) -> None:
+    try:
+        m = parse_manifest(payload)
+    except ManifestRefused as exc:
+        assert str(exc)
+        return
+    assert parse_manifest(m.to_json()) == m  # what it accepts round-trips
+
+
+@settings(max_examples=fuzz_examples(300), deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["edge", "v1", SITE, "distribution", "gallery", "roster", "manifest", "7", "+", ""]), max_size=8
+    )
+)
+def test_parse_topic_never_raises(parts: list[str]) -> None:
+    parsed = parse_topic("/".join(parts), "edge/v1", SITE)
+    assert parsed is None or parsed[0] in KINDS

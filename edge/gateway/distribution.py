@@ -22,6 +22,7 @@ hundred KiB to a few MB on the site network, once per reconnect).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -104,6 +105,7 @@ class DistributionClient:
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=1000)
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="distribution", daemon=True)
 
     # files -----------------------------------------------------------------------------------------------
@@ -141,8 +143,11 @@ class DistributionClient:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self._stopping.set()
+        with contextlib.suppress(queue.Full):  # a full queue: the thread sees _stopping after its current message
+            self._queue.put_nowait(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def wait_installed(self, kind: Kind, version: int, timeout: float) -> bool:
         """For tests and tools: until `kind` is at `version` or above."""
@@ -177,7 +182,7 @@ class DistributionClient:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
+            if item is None or self._stopping.is_set():
                 return
             try:
                 self._handle(*item)
