@@ -508,13 +508,15 @@ def db_retention(store_url: str, keep_days: int, site: str | None) -> None:
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep the demo's files here (default: a temporary folder, removed at the end).",
+    help="The demo's data folder (kept). Default: ~/.local/state/edge/demo, emptied at each run.",
 )
-def demo_cmd(workdir: Path | None) -> None:
-    """End-to-end demo on the bundled sample data: broker, collector, gateway, camera, card reader."""
-    from edge.demo.runner import run_demo
+@click.option("--serve", is_flag=True, help="Keep the centre and the web app running at the end, until Ctrl-C.")
+def demo_cmd(workdir: Path | None, serve: bool) -> None:
+    """A school morning end to end on the bundled data: closed broker, gateway (video, card readers, gate
+    controller), collector, notifier, web app, parents' e-mail and webhook receivers."""
+    from edge.demo.runner import default_workdir, run_demo
 
-    sys.exit(run_demo(workdir))
+    sys.exit(run_demo(workdir or default_workdir(), serve=serve))
 
 
 @cli.command("doctor")
@@ -616,6 +618,7 @@ def _register() -> None:
     from edge.central.bridge import bridge
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
+    from edge.central.web.commands import server
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
     from edge.security.commands import broker_group, command_group, pki_group
 
@@ -631,7 +634,7 @@ def _register() -> None:
         pki_group,
         broker_group,
         command_group,
-    from edge.central.web.commands import server
+        server,
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
@@ -646,4 +649,3 @@ _register()
 
 def main() -> None:
     cli(prog_name="edge")
-        server,

@@ -14,7 +14,7 @@ The script (seconds after the gateway is online):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edge.central.attendance.rule import Status
@@ -63,6 +63,19 @@ class Morning:
     gate_result: dict[str, Any] | None = None
     relay_driven: bool = False
     exits: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """What the demo writes to demo-summary.json: its observations, for people and for the demo's test."""
+        return {
+            "published": len(self.checkins),
+            "stored": self.stored,
+            "checkins": sorted(self.checkins.values(), key=lambda e: int(e["seq"])),
+            "statuses": {p: str(s) for p, s in sorted(self.statuses.items())},
+            "notices": [asdict(d) for d in self.deliveries],
+            "gate_result": self.gate_result,
+            "relay_driven": self.relay_driven,
+            "exits": self.exits,
+        }
 
     def granted(self) -> dict[str, str]:
         """person_id -> method of their granted check-in."""

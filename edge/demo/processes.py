@@ -53,6 +53,8 @@ def spawn(name: str, args: list[str], logs: Path) -> Child:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            # its own session: Ctrl-C at the terminal reaches the demo only, which then stops every child in order
+            start_new_session=True,
         )
     return Child(name, proc, log)
 
