@@ -21,7 +21,7 @@ from edge.central.web.routes.common import parse_day, parse_month
 from tests.helpers import fuzz_examples
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "edge" / "central" / "web" / "templates"
-CORE_TEMPLATES = ("base", "login", "error", "today", "class_day", "student", "gates")
+CORE_TEMPLATES = ("base", "login", "error", "today", "class_day", "student", "gates", "admin_users", "admin_audit")
 
 
 @settings(max_examples=fuzz_examples(300))

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.central.web import i18n
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
-from edge.central.web.routes import api, auth, classes, gates, live, reports, roster, students, today
+from edge.central.web.routes import admin, api, auth, classes, gates, live, reports, roster, students, today
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     api,
     reports,
     roster,
+    admin,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 

@@ -1,0 +1,80 @@
+"""Admin pages: staff accounts (list, add, disable / enable) and the audit log. The same Accounts methods as
+`edge server user …`; every change is audited with who made it and from where."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from edge.central.web import audit as audit_log
+from edge.central.web.accounts import ROLES, USERNAME, AccountError
+from edge.central.web.deps import CtxDep, audit, csrf_protect, require_roles, templates
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_roles("admin"))])
+AUDIT_ROWS = 200
+
+
+def _users_page(request: Request, ctx: CtxDep, error: str | None = None, status: int = 200) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "admin_users.html",
+        {"users": ctx.accounts.list(), "roles": ROLES, "error": error, "schools": ctx.cfg.schools},
+        status,
+    )
+
+
+@router.get("/users", include_in_schema=False)
+def users(request: Request, ctx: CtxDep) -> Response:
+    return _users_page(request, ctx)
+
+
+@router.post("/users", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def add_user(
+    request: Request,
+    ctx: CtxDep,
+    username: Annotated[str, Form(max_length=32)],
+    role: Annotated[str, Form(max_length=16)],
+    password: Annotated[str, Form(max_length=1024)],
+    classes: Annotated[str, Form(max_length=500)] = "",
+    site_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    admin = request.state.user
+    if site_id and ctx.school(site_id) is None:
+        return _users_page(request, ctx, f"unknown school {site_id!r}", 422)
+    if admin.site_id is not None and site_id != admin.site_id:
+        raise HTTPException(403, "an admin of one school adds accounts of that school only")
+    wanted = [c.strip() for c in classes.replace(";", ",").split(",") if c.strip()]
+    try:
+        user = ctx.accounts.add(username.strip().lower(), password, role, site_id=site_id or None, classes=wanted)
+    except AccountError as exc:
+        return _users_page(request, ctx, str(exc), 422)
+    audit(ctx, admin, "user_add", {"user": user.username, "role": user.role, "classes": list(user.classes)}, request,
+          user.site_id)  # fmt: skip
+    return RedirectResponse("/admin/users", 303)
+
+
+@router.post("/users/{username}/disable", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def disable_user(
+    request: Request,
+    ctx: CtxDep,
+    username: Annotated[str, Path(pattern=USERNAME.pattern)],
+    enable: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    admin = request.state.user
+    if username == admin.username and not enable:
+        return _users_page(request, ctx, "you cannot disable your own account", 422)
+    target = ctx.accounts.get(username)
+    if target is None:
+        raise HTTPException(404, "unknown user")
+    if admin.site_id is not None and target.site_id != admin.site_id:
+        raise HTTPException(403, "forbidden")
+    ctx.accounts.set_disabled(username, not enable)
+    audit(ctx, admin, "user_enable" if enable else "user_disable", {"user": username}, request, target.site_id)
+    return RedirectResponse("/admin/users", 303)
+
+
+@router.get("/audit", include_in_schema=False)
+def audit_page(request: Request, ctx: CtxDep) -> Response:
+    return templates.TemplateResponse(request, "admin_audit.html", {"rows": audit_log.recent(ctx.db, AUDIT_ROWS)})
