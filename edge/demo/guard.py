@@ -47,6 +47,8 @@ def add_users(store_url: str) -> None:
 def server_args(central: Path, store_url: str, port: int, broker: MosquittoBroker, identity: str) -> list[str]:
     """`edge server run` on localhost: the broker link (gates, signed commands) with the server's identity;
     plain-HTTP cookies because the demo serves http://127.0.0.1 (production puts HTTPS in front)."""
+    if broker.pki is None:
+        raise RuntimeError("the demo's broker runs closed, with a PKI")
     return [
         "server", "run", "-c", str(central), "--store", store_url, "--host", "127.0.0.1", "--port", str(port),
         "--pki", str(broker.pki.dir), "--identity", identity, "--mqtt-port", str(broker.port), "--insecure-cookies",
