@@ -368,6 +368,10 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)
     assert r.exit_code == 0, r.output
     assert "several faces" in r.output and "1 photo(s) accepted" in r.output
+    r = run(cli, ["distribution", "unenroll", SITE, "obama", "nobody"], env=env)
+    assert r.exit_code == 0 and "obama: 1 template(s) removed" in r.output and "nobody: not enrolled" in r.output
+    r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)
+    assert r.exit_code == 0 and "1 people" in r.output, r.output
     r = run(cli, ["distribution", "roster", SITE, str(tmp_path / "roster.csv")], env=env)
     assert r.exit_code == 0 and "2 people" in r.output, r.output
     r = run(cli, ["distribution", "status", SITE, *conn])

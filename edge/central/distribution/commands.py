@@ -2,6 +2,7 @@
 what each site has announced.
 
     edge distribution enroll SITE --photos DIR          photos -> templates in the centre's gallery of SITE
+    edge distribution unenroll SITE PERSON...           a student who left: their templates removed
     edge distribution roster SITE roster.csv            the school's roster, checked, kept at the centre
     edge distribution publish SITE [--kind all]          sign + announce (retained) on the site broker
     edge distribution status SITE                       the announced versions, signature checked
@@ -162,6 +163,26 @@ def enroll_cmd(
 def _print_reject(r: PhotoResult) -> None:
     if not r.accepted:
         click.echo(f"{r.status:14s} {r.person_id:24s} {r.photo} {r.detail}")
+
+
+@distribution.command("unenroll")
+@click.argument("site")
+@click.argument("person_ids", nargs=-1, required=True)
+@centre_options
+@click.option("--model", type=click.Choice(MODEL_NAMES), default=DEFAULT_MODEL, show_default=True)
+def unenroll_cmd(site: str, person_ids: tuple[str, ...], centre_dir: Path, key_file: Path, model: str) -> None:
+    """Remove PERSON_IDS (every template) from SITE's gallery at the centre; then `publish` (a student who left)."""
+    from edge.central.distribution.centre import CentreError
+    from edge.recognition.gallery import GalleryError
+
+    store = _centre(centre_dir, key_file)
+    try:
+        for pid in person_ids:
+            n = store.remove(site, pid, model)
+            click.echo(f"{pid}: {n} template(s) removed" if n else f"{pid}: not enrolled")
+    except (CentreError, GalleryError) as exc:
+        _fail(str(exc))
+    click.echo(f"next: edge distribution publish {site} --kind gallery")
 
 
 @distribution.command("roster")
