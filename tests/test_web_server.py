@@ -16,9 +16,13 @@ from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from, free_
 
 
 def edge(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args], check=False, input=stdin, capture_output=True, text=True, timeout=60
-    )
+    """`edge ARGS` in this process (click's runner: the CLI as a user types it, without a Python start each)."""
+    from click.testing import CliRunner
+
+    from edge.cli import cli
+
+    r = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+    return subprocess.CompletedProcess(list(args), r.exit_code, r.stdout, r.stderr)
 
 
 def test_user_and_token_commands(tmp_path: Path) -> None:
