@@ -235,5 +235,26 @@ def test_openapi_document_lists_the_api(web: tuple[Any, TestClient]) -> None:
 def test_api_docs_page_needs_no_cdn(web: tuple[Any, TestClient]) -> None:
     _ctx, c = web
     page = c.get("/api/docs")
-    assert page.status_code == 200 and f"GET /api/v1/schools/{{site_id}}/checkins" in page.text
+    assert page.status_code == 200 and "GET /api/v1/schools/{site_id}/checkins" in page.text
     assert "cdn" not in page.text.lower() and "<script" not in page.text
+
+
+def test_a_changed_roster_file_is_picked_up_and_a_broken_one_keeps_the_last_good(
+    web: tuple[Any, TestClient], tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    ctx, c = web
+    login(c, "office")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER_WITH_SCRIPT + "giang,Vũ Giang,6B,,\n", encoding="utf-8")
+    os.utime(roster, (time.time() + 5, time.time() + 5))  # a new mtime even within the filesystem's granularity
+    ctx.directories._checked.clear()  # skip the once-a-second throttle
+    assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text
+    roster.write_text("person_id,name\nbroken", encoding="utf-8")
+    os.utime(roster, (time.time() + 10, time.time() + 10))
+    ctx.directories._checked.clear()
+    assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text, "the last good roster stays in use"
+    today = c.get(f"/s/{SITE}/today").text
+    assert 'id="directory-problems"' in today and "header must be" in today

@@ -3,7 +3,7 @@ create_app — no globals, so a test builds a second app beside the first.
 
 School directories (roster + guardians CSV per school, edge/central/notify/directory.py) are re-read when one of
 their files changes, so an office that replaces roster.csv sees it on the next page without a restart; a file
-that no longer loads keeps the last good directory and the problem is shown (`directory_problems`)."""
+that no longer loads keeps the last good directory and its problems are listed on Today for the office."""
 
 from __future__ import annotations
 

@@ -44,6 +44,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "today.offline": ("Mất kết nối, đang thử lại…", "Disconnected, retrying…"),
     "today.no_school": ("Hôm nay không có tiết học: {reason}", "No school today: {reason}"),
     "today.total": ("Toàn trường", "Whole school"),
+    "today.directory_problems": (
+        "Danh sách học sinh/phụ huynh mới có lỗi; trang vẫn dùng bản trước:",
+        "The new roster/guardians file has problems; the previous one is still in use:",
+    ),
     "class.title": ("Lớp {name} — {day}", "Class {name} — {day}"),
     "class.student": ("Học sinh", "Student"),
     "class.first_in": ("Vào lúc", "First in"),

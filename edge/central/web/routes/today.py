@@ -69,5 +69,6 @@ def today_page(
             "recent": [{**r, "person": names[r["person_id"]]} for r in recent],
             "linkable": set(visible_classes(user, d)),
             "live_after": live_after,
+            "directory_problems": ctx.directories.problems.get(site_id, []) if user.role in ("admin", "office") else [],
         },
     )
