@@ -4,8 +4,10 @@ artifacts are refused with an alarm while the installed one stays in use."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -99,9 +101,11 @@ def card_gate() -> dict[str, object]:
     }
 
 
-def card_gateway(tmp: Path, broker: MosquittoBroker, name: str, **extra: Any) -> Gateway:
+def card_gateway(tmp: Path, mqtt_broker: MosquittoBroker, name: str, **extra: Any) -> Gateway:
     gallery_key(tmp)
-    cfg = load_config(gateway_config(tmp, broker, name, card_gate(), ROSTER_V1, clock_check="assume_synced", **extra))
+    cfg = load_config(
+        gateway_config(tmp, mqtt_broker, name, card_gate(), ROSTER_V1, clock_check="assume_synced", **extra)
+    )
     gw = Gateway(cfg, drain_timeout_s=0.5)
     gw.start()
     assert gw.distribution is not None
@@ -172,34 +176,95 @@ def test_a_student_enrolled_at_the_centre_is_recognised_by_a_running_gateway(
         gw.stop()
 
 
+class CuttableLink:
+    """A TCP relay between the gateway and the broker that the test can cut (connections dropped, new ones
+    refused) and restore: the gateway process runs on, offline, as behind a failed switch."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.up = threading.Event()
+        self.up.set()
+        self.sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="test-link", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.up.is_set():
+                conn.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self._lock:
+                self.sockets += [conn, upstream]
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up.clear()
+        with self._lock:
+            for s in self.sockets:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            self.sockets.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.server.close()
+
+
 def test_an_offline_gateway_catches_up_on_reconnect_and_keeps_the_centres_roster_across_restarts(
     broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
 ) -> None:
     roster_csv = tmp_path / "roster.csv"
     roster_csv.write_text(ROSTER_V1)
     centre.set_roster(SITE, roster_csv)
-    gw = card_gateway(tmp_path, broker, "gw-dist-2")
+    link = CuttableLink(broker.port)
+    gw = card_gateway(tmp_path, broker, "gw-dist-2", broker={"port": link.port})
+    assert gw.transport is not None and gw.distribution is not None
     try:
         first = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
-        assert gw.distribution is not None and gw.distribution.wait_installed("roster", first.version, 15)
-    finally:
-        gw.stop()  # offline: the centre publishes meanwhile
+        assert gw.distribution.wait_installed("roster", first.version, 15)
 
-    roster_csv.write_text(ROSTER_V2)
-    centre.set_roster(SITE, roster_csv)
-    second = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
-    assert second.version > first.version
+        link.cut()  # the gateway goes offline (it keeps running); the centre publishes meanwhile
+        wait_until(lambda: not gw.transport.connected, 10, "the gateway offline")  # type: ignore[union-attr]
+        roster_csv.write_text(ROSTER_V2)
+        centre.set_roster(SITE, roster_csv)
+        second = publisher.publish(centre, centre.artifact(SITE, "roster"), signing)
+        assert second.version > first.version
+        assert not gw.distribution.wait_installed("roster", second.version, 1)
+        assert roster_ids(gw) == {"rose"}, "offline: the last installed one"
 
-    gw = card_gateway(tmp_path, broker, "gw-dist-2")
-    try:
-        assert roster_ids(gw) == {"rose"}, "until the new version arrives, the last installed one"
-        assert gw.distribution is not None and gw.distribution.wait_installed("roster", second.version, 15)
+        link.up.set()  # back: paho reconnects, the broker hands over the retained manifest and chunks
+        assert gw.distribution.wait_installed("roster", second.version, 30)
         assert roster_ids(gw) == {"rose", "obama"}
     finally:
         gw.stop()
-    # the config's roster.csv (ROSTER_V1) is not what a restart loads: the centre's distributed copy is
-    cfg = load_config(tmp_path / "config.yaml")
-    assert "obama" in Gateway.roster_source(cfg).read_text()
+        link.close()
+
+    # a restart loads the centre's copy, not the config's roster.csv (ROSTER_V1), before any network
+    gw = Gateway(load_config(tmp_path / "config.yaml"), drain_timeout_s=0.5)
+    gw.start()
+    try:
+        assert roster_ids(gw) == {"rose", "obama"}
+    finally:
+        gw.stop()
     # and `edge doctor` names the version the gateway runs
     from edge.ops.doctor import Limits, run_checks
 
