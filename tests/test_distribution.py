@@ -489,3 +489,71 @@ def test_parse_manifest_refuses_in_words_whatever_it_is_given(payload: bytes) ->
 def test_parse_topic_never_raises(parts: list[str]) -> None:
     parsed = parse_topic("/".join(parts), "edge/v1", SITE)
     assert parsed is None or parsed[0] in KINDS
+
+
+def test_client_order_and_limits_without_a_broker(tmp_path: Path) -> None:
+    """Retained messages come in any order: chunks before their manifest, an older version's chunks after a newer
+    manifest, a chunk that does not fit the signed manifest. Only the announced bytes are installed."""
+    from edge.gateway.distribution import DistributionClient
+
+    pki = Pki(tmp_path / "pki")
+    pki.init(SITE)
+    tls = pki.tls_files(pki.issue("centre", "server").name)
+    key, cert = load_private_key(tls.key), tls.cert.read_text()
+    got: list[bytes] = []
+
+    def install(data: bytes, _m: Manifest) -> str:
+        got.append(data)
+        return f"{len(data)} bytes"
+
+    client = DistributionClient(
+        prefix="edge/v1",
+        site=SITE,
+        ca_path=pki.ca_cert_path,
+        crl_path=pki.crl_path,
+        state_dir=tmp_path / "state",
+        installers={"gallery": install, "roster": install},
+    )
+    client.start()
+    base = f"edge/v1/{SITE}/distribution/roster"
+
+    def manifest(version: int, data: bytes, chunk_size: int) -> Manifest:
+        import hashlib
+
+        m = Manifest("roster", SITE, version, hashlib.sha256(data).hexdigest(), len(data), "", "t", 0, chunk_size)
+        m = dataclasses.replace(m, chunks=-(-len(data) // chunk_size))
+        return sign_manifest(m, key, cert)
+
+    try:
+        v5 = b"A" * 25
+        for i in range(3):  # chunks first, the manifest last
+            client.submit(f"{base}/5/{i}", v5[i * 10 : (i + 1) * 10])
+        client.submit(f"{base}/manifest", manifest(5, v5, 10).to_json())
+        assert client.wait_installed("roster", 5, 5) and got == [v5]
+
+        v7 = b"B" * 12
+        client.submit(f"{base}/manifest", manifest(7, v7, 10).to_json())
+        client.submit(f"{base}/6/0", b"C" * 10)  # another version's chunk: not part of v7
+        client.submit(f"{base}/7/1", b"B" * 2)
+        client.submit(f"{base}/7/0", b"B" * 10)
+        assert client.wait_installed("roster", 7, 5) and got[-1] == v7
+
+        client.submit(f"{base}/manifest", manifest(9, b"D" * 12, 10).to_json())
+        client.submit(f"{base}/9/0", b"D" * 11)  # longer than the signed chunk_size
+        wait_until(lambda: client.counters["refused"] == 1, 5, "an oversized chunk refused")
+        assert "does not fit" in client.alarms()[0] and client.installed["roster"].version == 7
+        client.submit(f"{base}/manifest", manifest(6, b"E", 10).to_json())  # older: ignored, not refused
+        wait_until(lambda: client.counters["ignored"] == 1, 5, "an older version ignored")
+        assert client.counters["refused"] == 1 and len(got) == 2
+    finally:
+        client.stop()
+    # the versions outlive the process: a new client starts from v7
+    again = DistributionClient(
+        prefix="edge/v1",
+        site=SITE,
+        ca_path=pki.ca_cert_path,
+        crl_path=pki.crl_path,
+        state_dir=tmp_path / "state",
+        installers={},
+    )
+    assert again.installed["roster"].version == 7 and again.snapshot()["roster"]["summary"] == "12 bytes"
