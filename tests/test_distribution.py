@@ -446,6 +446,9 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     r = run(cli, ["distribution", "status", SITE, *conn])
     assert r.exit_code == 0 and r.output.count("signed by test-centre") == 2, r.output
 
+    nobody = ["--broker", f"127.0.0.1:{free_port()}", *conn[2:], "--timeout", "1"]
+    r = run(cli, ["distribution", "publish", SITE, *nobody], env=env)
+    assert r.exit_code == 1 and "not published" in r.output and "not reached" in r.output, r.output
     broker.identity("gw-cli", "gateway")  # a gateway identity cannot sign a distribution
     r = run(cli, ["distribution", "publish", SITE, *conn[:4], "--identity", "gw-cli"], env=env)
     assert r.exit_code == 1 and "only a server identity" in r.output, r.output

@@ -68,6 +68,7 @@ def broker_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--ca", type=click.Path(dir_okay=False, path_type=Path), help="Site CA (without --pki)."),
             click.option("--cert", type=click.Path(dir_okay=False, path_type=Path), help="Server certificate."),
             click.option("--key", type=click.Path(dir_okay=False, path_type=Path), help="Server key."),
+            click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the broker."),
         )
     ):
         f = opt(f)
@@ -220,6 +221,7 @@ def publish_cmd(
     ca: Path | None,
     cert: Path | None,
     key: Path | None,
+    timeout: float,
     kind: str,
     model: str,
 ) -> None:
@@ -236,7 +238,7 @@ def publish_cmd(
     try:
         signing = Signing.from_tls(tls)
         artifacts = [store.artifact(site, k, model) for k in kinds]
-        with Publisher(host, port, tls, client_id=f"{identity}-distribution", prefix=prefix) as pub:
+        with Publisher(host, port, tls, f"{identity}-distribution", prefix, timeout) as pub:
             for a in artifacts:
                 m = pub.publish(store, a, signing)
                 click.echo(
@@ -258,6 +260,7 @@ def status_cmd(
     ca: Path | None,
     cert: Path | None,
     key: Path | None,
+    timeout: float,
 ) -> None:
     """What SITE's gateways are offered now: each retained manifest, its version and whether its signature holds.
     (Each gateway reports what it installed in its health report: `distribution`.)"""
@@ -269,7 +272,7 @@ def status_cmd(
     host, port = _host_port(broker)
     bad = False
     try:
-        with Publisher(host, port, tls, client_id=f"{identity}-distribution-status", prefix=prefix) as pub:
+        with Publisher(host, port, tls, f"{identity}-distribution-status", prefix, timeout) as pub:
             for k in KINDS:
                 m = pub.retained_manifest(site, k)
                 if m is None:

@@ -72,6 +72,7 @@ class Publisher:
         self.host, self.port = host, port
         self._client = make_client(MqttSettings(host, port, client_id, tls=tls))
         self._up = threading.Event()
+        self._answered = threading.Event()
         self._refused = ""
         self._subacked: set[int] = set()
         self._subscribed = threading.Condition()
@@ -84,7 +85,8 @@ class Publisher:
     def __enter__(self) -> Publisher:
         self._client.connect_async(self.host, self.port)
         self._client.loop_start()
-        if not self._up.wait(self.timeout_s):
+        self._answered.wait(self.timeout_s)
+        if not self._up.is_set():
             self.close()
             raise PublishError(f"broker {self.host}:{self.port} not reached: {self._refused or 'timed out'}")
         return self
@@ -99,8 +101,9 @@ class Publisher:
     def _on_connect(self, _c: mqtt.Client, _ud: object, _f: object, rc: ReasonCode, _p: object) -> None:
         if rc.is_failure:
             self._refused = f"refused: {reason_text(rc)}"
-            return
-        self._up.set()
+        else:
+            self._up.set()
+        self._answered.set()
 
     def _on_subscribe(self, _c: mqtt.Client, _ud: object, mid: int, _rcs: object, _p: object) -> None:
         with self._subscribed:  # may come before subscribe() returned its mid to us
