@@ -336,6 +336,14 @@ def test_tampered_unsigned_foreign_and_replayed_artifacts_are_refused_and_the_in
             dataclasses.replace(base, version=base.version + 3), load_private_key(o.key), o.cert.read_text()
         )
         expect_refusal(foreign, bad_data, "not issued by the site CA")
+        # 4b. signed by a server identity of this site that has since been revoked (the CRL the gateway reads)
+        old = broker.identity("test-centre-old", "server")
+        assert old is not None
+        broker.revoke("test-centre-old")
+        revoked = sign_manifest(
+            dataclasses.replace(base, version=base.version + 4), load_private_key(old.key), old.cert.read_text()
+        )
+        expect_refusal(revoked, bad_data, "revoked")
         # 5. signed by this site's server, but altered after signing (a higher version written in)
         expect_refusal(dataclasses.replace(signed, version=signed.version + 10), bad_data, "bad signature")
         # 6. correctly signed, correct bytes, but content that does not load: the old roster stays
