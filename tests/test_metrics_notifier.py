@@ -3,6 +3,7 @@ failed attempt, one dead-lettered on a 400, the send latency histogram, the queu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,7 @@ def test_notifier_metrics_after_real_traffic(tmp_path: Path) -> None:
     assert value(samples, "edge_notify_jobs", kind="arrived", channel="app", status="sent") == 1
     assert value(samples, "edge_notify_jobs", kind="arrived", channel="app", status="dead") == 1
     assert types["edge_notify_send_seconds"] == "histogram" and types["edge_notify_notices"] == "counter"
+    # the sample Grafana dashboard's notifier panels ask only for series that exist
+    dashboard = (Path(__file__).parent.parent / "edge/ops/grafana/edge-gateways.json").read_text()
+    used = set(re.findall(r"edge_notify_[a-z0-9_]+", dashboard))
+    assert used and used <= {name for name, _ in samples}, used - {name for name, _ in samples}
