@@ -53,8 +53,7 @@ def today_page(
     totals = {k: sum(s.counts[k] for s in summaries) for k in (str(x) for x in sd.STATUSES)}
     lo, hi = day_bounds(day, school.timezone)
     names = {p.person_id: p for p in shown}
-    recent = [r for r in sd.checkins_between(ctx.db, site_id, lo, hi) if r["person_id"] in names][-RECENT:]
-    recent.reverse()
+    recent = [r for r in sd.latest(ctx.db, site_id, lo, hi, RECENT * 10) if r["person_id"] in names][:RECENT]
     return templates.TemplateResponse(
         request,
         "today.html",
