@@ -55,7 +55,7 @@ def school_year(day: date, year_starts_month: int = 8) -> int:
 
 
 def _time(t: datetime | None) -> str | None:
-    return None if t is None else t.strftime("%H:%M:%S")
+    return None if t is None else f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def _session_name(calendar: SchoolCalendar, day: date) -> str:
