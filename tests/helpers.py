@@ -129,6 +129,7 @@ def signed(
 def face_frame(photo: Path, height: int = 300) -> np.ndarray:
     """A 640x360 frame with the photo pasted in the middle."""
     img = cv2.imread(str(photo))
+    assert img is not None, photo
     s = height / img.shape[0]
     img = cv2.resize(img, (int(img.shape[1] * s), height))
     canvas = np.full((360, 640, 3), 40, np.uint8)
@@ -140,7 +141,7 @@ def face_frame(photo: Path, height: int = 300) -> np.ndarray:
 
 def write_video(path: Path, segments: list[tuple[Path | None, int]], fps: int = 30) -> int:
     """An MP4 of `frames` frames per segment (a photo, or None for an empty scene). Returns the frame count."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (640, 360))
     assert writer.isOpened()
     n = 0
     for photo, frames in segments:
