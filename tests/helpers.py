@@ -126,6 +126,13 @@ def signed(
     )
 
 
+def read_image(path: Path) -> np.ndarray:
+    """cv2.imread that fails loudly (OpenCV returns None for a file it cannot read)."""
+    img = cv2.imread(str(path))
+    assert img is not None, f"cannot read {path}"
+    return img
+
+
 def face_frame(photo: Path, height: int = 300) -> np.ndarray:
     """A 640x360 frame with the photo pasted in the middle."""
     img = cv2.imread(str(photo))

@@ -17,7 +17,7 @@ from tests.helpers import wait_until
 
 
 def drain(q: queue.Queue[Frame | None], timeout: float = 5.0) -> list[Frame]:
-    frames = []
+    frames: list[Frame] = []
     while True:
         item = q.get(timeout=timeout)
         if item is END:

@@ -54,7 +54,7 @@ def card(uid: str, t: float) -> Observation:
 
 
 def face(enc: np.ndarray, t: float, person: str | None = None) -> Observation:
-    return Observation(GATE, "cam-1", "face", t, person_id=person, encodings=(enc + 0.001)[None, :])
+    return Observation(GATE, "cam-1", "face", t, person_id=person, encodings=(enc + 0.001)[None, :].astype(np.float32))
 
 
 def test_card_then_matching_face_grants_card_plus_face(

@@ -14,7 +14,7 @@ from edge.cli import cli
 from edge.recognition.backend import model_id_of
 from edge.recognition.enroll import EnrolLayoutError, EnrolSettings, enroll, photos_from_folder, photos_from_roster
 from edge.recognition.gallery import Gallery, GalleryError
-from tests.helpers import FACES, gallery_key
+from tests.helpers import FACES, gallery_key, read_image
 
 FAST = EnrolSettings(jitters=1)
 
@@ -34,7 +34,7 @@ def _photos(tmp: Path) -> Path:
         (photos / pid).mkdir(parents=True)
         for i, src in enumerate(srcs, 1):
             shutil.copy(FACES / src, photos / pid / f"{i}.jpg")
-    obama = cv2.imread(str(FACES / "obama_1.jpg"))
+    obama = read_image(FACES / "obama_1.jpg")
     cv2.imwrite(str(photos / "obama" / "blurred.jpg"), cv2.GaussianBlur(obama, (15, 15), 0))
     cv2.imwrite(str(photos / "obama" / "tiny.jpg"), cv2.resize(obama, (160, 200)))
     cv2.imwrite(str(photos / "obama" / "wall.jpg"), np.full((200, 200, 3), 128, np.uint8))

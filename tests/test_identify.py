@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from edge.cli import cli
 from edge.recognition.decision import DecisionRule
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
-from tests.helpers import FACES, gallery_key
+from tests.helpers import FACES, gallery_key, read_image
 
 SFACE = DecisionRule.for_model("sface")
 
@@ -51,7 +51,7 @@ def test_identify_prints_one_json_line_per_image(gallery: Path) -> None:
 def test_a_three_face_photo_counts_three_faces_and_decides_the_largest(gallery: Path, tmp_path: Path) -> None:
     tiles = []
     for src, height in (("rose_leslie_1.jpg", 200), ("obama_2.jpg", 300), ("biden_1.jpg", 220)):
-        img = cv2.imread(str(FACES / src))
+        img = read_image(FACES / src)
         tiles.append(cv2.resize(img, (img.shape[1] * height // img.shape[0], height)))
     canvas = np.full((320, sum(t.shape[1] for t in tiles) + 40, 3), 60, np.uint8)
     x = 10

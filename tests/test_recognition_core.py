@@ -15,7 +15,7 @@ from edge.recognition.decision import DecisionRule
 from edge.recognition.encode_pool import EncodeBackend, InlineEncoder, ProcessEncoder
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.recognition.gallery import Gallery
-from tests.helpers import FACES, write_video
+from tests.helpers import FACES, read_image, write_video
 
 Scene = tuple[Gallery, Path, str]
 
@@ -119,19 +119,19 @@ def test_one_person_at_a_time_decides_only_the_face_holding_the_lane(tmp_path: P
         shutil.copy(FACES / src, photos / pid / "1.jpg")
     gallery = enroll(tmp_path / "g.npz", photos_from_folder(photos), EnrolSettings(jitters=1), key=bytes(32)).gallery
     frame = np.full((540, 960, 3), 40, np.uint8)
-    front = cv2.imread(str(FACES / "obama_2.jpg"))
+    front = read_image(FACES / "obama_2.jpg")
     front = cv2.resize(front, (front.shape[1] * 520 // front.shape[0], 520))  # face ~110 px
-    behind = cv2.imread(str(FACES / "rose_leslie_1.jpg"))
+    behind = read_image(FACES / "rose_leslie_1.jpg")
     behind = cv2.resize(behind, (behind.shape[1] * 300 // behind.shape[0], 300))  # face ~90 px, a stranger
     frame[10:530, 40 : 40 + front.shape[1]] = front
     frame[120:420, 420 : 420 + behind.shape[1]] = behind
     video = tmp_path / "two.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (960, 540))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 30, (960, 540))
     for _ in range(12):
         writer.write(frame)
     writer.release()
 
-    def people(one_at_a_time: bool) -> list[str | None]:
+    def people(one_at_a_time: bool) -> list[str]:
         core = RecognitionCore(gallery, rule(gallery), InlineEncoder(), CoreSettings(one_at_a_time=one_at_a_time))
         decisions = [d for i, f in read_frames(video) for d in core.process(i, f)] + core.finish()
         return sorted(d.person_id or "" for d in decisions)
