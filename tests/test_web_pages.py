@@ -127,6 +127,16 @@ def test_excuse_flow_is_stored_shown_and_audited(web: tuple[Any, TestClient]) ->
         assert c.post(f"/s/{SITE}/class/6A/excuse", data=bad, follow_redirects=False).status_code == status, bad
     assert c.post(f"/s/{SITE}/class/6B/excuse", data={**form, "person_id": "dung"}).status_code == 403
     assert len(ctx.db.query("SELECT * FROM excuses")) == 1
+    # taken back (wrong child): deleted, audited with the reason it had, absent again
+    undo = {"person_id": "chi", "day": "2026-11-24", "csrf_token": form["csrf_token"]}
+    assert c.post(f"/s/{SITE}/class/6A/unexcuse", data=undo, follow_redirects=False).status_code == 303
+    assert ctx.db.query("SELECT * FROM excuses") == []
+    assert audit.recent(ctx.db, action="excuse_removed")[0]["detail"]["reason"] == "Ốm, mẹ gọi điện <b>"
+    assert c.post(f"/s/{SITE}/class/6A/unexcuse", data=undo).status_code == 404
+    assert (
+        c.post(f"/s/{SITE}/class/6A/unexcuse", data={k: v for k, v in undo.items() if k != "csrf_token"}).status_code
+        == 403
+    )
 
 
 def test_names_are_escaped_everywhere(web: tuple[Any, TestClient]) -> None:

@@ -57,6 +57,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "class.notices": ("Tin nhắn", "Notices"),
     "class.excuse": ("Cho phép vắng", "Excuse"),
     "class.reason": ("Lý do", "Reason"),
+    "class.unexcuse": ("Bỏ cho phép", "Remove excuse"),
     "class.prev": ("← Hôm trước", "← Previous day"),
     "class.next": ("Hôm sau →", "Next day →"),
     "class.excused_by": ("Có phép ({by}): {reason}", "Excused ({by}): {reason}"),

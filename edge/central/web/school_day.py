@@ -257,3 +257,17 @@ def record_excuse(tx: Any, site_id: str, person_id: str, day: date, reason: str,
         (site_id, person_id, day.isoformat(), reason, by_user, at),
     )
     return True
+
+
+def remove_excuse(tx: Any, site_id: str, person_id: str, day: date) -> str | None:
+    """Delete the day's excuse; returns the reason it had (None: there was none)."""
+    rows = tx.query(
+        "SELECT reason FROM excuses WHERE site_id = ? AND person_id = ? AND day = ?",
+        (site_id, person_id, day.isoformat()),
+    )
+    if not rows:
+        return None
+    tx.execute(
+        "DELETE FROM excuses WHERE site_id = ? AND person_id = ? AND day = ?", (site_id, person_id, day.isoformat())
+    )
+    return str(rows[0]["reason"])

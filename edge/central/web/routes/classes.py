@@ -91,3 +91,38 @@ def excuse(
             tx,
         )
     return RedirectResponse(f"/s/{site_id}/class/{class_name}?day={the_day.isoformat()}", 303)
+
+
+@router.post("/s/{site_id}/class/{class_name}/unexcuse", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def unexcuse(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    class_name: Annotated[str, Path(pattern=CLASS)],
+    person_id: Annotated[str, Form(pattern=PERSON)],
+    day: Annotated[str, Form(pattern=DAY)],
+) -> Response:
+    """Take an excuse back (entered for the wrong child or day): deleted and audited with the reason it had."""
+    if user.role not in ("admin", "office", "teacher"):
+        raise HTTPException(403, "forbidden")
+    school_for(ctx, user, site_id)
+    d = directory(ctx, site_id)
+    students = {p.person_id for p in class_students(ctx, user, d, class_name)}
+    if person_id not in students:
+        raise HTTPException(404, "unknown student")
+    the_day = parse_day(day, today(ctx, d)[0])
+    with ctx.db.transaction() as tx:
+        gone = sd.remove_excuse(tx, site_id, person_id, the_day)
+        if gone is None:
+            raise HTTPException(404, "no excuse for that day")
+        audit(
+            ctx,
+            user,
+            "excuse_removed",
+            {"person_id": person_id, "class": class_name, "day": the_day.isoformat(), "reason": gone},
+            request,
+            site_id,
+            tx,
+        )
+    return RedirectResponse(f"/s/{site_id}/class/{class_name}?day={the_day.isoformat()}", 303)
