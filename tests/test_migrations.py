@@ -116,7 +116,12 @@ def test_concurrent_migrators_apply_each_migration_once(postgres: PostgresServer
         for t in threads:
             t.join(60)
         assert not errors
-        assert sorted(len(r) for r in results) == [0, 0, latest_version()]
+        # each migration runs in its own locked transaction, so migrators may share the work between them;
+        # what must hold is that every migration was applied once, by exactly one of them
+        applied = sorted(name for r in results for name in r)
+        assert len(results) == 3
+        assert applied == [f"{m.version:04d}_{m.name}" for m in migrations("sqlite")]
+        assert len(applied) == latest_version()
 
 
 def test_every_migration_exists_for_both_engines() -> None:
