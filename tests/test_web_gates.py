@@ -117,3 +117,17 @@ def test_monitor_tracks_status_health_and_device_alarms(tmp_path: Path) -> None:
     assert g["status"] == "offline" and not g["online"]
     assert not any("door_held_open" in a for a in g["alarms"])
     assert m.gateways("other-site") == []
+
+
+def test_monitor_shows_the_gallery_and_roster_versions_the_centre_distributed() -> None:
+    """The gateway's health carries its distribution snapshot (edge/gateway/distribution.py); Gates shows the
+    versions, and nothing for a gateway on local files or with a malformed snapshot."""
+    m = GateMonitor("127.0.0.1", 1, "web-x", None, site_id=SITE)
+    dist = {"gallery": {"version": 7, "sha256": "ab" * 8}, "roster": {"version": 3, "sha256": "cd" * 8}}
+    m.handle(f"edge/v1/{SITE}/gw-1/health", json.dumps({"outbox_depth": 0, "distribution": dist}).encode())
+    m.handle(f"edge/v1/{SITE}/gw-2/health", json.dumps({"outbox_depth": 0, "distribution": None}).encode())
+    m.handle(f"edge/v1/{SITE}/gw-3/health", json.dumps({"distribution": {"gallery": {"version": "7"}}}).encode())
+    by_id = {g["gateway_id"]: g for g in m.gateways(SITE)}
+    assert (by_id["gw-1"]["gallery_version"], by_id["gw-1"]["roster_version"]) == (7, 3)
+    assert (by_id["gw-2"]["gallery_version"], by_id["gw-2"]["roster_version"]) == (None, None)
+    assert by_id["gw-3"]["gallery_version"] is None

@@ -67,13 +67,22 @@ class GatewayState:
             "outbox_depth": h.get("outbox_depth"),
             "fps": h.get("fps"),
             "version": h.get("version"),
-            "gallery_version": h.get("gallery_version"),
-            "roster_version": h.get("roster_version"),
+            "gallery_version": _distributed_version(h, "gallery"),
+            "roster_version": _distributed_version(h, "roster"),
             "clock_synced": h.get("clock_synced"),
             "alarms": self.alarms,
             "gates": sorted(self.gate_ids),
             "last_error": h.get("last_error"),
         }
+
+
+def _distributed_version(health: dict[str, Any], kind: str) -> int | None:
+    """The version of the gallery / roster the centre distributed, as the gateway's health reports it
+    (edge/gateway/distribution.py snapshot: {"gallery": {"version": …}, …}); None for local files."""
+    dist = health.get("distribution")
+    entry = dist.get(kind) if isinstance(dist, dict) else None
+    version = entry.get("version") if isinstance(entry, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 class GateMonitor:
