@@ -3,7 +3,10 @@ processes (`edge collector run`, one shared group) on SQLite or PostgreSQL; what
 
 Measured per run: stored events/s (from the first publish to the last receipt), publish -> receipt latency
 p50/p95/p99 (the collector sends a receipt only after the batch's commit, so this bounds publish -> stored from
-above), lost and duplicated — checked against the database, not assumed — and each collector's peak RSS.
+above), lost and duplicated — checked against the database, not assumed — each collector's peak RSS, and the
+CPU time per check-in of the collectors together and of the broker (from /proc, between the collectors being
+online and the last receipt). On a machine shared with the publishers (and others), stored/s says how fast it
+went; CPU µs/event says what each check-in costs, which is what sizing a dedicated machine needs.
 
 Why a plaintext broker here: the bench measures the centre's data path (broker, collector, store); TLS costs a
 handshake per connection and symmetric crypto per byte, the same whichever store. The publishers run in their own
@@ -94,6 +97,24 @@ def _publisher(port: int, gateways: int, events: list[tuple[str, str, bytes]], r
     q.put((times, acked))
 
 
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far: /proc/PID/stat fields 14 and 15, in clock ticks."""
+    with contextlib.suppress(OSError, IndexError, ValueError), open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # the command name may hold spaces: split after it
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return None
+
+
+def _cpu_us_per_event(before: list[float | None], after: list[float | None], events: int) -> float | None:
+    """CPU microseconds per check-in spent by these processes between the two readings: what a collector costs
+    whatever else loads the machine (the stored/s figure depends on who else wants the cores; this does not,
+    much). None when /proc could not be read."""
+    if any(v is None for v in (*before, *after)) or not events:
+        return None
+    spent = sum(a for a in after if a is not None) - sum(b for b in before if b is not None)
+    return round(spent / events * 1e6, 1)
+
+
 def _vm_hwm_mib(pid: int) -> float | None:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -160,6 +181,10 @@ def run_once(run: Run, work: Path) -> dict[str, Any]:
         _wait_online(status, run.collectors, 60)
         receipts = Subscriber(broker.port, "edge/v1/+/+/receipt", client_id="bench-receipts")
         stack.callback(receipts.close)
+        assert broker._proc is not None
+        pids = [p.pid for p in procs]
+        cpu_before = [_cpu_s(pid) for pid in pids]  # after start-up (imports, connect): the data path only
+        broker_before = [_cpu_s(broker._proc.pid)]
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
         pub = ctx.Process(
@@ -178,6 +203,8 @@ def run_once(run: Run, work: Path) -> dict[str, Any]:
             n_receipts += 1
             body = json.loads(payload)
             first_receipt.setdefault(body["event_id"], (at, body["status"]))
+        cpu_after = [_cpu_s(pid) for pid in pids]
+        broker_after = [_cpu_s(broker._proc.pid)]
         times, acked_at = q.get(timeout=120)
         pub.join(30)
         rss = [_vm_hwm_mib(p.pid) for p in procs]
@@ -218,6 +245,8 @@ def run_once(run: Run, work: Path) -> dict[str, Any]:
         "receipts": n_receipts,
         "seq_complete_per_gateway": seq_complete,
         "peak_rss_mib": rss,
+        "collector_cpu_us_per_event": _cpu_us_per_event(cpu_before, cpu_after, run.events),
+        "broker_cpu_us_per_event": _cpu_us_per_event(broker_before, broker_after, run.events),
         "cores": os.cpu_count(),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
     }
@@ -236,11 +265,12 @@ def bench_collector(
 
 def table(result: dict[str, Any]) -> str:
     head = f"{'store':10} {'coll':>4} {'stored/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'lost':>5} {'dup':>4}"
-    lines = [head + "  peak RSS MiB (each)"]
+    lines = [head + "  CPU µs/event (collectors, broker)  peak RSS MiB (each)"]
     for r in result["runs"]:
         lat = r["latency_ms"]
+        cpu = f"{r['collector_cpu_us_per_event']!s:>9} {r['broker_cpu_us_per_event']!s:>6}"
         lines.append(
             f"{r['store']:10} {r['collectors']:>4} {r['stored_per_s']:>9} {lat['p50']!s:>8} {lat['p95']!s:>8} "
-            f"{lat['p99']!s:>8} {r['lost']:>5} {r['duplicated']:>4}  {r['peak_rss_mib']}"
+            f"{lat['p99']!s:>8} {r['lost']:>5} {r['duplicated']:>4}  {cpu:<34}  {r['peak_rss_mib']}"
         )
     return "\n".join(lines)

@@ -6,9 +6,10 @@ arrives; the writer thread (`collector-writer-<id>`) takes up to `max_events` me
 `max_wait_ms` of the first, validates them (compiled schema), and stores the batch in ONE transaction
 (store.store_batch, with the optional on_stored hook inside it). Only after that commit does it send each
 message's PUBACK (paho manual_ack) and the gateway's receipt ({prefix}/{site}/{gateway}/receipt: seq, event_id,
-status): a collector that dies mid-batch has acknowledged nothing of it, the broker re-delivers (and the gateways
-re-send on their receipt timeout), and the rows are stored once. A rejected message is acknowledged once its
-dead-letter row is committed in the same batch.
+status) — the whole batch's as one write to the broker (wire.py: paho's per-packet calls were a third of the
+collector's CPU): a collector that dies mid-batch has acknowledged nothing of it, the broker re-delivers (and the
+gateways re-send on their receipt timeout), and the rows are stored once. A rejected message is acknowledged once
+its dead-letter row is committed in the same batch.
 
 No poison message: anything that cannot be parsed or validated — too large, too deep, not UTF-8, not the schema,
 even a RecursionError or another exception while handling it — is dead-lettered and acknowledged. The collector
@@ -33,6 +34,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from edge.central.collector import wire
 from edge.central.collector.validate import Rejected, parse_checkin
 from edge.central.store import CheckinStore, OnStored, Reject
 from edge.ops.heartbeat import Heartbeat
@@ -40,7 +42,12 @@ from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector
 from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
 
 log = logging.getLogger(__name__)
-RECEIPTS_IN_FLIGHT = 100
+RECEIPTS_IN_FLIGHT = 0
+"""No limit on receipts in flight (paho's 0). Any limit makes paho walk its list of outgoing messages on every
+PUBACK to find the next one to send (O(window) per receipt: a window of thousands made the collector quadratic,
+100 still cost 7 % of its CPU at full rate); without one, paho sends each receipt at once and a PUBACK only
+forgets it. The broker acknowledges QoS 1 as it reads it, so nothing piles up there; Mosquitto's Receive Maximum
+does not limit QoS 1 from a client."""
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Collector:
         tls: Any = None,
         batch: BatchSettings | None = None,
         on_stored: OnStored | None = None,
+        one_write: bool | None = None,
     ) -> None:
         self.store = store
         self.known_gateways = known_gateways
@@ -128,9 +136,9 @@ class Collector:
             **({"tls": tls} if tls is not None else {}),
         )
         self._client = make_client(self._settings)
-        # Receipts in flight: paho rescans its in-flight list on every PUBACK (O(window) per ack), so a window of
-        # thousands made the collector quadratic; 100 keeps the broker busy and the scan short.
         self._client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
+        self._one_write = wire.supported(self._client) if one_write is None else one_write
+        """A batch's PUBACKs and receipts as one write (wire.py); False: paho's ack() and publish() per message."""
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
@@ -278,18 +286,33 @@ class Collector:
                 self.stats.rejected += 1
                 answers.append((o.msg.topic, o.rejected.seq, o.rejected.event_id, "rejected", o.rejected.reason))
         log.debug("batch of %d committed (%d stored)", len(batch), len(events))
+        if self._one_write:  # the batch's PUBACKs, then its receipts, as one write (see wire.py)
+            packets = [wire.pubacks(o.msg.mid for o in outcomes if o.msg.qos == 1)]
+            for answer in answers:
+                receipt = self._receipt_body(*answer)
+                if receipt is not None:
+                    packets.append(wire.publish_qos1(receipt[0].encode(), wire.next_mid(self._client), receipt[1]))
+                    self.stats.receipts += 1
+            wire.send_raw(self._client, b"".join(packets))
+            return
         for o in outcomes:
             self._client.ack(o.msg.mid, o.msg.qos)
-        for topic, seq, event_id, status, reason in answers:
-            self._receipt(topic, seq, event_id, status, reason)
+        for answer in answers:
+            receipt = self._receipt_body(*answer)
+            if receipt is not None:
+                self._client.publish(receipt[0], receipt[1], qos=1)
+                self.stats.receipts += 1
 
-    def _receipt(self, topic: str, seq: int | None, event_id: str | None, status: str, reason: str = "") -> None:
+    def _receipt_body(
+        self, topic: str, seq: int | None, event_id: str | None, status: str, reason: str = ""
+    ) -> tuple[str, bytes] | None:
+        """(receipt topic, payload) answering the check-in received on `topic`, or None when there is no gateway
+        to answer or nothing it could match safely (see module docstring)."""
         ids = parse_checkin_topic(topic, self.prefix)
         if ids is None or seq is None or event_id is None:
-            return  # no gateway to answer, or nothing it could match safely: no receipt (see module docstring)
+            return None
         if reason:
             body = json.dumps({"seq": seq, "event_id": event_id, "status": status, "reason": reason[:200]})
         else:  # the common case, formatted directly: seq is an int, event_id a checked UUID, status a constant
             body = f'{{"seq": {seq}, "event_id": "{event_id}", "status": "{status}"}}'
-        self._client.publish(GatewayTopics(self.prefix, *ids).receipt, body.encode(), qos=1)
-        self.stats.receipts += 1
+        return GatewayTopics(self.prefix, *ids).receipt, body.encode()

@@ -16,6 +16,7 @@ from typing import Any
 import fastjsonschema
 
 from edge.central.collector.limits import LimitExceeded, check_limits
+from edge.central.store.base import Received
 from edge.events.checkin import checkin_schema
 from edge.topics import parse_checkin_topic
 
@@ -86,23 +87,22 @@ def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
         raise Rejected("payload nested too deep") from None
     if not isinstance(data, dict):
         raise Rejected(f"payload is a JSON {type(data).__name__}, not an object")
-    event_id, seq = _valid_event_id(data.get("event_id")), _valid_seq(data.get("seq"))
     if "\\u" in text and not _storable(data):
-        raise Rejected(
-            "payload holds a NUL character or a lone surrogate (\\u escapes no database can store)", event_id, seq
-        )
+        raise _rejected("payload holds a NUL character or a lone surrogate (\\u escapes no database can store)", data)
     if data.get("schema_version") != 1:
-        raise Rejected(
-            f"unsupported schema_version {repr(data.get('schema_version'))[:20]} (this collector reads 1)",
-            event_id,
-            seq,
+        raise _rejected(
+            f"unsupported schema_version {repr(data.get('schema_version'))[:20]} (this collector reads 1)", data
         )
     try:
         _compiled()(data)
     except fastjsonschema.JsonSchemaValueException as exc:
-        raise Rejected(f"schema: {exc.message[:300]}", event_id, seq) from None
+        raise _rejected(f"schema: {exc.message[:300]}", data) from None
     if (data["site_id"], data["gateway_id"]) != ids:
-        raise Rejected(
-            f"topic says {ids[0]}/{ids[1]} but payload says {data['site_id']}/{data['gateway_id']}", event_id, seq
-        )
-    return data
+        raise _rejected(f"topic says {ids[0]}/{ids[1]} but payload says {data['site_id']}/{data['gateway_id']}", data)
+    # the schema's pattern already holds event_id to a UUID's exact form: no second check on the common path
+    return Received(data, text) if "\n" not in text and "\r" not in text else data
+
+
+def _rejected(reason: str, data: dict[str, Any]) -> Rejected:
+    """A rejection that names the payload's event_id and seq when they are valid (the gateway gets a receipt)."""
+    return Rejected(reason, _valid_event_id(data.get("event_id")), _valid_seq(data.get("seq")))

@@ -1,0 +1,110 @@
+"""The collector's one-write PUBACKs and receipts (edge/central/collector/wire.py): the bytes are what paho itself
+would send (checked with paho's own decoder), and both paths — one write per batch and paho's per-message calls —
+answer a gateway through the real closed broker."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from paho.mqtt import _packet
+from paho.mqtt.enums import MQTTProtocolVersion
+
+from edge.central.collector import wire
+from edge.central.collector.service import Collector
+from edge.central.store import open_store
+from edge.devtools.mosquitto import MosquittoBroker
+from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from tests.helpers import Watcher
+
+
+def _read_varint(data: bytes) -> tuple[int, int]:
+    """(value, bytes used): the MQTT specification's decoding algorithm, written independently of wire.varint."""
+    value, mult = 0, 1
+    for i, byte in enumerate(data):
+        value += (byte & 0x7F) * mult
+        if not byte & 0x80:
+            return value, i + 1
+        mult *= 128
+    raise ValueError("truncated")
+
+
+@given(st.integers(min_value=0, max_value=268_435_455))
+def test_varint_round_trip(n: int) -> None:
+    encoded = wire.varint(n)
+    assert _read_varint(encoded) == (n, len(encoded))
+    assert len(encoded) == 1 + (n > 127) + (n > 16_383) + (n > 2_097_151)
+
+
+def test_varint_out_of_range() -> None:
+    for bad in (-1, 268_435_456):
+        with pytest.raises(ValueError, match="variable byte integer"):
+            wire.varint(bad)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=65_535), max_size=50))
+def test_pubacks_are_pahos_own(mids: list[int]) -> None:
+    assert wire.pubacks(mids) == b"".join(struct.pack("!BBH", 0x40, 2, m) for m in mids)
+
+
+@given(
+    topic=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="+#\x00"), min_size=1, max_size=300),
+    mid=st.integers(min_value=1, max_value=65_535),
+    payload=st.binary(max_size=70_000),
+)
+def test_publish_decodes_with_paho(topic: str, mid: int, payload: bytes) -> None:
+    packet = wire.publish_qos1(topic.encode(), mid, payload)
+    remaining, used = _read_varint(packet[1:])
+    assert len(packet) == 1 + used + remaining
+    decoded = _packet.decode_publish(packet[0], packet[1 + used :], MQTTProtocolVersion.MQTTv5)
+    assert (decoded.qos, decoded.retain, decoded.dup) == (1, False, False)
+    assert (decoded.topic, decoded.mid, decoded.payload) == (topic.encode(), mid, payload)
+
+
+@pytest.mark.parametrize("one_write", [True, False])
+def test_both_paths_answer_through_the_broker(
+    broker: MosquittoBroker, watcher: Watcher, tmp_path: Path, one_write: bool
+) -> None:
+    """A few check-ins, one of them sent twice and one rejected: stored/duplicate/rejected receipts arrive either
+    way, and the broker had every message acknowledged (nothing is re-delivered to a second collector)."""
+    name = f"wire-{'one' if one_write else 'paho'}"
+    store = open_store(str(tmp_path / "c.sqlite"))
+    c = Collector(store, host="127.0.0.1", port=broker.port, collector_id=name, group=name,
+                  tls=broker.identity(name, "collector"), one_write=one_write)  # fmt: skip
+    assert c._one_write is (one_write and wire.supported(c._client))
+    c.start()
+    try:
+        assert c.wait_ready(10)
+        events = [CheckIn(new_event_id(), broker.site, "gw-wire", "main", "in", rfc3339_ms(), seq, "card", "p1",
+                          "granted", card_uid="0F00A1B2C3") for seq in (1, 2)]  # fmt: skip
+        topic = f"edge/v1/{broker.site}/gw-wire/checkin"
+        for e in (*events, events[0]):
+            watcher.publish(topic, e.to_json().encode())
+        bad = json.loads(events[1].to_json()) | {"event_id": new_event_id(), "seq": 3, "decision": "maybe"}
+        watcher.publish(topic, json.dumps(bad).encode())
+        want = {(events[0].event_id, "stored"), (events[1].event_id, "stored"), (events[0].event_id, "duplicate"),
+                (bad["event_id"], "rejected")}  # fmt: skip
+        got: set[tuple[str, str]] = set()
+        while got != want:
+            _, body = watcher.wait_for(lambda t, _p: t.endswith("/gw-wire/receipt"), 10, f"receipts {want - got}")
+            receipt = json.loads(body)
+            got.add((receipt["event_id"], receipt["status"]))
+        assert c.stats.receipts == 4 and store.count() == 2 and store.count("rejected") == 1
+    finally:
+        c.stop()
+        store.close()
+    # a second collector in the same group gets nothing re-delivered: every message had its PUBACK
+    again = open_store(str(tmp_path / "again.sqlite"))
+    c2 = Collector(again, host="127.0.0.1", port=broker.port, collector_id=name, group=name,
+                   tls=broker.identity(name, "collector"), one_write=one_write)  # fmt: skip
+    c2.start()
+    try:
+        assert c2.wait_ready(10)
+        c2.stop()
+        assert c2.stats.received == 0, "unacknowledged messages were re-delivered"
+    finally:
+        again.close()
