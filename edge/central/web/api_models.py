@@ -76,7 +76,8 @@ class Student(BaseModel):
     name: str
     class_name: str
     card_uid: str | None
-    face_enrolled: bool
+    face_enrolled: bool | None
+    """From the centre's gallery; null when this server has no centre link (--centre)."""
     guardians: list[GuardianOut]
     month: str
     days: list[StudentDayOut]

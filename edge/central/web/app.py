@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.central.web import i18n
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
-from edge.central.web.routes import admin, api, auth, classes, gates, live, reports, roster, students, today
+from edge.central.web.routes import admin, api, auth, classes, enrol, gates, live, reports, roster, students, today
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     today,
     classes,
     students,
+    enrol,
     live,
     gates,
     api,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from edge.central.web.accounts import ROLES, AccountError
+from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 
 STORE = click.option(
     "--store",
@@ -57,6 +58,25 @@ def server() -> None:
 @click.option(
     "--insecure-cookies", is_flag=True, help="Cookies without Secure, for http://localhost only (tests, demo)."
 )
+@click.option(
+    "--centre",
+    "centre_dir",
+    default=None,
+    envvar="EDGE_CENTRE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The centre's distribution folder (as `edge distribution --centre`): faces enrolled on the Student page.",
+)
+@click.option(
+    "--centre-key-file",
+    "centre_key_file",
+    default=None,
+    envvar="EDGE_CENTRE_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The centre's gallery key (as `edge distribution --key-file`). Env: EDGE_CENTRE_KEY_FILE.",
+)
+@click.option(
+    "--centre-model", default=DEFAULT_MODEL, show_default=True, type=click.Choice(MODEL_NAMES), help="Gallery model."
+)
 def run_cmd(
     config: Path,
     store_url: str,
@@ -67,15 +87,40 @@ def run_cmd(
     mqtt_host: str,
     mqtt_port: int,
     insecure_cookies: bool,
+    centre_dir: Path | None,
+    centre_key_file: Path | None,
+    centre_model: str,
 ) -> None:
-    """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1)."""
+    """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1). With --centre and
+    --centre-key-file the office enrols faces on the Student page; with --pki/--identity too, each change is
+    signed and announced to the school's gateways (as `edge distribution publish`)."""
     from edge.central.web.server import ServerOptions, run
 
     if (pki_dir is None) != (identity is None):
         _fail("--pki and --identity go together (the gates page and 'open gate' need both)")
+    if (centre_dir is None) != (centre_key_file is None):
+        _fail("--centre and --centre-key-file go together (the centre's galleries are sealed with that key)")
+    if centre_key_file is not None:
+        from edge.security.sealed import KeyFileError, read_key_file
+
+        try:
+            read_key_file(centre_key_file)
+        except KeyFileError as exc:
+            _fail(str(exc))
     run(
         ServerOptions(
-            config, store_url, host, port, pki_dir, identity, mqtt_host, mqtt_port, insecure_cookies=insecure_cookies
+            config,
+            store_url,
+            host,
+            port,
+            pki_dir,
+            identity,
+            mqtt_host,
+            mqtt_port,
+            insecure_cookies=insecure_cookies,
+            centre_dir=centre_dir,
+            centre_key_file=centre_key_file,
+            centre_model=centre_model,
         )
     )
 

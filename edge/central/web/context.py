@@ -28,6 +28,7 @@ from edge.central.web.sessions import ApiTokens, Sessions
 from edge.config.central import CentralConfig, SchoolConfig
 
 if TYPE_CHECKING:
+    from edge.central.web.enrolment import EnrolmentLink
     from edge.central.web.gates import GateMonitor
     from edge.central.web.live import LiveHub
 
@@ -130,6 +131,8 @@ class WebContext:
     live: LiveHub | None = None
     data_dir: Path | None = None
     """Where the web app may write files (roster uploads); None: next to the config."""
+    enrolment: EnrolmentLink | None = None
+    """The centre's galleries (+ the publisher) for the Student page's face enrolment; None: not offered."""
 
     def __post_init__(self) -> None:
         self.directories = Directories(self.cfg)

@@ -1,6 +1,7 @@
-"""`edge server run`: the web app in one process — uvicorn in a named thread, the live feed ("web-live") and the
-gates' MQTT link, started in one order and stopped in the reverse, with sd_notify READY/WATCHDOG/STOPPING
-(edge.ops.supervision) like the gateway and the collector."""
+"""`edge server run`: the web app in one process — uvicorn in a named thread, the live feed ("web-live"), the
+gates' MQTT link and the enrolment link (the centre's galleries, each change published), started in one order
+and stopped in the reverse, with sd_notify READY/WATCHDOG/STOPPING (edge.ops.supervision) like the gateway and
+the collector."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from edge.central.store import open_store
 from edge.central.web.app import create_app
 from edge.central.web.context import WebContext, WebSettings
 from edge.central.web.db import WebDb
+from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.central.web.gates import GateMonitor
 from edge.central.web.live import LiveHub
 from edge.config.central import load_central_config
 from edge.ops.heartbeat import Heartbeats
 from edge.ops.supervision import Supervision
+from edge.recognition.backend import DEFAULT_MODEL
 from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,10 @@ class ServerOptions:
     mqtt_port: int = 8883
     topic_prefix: str = DEFAULT_PREFIX
     insecure_cookies: bool = False
+    centre_dir: Path | None = None
+    """The centre's distribution folder (`edge distribution --centre`): the Student page enrols faces into it."""
+    centre_key_file: Path | None = None
+    centre_model: str = DEFAULT_MODEL
 
 
 def build_context(opts: ServerOptions) -> WebContext:
@@ -60,7 +67,26 @@ def build_context(opts: ServerOptions) -> WebContext:
         )
         ctx.gates = monitor
         ctx.commands = monitor
+    ctx.enrolment = enrolment_link(opts)
     return ctx
+
+
+def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
+    """The centre's galleries under their key, and — with --pki/--identity — the same server identity signing
+    each new gallery version (as the gates link signs commands). None without --centre."""
+    if opts.centre_dir is None or opts.centre_key_file is None:
+        return None
+    from edge.central.distribution.centre import CentreStore
+    from edge.security.sealed import read_key_file
+
+    target = None
+    if opts.pki_dir is not None and opts.identity is not None:
+        from edge.security.pki import Pki
+
+        tls = Pki(opts.pki_dir).tls_files(opts.identity)
+        target = PublishTarget(opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix)
+    store = CentreStore(opts.centre_dir, read_key_file(opts.centre_key_file))
+    return EnrolmentLink(store, model=opts.centre_model, publish=target)
 
 
 def run(opts: ServerOptions) -> None:

@@ -30,6 +30,7 @@ from edge.central.web.routes.common import (
     visible_classes,
 )
 from edge.central.web.routes.gates import GATEWAY, OPENERS, VIEWERS, gateway_rows, open_gate
+from edge.central.web.routes.students import face_status
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 public = APIRouter()
@@ -148,13 +149,14 @@ def student_info(
     current, now = today(ctx, d)
     the_month = parse_month(month, current)
     days = sd.student_month(ctx.db, d.calendar, site_id, person, the_month, now)
+    face = face_status(ctx, site_id, person.person_id)
     return m.Student(
         site_id=site_id,
         person_id=person.person_id,
         name=person.name,
         class_name=person.class_name,
         card_uid=person.card_uid,
-        face_enrolled=bool(person.photos),
+        face_enrolled=face.enrolled if face is not None else None,
         guardians=[
             m.GuardianOut(guardian_id=g.guardian_id, name=g.name, channel=g.channel, language=g.language)
             for g in d.guardians.get(person.person_id, [])

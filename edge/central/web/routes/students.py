@@ -1,29 +1,55 @@
-"""Student: history by month, guardians, card UID, face enrolled yes/no (never templates or photos)."""
+"""Student: history by month, guardians, card UID, face enrolled yes/no from the centre's gallery (never templates
+or photos); the office's enrol / remove forms are routes/enrol.py."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from edge.central.web import school_day as sd
+from edge.central.web.accounts import User
+from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, school_for, templates
+from edge.central.web.enrolment import EnrolmentError, FaceStatus
 from edge.central.web.routes.common import MONTH, PERSON, SITE, directory, parse_month, student, today
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.get("/s/{site_id}/student/{person_id}", include_in_schema=False)
-def student_page(
+ENROLLERS = ("admin", "office")
+"""Who may enrol or remove a student's face (teachers and guards see the yes/no only)."""
+
+
+def face_status(ctx: WebContext, site_id: str, person_id: str) -> FaceStatus | None:
+    """From the centre's sealed gallery (never templates or photos); None when this server has no centre link or
+    the gallery cannot be opened (logged: the page still shows the rest)."""
+    if ctx.enrolment is None:
+        return None
+    try:
+        return ctx.enrolment.status(site_id, person_id)
+    except EnrolmentError as exc:
+        log.error("face status of %s/%s: %s", site_id, person_id, exc)
+        return None
+
+
+def render_student(
     request: Request,
-    user: UserDep,
-    ctx: CtxDep,
-    site_id: Annotated[str, Path(pattern=SITE)],
-    person_id: Annotated[str, Path(pattern=PERSON)],
-    month: Annotated[str | None, Query(pattern=MONTH)] = None,
+    ctx: WebContext,
+    user: User,
+    site_id: str,
+    person_id: str,
+    month: str | None = None,
+    *,
+    face_notice: dict[str, Any] | None = None,
+    face_error: str | None = None,
+    status: int = 200,
 ) -> Response:
+    """The Student page; the enrolment routes render it too, with the outcome of the upload or removal."""
     school = school_for(ctx, user, site_id)
     d = directory(ctx, site_id)
     request.state.tz = school.timezone
@@ -41,11 +67,28 @@ def student_page(
             "school": school,
             "person": person,
             "guardians": d.guardians.get(person.person_id, []),
-            "face_enrolled": bool(person.photos),
+            "face": face_status(ctx, site_id, person.person_id),
+            "may_enrol": user.role in ENROLLERS and ctx.enrolment is not None,
+            "face_notice": face_notice,
+            "face_error": face_error,
+            "max_upload_mb": ctx.settings.max_upload_bytes / (1024 * 1024),
             "month": the_month,
             "days": days,
             "counts": counts,
             "prev_month": prev_month,
             "next_month": next_first.strftime("%Y-%m") if next_first <= current else None,
         },
+        status,
     )
+
+
+@router.get("/s/{site_id}/student/{person_id}", include_in_schema=False)
+def student_page(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    person_id: Annotated[str, Path(pattern=PERSON)],
+    month: Annotated[str | None, Query(pattern=MONTH)] = None,
+) -> Response:
+    return render_student(request, ctx, user, site_id, person_id, month)
