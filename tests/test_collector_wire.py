@@ -1,9 +1,11 @@
-"""The collector's one-write PUBACKs and receipts (edge/central/collector/wire.py): the bytes are what paho itself
-would send (checked with paho's own decoder), and both paths — one write per batch and paho's per-message calls —
-answer a gateway through the real closed broker."""
+"""The collector's shortcuts under paho: one-write PUBACKs and receipts (edge/central/collector/wire.py) whose bytes
+are what paho itself would send (checked with paho's own decoder), buffered reads (reads.py) that hand paho the
+stream exactly as the socket would, and both paths — shortcuts on, and paho's public calls only — answering a
+gateway through the real closed broker (TLS: the buffered reads sit on an SSL socket there)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from pathlib import Path
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from paho.mqtt import _packet
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from edge.central.collector import wire
+from edge.central.collector import reads, wire
 from edge.central.collector.service import Collector
 from edge.central.store import open_store
 from edge.devtools.mosquitto import MosquittoBroker
@@ -65,6 +67,64 @@ def test_publish_decodes_with_paho(topic: str, mid: int, payload: bytes) -> None
     assert (decoded.topic, decoded.mid, decoded.payload) == (topic.encode(), mid, payload)
 
 
+class _ChunkedSocket:
+    """A socket that returns the stream in the given chunks, raises BlockingIOError between them, then EOF."""
+
+    def __init__(self, data: bytes, cuts: list[int]) -> None:
+        points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+        self.chunks: list[bytes | None] = []
+        for a, b in itertools.pairwise(points):
+            self.chunks += [data[a:b], None]  # None: nothing there yet
+        self.sent = b""
+
+    def recv(self, n: int) -> bytes:
+        if not self.chunks:
+            return b""
+        chunk = self.chunks.pop(0)
+        if chunk is None:
+            raise BlockingIOError
+        assert n == reads.READ_BYTES
+        return chunk
+
+    def send(self, data: bytes) -> int:
+        self.sent += data
+        return len(data)
+
+    def fileno(self) -> int:
+        return 99
+
+
+@given(st.binary(max_size=3000), st.lists(st.integers(min_value=0, max_value=3000), max_size=8),
+       st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=40))  # fmt: skip
+def test_buffered_reads_hand_paho_the_same_stream(data: bytes, cuts: list[int], sizes: list[int]) -> None:
+    sock = _ChunkedSocket(data, cuts)
+    r = reads.BufferedReads(sock)
+    got, i = b"", 0
+    while True:
+        n = sizes[i % len(sizes)]
+        i += 1
+        try:
+            part = r.recv(n)
+        except BlockingIOError:
+            assert r.pending() == 0  # paho only waits in select() when nothing is read ahead
+            continue
+        assert len(part) <= n
+        if not part:
+            break
+        got += part
+    assert got == data and r.pending() == 0
+    assert r.send(b"x") == 1 and sock.sent == b"x" and r.fileno() == 99
+
+
+def test_buffered_reads_add_a_tls_sockets_own_pending() -> None:
+    class Tls(_ChunkedSocket):
+        def pending(self) -> int:
+            return 7
+
+    r = reads.BufferedReads(Tls(b"abcdef", [3]))
+    assert r.recv(1) == b"a" and r.pending() == 2 + 7
+
+
 @pytest.mark.parametrize("one_write", [True, False])
 def test_both_paths_answer_through_the_broker(
     broker: MosquittoBroker, watcher: Watcher, tmp_path: Path, one_write: bool
@@ -75,10 +135,11 @@ def test_both_paths_answer_through_the_broker(
     store = open_store(str(tmp_path / "c.sqlite"))
     c = Collector(store, host="127.0.0.1", port=broker.port, collector_id=name, group=name,
                   tls=broker.identity(name, "collector"), one_write=one_write)  # fmt: skip
-    assert c._one_write is (one_write and wire.supported(c._client))
+    assert c._one_write is one_write
     c.start()
     try:
         assert c.wait_ready(10)
+        assert isinstance(c._client._sock, reads.BufferedReads) is one_write
         events = [CheckIn(new_event_id(), broker.site, "gw-wire", "main", "in", rfc3339_ms(), seq, "card", "p1",
                           "granted", card_uid="0F00A1B2C3") for seq in (1, 2)]  # fmt: skip
         topic = f"edge/v1/{broker.site}/gw-wire/checkin"

@@ -34,7 +34,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.central.collector import wire
+from edge.central.collector import reads, wire
 from edge.central.collector.validate import Rejected, parse_checkin
 from edge.central.store import CheckinStore, OnStored, Reject
 from edge.ops.heartbeat import Heartbeat
@@ -137,8 +137,10 @@ class Collector:
         )
         self._client = make_client(self._settings)
         self._client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
-        self._one_write = wire.supported(self._client) if one_write is None else one_write
-        """A batch's PUBACKs and receipts as one write (wire.py); False: paho's ack() and publish() per message."""
+        supported = wire.supported(self._client) and reads.supported(self._client)
+        self._one_write = supported if one_write is None else one_write
+        """A batch's PUBACKs and receipts as one write (wire.py) and buffered reads (reads.py); False: paho's
+        public calls only (ack() and publish() per message, its own reads)."""
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
@@ -175,6 +177,8 @@ class Collector:
             log.error("broker refused the collector: %s", reason_text(rc))
             return
         log.info("collector connected (session present: %s)", getattr(flags, "session_present", None))
+        if self._one_write:
+            reads.install(client)  # the new connection's socket, read 64 KiB at a time (reads.py)
         client.subscribe(self.topic, options=SubscribeOptions(qos=1))
 
     def _on_subscribe(self, client: mqtt.Client, _ud: Any, _mid: int, rcs: list[ReasonCode], _p: Any) -> None:
