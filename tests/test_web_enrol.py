@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +329,30 @@ def test_audit_rows_never_hold_the_photo(web: tuple[WebContext, TestClient]) -> 
     raw = ctx.db.query("SELECT detail FROM web_audit WHERE action = 'face_enrol'")
     assert len(raw) == 1 and len(raw[0]["detail"]) < 300
     assert set(json.loads(raw[0]["detail"])) == {"person_id", "templates", "model", "gallery_version"}
+
+
+def test_server_options_build_the_link_and_every_face_text_is_translated(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    import re
+
+    from edge.central.web import i18n
+    from edge.central.web.deps import HERE
+    from edge.central.web.server import ServerOptions, enrolment_link
+    from edge.security.sealed import new_key_file
+
+    new_key_file(tmp_path / "centre.key")
+    opts = ServerOptions(tmp_path / "c.yaml", "sqlite://", centre_dir=tmp_path / "centre")
+    assert enrolment_link(opts) is None, "the folder without its key is no link"
+    link = enrolment_link(replace(opts, centre_key_file=tmp_path / "centre.key"))
+    assert link is not None and link.target is None and link.status(SITE, "an").enrolled is False
+    assert broker.pki is not None
+    broker.identity("test-web-enrol", "server")
+    key = tmp_path / "centre.key"
+    link = enrolment_link(replace(opts, centre_key_file=key, pki_dir=broker.pki.dir, identity="test-web-enrol"))
+    assert link is not None and link.target is not None and link.signing_site == SITE
+
+    text = (HERE / "templates" / "_face.html").read_text(encoding="utf-8")
+    keys = set(re.findall(r"""t\(["']([a-z0-9_.+-]+)["']""", text))
+    keys |= {f"face.err.{r}" for r in ("not_image", "too_large", "no_face", "several_faces", "blurred", "gallery")}
+    assert len(keys) > 10 and sorted(k for k in keys if k not in i18n.TEXT) == []
