@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from edge.demo.guard import PASSWORD
 from edge.demo.morning import ARRIVALS, NOTICES, STATUSES, UNKNOWN_CARD
 from edge.demo.school import GUARDIANS, SITE
 from tests.web_support import browser, browser_available
@@ -33,14 +32,14 @@ def _lines(proc: subprocess.Popen[str], out: list[str], q: queue.Queue[str]) -> 
         q.put(line)
 
 
-def _screenshots(web_url: str, tmp_path: Path) -> None:
+def _screenshots(web_url: str, password: str, tmp_path: Path) -> None:
     """Log in to the demo's web app as the office and save Today, class 6A's day and the Gates page."""
     from selenium.webdriver.common.by import By
 
     with browser(tmp_path) as driver:
         driver.get(web_url + "/login")
         driver.find_element(By.ID, "username").send_keys("office")
-        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.ID, "login-submit").click()
         for name, path, expect in (
             ("demo-today", f"/s/{SITE}/today", "6A"),
@@ -73,8 +72,9 @@ def test_demo_plays_the_whole_morning(tmp_path: Path) -> None:
             if line.startswith("serving"):
                 break
         web_url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)  # type: ignore[union-attr]
+        password = re.search(r"password (\S+?)\)", line).group(1)  # type: ignore[union-attr]
         if browser_available():
-            _screenshots(web_url, tmp_path)
+            _screenshots(web_url, password, tmp_path)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(60) == 0, "".join(out)[-5000:]
     finally:

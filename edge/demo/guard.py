@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import http.cookiejar
 import re
+import secrets
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -21,17 +22,22 @@ from edge.demo.school import SITE
 from edge.devtools.mosquitto import MosquittoBroker
 
 USERS = (("admin", "admin", ()), ("office", "office", ()), ("teacher", "teacher", ("6A",)), ("guard", "guard", ()))
-"""(username, role, classes); every demo account's password is PASSWORD."""
-PASSWORD = "demo-password-2026"
+"""(username, role, classes); every demo account gets the run's password (new_password)."""
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _RESULT = re.compile(r'<p class="result (ok|fail)" id="command-result">(.*?)</p>', re.S)
 
 
-def login_hint() -> str:
-    return f"users admin, office, teacher (6A), guard; password {PASSWORD}"
+def new_password() -> str:
+    """A fresh password for each run: `--serve` keeps an admin account open on this machine for as long as the
+    person looks, so it must not be a password printed in a README."""
+    return secrets.token_urlsafe(12)
 
 
-def add_users(store_url: str) -> None:
+def login_hint(password: str) -> str:
+    return f"users admin, office, teacher (6A), guard; password {password}"
+
+
+def add_users(store_url: str, password: str) -> None:
     """The school's staff, made with the documented command (`edge server user add`). Idempotent: the demo's
     data folder is fresh, and an existing account is left as it is."""
     existing = run_edge(["server", "user", "list", "--store", store_url]).stdout.split()
@@ -41,7 +47,7 @@ def add_users(store_url: str) -> None:
         args = ["server", "user", "add", name, "--role", role, "--store", store_url, "--password-stdin"]
         for c in classes:
             args += ["--class", c]
-        run_edge(args, stdin=PASSWORD + "\n")
+        run_edge(args, stdin=password + "\n")
 
 
 def server_args(central: Path, store_url: str, port: int, broker: MosquittoBroker, identity: str) -> list[str]:
@@ -79,11 +85,11 @@ class Browser:
         return html.unescape(m.group(1))
 
 
-def open_gate(web_url: str, gateway: str, gate: str, user: str = "guard") -> dict[str, Any]:
+def open_gate(web_url: str, gateway: str, gate: str, password: str, user: str = "guard") -> dict[str, Any]:
     """Log in as `user`, press "open gate" for `gateway`/`gate` on the Gates page; the result the page shows."""
     b = Browser(web_url)
     login = b.get("/login")
-    b.post("/login", {"username": user, "password": PASSWORD, "csrf_token": b.csrf(login), "next": "/"})
+    b.post("/login", {"username": user, "password": password, "csrf_token": b.csrf(login), "next": "/"})
     gates = b.get(f"/s/{SITE}/gates")
     page = b.post(f"/s/{SITE}/gates/{gateway}/open", {"csrf_token": b.csrf(gates), "gate": gate})
     m = _RESULT.search(page)

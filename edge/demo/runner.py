@@ -161,11 +161,12 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     con.print("[bold]5. notifier[/bold]: sends the queued notices; queues absence notices at each cut-off")
 
     web_port = free_port()
-    guard.add_users(store_url)
+    password = guard.new_password()
+    guard.add_users(store_url, password)
     web = start("web", guard.server_args(school.central, store_url, web_port, broker, "demo-web"))
     web_url = f"http://127.0.0.1:{web_port}"
     wait_http(web_url + "/login", web, 60)
-    con.print(f"[bold]6. web app[/bold] at {web_url} (log in as {guard.login_hint()})")
+    con.print(f"[bold]6. web app[/bold] at {web_url} (log in as {guard.login_hint(password)})")
 
     rig = start_rig(work, data)
     stack.callback(rig.close)
@@ -182,7 +183,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     )
 
     con.print("[bold]8. the morning[/bold]")
-    _play(con, feed, rig, parents, school, morning, web_url, children)
+    _play(con, feed, rig, parents, school, morning, (web_url, password), children)
 
     store = open_store(store_url)
     try:
@@ -196,10 +197,13 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     _notices_table(con, morning.deliveries)
     elapsed = time.monotonic() - t0  # the morning, without the time a person spends on --serve
     if serve:
-        con.print(f"[bold]serving[/bold]: the web app at {web_url} ({guard.login_hint()}); Ctrl-C to stop")
+        con.print(
+            f"[bold]serving[/bold]: the web app at {web_url} ({guard.login_hint(password)}); Ctrl-C to stop",
+            soft_wrap=True,  # one line, whatever the width: people and scripts copy the URL and the password
+        )
         _serve_until_interrupted(children)
     else:
-        con.print(f"the web app was at {web_url}: `edge demo --serve` keeps it running ({guard.login_hint()})")
+        con.print(f"the web app was at {web_url}: `edge demo --serve` keeps it running")
     for child in reversed(children):  # gateway first, collector last: the reverse of the start order
         morning.exits[child.name] = child.stop()
     problems = check(morning)
@@ -242,7 +246,7 @@ def _play(
     parents: Parents,
     school: DemoSchool,
     m: Morning,
-    web_url: str,
+    web: tuple[str, str],
     children: list[Child],
 ) -> None:
     """Drive the morning: taps on a timeline, then the guard, then the latecomer; print what happens live."""
@@ -260,7 +264,7 @@ def _play(
             side_tapped = True
         if not guard_done and m.arrivals_done():
             guard_done = True
-            _open_gate_from_web(con, rig, m, web_url)
+            _open_gate_from_web(con, rig, m, *web)
         absent_told = {d.guardian_id for d in m.deliveries if d.kind == "absent"}
         if not late_tapped and guard_done and {"g-rose-1", "g-rose-2"} <= absent_told:
             con.print(f"   {names[LATECOMER]} (7B) arrives after her class's cut-off and taps her card")
@@ -297,11 +301,11 @@ def _settle(parents: Parents, m: Morning, quiet_s: float = 1.0) -> None:
         time.sleep(0.1)
 
 
-def _open_gate_from_web(con: Console, rig: GateRig, m: Morning, web_url: str) -> None:
+def _open_gate_from_web(con: Console, rig: GateRig, m: Morning, web_url: str, password: str) -> None:
     mark = rig.controller.mark()
     con.print("   the guard opens the main gate from the web app (a command signed with the server's key)")
     try:
-        m.gate_result = guard.open_gate(web_url, GATEWAY, "main-in")
+        m.gate_result = guard.open_gate(web_url, GATEWAY, "main-in", password)
     except Exception as exc:  # shown and counted as a failed expectation, not a crash of the demo
         m.gate_result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     m.relay_driven = rig.controller.opened_since(mark, timeout=5.0)
