@@ -140,6 +140,7 @@ def test_both_paths_answer_through_the_broker(
     try:
         assert c.wait_ready(10)
         assert isinstance(c._client._sock, reads.BufferedReads) is one_write
+        assert getattr(c._client.loop_read, "buffered", False) is one_write
         events = [CheckIn(new_event_id(), broker.site, "gw-wire", "main", "in", rfc3339_ms(), seq, "card", "p1",
                           "granted", card_uid="0F00A1B2C3") for seq in (1, 2)]  # fmt: skip
         topic = f"edge/v1/{broker.site}/gw-wire/checkin"
