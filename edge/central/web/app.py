@@ -20,9 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.central.web import i18n
+from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
 from edge.central.web.routes import admin, api, auth, classes, enrol, gates, live, reports, roster, students, today
+from edge.central.web.routes.common import SITE
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,20 @@ _SECURITY_HEADERS = {
 }
 
 
+def body_caps(ctx: WebContext) -> BodyCaps:
+    """The largest body each path may send (bodylimit.py): the roster upload and the face photo routes get their
+    own caps, every other path the small form cap."""
+    site = SITE.strip("^$")
+    photo = ctx.settings.max_upload_bytes + enrol.FORM_OVERHEAD
+    return BodyCaps(
+        [
+            (rf"/s/{site}/roster/preview", roster.REQUEST_MAX),
+            (rf"/s/{site}/student/[^/]+/face", photo),
+            (rf"/api/v1/schools/{site}/students/[^/]+/face", photo),
+        ]
+    )
+
+
 def create_app(ctx: WebContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +76,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app = FastAPI(
         title="edge attendance — school web app",
         version="1",
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served below, behind the login: the API's map is not for anyone
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -72,6 +88,10 @@ def create_app(ctx: WebContext) -> FastAPI:
         public = getattr(module, "public", None)
         if public is not None:
             app.include_router(public)
+
+    @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(current_user)])
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -109,6 +129,7 @@ def create_app(ctx: WebContext) -> FastAPI:
             return JSONResponse({"detail": errors}, 422)
         return _page_error(request, 422, "error.422")
 
+    app.add_middleware(BodyLimit, caps=body_caps(ctx))  # added last: outermost, before routing and any parse
     app.state.languages = i18n.LANGUAGES
     app.state.language_of = language
     return app

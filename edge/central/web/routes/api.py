@@ -14,7 +14,16 @@ from fastapi.responses import Response
 from edge.central.web import api_models as m
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import Role, User
-from edge.central.web.deps import CtxDep, UserDep, can_see_class, can_see_school, csrf_protect, school_for, templates
+from edge.central.web.deps import (
+    CtxDep,
+    UserDep,
+    can_see_class,
+    can_see_school,
+    csrf_protect,
+    current_user,
+    school_for,
+    templates,
+)
 from edge.central.web.routes.common import (
     CLASS,
     DAY,
@@ -279,7 +288,7 @@ def open_gate_api(
     return open_gate(ctx, user, request, site_id, gateway_id, body.gate if body else None)
 
 
-@public.get("/api/docs", include_in_schema=False)
+@public.get("/api/docs", include_in_schema=False, dependencies=[Depends(current_user)])  # not public: the map
 def api_docs(request: Request) -> Response:
     """The API's reference as a plain page made from the OpenAPI document (Swagger UI would load its script from
     a CDN, which the app never does); the document itself is /api/openapi.json."""
