@@ -56,6 +56,13 @@ def server() -> None:
 @click.option("--mqtt-host", default="127.0.0.1", show_default=True)
 @click.option("--mqtt-port", default=8883, show_default=True, type=int)
 @click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    envvar="EDGE_FORWARDED_ALLOW_IPS",
+    help="The HTTPS proxy's address(es), comma-separated: its X-Forwarded-For is the client's address "
+    "(login limits, audit). Default: no proxy headers trusted.",
+)
+@click.option(
     "--insecure-cookies", is_flag=True, help="Cookies without Secure, for http://localhost only (tests, demo)."
 )
 @click.option(
@@ -86,6 +93,7 @@ def run_cmd(
     identity: str | None,
     mqtt_host: str,
     mqtt_port: int,
+    forwarded_allow_ips: str | None,
     insecure_cookies: bool,
     centre_dir: Path | None,
     centre_key_file: Path | None,
@@ -121,6 +129,7 @@ def run_cmd(
             centre_dir=centre_dir,
             centre_key_file=centre_key_file,
             centre_model=centre_model,
+            forwarded_allow_ips=forwarded_allow_ips,
         )
     )
 

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -46,6 +47,9 @@ class ServerOptions:
     """The centre's distribution folder (`edge distribution --centre`): the Student page enrols faces into it."""
     centre_key_file: Path | None = None
     centre_model: str = DEFAULT_MODEL
+    forwarded_allow_ips: str | None = None
+    """The reverse proxy's address(es) (uvicorn's forwarded_allow_ips): X-Forwarded-For/-Proto from there give the
+    client's real address (rate limits, audit rows). None: the socket's peer, for a server without a proxy."""
 
 
 def build_context(opts: ServerOptions) -> WebContext:
@@ -89,6 +93,20 @@ def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
     return EnrolmentLink(store, model=opts.centre_model, publish=target)
 
 
+def uvicorn_config(app: Any, opts: ServerOptions) -> uvicorn.Config:
+    """Proxy headers are trusted only from --forwarded-allow-ips: from anyone else they would let a client pick
+    its own address (and slip past the login limiter)."""
+    return uvicorn.Config(
+        app,
+        host=opts.host,
+        port=opts.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        proxy_headers=opts.forwarded_allow_ips is not None,
+        forwarded_allow_ips=opts.forwarded_allow_ips,
+    )
+
+
 def run(opts: ServerOptions) -> None:
     ctx = build_context(opts)
     heartbeats = Heartbeats(Supervision.heartbeat_max_age_s())
@@ -96,16 +114,7 @@ def run(opts: ServerOptions) -> None:
     assert ctx.live is not None
     ctx.live.heartbeat = heartbeats.register("web-live")
     app = create_app(ctx)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=opts.host,
-            port=opts.port,
-            log_level="info",
-            timeout_graceful_shutdown=5,
-            proxy_headers=False,
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(app, opts))
     # uvicorn installs no signal handlers outside the main thread; ours (below) stop everything in order
     stop = threading.Event()
 

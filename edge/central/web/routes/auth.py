@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from edge.central.web import csrf, i18n
 from edge.central.web.context import WebContext
@@ -55,7 +57,7 @@ def login_form(request: Request, next: str = "/", expired: int = 0) -> Response:
 
 
 @public.post("/login", include_in_schema=False)
-def login(
+async def login(
     request: Request,
     ctx: CtxDep,
     username: Annotated[str, Form(max_length=64)],
@@ -63,23 +65,33 @@ def login(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    """Async so that waiting (the slow-down, a busy hash slot) holds no worker thread; the hash and the database
+    run in the threadpool, inside one of the limiter's few hash slots (ratelimit.py)."""
     t = i18n.translator(i18n.pick(request.cookies.get(i18n.COOKIE)))
     if not csrf.matches(request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
         raise HTTPException(403, "csrf")
     name = username.strip().lower()
     ip = client_ip(request)
-    wait = ctx.limiter.retry_after(name, ip)
-    if wait > 0:
-        audit(ctx, None, "login_refused_rate_limit", {"username": name}, request)
-        return _login_page(request, t("login.limited", minutes=math.ceil(wait / 60)), 429, next)
-    user = ctx.accounts.authenticate(name, password)
+    gate = ctx.limiter.begin(name, ip)
+    if gate.locked_s > 0:
+        await run_in_threadpool(audit, ctx, None, "login_refused_rate_limit", {"username": name}, request)
+        return _login_page(request, t("login.limited", minutes=math.ceil(gate.locked_s / 60)), 429, next)
+    if gate.delay_s > 0:
+        await asyncio.sleep(gate.delay_s)
+    if not ctx.limiter.try_verify_slot():
+        response = _login_page(request, t("login.limited", minutes=1), 503, next)
+        response.headers["Retry-After"] = "1"
+        return response
+    try:
+        user = await run_in_threadpool(ctx.accounts.authenticate, name, password)
+    finally:
+        ctx.limiter.release_verify_slot()
     if user is None:
-        ctx.limiter.failed(name, ip)
-        audit(ctx, None, "login_failed", {"username": name}, request)
+        await run_in_threadpool(audit, ctx, None, "login_failed", {"username": name}, request)
         return _login_page(request, t("login.failed"), 401, next)
-    ctx.limiter.succeeded(name)
-    token, _session = ctx.sessions.create(user, ip)
-    audit(ctx, user, "login", {}, request, user.site_id)
+    ctx.limiter.succeeded(name, ip)
+    token, _session = await run_in_threadpool(ctx.sessions.create, user, ip)
+    await run_in_threadpool(audit, ctx, user, "login", {}, request, user.site_id)
     response = RedirectResponse(safe_next(next), 303)
     response.set_cookie(
         SESSION_COOKIE,
