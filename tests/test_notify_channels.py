@@ -235,12 +235,13 @@ def mqtt_cfg(broker: MosquittoBroker) -> MqttChannel:
 
 
 def test_mqtt_publishes_to_guardian_topic(broker: MosquittoBroker, watcher: Watcher) -> None:
-    ch = build_channel(mqtt_cfg(broker), "s1")
+    site = broker.site if broker.pki is not None else "s1"  # a server identity writes its own site's notify/# only
+    ch = build_channel(mqtt_cfg(broker), site)
     try:
-        out = ch.send(notice("en"))
-        assert isinstance(out, Accepted) and "edge/v1/s1/notify/minh_anh-g1" in out.detail
+        out = ch.send(notice("en", site=site))
+        assert isinstance(out, Accepted) and f"edge/v1/{site}/notify/minh_anh-g1" in out.detail
         topic, payload = watcher.wait_for(lambda t, _p: "/notify/" in t, 10, "the notice on MQTT")
-        assert topic == "edge/v1/s1/notify/minh_anh-g1"
+        assert topic == f"edge/v1/{site}/notify/minh_anh-g1"
         body = json.loads(payload)
         assert body["text"] == "Minh Anh (6A) arrived at school at 07:12 (main gate)."
         assert body["idempotency_key"] == "s1/minh_anh/2026-11-24/arrived/g1"

@@ -10,7 +10,9 @@ What each role may do (prefix `edge/v1`, site S):
 - gateway G: publish S/G/{checkin,status,health,device} and S/G/cmd/+/result; read S/G/receipt and S/G/cmd/+,
   and S/distribution/# (the gallery and roster the centre signs: edge/central/distribution).
 - collector C: read +/+/checkin (through its shared subscription), publish +/+/receipt and collectors/C/status.
-- server: read everything under the prefix (web app, notifier); publish commands and notifications.
+- server: read everything under the prefix (web app, notifier); publish its own site's commands, notifications
+  and distributions (S/+/cmd/+, S/notify/#, S/distribution/#) — no other site's: on a broker that carries several
+  schools, one school's server identity cannot announce another school's gallery or command its gates.
 - operator: publish commands; read status, health, device events and command results.
 - bridge B (a school's Mosquitto at the district broker; B is the school's site id): publish B/+/{checkin,status,
   health,device} and B/+/cmd/+/result; read B/+/receipt and B/+/cmd/+. Its own school only: the school's
@@ -68,9 +70,9 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
     elif ident.role == "server":
         lines += [
             f"topic read {prefix}/#",
-            f"topic write {prefix}/+/+/cmd/+",
-            f"topic write {prefix}/+/notify/#",
-            f"topic write {prefix}/+/distribution/#",
+            f"topic write {prefix}/{site}/+/cmd/+",  # its own site only (the identity's site, from its certificate)
+            f"topic write {prefix}/{site}/notify/#",
+            f"topic write {prefix}/{site}/distribution/#",
             f"topic readwrite {prefix}/servers/{name}/status",
         ]
     elif ident.role == "bridge":
