@@ -127,6 +127,6 @@ def iter_json(report: RangeReport, school_id: str, calendar: SchoolCalendar, gen
     yield head[:-1] + ', "studentSchoolAttendanceEvents": ['
     first = True
     for e in iter_events(report, school_id, calendar):
-        yield ("\n" if first else ",\n") + json.dumps(e, ensure_ascii=False)
+        yield ("\n" if first else ",\n") + json.dumps(e, ensure_ascii=False, separators=(",", ":"))
         first = False
     yield "\n]}\n"
