@@ -58,3 +58,20 @@ def test_only_admins_get_in(web: tuple[Any, TestClient], username: str) -> None:
     token = csrf_from(c.get("/login").text)
     r = c.post("/admin/users", data={"csrf_token": token, "username": "x9", "role": "admin", "password": "p" * 12})
     assert r.status_code == 403
+
+
+def test_a_school_admin_sees_only_that_schools_accounts_and_audit_rows(web: tuple[Any, TestClient]) -> None:
+    """Review M2: another school's staff list and audit rows (excuse reasons, addresses) are not theirs."""
+    ctx, c = web
+    ctx.accounts.add("other.teacher", "other-password-1", "teacher", site_id="other-school", classes=("6A",))
+    ctx.accounts.add("district", "district-password-1", "admin")  # no school: every school
+    audit.record(ctx.db, "other.teacher", "excuse", {"reason": "other-school-secret"}, "192.0.2.8", "other-school")
+    audit.record(ctx.db, "office", "excuse", {"reason": "our-own-row"}, "192.0.2.9", SITE)
+    login(c, "admin")  # the admin of test-school
+    users = c.get("/admin/users").text
+    assert 'id="user-teacher6a"' in users and "other.teacher" not in users and 'id="user-district"' not in users
+    rows = c.get("/admin/audit").text
+    assert "our-own-row" in rows and "other-school-secret" not in rows and "192.0.2.8" not in rows
+    login(c, "district", "district-password-1")
+    assert "other.teacher" in c.get("/admin/users").text
+    assert "other-school-secret" in c.get("/admin/audit").text

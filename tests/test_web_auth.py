@@ -15,8 +15,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from edge.central.web import audit
-from edge.central.web.accounts import AccountError
-from edge.central.web.deps import SESSION_COOKIE
+from edge.central.web.accounts import AccountError, User
+from edge.central.web.deps import SESSION_COOKIE, can_see_class, can_see_school
 from edge.central.web.ratelimit import Gate, LoginLimiter
 from edge.central.web.sessions import digest
 from tests.web_support import SITE, USERS, csrf_from, free_port, login, make_web, password_of
@@ -185,8 +185,10 @@ def test_a_disabled_user_is_logged_out_and_cannot_log_in(web: Any) -> None:
 def test_a_new_password_ends_old_sessions(web: Any) -> None:
     ctx, c = web
     login(c, "office")
+    token = ctx.tokens.create("office", "sis")
     ctx.accounts.set_password("office", "a-brand-new-password")
     assert c.get(f"/s/{SITE}/today", follow_redirects=False).status_code == 303
+    assert ctx.tokens.user_for(token) is None, "a new password revokes the API tokens too (review L8)"
     assert login(c, "office", "a-brand-new-password").status_code == 303
     with pytest.raises(AccountError, match="at least"):
         ctx.accounts.set_password("office", "short")
@@ -265,10 +267,23 @@ def test_users_of_every_role_exist(web: Any) -> None:
     assert {u.username: u.role for u in ctx.accounts.list()} == {k: v[0] for k, v in USERS.items()}
     assert ctx.accounts.get("teacher6a").classes == ("6A",)
     with pytest.raises(AccountError, match="already exists"):
-        ctx.accounts.add("office", "another-password", "office")
+        ctx.accounts.add("office", "another-password", "office", site_id=SITE)
     with pytest.raises(AccountError, match="needs at least one class"):
         ctx.accounts.add("t2", "another-password", "teacher")
     with pytest.raises(AccountError, match="role"):
         ctx.accounts.add("t3", "another-password", "principal")
+    for role, classes in (("teacher", ("6A",)), ("office", ()), ("guard", ())):  # review M3: one school each
+        with pytest.raises(AccountError, match="belong to one school"):
+            ctx.accounts.add("t4", "another-password", role, classes=classes)
+
+
+def test_a_teachers_classes_are_classes_of_their_own_school_only(web: Any) -> None:
+    ctx, _c = web
+    teacher = ctx.accounts.get("teacher6a")
+    assert can_see_class(teacher, SITE, "6A") and not can_see_class(teacher, "other-school", "6A")
+    legacy = User(99, "old.teacher", "teacher", None, ("6A",))  # made before a school was required
+    assert not can_see_class(legacy, SITE, "6A") and not can_see_school(legacy, SITE)
+    district = User(98, "district", "admin", None)
+    assert can_see_class(district, "other-school", "6A")
     stored = ctx.db.one("SELECT password_hash FROM web_users WHERE username = 'office'")["password_hash"]
     assert stored.startswith("$argon2id$")

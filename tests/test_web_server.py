@@ -45,6 +45,9 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
     assert r.returncode == 2 and "at least one class" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "x3", stdin="short\n")
     assert r.returncode == 2 and "at least 10 characters" in r.stderr
+    r = edge("server", "user", "add", "--store", store, "--role", "guard", "--password-stdin", "x4",
+             stdin="a-long-password\n")  # fmt: skip
+    assert r.returncode == 2 and "belong to one school (--site" in r.stderr
     listed = edge("server", "user", "list", "--store", store, "--json")
     assert '"username": "co.lan"' in listed.stdout and '"classes": ["6A"]' in listed.stdout
     token = edge("server", "token", "create", "--store", store, "co.lan").stdout.strip()
@@ -66,8 +69,8 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
     (tmp_path / "central.yaml").write_text(CENTRAL, encoding="utf-8")
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
-    assert edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "office",
-                stdin="office-password-1\n").returncode == 0  # fmt: skip
+    assert edge("server", "user", "add", "--store", store, "--role", "office", "--site", SITE, "--password-stdin",
+                "office", stdin="office-password-1\n").returncode == 0  # fmt: skip
     port = free_port()
     proc = subprocess.Popen(
         [

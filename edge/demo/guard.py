@@ -44,7 +44,7 @@ def add_users(store_url: str, password: str) -> None:
     for name, role, classes in USERS:
         if name in existing:
             continue
-        args = ["server", "user", "add", name, "--role", role, "--store", store_url, "--password-stdin"]
+        args = ["server", "user", "add", name, "--role", role, "--site", SITE, "--store", store_url, "--password-stdin"]
         for c in classes:
             args += ["--class", c]
         run_edge(args, stdin=password + "\n")

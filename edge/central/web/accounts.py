@@ -37,7 +37,8 @@ class User:
     username: str
     role: Role
     site_id: str | None
-    """The school this account belongs to; None: every school of this centre (a district admin)."""
+    """The school this account belongs to; None: every school of this centre (a district admin: only an admin may
+    have no school, so a teacher's classes are always classes of one school)."""
     classes: tuple[str, ...] = field(default=())
     """A teacher's own classes."""
     disabled: bool = False
@@ -87,6 +88,9 @@ class Accounts:
             if not CLASS_NAME.match(c):
                 raise AccountError(f"class name {c!r} is not valid")
         check_password_strength(password)
+        if site_id is None and role != "admin":
+            # a class name means nothing without its school: a teacher's "6A" would be 6A of every school
+            raise AccountError(f"{role} accounts belong to one school (--site SCHOOL_ID)")
         now = time.time()
         with self.db.transaction() as tx:
             if tx.query("SELECT 1 FROM web_users WHERE username = ?", (username,)):
@@ -140,9 +144,15 @@ class Accounts:
             )
             if n == 0:
                 raise AccountError(f"no user {username!r}")
-            # a new password ends every session of the account (a leaked cookie stops working)
+            # a new password ends every session and revokes every API token of the account (a leaked cookie or
+            # token stops working: whoever changes a password after a leak expects exactly that)
             tx.execute(
                 "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE username = ?)", (username,)
+            )
+            tx.execute(
+                "UPDATE web_api_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND user_id = "
+                "(SELECT id FROM web_users WHERE username = ?)",
+                (time.time(), username),
             )
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:

@@ -31,12 +31,19 @@ def record(
     target.execute(sql, params)
 
 
-def recent(db: WebDb, limit: int = 100, action: str | None = None) -> list[dict[str, Any]]:
+def recent(db: WebDb, limit: int = 100, action: str | None = None, site_id: str | None = None) -> list[dict[str, Any]]:
+    """The newest rows first; with site_id only that school's rows (what a school's admin may read: another
+    school's excuse reasons, staff and addresses are not theirs)."""
     sql = "SELECT at, username, action, site_id, detail, ip FROM web_audit"
-    params: tuple[Any, ...] = ()
+    where, params = [], []
     if action is not None:
-        sql += " WHERE action = ?"
-        params = (action,)
+        where.append("action = ?")
+        params.append(action)
+    if site_id is not None:
+        where.append("site_id = ?")
+        params.append(site_id)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     rows = db.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
     for r in rows:
         r["detail"] = json.loads(r["detail"])

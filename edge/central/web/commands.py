@@ -143,7 +143,12 @@ def user() -> None:
 @STORE
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--class", "classes", multiple=True, help="A teacher's class (repeatable).")
-@click.option("--site", default=None, help="The school the account belongs to (default: every school).")
+@click.option(
+    "--site",
+    default=None,
+    help="The school the account belongs to; required for office, teacher and guard (an admin without one is the "
+    "district admin of every school).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.argument("name")
 def user_add(

@@ -108,7 +108,11 @@ async def csrf_protect(request: Request, user: Annotated[User, Depends(current_u
 
 
 def can_see_school(user: User, school_id: str) -> bool:
-    return user.site_id is None or user.site_id == school_id
+    """An account sees its own school; only an admin may have none (the district admin, every school). A
+    non-admin without a school (made before Accounts.add required one) sees none rather than all."""
+    if user.site_id is None:
+        return user.role == "admin"
+    return user.site_id == school_id
 
 
 def can_see_class(user: User, school_id: str, class_name: str) -> bool:

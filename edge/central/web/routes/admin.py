@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from edge.central.web import audit as audit_log
-from edge.central.web.accounts import ROLES, USERNAME, AccountError
+from edge.central.web.accounts import ROLES, USERNAME, AccountError, User
 from edge.central.web.deps import CtxDep, audit, csrf_protect, require_roles, templates
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_roles("admin"))])
@@ -17,10 +17,14 @@ AUDIT_ROWS = 200
 
 
 def _users_page(request: Request, ctx: CtxDep, error: str | None = None, status: int = 200) -> Response:
+    """A school's admin sees that school's accounts only; the district admin (no school) sees every account."""
+    admin: User = request.state.user
+    users = [u for u in ctx.accounts.list() if admin.site_id is None or u.site_id == admin.site_id]
+    schools = [s for s in ctx.cfg.schools if admin.site_id is None or s.id == admin.site_id]
     return templates.TemplateResponse(
         request,
         "admin_users.html",
-        {"users": ctx.accounts.list(), "roles": ROLES, "error": error, "schools": ctx.cfg.schools},
+        {"users": users, "roles": ROLES, "error": error, "schools": schools},
         status,
     )
 
@@ -77,4 +81,6 @@ def disable_user(
 
 @router.get("/audit", include_in_schema=False)
 def audit_page(request: Request, ctx: CtxDep) -> Response:
-    return templates.TemplateResponse(request, "admin_audit.html", {"rows": audit_log.recent(ctx.db, AUDIT_ROWS)})
+    admin: User = request.state.user
+    rows = audit_log.recent(ctx.db, AUDIT_ROWS, site_id=admin.site_id)  # None: the district admin reads every row
+    return templates.TemplateResponse(request, "admin_audit.html", {"rows": rows})
