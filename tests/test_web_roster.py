@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
 from edge.central.web.context import WebContext
+from edge.devtools.postgres import PostgresServer
 from tests.web_support import ROSTER, SITE, login, make_web
 
 BASE = f"/s/{SITE}/roster"
@@ -52,14 +54,31 @@ def upload(
     return r.status_code, r.text
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[tuple[WebContext, TestClient, Path]]:
-    ctx, app = make_web(tmp_path)
+@contextmanager
+def _web(tmp_path: Path, url: str | None) -> Iterator[tuple[WebContext, TestClient, Path]]:
+    ctx, app = make_web(tmp_path, url)
     with TestClient(app) as client:
         login(client, "office")
         yield ctx, client, tmp_path
     ctx.close()
     ctx.store.close()
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[WebContext, TestClient, Path]]:
+    with _web(tmp_path, None) as w:
+        yield w
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def web_any(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[WebContext, TestClient, Path]]:
+    """Both stores: the sessions and the audit row live in the store's database."""
+    url = None
+    if request.param == "postgresql":
+        pg: PostgresServer = request.getfixturevalue("postgres")
+        url = pg.fresh_database()
+    with _web(tmp_path, url) as w:
+        yield w
 
 
 def current_rows() -> list[list[object]]:
@@ -69,8 +88,8 @@ def current_rows() -> list[list[object]]:
     return rows
 
 
-def test_upload_preview_apply(web: tuple[WebContext, TestClient, Path]) -> None:
-    ctx, c, tmp = web
+def test_upload_preview_apply(web_any: tuple[WebContext, TestClient, Path]) -> None:
+    ctx, c, tmp = web_any
     rows = current_rows()
     rows[1][1] = "Nguyễn Văn An Mới"  # an: name changed
     rows = [r for r in rows if r[0] != "em"]  # em removed (no guardian)
