@@ -2,7 +2,8 @@
 
 The schema (edge/events/schemas/checkin.v1.json, the one the gateways validate against) is compiled once by
 fastjsonschema into Python code: a check-in is validated in microseconds, not walked by an interpreter per
-event. Limits on size and depth are checked on the bytes first (limits.py)."""
+event — without its conditional rules, which are plain predicates (conditions.py), the full compiled schema
+running only when one of them fails. Limits on size and depth are checked on the bytes first (limits.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import fastjsonschema
 
+from edge.central.collector.conditions import Predicate, Unsupported, compile_conditions
 from edge.central.collector.limits import LimitExceeded, check_limits
 from edge.central.store.base import Received
 from edge.events.checkin import checkin_schema
@@ -35,10 +37,42 @@ class Rejected(Exception):
 
 @cache
 def _compiled() -> Callable[[Any], Any]:
+    """The whole schema, compiled: the authority, and the source of every schema error message."""
     schema = dict(checkin_schema())
     # fastjsonschema speaks draft-07; the schema uses nothing newer than draft-07 (if/then, const, pattern).
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(schema, formats={"uuid": UUID_RE.pattern})
+
+
+@cache
+def _fast() -> tuple[Callable[[Any], Any], Predicate] | None:
+    """The schema without its conditional rules, compiled, and those rules as predicates (conditions.py); None
+    when the schema's rules use something the predicates do not implement."""
+    schema = {k: v for k, v in checkin_schema().items() if k != "allOf"}
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    try:
+        conditions = compile_conditions(checkin_schema())
+    except Unsupported:
+        return None
+    return fastjsonschema.compile(schema, formats={"uuid": UUID_RE.pattern}), conditions
+
+
+def validate_schema(data: Any) -> None:
+    """Raise fastjsonschema's JsonSchemaValueException when `data` is not a check-in of the schema, with the full
+    schema's message; a valid check-in is accepted without ever running the full schema's exception-driven
+    conditionals (conditions.py says why)."""
+    fast = _fast()
+    if fast is None:
+        _compiled()(data)
+        return
+    base, conditions = fast
+    try:
+        base(data)
+    except fastjsonschema.JsonSchemaValueException:
+        _compiled()(data)  # the full schema fails too, and says it as it always has
+        raise
+    if not conditions(data):
+        _compiled()(data)
 
 
 def _valid_event_id(value: object) -> str | None:
@@ -94,7 +128,7 @@ def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
             f"unsupported schema_version {repr(data.get('schema_version'))[:20]} (this collector reads 1)", data
         )
     try:
-        _compiled()(data)
+        validate_schema(data)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise _rejected(f"schema: {exc.message[:300]}", data) from None
     if (data["site_id"], data["gateway_id"]) != ids:
