@@ -18,7 +18,7 @@ import pytest
 
 from edge.central.web.live import DROP, LiveHub
 from tests.helpers import wait_until
-from tests.web_support import SCHOOL_MORNING, SITE, checkin, live_server, login, make_web
+from tests.web_support import SCHOOL_MORNING, SITE, checkin, csrf_from, live_server, login, make_web
 
 
 def _events(lines: Iterator[str], out: queue.Queue[Any]) -> None:
@@ -190,3 +190,71 @@ def test_a_late_committed_lower_number_is_still_delivered(web: tuple[Any, Any]) 
     second = hub.poll_once()
     assert [r["event_id"] for r in second] == [earlier]
     assert hub.poll_once() == [], "each row once"
+
+
+def _ends(stream: Stream, timeout: float) -> float:
+    """Seconds until the stream says bye (or closes); fails if it is still open after `timeout`."""
+    t0 = time.monotonic()
+    while True:
+        msg = stream.messages.get(timeout=max(0.01, timeout - (time.monotonic() - t0)))
+        if msg is None or msg.get("event") == "bye":
+            return time.monotonic() - t0
+
+
+@pytest.fixture
+def sqlite_web(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    ctx, app = make_web(tmp_path, live=True)
+    yield ctx, app
+    ctx.close()
+    ctx.store.close()
+
+
+@pytest.mark.parametrize("change", ["disable", "password", "classes", "expiry"])
+def test_the_stream_ends_when_the_login_or_the_rights_end(
+    sqlite_web: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Review M1: a change made elsewhere (the CLI, another server process) ends the stream at its re-check."""
+    from edge.central.web.routes import live as live_route
+
+    ctx, app = sqlite_web
+    monkeypatch.setattr(live_route, "RECHECK_S", 0.5)
+    if change == "expiry":
+        ctx.sessions.ttl_s = 2.0
+    with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as client:
+        assert login(client, "teacher6a").status_code == 303
+        stream = Stream(client, f"/s/{SITE}/live")
+        wait_until(lambda: ctx.live.viewers == 1, 5, "the viewer")
+        ctx.store.insert(checkin("an", SCHOOL_MORNING))
+        assert stream.next_checkin(5)["person_id"] == "an"  # the stream works until the change
+        if change == "disable":
+            ctx.accounts.set_disabled("teacher6a")
+        elif change == "password":
+            ctx.accounts.set_password("teacher6a", "a-brand-new-password")
+        elif change == "classes":
+            ctx.db.execute("UPDATE web_users SET classes = ? WHERE username = ?", ('["6B"]', "teacher6a"))
+        assert _ends(stream, 5) < 3.0
+        wait_until(lambda: ctx.live.viewers == 0, 5, "the viewer gone")
+        stream.close()
+
+
+def test_logout_and_an_admin_disabling_end_the_stream_at_once(sqlite_web: tuple[Any, Any]) -> None:
+    ctx, app = sqlite_web
+    with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as teacher:
+        assert login(teacher, "teacher6a").status_code == 303
+        stream = Stream(teacher, f"/s/{SITE}/live")
+        wait_until(lambda: ctx.live.viewers == 1, 5, "the viewer")
+        with httpx.Client(base_url=server.url) as admin:
+            login(admin, "admin")
+            token = csrf_from(admin.get("/admin/users").text)
+            r = admin.post("/admin/users/teacher6a/disable", data={"csrf_token": token}, follow_redirects=False)
+            assert r.status_code == 303
+        assert _ends(stream, 5) < 1.0  # at once, not at the 15 s re-check
+        stream.close()
+        ctx.accounts.set_disabled("teacher6a", False)
+        login(teacher, "teacher6a")
+        stream = Stream(teacher, f"/s/{SITE}/live")
+        wait_until(lambda: ctx.live.viewers == 1, 5, "the viewer")
+        token = csrf_from(teacher.get(f"/s/{SITE}/today").text)
+        assert teacher.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+        assert _ends(stream, 5) < 1.0
+        stream.close()

@@ -76,6 +76,18 @@ def current_user(request: Request, ctx: Annotated[WebContext, Depends(get_ctx)])
     return session.user
 
 
+def recheck_user(ctx: WebContext, request: Request) -> tuple[User, float | None] | None:
+    """The request's credential checked again, now (not the per-request cache): the user as stored today and the
+    session's end (None for an API token), or None when the session ended, the token was revoked or the account
+    disabled. For responses that outlive their request (the live stream)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = ctx.tokens.user_for(auth[7:].strip())
+        return None if user is None else (user, None)
+    session = ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
+    return None if session is None else (session.user, session.expires_at)
+
+
 def optional_user(request: Request, ctx: Annotated[WebContext, Depends(get_ctx)]) -> User | None:
     try:
         return current_user(request, ctx)

@@ -43,6 +43,8 @@ class Viewer:
     dropped: bool = False
     sent: int = 0
     seen: set[str] = field(default_factory=set)
+    username: str | None = None
+    """Whose stream this is, so logout or disabling the account ends it at once (end_user)."""
 
     def offer(self, item: Any) -> None:
         """Runs on the viewer's event loop."""
@@ -174,9 +176,10 @@ class LiveHub:
         return events
 
     # viewers ---------------------------------------------------------------------------------------------------
-    def subscribe(self, site_id: str, visible: Callable[[dict[str, Any]], bool]) -> Viewer:
+    def subscribe(self, site_id: str, visible: Callable[[dict[str, Any]], bool], username: str | None = None) -> Viewer:
         """Call from the viewer's event loop (the SSE handler)."""
         viewer = Viewer(site_id, visible, asyncio.Queue(self.queue_size), asyncio.get_running_loop())
+        viewer.username = username
         with self._lock:
             self._viewers.add(viewer)
         return viewer
@@ -201,6 +204,16 @@ class LiveHub:
                     with contextlib.suppress(RuntimeError):  # its loop has closed: the viewer is gone
                         v.loop.call_soon_threadsafe(v.offer, e)
                         self.delivered += 1
+
+    def end_user(self, username: str) -> int:
+        """End every live stream of `username` (logout, account disabled): its rights ended, so does its feed.
+        Streams in another server process end at their next re-check (routes/live.py)."""
+        with self._lock:
+            viewers = [v for v in self._viewers if v.username == username]
+        for v in viewers:
+            with contextlib.suppress(RuntimeError):
+                v.loop.call_soon_threadsafe(v.offer, DROP)
+        return len(viewers)
 
     def close_clients(self) -> None:
         """End every live stream (server shutdown: uvicorn waits for open responses)."""

@@ -75,6 +75,8 @@ def disable_user(
     if admin.site_id is not None and target.site_id != admin.site_id:
         raise HTTPException(403, "forbidden")
     ctx.accounts.set_disabled(username, not enable)
+    if not enable and ctx.live is not None:
+        ctx.live.end_user(username)  # an open live stream ends now, not at its next re-check
     audit(ctx, admin, "user_enable" if enable else "user_disable", {"user": username}, request, target.site_id)
     return RedirectResponse("/admin/users", 303)
 

@@ -108,6 +108,8 @@ async def login(
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 def logout(request: Request, user: UserDep, ctx: CtxDep) -> Response:
     ctx.sessions.delete(request.cookies.get(SESSION_COOKIE))
+    if ctx.live is not None:  # its live streams end now (another device's stream reconnects with its own login)
+        ctx.live.end_user(user.username)
     audit(ctx, user, "logout", {}, request, user.site_id)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE)

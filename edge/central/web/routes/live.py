@@ -16,13 +16,31 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from edge.central.web.deps import CtxDep, UserDep, can_see_class, school_for
+from edge.central.web.accounts import User
+from edge.central.web.context import WebContext
+from edge.central.web.deps import CtxDep, UserDep, can_see_class, can_see_school, recheck_user, school_for
 from edge.central.web.live import DROP
 from edge.central.web.routes.common import SITE
 
 router = APIRouter()
 RESUME_MAX = 1000
 DISCONNECT_CHECK_S = 1.0
+RECHECK_S = 15.0
+"""How often an open stream checks its login again: a stream outlives its request, so logout, a disabled
+account, a new password, an expired session or a teacher's changed classes end it within this long."""
+
+
+async def still_allowed(ctx: WebContext, request: Request, user: User, site_id: str) -> float | None:
+    """The session's end (wall clock, None for an API token) if the credential still gives the same rights on
+    this school as when the stream began; -1.0 (an end long past) when it does not, so the stream ends."""
+    now = await asyncio.to_thread(recheck_user, ctx, request)
+    if now is None:
+        return -1.0
+    current, expires_at = now
+    same = (current.role, current.site_id, current.classes) == (user.role, user.site_id, user.classes)
+    if not same or not can_see_school(current, site_id):
+        return -1.0
+    return expires_at
 
 
 def sse(event: dict[str, Any]) -> str:
@@ -56,8 +74,11 @@ async def live(
         return e["class_name"] is not None and can_see_class(user, site_id, e["class_name"])
 
     async def stream() -> AsyncIterator[str]:
-        viewer = hub.subscribe(site_id, visible)  # subscribe first, then replay: nothing falls between the two
+        viewer = hub.subscribe(site_id, visible, user.username)  # subscribe, then replay: nothing falls between
         try:
+            session = getattr(request.state, "session", None)
+            expires_at: float | None = session.expires_at if session is not None else None
+            next_check = time.monotonic() + RECHECK_S
             yield "retry: 1000\n\n"
             replayed: set[str] = set()
             if after is not None:
@@ -69,6 +90,12 @@ async def live(
                         yield sse(e)
             quiet_since = time.monotonic()
             while True:
+                if time.monotonic() >= next_check or (expires_at is not None and time.time() >= expires_at):
+                    expires_at = await still_allowed(ctx, request, user, site_id)
+                    next_check = time.monotonic() + RECHECK_S
+                    if expires_at is not None and expires_at <= time.time():
+                        yield "event: bye\ndata: {}\n\n"
+                        return
                 try:
                     item = await asyncio.wait_for(viewer.queue.get(), DISCONNECT_CHECK_S)
                 except TimeoutError:
