@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -208,3 +209,29 @@ def test_stale_preview_is_refused(web: tuple[WebContext, TestClient, Path]) -> N
     (tmp / "roster.csv").write_text(ROSTER + "zed,Z,6B,,\n", encoding="utf-8")  # someone else changed it
     r = c.post(f"{BASE}/apply", data={"csrf_token": csrf_of(page), "preview_id": pid.group(1)})
     assert r.status_code == 409 and "zed" in (tmp / "roster.csv").read_text(encoding="utf-8")
+
+
+def test_the_preview_is_parsed_off_the_event_loop(
+    web: tuple[WebContext, TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review L1: openpyxl on a big workbook takes seconds; on the event loop every page and live stream would
+    wait for it."""
+    import asyncio
+
+    from edge.central.web.routes import roster as roster_route
+
+    _, c, _ = web
+    on_loop: list[bool] = []
+    real = roster_route.make_preview
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(roster_route, "make_preview", spy)
+    status, _page = upload(c, b"person_id,name,class\nan,A,6A\n", name="r.csv")
+    assert status in (200, 422) and on_loop == [False]

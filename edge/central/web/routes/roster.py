@@ -6,8 +6,10 @@ it; the apply form sends only that id and its CSRF token, so what gets written i
 data posted back by the browser. Applying goes through edge/central/roster_import.py (all or nothing, backups),
 is audited, and reloads the school's directory so the next page shows the new roster.
 
-Uploads are capped before the body is parsed: a request larger than two files' cap is refused by its
-Content-Length (413) before python-multipart spools anything to disk.
+Uploads are capped before the body is parsed, by the app's body limit in front of routing (bodylimit.py: a
+request larger than two files' cap is refused by its Content-Length, or cut off as it streams, with 413, even
+without a login); the preview is parsed in the threadpool, not on the event loop that serves every page and live
+stream (openpyxl on a large workbook takes seconds).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from edge.central.roster_import import MAX_BYTES, Preview, StaleImport, UploadError, apply_preview, make_preview
 from edge.central.web.accounts import User
@@ -148,7 +151,9 @@ async def preview(
     _editor(user)
     roster_bytes, guardian_bytes = await _read(roster), await _read(guardians)
     try:
-        pv = make_preview(school, roster_bytes, guardian_bytes, default_kinds=tuple(ctx.cfg.notify.kinds))
+        pv = await run_in_threadpool(
+            make_preview, school, roster_bytes, guardian_bytes, default_kinds=tuple(ctx.cfg.notify.kinds)
+        )
     except UploadError as exc:
         return _page(request, ctx, site_id, 422, upload_error=str(exc))
     key = previews(request).put(pv, site_id, user.username) if pv.ok else None
