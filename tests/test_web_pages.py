@@ -271,3 +271,14 @@ def test_a_changed_roster_file_is_picked_up_and_a_broken_one_keeps_the_last_good
     assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text, "the last good roster stays in use"
     today = c.get(f"/s/{SITE}/today").text
     assert 'id="directory-problems"' in today and "header must be" in today
+
+
+def test_card_uids_only_for_office_and_admin(web: tuple[Any, TestClient]) -> None:
+    """Review L9: a 125 kHz card's UID is enough to clone it, so a teacher never sees it (page or API)."""
+    _ctx, c = web
+    for name, shown in (("office", True), ("admin", True), ("teacher6a", False)):
+        login(c, name)
+        html = c.get(f"/s/{SITE}/student/an").text
+        api = c.get(f"/api/v1/schools/{SITE}/students/an").json()
+        assert ("0F00A1B2C3" in html) is shown and "Nguyễn Văn An" in html, name
+        assert api["card_uid"] == ("0F00A1B2C3" if shown else None), name

@@ -76,6 +76,7 @@ class Student(BaseModel):
     name: str
     class_name: str
     card_uid: str | None
+    """Office and admin only (null for a teacher): a 125 kHz card's UID is enough to clone it."""
     face_enrolled: bool | None
     """From the centre's gallery; null when this server has no centre link (--centre)."""
     guardians: list[GuardianOut]

@@ -138,6 +138,15 @@ def can_see_class(user: User, school_id: str, class_name: str) -> bool:
     return False
 
 
+CARD_READERS: tuple[Role, ...] = ("admin", "office")
+
+
+def may_see_card_uid(user: User) -> bool:
+    """A 125 kHz (EM4100) card's UID is the whole credential: whoever reads it can clone the card. So only the
+    office and admins (who issue cards) see it, on pages and in the API; teachers and guards never do."""
+    return user.role in CARD_READERS
+
+
 def school_for(ctx: WebContext, user: User, site_id: str) -> SchoolConfig:
     school = ctx.school(site_id)
     if school is None:

@@ -21,6 +21,7 @@ from edge.central.web.deps import (
     can_see_school,
     csrf_protect,
     current_user,
+    may_see_card_uid,
     school_for,
     templates,
 )
@@ -164,7 +165,7 @@ def student_info(
         person_id=person.person_id,
         name=person.name,
         class_name=person.class_name,
-        card_uid=person.card_uid,
+        card_uid=person.card_uid if may_see_card_uid(user) else None,  # the card's whole credential
         face_enrolled=face.enrolled if face is not None else None,
         guardians=[
             m.GuardianOut(guardian_id=g.guardian_id, name=g.name, channel=g.channel, language=g.language)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, may_see_card_uid, school_for, templates
 from edge.central.web.enrolment import EnrolmentError, FaceStatus
 from edge.central.web.routes.common import MONTH, PERSON, SITE, directory, parse_month, student, today
 
@@ -69,6 +69,7 @@ def render_student(
             "guardians": d.guardians.get(person.person_id, []),
             "face": face_status(ctx, site_id, person.person_id),
             "may_enrol": user.role in ENROLLERS and ctx.enrolment is not None,
+            "show_card": may_see_card_uid(user),
             "face_notice": face_notice,
             "face_error": face_error,
             "max_upload_mb": ctx.settings.max_upload_bytes / (1024 * 1024),
