@@ -189,3 +189,34 @@ def test_api_summary_and_paginated_days(web: tuple[WebContext, TestClient]) -> N
     x = c.get(f"/api/v1/reports/{SITE}/download.xlsx?{WEEK}", headers=h)
     assert openpyxl.load_workbook(io.BytesIO(x.content)).sheetnames == ["summary", "days"]
     assert "/api/v1/reports/{site_id}/summary" in c.get("/api/openapi.json", headers=h).json()["paths"]
+
+
+def test_downloads_and_bulk_api_reads_are_audited(web: tuple[WebContext, TestClient]) -> None:
+    """Review L6: who took which school's range of which classes, in which format, from where."""
+    from edge.central.web import audit
+
+    ctx, c = web
+    login(c, "teacher6a")
+    assert c.get(f"{BASE}/download.csv?{WEEK}&layout=summary").status_code == 200
+    login(c, "office")
+    assert c.get(f"/api/v1/reports/{SITE}/download.json?{WEEK}&class=6B").status_code == 200
+    assert c.get(f"/api/v1/reports/{SITE}/days?{WEEK}&limit=2").status_code == 200
+    assert c.get(f"/api/v1/reports/{SITE}/days?{WEEK}&limit=2&offset=2").status_code == 200  # same read, page 2
+    assert c.get(f"/api/v1/reports/{SITE}/summary?month=2026-11").status_code == 200
+    page = c.get(f"/api/v1/schools/{SITE}/checkins?limit=2&class=6A").json()
+    assert c.get(f"/api/v1/schools/{SITE}/checkins?limit=2&cursor={page['next_cursor']}").status_code == 200
+    rows = list(reversed([r for r in audit.recent(ctx.db) if r["action"] in ("report_export", "api_checkins")]))
+    got = [(r["username"], r["action"], r["detail"].get("what"), r["site_id"], r["ip"]) for r in rows]
+    assert got == [
+        ("teacher6a", "report_export", "download", SITE, "testclient"),
+        ("office", "report_export", "api_download", SITE, "testclient"),
+        ("office", "report_export", "api_days", SITE, "testclient"),
+        ("office", "report_export", "api_summary", SITE, "testclient"),
+        ("office", "api_checkins", None, SITE, "testclient"),
+    ]
+    assert rows[0]["detail"] == {
+        "what": "download", "from": "2026-11-16", "to": "2026-11-20", "classes": ["6A"], "format": "csv",
+        "layout": "summary",
+    }  # fmt: skip
+    assert rows[1]["detail"]["classes"] == ["6B"] and rows[1]["detail"]["format"] == "json"
+    assert rows[4]["detail"] == {"since": None, "until": None, "class": "6A", "limit": 2}

@@ -17,6 +17,7 @@ from edge.central.web.accounts import Role, User
 from edge.central.web.deps import (
     CtxDep,
     UserDep,
+    audit,
     can_see_class,
     can_see_school,
     csrf_protect,
@@ -204,6 +205,7 @@ def _instant(text: str | None, what: str) -> str | None:
 
 @router.get("/schools/{site_id}/checkins", response_model=m.CheckinPage)
 def checkins(
+    request: Request,
     user: UserDep,
     ctx: CtxDep,
     site_id: Annotated[str, Path(pattern=SITE)],
@@ -222,6 +224,9 @@ def checkins(
         class_students(ctx, user, d, class_name)  # 404 / 403
     lo = _instant(since, "since") or "0000"
     hi = _instant(until, "until") or "9999"
+    if cursor is None:  # a bulk read is audited once, at its first page (who, what range and class, from where)
+        detail = {"since": since, "until": until, "class": class_name, "limit": limit}
+        audit(ctx, user, "api_checkins", detail, request, site_id)
     sql = f"SELECT {sd.CHECKIN_FIELDS} FROM checkins WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ?"
     params: list[Any] = [site_id, lo, hi]
     people: list[str] | None = None

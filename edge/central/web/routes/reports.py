@@ -6,6 +6,10 @@ another's, on the page, the downloads and the API alike), a guard nothing here. 
 students (edge/central/web/routes/common.py), read excuses and check-ins through web-core's indexed per-school
 queries (edge/central/web/school_day.py) and hand everything to edge/central/attendance/summary.py; the files
 come from edge/central/attendance/downloads.py.
+
+Every download and every API read of a report is audited (who, which school, range, classes, format, from
+where): a whole school's year leaving as a file is exactly what an audit log is for. A paged read is audited
+once, at its first page.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from edge.central.notify.directory import SchoolDirectory
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, can_see_class, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, audit, can_see_class, school_for, templates
 from edge.central.web.routes.common import CLASS, DAY, MONTH, SITE, directory, today, visible_classes
 from edge.central.web.routes.data_text import register_text
 
@@ -181,6 +185,11 @@ def reports_page(
     return templates.TemplateResponse(request, "reports.html", context, 422 if error else 200)
 
 
+def _audit_export(r: ReportQuery, request: Request, what: str, **extra: Any) -> None:
+    detail = {"what": what, "from": r.start.isoformat(), "to": r.end.isoformat(), "classes": r.classes, **extra}
+    audit(r.ctx, r.user, "report_export", detail, request, r.site_id)
+
+
 def _download(r: ReportQuery, fmt: str, layout: Literal["days", "summary"]) -> Download:
     report = build(r)
     if fmt == "csv":
@@ -204,6 +213,7 @@ LayoutQ = Annotated[Literal["days", "summary"], Query()]
 
 @router.get("/s/{site_id}/reports/download.{fmt}", include_in_schema=False)
 def download_page(
+    request: Request,
     user: UserDep,
     ctx: CtxDep,
     site_id: SiteP,
@@ -216,7 +226,9 @@ def download_page(
 ) -> Response:
     try:
         r = _resolve(ctx, user, site_id, class_name, month, start, end)
-        return _stream(_download(r, fmt, layout))
+        dl = _download(r, fmt, layout)
+        _audit_export(r, request, "download", format=fmt, layout=layout)
+        return _stream(dl)
     except RangeError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -252,6 +264,7 @@ def _head(r: ReportQuery, report: RangeReport) -> dict[str, Any]:
 
 @router.get("/api/v1/reports/{site_id}/summary", tags=["reports"])
 def api_summary(
+    request: Request,
     user: UserDep,
     ctx: CtxDep,
     site_id: SiteP,
@@ -264,11 +277,13 @@ def api_summary(
     the attendance rate; `month=YYYY-MM` or `from`/`to` (YYYY-MM-DD, school's calendar days)."""
     r = _api_resolve(ctx, user, site_id, class_name, month, start, end)
     report = build(r)
+    _audit_export(r, request, "api_summary")
     return JSONResponse({**_head(r, report), "students": [s.as_row() for s in report.summaries()]})
 
 
 @router.get("/api/v1/reports/{site_id}/days", tags=["reports"])
 def api_days(
+    request: Request,
     user: UserDep,
     ctx: CtxDep,
     site_id: SiteP,
@@ -283,6 +298,8 @@ def api_days(
     by day then class then name; paginated with `limit`/`offset`, `next_offset` null on the last page."""
     r = _api_resolve(ctx, user, site_id, class_name, month, start, end)
     report = build(r)
+    if offset == 0:
+        _audit_export(r, request, "api_days")
     total = len(report.days) * len(report.students)
     rows: list[dict[str, Any]] = []
     for i, row in enumerate(report.day_rows()):
@@ -309,6 +326,7 @@ def _json(v: Any) -> Any:
 
 @router.get("/api/v1/reports/{site_id}/download.{fmt}", tags=["reports"])
 def api_download(
+    request: Request,
     user: UserDep,
     ctx: CtxDep,
     site_id: SiteP,
@@ -322,4 +340,6 @@ def api_download(
     """The same files as the Reports page: csv (layout days|summary), xlsx (both sheets), json (Ed-Fi
     StudentSchoolAttendanceEvent records)."""
     r = _api_resolve(ctx, user, site_id, class_name, month, start, end)
-    return _stream(_download(r, fmt, layout))
+    dl = _download(r, fmt, layout)
+    _audit_export(r, request, "api_download", format=fmt, layout=layout)
+    return _stream(dl)
