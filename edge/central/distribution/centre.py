@@ -10,12 +10,15 @@ artifact a gateway receives is exactly those templates (no conversion between a 
 
 Versions are per site and kind, strictly increasing and never reused: max(last + 1, now in milliseconds), so a
 centre folder restored from an old backup still publishes a version above everything it published since (and the
-publisher also goes above the version retained on the broker).
+publisher also goes above the version retained on the broker, once its signature checks out: publisher.py).
+A version more than MAX_AHEAD_MS ahead of the clock is not believed, wherever it comes from: a poisoned manifest
+saying 2**53-1 would otherwise make the next version one that every gateway refuses (manifest.py), for good.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,12 @@ from edge.recognition.gallery import Gallery
 from edge.roster import read_roster_csv
 from edge.security.pki import check_name
 from edge.security.private_files import private_dir, write_private
+
+log = logging.getLogger(__name__)
+
+MAX_AHEAD_MS = 86_400_000
+"""How far ahead of the clock (in ms) a version may be and still be built on: a day covers a centre clock that
+was wrong by hours, and keeps every version issued far below the 2**53 a gateway accepts."""
 
 
 class CentreError(Exception):
@@ -99,10 +108,23 @@ class CentreStore:
         return Artifact(kind, site, "", path.read_bytes())
 
     def next_version(self, site: str, kind: Kind, above: int = 0) -> int:
-        """A version above every one issued here and above `above` (the one retained on the broker), recorded."""
+        """A version above every one issued here and above `above` (the one retained on the broker), recorded.
+
+        A version more than MAX_AHEAD_MS ahead of now — `above`, or the last one recorded here (written by an
+        earlier centre that believed a poisoned manifest) — is logged and not built on: going above it would
+        issue versions no gateway accepts."""
         path = self.site_dir(site) / "versions.json"
         seen = json.loads(path.read_text()) if path.is_file() else {}
-        version = max(int(seen.get(kind, 0)) + 1, above + 1, time.time_ns() // 1_000_000)
+        now_ms = time.time_ns() // 1_000_000
+        ceiling = now_ms + MAX_AHEAD_MS
+        last = int(seen.get(kind, 0))
+        if above > ceiling:
+            log.warning("%s %s: version %d on the broker is more than a day ahead: not built on", site, kind, above)
+            above = 0
+        if last > ceiling:
+            log.error("%s %s: version %d in %s is more than a day ahead: not built on", site, kind, last, path)
+            last = 0
+        version = max(last + 1, above + 1, now_ms)
         seen[kind] = version
         write_private(path, json.dumps(seen, indent=1).encode())
         return version

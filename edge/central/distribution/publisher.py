@@ -11,13 +11,19 @@ centre process having to be up at that moment. The broker's max_packet_size (256
 Order matters: chunks first (each acknowledged by the broker), the manifest last, the previous version's chunks
 cleared (empty retained payloads) only after the new manifest is out. A gateway therefore never sees a manifest
 whose chunks are not already retained.
+
+The next version goes above the retained one only when that manifest passes the checks a gateway makes (site CA,
+validity, CRL, role server, this site): anyone who could write the topic could otherwise pick the centre's next
+version (centre.py also refuses a version more than a day ahead of the clock, signed or not).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -31,8 +37,9 @@ from edge.central.distribution.manifest import (
     parse_manifest,
     sign_manifest,
     topics,
+    verify_manifest,
 )
-from edge.security.pki import TlsFiles, describe, load_cert, load_private_key
+from edge.security.pki import PkiError, TlsFiles, describe, load_cert, load_crl_serials, load_private_key
 from edge.topics import DEFAULT_PREFIX
 from edge.transport.mqtt import MqttSettings, make_client, reason_text
 
@@ -66,8 +73,13 @@ class Publisher:
         client_id: str = "edge-distribution",
         prefix: str = DEFAULT_PREFIX,
         timeout_s: float = 30.0,
+        crl: Path | None = None,
     ) -> None:
+        """`crl`: the site CRL the retained manifest's signer is checked against; by default the `crl.pem` next to
+        the CA file (where a site PKI and `edge broker config` keep it), when there is one."""
         self.prefix = prefix
+        self.tls = tls
+        self.crl = crl if crl is not None or tls is None else tls.ca.parent / "crl.pem"
         self.timeout_s = timeout_s
         self.host, self.port = host, port
         self._client = make_client(MqttSettings(host, port, client_id, tls=tls))
@@ -119,6 +131,7 @@ class Publisher:
         """The manifest the broker retains now (unverified: for versions and status), or None."""
         topic, _ = topics(self.prefix, site, kind)
         self._arrived.clear()
+        self._retained.pop(topic, None)  # what an earlier call saw, not what the broker retains now
         rc, mid = self._client.subscribe(topic, qos=1)
         if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
             raise PublishError(f"subscribe {topic}: {mqtt.error_string(rc)}")
@@ -137,6 +150,27 @@ class Publisher:
         except ManifestRefused as exc:
             log.warning("the retained %s manifest of %s is not valid (%s): publishing over it", kind, site, exc)
             return None
+
+    def trusted_manifest(self, site: str, kind: Kind) -> Manifest | None:
+        """The retained manifest when it passes a gateway's checks (CA, validity, CRL, role server, this site),
+        else None: an invalid one is logged and neither its version nor its chunks are acted on."""
+        m = self.retained_manifest(site, kind)
+        if m is None:
+            return None
+        try:
+            if self.tls is None:
+                raise ManifestRefused("no site CA to check it with (plaintext broker)")
+            ca = load_cert(self.tls.ca)
+            revoked = frozenset(load_crl_serials(self.crl, ca)) if self.crl and self.crl.is_file() else frozenset()
+            if m.kind != kind:
+                raise ManifestRefused(f"a {m.kind} manifest on the {kind} topic")
+            verify_manifest(m, site=site, ca_cert=ca, now=dt.datetime.now(dt.UTC), revoked_serials=revoked)
+        except (ManifestRefused, PkiError, OSError) as exc:
+            log.warning(
+                "the retained %s manifest v%d of %s is not trusted (%s): publishing over it", kind, m.version, site, exc
+            )
+            return None
+        return m
 
     # writing -------------------------------------------------------------------------------------------
     def _send(self, topic: str, payload: bytes) -> None:
@@ -169,8 +203,8 @@ class Publisher:
                 self._send(chunk_topic.format(version=previous.version, index=i), b"")
 
     def publish(self, store: CentreStore, artifact: Artifact, signing: Signing) -> Manifest:
-        """Sign and announce `artifact` with a version above the broker's and the centre's last."""
-        previous = self.retained_manifest(artifact.site, artifact.kind)
+        """Sign and announce `artifact` with a version above the centre's last and the broker's (when trusted)."""
+        previous = self.trusted_manifest(artifact.site, artifact.kind)
         version = store.next_version(artifact.site, artifact.kind, above=previous.version if previous else 0)
         manifest = sign_manifest(store.manifest_for(artifact, version), signing.key, signing.cert_pem)
         self.announce(manifest, artifact.data, previous)
