@@ -40,6 +40,10 @@ class Transport(Protocol):
         """Receive messages on `topic` (QoS 1) through on_message, now and after every reconnect."""
         ...
 
+    def resubscribe(self, topic: str) -> None:
+        """Subscribe to `topic` (already subscribed) again now, so the broker sends its retained messages again."""
+        ...
+
     @property
     def connected(self) -> bool: ...
 

@@ -26,6 +26,8 @@ class MemoryTransport:
     on_connection: ConnectionCallback | None = None
     on_message: MessageCallback | None = None
     subscriptions: list[str] = field(default_factory=list)
+    resubscribed: list[str] = field(default_factory=list)
+    """Topics resubscribe() was called with (the broker would send their retained messages again)."""
     sent: list[Sent] = field(default_factory=list)
     _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _connected: bool = False
@@ -55,6 +57,9 @@ class MemoryTransport:
 
     def subscribe(self, topic: str) -> None:
         self.subscriptions.append(topic)
+
+    def resubscribe(self, topic: str) -> None:
+        self.resubscribed.append(topic)
 
     def deliver(self, topic: str, payload: bytes) -> None:
         """Play a message from the broker (a receipt) to the subscriber."""

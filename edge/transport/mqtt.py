@@ -128,6 +128,13 @@ class MqttTransport:
         if self.connected:
             self._client.subscribe(topic, qos=1)
 
+    def resubscribe(self, topic: str) -> None:
+        """SUBSCRIBE again on the live connection: the broker replaces the subscription and re-sends the retained
+        messages it matches (MQTT 3.1.1 §3.8.4; MQTT 5 with retain handling 0, paho's default). No UNSUBSCRIBE
+        first, so nothing published in between is missed. Offline: nothing, the next connect subscribes anyway."""
+        if self.connected:
+            self._client.subscribe(topic, qos=1)
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         return int(info.mid)
