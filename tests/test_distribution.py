@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import socket
 import threading
@@ -568,3 +569,228 @@ def test_client_order_and_limits_without_a_broker(tmp_path: Path) -> None:
         installers={},
     )
     assert again.installed["roster"].version == 7 and again.snapshot()["roster"]["summary"] == "12 bytes"
+
+
+# review L2: the retained manifest is believed only when signed, and the server ACL is its own site's ----------
+def test_an_untrusted_or_implausible_retained_version_is_not_built_on(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from edge.central.distribution.centre import MAX_AHEAD_MS
+
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(ROSTER_V1)
+    centre.set_roster(SITE, roster_csv)
+    data = ROSTER_V1.encode()
+    base = Manifest("roster", SITE, 0, hashlib.sha256(data).hexdigest(), len(data), "", "t", 1, 1024)
+    other = Pki(tmp_path / "other-pki")
+    other.init("other-school")
+    o = other.tls_files(other.issue("centre", "server").name)
+
+    def next_after(retained: Manifest) -> int:
+        _publish_raw(publisher, retained, data)
+        before = time.time_ns() // 1_000_000
+        version = publisher.publish(centre, centre.artifact(SITE, "roster"), signing).version
+        return version - before  # how far the new version is above the clock
+
+    hour = 3_600_000
+    # unsigned, or signed by another site's CA, an hour ahead: not believed (the version is the clock's)
+    assert next_after(dataclasses.replace(base, version=time.time_ns() // 1_000_000 + hour)) < 5_000
+    foreign = sign_manifest(
+        dataclasses.replace(base, version=time.time_ns() // 1_000_000 + hour),
+        load_private_key(o.key),
+        o.cert.read_text(),
+    )
+    assert next_after(foreign) < 5_000
+    # the control: this site's server signed it, an hour ahead: the next version goes above it
+    ours = sign_manifest(
+        dataclasses.replace(base, version=time.time_ns() // 1_000_000 + hour), signing.key, signing.cert_pem
+    )
+    assert next_after(ours) > hour - 5_000
+    # signed, but 2**53-1 (a version above it would be refused by every gateway): not built on
+    poisoned = sign_manifest(dataclasses.replace(base, version=2**53 - 1), signing.key, signing.cert_pem)
+    assert 0 < next_after(poisoned) < hour + 5_000
+    # a versions.json already poisoned by an older centre: not built on either
+    path = centre.site_dir(SITE) / "versions.json"
+    path.write_text(json.dumps({"roster": 2**53 - 1}))
+    now = time.time_ns() // 1_000_000
+    assert now <= centre.next_version(SITE, "roster") < now + MAX_AHEAD_MS
+    assert centre.next_version(SITE, "roster", above=2**53 - 1) < now + MAX_AHEAD_MS
+
+
+def test_a_server_identity_writes_only_its_own_sites_topics(broker: MosquittoBroker, watcher: Watcher) -> None:
+    from edge.security.broker_config import acl_for
+    from tests.helpers import client
+
+    ident = broker.pki.get("test-centre") if broker.pki is not None else None
+    if ident is None:
+        broker.identity("test-centre", "server")
+        ident = broker.pki.get("test-centre")  # type: ignore[union-attr]
+    assert ident is not None
+    writes = [line for line in acl_for(ident) if line.startswith("topic write")]
+    assert writes and all(line.split()[2].startswith(f"edge/v1/{SITE}/") for line in writes), writes
+
+    c = client(broker, "test-centre", "server", client_id="test-centre-acl")
+    try:
+        for site in ("other-school", SITE):  # another site's first: the broker drops it, the own site's arrives
+            for leaf in ("distribution/roster/1/0", "gw-x/cmd/reboot", "notify/g1"):
+                c.publish(f"edge/v1/{site}/{leaf}", b"x", qos=1).wait_for_publish(5)
+        got = []
+        for _ in range(3):
+            topic, _p = watcher.wait_for(lambda t, _p: t.endswith(("roster/1/0", "cmd/reboot", "notify/g1")), 10, "own")
+            got.append(topic)
+        assert sorted(got) == sorted(
+            f"edge/v1/{SITE}/{leaf}" for leaf in ("distribution/roster/1/0", "gw-x/cmd/reboot", "notify/g1")
+        )
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+# review L3: a dropped chunk is fetched again, a newer version's chunks are kept, the queue is bounded by bytes ---
+def _client_and_signer(tmp_path: Path, **kw: Any) -> tuple[Any, Any, list[bytes]]:
+    """A DistributionClient (not started) of a fresh site PKI, what it installed, and the messages of a version."""
+    import hashlib
+
+    from edge.gateway.distribution import DistributionClient
+
+    pki = Pki(tmp_path / "pki")
+    pki.init(SITE)
+    tls = pki.tls_files(pki.issue("centre", "server").name)
+    key, cert = load_private_key(tls.key), tls.cert.read_text()
+    got: list[bytes] = []
+
+    def install(data: bytes, _m: Manifest) -> str:
+        got.append(data)
+        return f"{len(data)} bytes"
+
+    client = DistributionClient(
+        prefix="edge/v1",
+        site=SITE,
+        ca_path=pki.ca_cert_path,
+        crl_path=pki.crl_path,
+        state_dir=tmp_path / "state",
+        installers={"gallery": install, "roster": install},
+        **kw,
+    )
+    base = f"edge/v1/{SITE}/distribution/roster"
+
+    def messages(version: int, data: bytes, chunk_size: int) -> list[tuple[str, bytes]]:
+        """Chunks then the signed manifest, as the publisher sends them."""
+        m = Manifest("roster", SITE, version, hashlib.sha256(data).hexdigest(), len(data), "", "t", 0, chunk_size)
+        m = sign_manifest(dataclasses.replace(m, chunks=-(-len(data) // chunk_size)), key, cert)
+        parts = [(f"{base}/{version}/{i}", data[i * chunk_size : (i + 1) * chunk_size]) for i in range(m.chunks)]
+        return [*parts, (f"{base}/manifest", m.to_json())]
+
+    return client, messages, got
+
+
+def test_a_dropped_chunk_is_fetched_again_by_resubscribing(tmp_path: Path) -> None:
+    from edge.central.distribution.manifest import MAX_MANIFEST_BYTES
+
+    budget = 10_000 + MAX_MANIFEST_BYTES  # one 10,000-byte chunk and a manifest
+    retained: dict[str, bytes] = {}
+    calls: list[str] = []
+
+    def resubscribe(topic_filter: str) -> None:  # what the broker does on a SUBSCRIBE: every retained copy again,
+        calls.append(topic_filter)  # as they come off the socket, while the distribution thread reads its queue
+
+        def deliver() -> None:
+            for t, p in list(retained.items()):
+                wait_until(functools.partial(has_room, len(p)), 5, "room in the queue")
+                client.submit(t, p)
+
+        threading.Thread(target=deliver, daemon=True).start()
+
+    def has_room(n: int) -> bool:
+        return bool(client._queue.bytes + n <= budget)
+
+    client, messages, got = _client_and_signer(
+        tmp_path, resubscribe=resubscribe, incomplete_after_s=0.3, max_queued_bytes=budget
+    )
+    v5 = bytes(range(256)) * 117
+    msgs = messages(5, v5, 10_000)  # three chunks, then the manifest
+    retained.update(msgs)
+    for t, p in msgs:  # all at once, before the thread runs: chunks 1 and 2 do not fit and are dropped
+        client.submit(t, p)
+    assert client.counters["dropped"] == 2
+    client.start()
+    try:
+        assert client.wait_installed("roster", 5, 10), client.alarms()
+        assert got == [v5] and calls == [client.topic_filter]
+        assert client.counters["resubscribed"] == 1
+    finally:
+        client.stop()
+
+
+def test_a_newer_versions_chunks_are_kept_while_an_older_one_is_pending(tmp_path: Path) -> None:
+    calls: list[str] = []
+    client, messages, got = _client_and_signer(tmp_path, resubscribe=calls.append, incomplete_after_s=60)
+    client.start()
+    try:
+        v6, v7 = b"6" * 30, b"7" * 30
+        m6 = messages(6, v6, 10)
+        for t, p in [m6[-1], m6[0]]:  # v6 announced, one chunk of three in: pending
+            client.submit(t, p)
+        for t, p in messages(7, v7, 10):  # the centre publishes v7 meanwhile: chunks, then the manifest
+            client.submit(t, p)
+        assert client.wait_installed("roster", 7, 5), client.alarms()
+        assert got == [v7] and not calls and not client.alarms()
+    finally:
+        client.stop()
+
+
+def test_the_queue_is_bounded_by_bytes() -> None:
+    import queue as q
+
+    from edge.gateway.distribution import ByteBoundedQueue
+
+    bq = ByteBoundedQueue(max_items=3, max_bytes=100)
+    assert bq.put(("a", b"x" * 60)) and not bq.put(("b", b"x" * 41)) and bq.put(("c", b"x" * 40))
+    assert bq.bytes == 100 and bq.put(("d", b"")) and not bq.put(("e", b"")) and len(bq) == 3  # 3 items at most
+    assert bq.get(1) == ("a", b"x" * 60) and bq.bytes == 40
+    assert bq.put(("f", b"x" * 50)) and bq.put(None)  # 4 items: the stop marker always fits
+    assert [bq.get(1) for _ in range(4)] == [("c", b"x" * 40), ("d", b""), ("f", b"x" * 50), None]
+    assert bq.bytes == 0
+    with pytest.raises(q.Empty):
+        bq.get(0.05)
+
+
+def test_a_gateway_that_lost_a_chunk_completes_after_resubscribing_to_the_broker(
+    broker: MosquittoBroker, centre: CentreStore, signing: Signing, publisher: Publisher, tmp_path: Path
+) -> None:
+    """The real broker re-sends the retained chunks on the gateway's second SUBSCRIBE (no reconnect)."""
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(ROSTER_V2)
+    centre.set_roster(SITE, roster_csv)
+    gw = card_gateway(tmp_path, broker, "gw-dist-4")
+    dist = gw.distribution
+    assert dist is not None and gw.transport is not None
+    try:
+        wait_until(lambda: gw.transport.connected, 10, "the gateway connects")  # type: ignore[union-attr]
+        dist.incomplete_after_s = 0.5
+        artifact = centre.artifact(SITE, "roster")
+        manifest = sign_manifest(
+            centre.manifest_for(artifact, centre.next_version(SITE, "roster"), chunk_size=16),
+            signing.key,
+            signing.cert_pem,
+        )
+        assert manifest.chunks >= 3
+        lost = f"edge/v1/{SITE}/distribution/roster/{manifest.version}/1"
+        submit, dropped = dist.submit, threading.Event()
+
+        def lossy(topic: str, payload: bytes) -> None:  # the first copy of chunk 1 never reaches the client
+            if topic == lost and not dropped.is_set():
+                dropped.set()
+                return
+            submit(topic, payload)
+
+        dist.submit = lossy  # type: ignore[method-assign]
+        publisher.announce(manifest, artifact.data, previous=None)
+        assert dropped.wait(10)
+        assert dist.wait_installed("roster", manifest.version, 15), dist.alarms()
+        assert dist.counters["resubscribed"] >= 1 and gw.transport.connected
+        assert roster_ids(gw) == {"rose", "obama"}
+    finally:
+        gw.stop()
