@@ -1,12 +1,12 @@
 """Announcing an artifact: its chunks, then its signed manifest, retained on the site's distribution topics.
 
-Why MQTT chunks and not HTTPS from the server: every gateway already holds an authenticated TLS session with
-the site broker, whose ACL lets the site's gateways read `{prefix}/{site}/distribution/#` and only server
-identities write it. HTTPS would need a second listener, server certificate, client-certificate checks and a
-per-gateway authorisation rule, all of which the broker already does; and a retained manifest plus retained
-chunks is what lets a gateway that was offline during the publish catch up on its next connect with no
-centre process having to be up at that moment. The broker's max_packet_size (256 KiB) is why the bytes go in
-192 KiB chunks: a 2,000-student SFace gallery (~1 MB) is six messages.
+Why MQTT chunks and not HTTPS from the server: every gateway already holds an authenticated TLS session with the
+site broker, whose ACL lets the site's gateways read `{prefix}/{site}/distribution/#` and only the site's server
+identities write it (broker_config.py). HTTPS would need a second listener, server certificate, client-certificate
+checks and a per-gateway authorisation rule, all of which the broker already does; and a retained manifest plus
+retained chunks is what lets a gateway that was offline during the publish catch up on its next connect with no
+centre process having to be up at that moment. The broker's max_packet_size (256 KiB) is why the bytes go in 192
+KiB chunks: a 2,000-student SFace gallery (~1 MB) is six messages.
 
 Order matters: chunks first (each acknowledged by the broker), the manifest last, the previous version's chunks
 cleared (empty retained payloads) only after the new manifest is out. A gateway therefore never sees a manifest
