@@ -139,6 +139,8 @@ class Collector:
         self._client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
         supported = wire.supported(self._client) and reads.supported(self._client)
         self._one_write = supported if one_write is None else one_write
+        if self._one_write:
+            wire.skip_receipt_pubacks(self._client)
         """A batch's PUBACKs and receipts as one write (wire.py) and buffered reads (reads.py); False: paho's
         public calls only (ack() and publish() per message, its own reads)."""
         self._client.on_connect = self._on_connect
