@@ -15,11 +15,15 @@ from edge.security.pki import Pki, load_private_key
 from edge.security.signing import SignatureRefused, sign_command, verify_command
 from tests.helpers import fuzz_examples
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)  # certificates are valid by then
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+"""The tests' clock; reset when the module's PKI is made (certificates are valid from 5 minutes before they are
+issued, and a long suite may reach this module many minutes after it was imported)."""
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    global NOW  # noqa: PLW0603 (the module's clock follows the moment its certificates are issued)
+    NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
     p = Pki(tmp_path_factory.mktemp("pki"))
     p.init("st-marys")
     p.issue("alice", "operator")
