@@ -90,6 +90,8 @@ def publisher(broker: MosquittoBroker) -> Iterator[Publisher]:
         for kind in KINDS:  # the session broker retains earlier tests' manifests: each test starts from none
             p.clear(SITE, kind)
         yield p
+        for kind in KINDS:  # ...and leaves none: a later test's gateway on this site would install them
+            p.clear(SITE, kind)
 
 
 def card_gate() -> dict[str, object]:

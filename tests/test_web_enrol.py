@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from edge.central.distribution.centre import CentreStore
 from edge.central.distribution.codec import gallery_from_bytes
 from edge.central.distribution.manifest import Manifest, parse_manifest, topics, verify_manifest
+from edge.central.distribution.publisher import Publisher
 from edge.central.web import audit
 from edge.central.web.context import WebContext
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
@@ -53,6 +54,9 @@ def web(tmp_path: Path, broker: MosquittoBroker) -> Iterator[tuple[WebContext, T
     with TestClient(app) as c:
         yield ctx, c
     ctx.close()
+    # withdraw what the test announced: the session broker would hand it to a later test's gateway on this site
+    with Publisher("127.0.0.1", broker.port, broker.identity("test-web-enrol", "server"), "test-enrol-clear") as p:
+        p.clear(SITE, "gallery")
 
 
 @pytest.fixture
