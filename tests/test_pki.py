@@ -87,3 +87,26 @@ def test_cli(tmp_path: Path) -> None:
     assert mode(out / "broker.key") == 0o600
     r = run(cli, ["broker", "config", "--pki", d, "--site", "elsewhere", "--out", str(out)])
     assert r.exit_code == 2 and "not 'elsewhere'" in r.output
+
+
+@pytest.mark.parametrize("reserved", ["collectors", "servers"])
+def test_sites_and_bridges_named_like_a_services_topic_level_are_refused(tmp_path: Path, reserved: str) -> None:
+    """{prefix}/collectors/C/status and {prefix}/servers/S/status sit beside the sites: a site, or a school's
+    bridge (named after its site), called so would publish over those services' status."""
+    with pytest.raises(PkiError, match="reserved"):
+        Pki(tmp_path / "a").init(reserved)
+    pki = Pki(tmp_path / "b")
+    pki.init("district")
+    with pytest.raises(PkiError, match="reserved"):
+        pki.issue(reserved, "bridge")
+    assert pki.issue("school-a", "bridge").role == "bridge"
+
+
+def test_a_bridge_reads_its_own_schools_distribution_and_nothing_of_another(tmp_path: Path) -> None:
+    from edge.security.broker_config import acl_for
+
+    pki = Pki(tmp_path)
+    pki.init("district")
+    lines = acl_for(pki.issue("school-a", "bridge"))
+    assert "topic read edge/v1/school-a/distribution/#" in lines
+    assert not [ln for ln in lines if "school-b" in ln or ln.startswith("topic read edge/v1/#")]

@@ -108,6 +108,20 @@ def check_name(name: str, what: str = "identity name") -> str:
     return name
 
 
+RESERVED_SITE_IDS = frozenset({"collectors", "servers"})
+"""Topic levels beside the sites ({prefix}/collectors/C/status, {prefix}/servers/S/status): a site (or a school's
+bridge, named after its site) called so would publish over those services' status."""
+
+
+def check_site(site: str) -> str:
+    check_name(site, "site id")
+    if site in RESERVED_SITE_IDS:
+        raise PkiError(
+            f"site id {site!r} is reserved (a topic level of its own: {', '.join(sorted(RESERVED_SITE_IDS))})"
+        )
+    return site
+
+
 def _key_pem(key: ed25519.Ed25519PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -171,7 +185,7 @@ class Pki:
     def init(self, site: str) -> bool:
         """Create the CA for `site`. Returns False (and changes nothing) when this folder already has a CA of the
         same site; a CA of another site is an error (one PKI per site)."""
-        check_name(site, "site id")
+        check_site(site)
         if self.exists():
             if self.site != site:
                 raise PkiError(f"{self.dir} already holds the CA of site {self.site!r}, not {site!r}")
@@ -241,6 +255,8 @@ class Pki:
         is, unless `renew` (a new key and certificate: rotation). A name held by another role is an error.
         `hosts` are DNS names / IP addresses for a TLS server certificate (the broker, the web server)."""
         check_name(name)
+        if role == "bridge":  # a bridge is named after the school it carries
+            check_site(name)
         if role not in ROLES:
             raise PkiError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         ca_cert, ca_key = self._ca()
