@@ -71,7 +71,7 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
     assert edge("server", "user", "add", "--store", store, "--role", "office", "--site", SITE, "--password-stdin",
                 "office", stdin="office-password-1\n").returncode == 0  # fmt: skip
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -86,6 +86,8 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             "--port",
             str(port),
             "--insecure-cookies",
+            "--metrics",
+            f"127.0.0.1:{metrics_port}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -112,6 +114,13 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             assert c.get(f"/s/{SITE}/today").status_code == 200
             with c.stream("GET", f"/s/{SITE}/live") as live:  # an open live stream must not hold up the stop
                 assert live.status_code == 200
+                scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+                # requests by route template (never the path typed), the live viewer, the 303 of the login
+                assert 'edge_web_requests_total{method="GET",route="/s/{site_id}/today",status="200"} 1.0' in scraped
+                assert 'route="/login",status="303"' in scraped
+                assert f"/s/{SITE}/today" not in scraped
+                assert "edge_web_live_viewers 1.0" in scraped
+                assert 'edge_web_request_seconds_count{route="/health"}' in scraped
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(15) == 0
     finally:

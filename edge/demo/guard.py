@@ -58,6 +58,7 @@ def server_args(central: Path, store_url: str, port: int, broker: MosquittoBroke
     return [
         "server", "run", "-c", str(central), "--store", store_url, "--host", "127.0.0.1", "--port", str(port),
         "--pki", str(broker.pki.dir), "--identity", identity, "--mqtt-port", str(broker.port), "--insecure-cookies",
+        "--metrics", "off",
     ]  # fmt: skip
 
 

@@ -157,7 +157,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     )  # fmt: skip
     _wait_topic(feed, "edge/v1/collectors/demo-collector/status", b"online", 30, collector)
     con.print("[bold]4. collector[/bold]: stores each check-in once and queues its notices in the same transaction")
-    start("notifier", ["notify", "run", "-c", str(school.central), "--store", store_url])
+    start("notifier", ["notify", "run", "-c", str(school.central), "--store", store_url, "--metrics", "off"])
     con.print("[bold]5. notifier[/bold]: sends the queued notices; queues absence notices at each cut-off")
 
     web_port = free_port()

@@ -82,6 +82,14 @@ def server() -> None:
     help="The centre's gallery key (as `edge distribution --key-file`). Env: EDGE_CENTRE_KEY_FILE.",
 )
 @click.option(
+    "--metrics",
+    "metrics_addr",
+    default="127.0.0.1:9111",
+    show_default=True,
+    envvar="EDGE_METRICS",
+    help="Serve Prometheus metrics (edge_web_*) on HOST:PORT; 'off' to disable.",
+)
+@click.option(
     "--centre-model", default=DEFAULT_MODEL, show_default=True, type=click.Choice(MODEL_NAMES), help="Gallery model."
 )
 def run_cmd(
@@ -98,12 +106,18 @@ def run_cmd(
     centre_dir: Path | None,
     centre_key_file: Path | None,
     centre_model: str,
+    metrics_addr: str,
 ) -> None:
     """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1). With --centre and
     --centre-key-file the office enrols faces on the Student page; with --pki/--identity too, each change is
     signed and announced to the school's gateways (as `edge distribution publish`)."""
     from edge.central.web.server import ServerOptions, run
+    from edge.ops.server_metrics import parse_listen
 
+    try:
+        parse_listen(metrics_addr)
+    except ValueError as exc:
+        _fail(str(exc))
     if (pki_dir is None) != (identity is None):
         _fail("--pki and --identity go together (the gates page and 'open gate' need both)")
     if (centre_dir is None) != (centre_key_file is None):
@@ -130,6 +144,7 @@ def run_cmd(
             centre_key_file=centre_key_file,
             centre_model=centre_model,
             forwarded_allow_ips=forwarded_allow_ips,
+            metrics=metrics_addr,
         )
     )
 

@@ -24,7 +24,9 @@ from edge.central.web.gates import GateMonitor
 from edge.central.web.live import LiveHub
 from edge.config.central import load_central_config
 from edge.ops.heartbeat import Heartbeats
+from edge.ops.server_metrics import serve_registry
 from edge.ops.supervision import Supervision
+from edge.ops.web_metrics import WebMetrics
 from edge.recognition.backend import DEFAULT_MODEL
 from edge.topics import DEFAULT_PREFIX
 
@@ -47,6 +49,8 @@ class ServerOptions:
     """The centre's distribution folder (`edge distribution --centre`): the Student page enrols faces into it."""
     centre_key_file: Path | None = None
     centre_model: str = DEFAULT_MODEL
+    metrics: str = "127.0.0.1:9111"
+    """Prometheus endpoint (edge_web_*, edge/ops/web_metrics.py) as HOST:PORT, or 'off'."""
     forwarded_allow_ips: str | None = None
     """The reverse proxy's address(es) (uvicorn's forwarded_allow_ips): X-Forwarded-For/-Proto from there give the
     client's real address (rate limits, audit rows). None: the socket's peer, for a server without a proxy."""
@@ -93,6 +97,14 @@ def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
     return EnrolmentLink(store, model=opts.centre_model, publish=target)
 
 
+def gateways_online(ctx: WebContext) -> tuple[int, int]:
+    """(online, known) over every school the app serves, from the gates link (0, 0 without one)."""
+    if ctx.gates is None:
+        return 0, 0
+    rows = [g for school in ctx.schools for g in ctx.gates.gateways(school.id)]
+    return sum(1 for g in rows if g.get("online")), len(rows)
+
+
 def uvicorn_config(app: Any, opts: ServerOptions) -> uvicorn.Config:
     """Proxy headers are trusted only from --forwarded-allow-ips: from anyone else they would let a client pick
     its own address (and slip past the login limiter)."""
@@ -113,7 +125,9 @@ def run(opts: ServerOptions) -> None:
     sup = Supervision.from_env(heartbeats, lambda: f"serving on {opts.host}:{opts.port}")
     assert ctx.live is not None
     ctx.live.heartbeat = heartbeats.register("web-live")
-    app = create_app(ctx)
+    metrics = WebMetrics()
+    metrics.watch(lambda: ctx.live.viewers if ctx.live is not None else 0, lambda: gateways_online(ctx))
+    app = metrics.middleware(create_app(ctx))
     server = uvicorn.Server(uvicorn_config(app, opts))
     # uvicorn installs no signal handlers outside the main thread; ours (below) stop everything in order
     stop = threading.Event()
@@ -124,6 +138,7 @@ def run(opts: ServerOptions) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    metrics_server = serve_registry(metrics.registry, opts.metrics, "web app")
     ctx.live.start()
     if ctx.gates is not None and not ctx.gates.start():
         log.warning("gates: not subscribed to the broker yet (it keeps trying)")
@@ -140,5 +155,7 @@ def run(opts: ServerOptions) -> None:
     ctx.live.close_clients()  # end live streams first: uvicorn waits for open responses
     server.should_exit = True
     web.join(10)
+    if metrics_server is not None:
+        metrics_server.stop()
     ctx.close()
     ctx.store.close()
