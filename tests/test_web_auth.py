@@ -3,6 +3,7 @@ ended sessions, disabled users, CSRF, API tokens, every route behind a login."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -97,20 +98,24 @@ def test_limiter_records_before_the_hash_and_delays_progressively() -> None:
     lim = LoginLimiter(per_pair=3, slow_user_after=2, first_delay_s=1.0, max_delay_s=4.0, clock=lambda: now[0])
     gates = [lim.begin("amy", "1.1.1.1") for _ in range(3)]  # three concurrent attempts: none has finished
     assert [g.locked_s for g in gates] == [0, 0, 0] and lim.begin("amy", "1.1.1.1").locked_s > 0
-    assert [lim.begin("amy", f"2.2.2.{i}").delay_s for i in range(3)] == [2.0, 4.0, 4.0]  # other addresses: slower
+    # other addresses: slower, and one after the other (each waits its delay after the one before: a rate)
+    # (the third attempt above was already 1 s behind: 1 + 2, then + 4, + 4)
+    assert [lim.begin("amy", f"2.2.2.{i}").delay_s for i in range(3)] == [3.0, 7.0, 11.0]
     lim.succeeded("amy", "3.3.3.3")
     assert lim.begin("amy", "1.1.1.1").locked_s > 0, "a success elsewhere does not lift this address's lock"
     now[0] = 901.0
     assert lim.begin("amy", "1.1.1.1") == Gate()
 
 
-def test_concurrent_logins_beyond_the_hash_slots_are_answered_busy_at_once(web: Any) -> None:
+def test_concurrent_logins_beyond_the_hash_slots_wait_briefly_then_are_answered_busy(web: Any) -> None:
     ctx, c = web
     assert ctx.limiter.try_verify_slot() and ctx.limiter.try_verify_slot()  # two hashes already running
     try:
         t0 = time.monotonic()
         r = login(c, "office")
-        assert r.status_code == 503 and r.headers["retry-after"] == "1" and time.monotonic() - t0 < 1.0
+        waited = time.monotonic() - t0
+        assert r.status_code == 503 and r.headers["retry-after"] == "2" and 2.5 < waited < 6.0, waited
+        assert "busy" in r.text or "bận" in r.text
     finally:
         ctx.limiter.release_verify_slot()
         ctx.limiter.release_verify_slot()
@@ -287,3 +292,44 @@ def test_a_teachers_classes_are_classes_of_their_own_school_only(web: Any) -> No
     assert can_see_class(district, "other-school", "6A")
     stored = ctx.db.one("SELECT password_hash FROM web_users WHERE username = 'office'")["password_hash"]
     assert stored.startswith("$argon2id$")
+
+
+def test_a_flood_of_random_names_keeps_the_limiter_bounded() -> None:
+    """Review 2, M-A: every key kept at most KEEP stamps, at most MAX_KEYS keys (LRU), each begin() O(1)."""
+    from edge.central.web.ratelimit import KEEP, MAX_KEYS
+
+    now = [0.0]
+    lim = LoginLimiter(clock=lambda: now[0])
+    t0 = time.perf_counter()
+    for i in range(3 * MAX_KEYS):
+        now[0] = i * 0.01
+        lim.begin(f"name-{i}", f"10.0.{i % 250}.{i % 200}")
+    per_call_us = (time.perf_counter() - t0) / (3 * MAX_KEYS) * 1e6
+    assert lim.keys() <= MAX_KEYS
+    assert max(len(q) for q in lim._attempts.values()) <= KEEP
+    assert per_call_us < 200, per_call_us
+
+
+def test_one_name_guessed_from_many_addresses_is_a_rate_not_a_burst() -> None:
+    """Review 2, M-B: past the threshold a name's attempts wait in one line, spaced by the delay; beyond
+    max_wait_s they are refused. The right password from another address is slowed, never locked for good."""
+    now = [0.0]
+    lim = LoginLimiter(slow_user_after=5, first_delay_s=1.0, max_delay_s=3.0, max_wait_s=30.0, clock=lambda: now[0])
+    gates = [lim.begin("admin", f"203.0.113.{i}") for i in range(40)]
+    waits = [g.delay_s for g in gates if g.locked_s == 0]
+    assert waits[:5] == [0, 0, 0, 0, 0]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(waits[5:])), waits  # spaced: a rate
+    assert any(g.locked_s > 0 for g in gates) and max(waits) <= 30.0  # a queue beyond 30 s is refused
+    now[0] = 40.0  # the line has drained
+    assert lim.begin("admin", "198.51.100.7").locked_s == 0
+
+
+def test_one_address_holds_one_hash_slot() -> None:
+    """Review 2, M-B: a single client cannot hold both slots and starve the staff."""
+    lim = LoginLimiter(verify_slots=2)
+    assert lim.try_verify_slot("198.51.100.1")
+    assert not lim.try_verify_slot("198.51.100.1")
+    assert lim.try_verify_slot("198.51.100.2")
+    assert not lim.try_verify_slot("198.51.100.3")  # both busy
+    lim.release_verify_slot("198.51.100.1")
+    assert lim.try_verify_slot("198.51.100.3")

@@ -29,6 +29,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Quá nhiều lần đăng nhập sai. Thử lại sau {minutes} phút.",
         "Too many failed logins. Try again in {minutes} min.",
     ),
+    "login.busy": (
+        "Máy chủ đang bận kiểm tra các lần đăng nhập khác. Vui lòng thử lại sau vài giây.",
+        "The server is busy checking other logins. Please try again in a few seconds.",
+    ),
     "login.expired": ("Phiên đã hết hạn, vui lòng đăng nhập lại.", "Your session expired; please log in again."),
     "status.present": ("Có mặt", "Present"),
     "status.late": ("Đi muộn", "Late"),

@@ -6,12 +6,17 @@ refuse the right password from another place:
 
 - the hard lock is keyed on (address, user name): 5 failures in 15 min lock that name *from that address* only;
 - per user name (any address) and per address (any name), failures only slow the next attempt down, by a delay
-  that doubles per failure past the threshold, capped at a few seconds (argon2id's own cost does the rest).
+  that doubles per failure past the threshold, capped at a few seconds (argon2id's own cost does the rest). For a
+  name the delay is a real *rate*: its attempts are spaced by it, one after the other (a thousand addresses
+  guessing one account in parallel wait in one line), and an attempt that would wait over `max_wait_s` is refused.
 
 Each attempt is recorded *before* its hash is checked (`begin`), so a burst of concurrent guesses cannot slip
 past the lock while the hashes run; a success takes its own record back (`succeeded`). At most `verify_slots`
-argon2id verifications run at once (64 MiB and a core each): beyond that a login is answered "busy" at once
-instead of queueing hashes until memory runs out.
+argon2id verifications run at once (64 MiB and a core each), one per address: a login waits a few seconds for a
+slot (the 07:30 rush), then is answered "busy" instead of queueing hashes until memory runs out.
+
+Memory is bounded whatever names a flood sends: each key keeps at most KEEP timestamps, and past MAX_KEYS the
+least recently used keys are forgotten (an LRU); forgetting only ever forgets old failures.
 
 In memory (one server process); a restart forgets, which is acceptable against guessing at argon2id speed."""
 
@@ -19,9 +24,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+MAX_KEYS = 20_000
+"""Keys remembered at most (three per attempt: pair, name, address); the least recently used go first."""
+KEEP = 64
+"""Timestamps kept per key: enough to count past every threshold and reach the longest delay."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class LoginLimiter:
         max_delay_s: float = 3.0,
         window_s: float = 900.0,
         verify_slots: int = 2,
+        max_wait_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_pair = per_pair
@@ -51,17 +62,28 @@ class LoginLimiter:
         self.first_delay_s = first_delay_s
         self.max_delay_s = max_delay_s
         self.window_s = window_s
+        self.max_wait_s = max_wait_s
         self.clock = clock
-        self._attempts: dict[str, deque[float]] = {}
+        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        self._next_at: OrderedDict[str, float] = OrderedDict()
+        """Per user name past its threshold: when its next attempt may run (the spacing that makes it a rate)."""
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(verify_slots)
+        self._busy: set[str] = set()
+        """Addresses with a hash running: one slot per address, so one client cannot hold them all."""
 
     @staticmethod
     def _keys(username: str, ip: str) -> tuple[str, str, str]:
         return f"p:{ip}\x00{username}", f"u:{username}", f"ip:{ip}"
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._attempts.setdefault(key, deque())
+        q = self._attempts.get(key)
+        if q is None:
+            q = self._attempts[key] = deque(maxlen=KEEP)
+            while len(self._attempts) > MAX_KEYS:
+                self._attempts.popitem(last=False)
+        else:
+            self._attempts.move_to_end(key)
         while q and q[0] <= now - self.window_s:
             q.popleft()
         return q
@@ -79,15 +101,19 @@ class LoginLimiter:
             q = self._recent(pair, now)
             if len(q) >= self.per_pair:
                 return Gate(locked_s=q[len(q) - self.per_pair] + self.window_s - now)
-            delay = max(
-                self._delay(len(self._recent(user, now)), self.slow_user_after),
-                self._delay(len(self._recent(addr, now)), self.slow_ip_after),
-            )
+            user_delay = self._delay(len(self._recent(user, now)), self.slow_user_after)
+            delay = self._delay(len(self._recent(addr, now)), self.slow_ip_after)
+            if user_delay > 0:  # this name's attempts run one after the other, `user_delay` apart
+                start = max(now, self._next_at.get(user, now)) + user_delay
+                if start - now > self.max_wait_s:
+                    return Gate(locked_s=start - now)
+                self._next_at[user] = start
+                self._next_at.move_to_end(user)
+                while len(self._next_at) > MAX_KEYS:
+                    self._next_at.popitem(last=False)
+                delay = max(delay, start - now)
             for key in (pair, user, addr):
                 self._recent(key, now).append(now)
-            if len(self._attempts) > 100_000:  # a flood of random names: forget the idle ones
-                for k in [k for k, v in self._attempts.items() if not v]:
-                    del self._attempts[k]
             return Gate(delay_s=delay)
 
     def succeeded(self, username: str, ip: str) -> None:
@@ -96,13 +122,29 @@ class LoginLimiter:
         with self._lock:
             self._attempts.pop(pair, None)
             self._attempts.pop(user, None)
+            self._next_at.pop(user, None)
             q = self._attempts.get(addr)
             if q:
                 q.pop()
 
-    def try_verify_slot(self) -> bool:
-        """Take one of the hash slots without waiting; False when all are busy. Pair with `release_verify_slot`."""
-        return self._slots.acquire(blocking=False)
+    def try_verify_slot(self, ip: str = "") -> bool:
+        """Take one of the hash slots without waiting; False when all are busy or this address already holds
+        one. Pair with `release_verify_slot(ip)`."""
+        with self._lock:
+            if ip and ip in self._busy:
+                return False
+            if not self._slots.acquire(blocking=False):
+                return False
+            if ip:
+                self._busy.add(ip)
+            return True
 
-    def release_verify_slot(self) -> None:
-        self._slots.release()
+    def release_verify_slot(self, ip: str = "") -> None:
+        with self._lock:
+            self._busy.discard(ip)
+            self._slots.release()
+
+    def keys(self) -> int:
+        """How many keys are remembered (bounded by MAX_KEYS; for tests and metrics)."""
+        with self._lock:
+            return len(self._attempts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -78,14 +79,14 @@ async def login(
         return _login_page(request, t("login.limited", minutes=math.ceil(gate.locked_s / 60)), 429, next)
     if gate.delay_s > 0:
         await asyncio.sleep(gate.delay_s)
-    if not ctx.limiter.try_verify_slot():
-        response = _login_page(request, t("login.limited", minutes=1), 503, next)
-        response.headers["Retry-After"] = "1"
+    if not await _verify_slot(ctx, ip):
+        response = _login_page(request, t("login.busy"), 503, next)
+        response.headers["Retry-After"] = "2"
         return response
     try:
         user = await run_in_threadpool(ctx.accounts.authenticate, name, password)
     finally:
-        ctx.limiter.release_verify_slot()
+        ctx.limiter.release_verify_slot(ip)
     if user is None:
         await run_in_threadpool(audit, ctx, None, "login_failed", {"username": name}, request)
         return _login_page(request, t("login.failed"), 401, next)
@@ -103,6 +104,19 @@ async def login(
     )
     response.delete_cookie(csrf.LOGIN_COOKIE)
     return response
+
+
+SLOT_WAIT_S = 3.0
+"""How long a login waits for a hash slot (a few staff logging in at the same moment) before "busy"."""
+
+
+async def _verify_slot(ctx: WebContext, ip: str) -> bool:
+    deadline = time.monotonic() + SLOT_WAIT_S
+    while not ctx.limiter.try_verify_slot(ip):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(csrf_protect)])
