@@ -21,10 +21,13 @@ def test_routes_are_labelled_by_template_and_refusals_counted(tmp_path: Path) ->
         for i in range(20):  # a scanner
             assert c.get(f"/wp-admin/{i}.php").status_code in (401, 303, 404)
         assert c.get(f"/s/{SITE}/class/6A").status_code in (303, 401)  # not logged in: refused before the handler
+        for i in range(5):  # invented methods share one label
+            c.request(f"BREW{i}", "/login")
     text = generate_latest(metrics.registry).decode()
     ctx.close()
     assert 'edge_web_requests_total{method="GET",route="/login",status="200"} 1.0' in text
     assert 'route="unmatched"' in text and "wp-admin" not in text
     assert 'route="/s/{site_id}/class/{class_name}"' in text and "/class/6A" not in text
+    assert "BREW" not in text and 'method="other"' in text
     assert "edge_web_live_viewers 3.0" in text
     assert 'edge_web_gateways{state="online"} 1.0' in text and 'edge_web_gateways{state="not_online"} 1.0' in text

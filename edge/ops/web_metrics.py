@@ -25,6 +25,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods kept as labels; any other word a client sends is 'other' (a label per invented method would grow the
+series without bound — review 2)."""
+
+
 class WebMetrics:
     """`registry` to serve; `middleware(app)` wraps the ASGI app; `watch(live_viewers, gateways_online)` adds the
     gauges read at scrape time."""
@@ -72,7 +77,8 @@ class WebMetrics:
                 timed["done"] = True
                 route = str(getattr(scope.get("route"), "path", "unmatched"))
                 self.seconds.labels(route).observe(time.perf_counter() - start)
-                self.requests.labels(route, str(scope.get("method", "")), str(status["code"])).inc()
+                method = str(scope.get("method", ""))
+                self.requests.labels(route, method if method in METHODS else "other", str(status["code"])).inc()
 
             async def send_recorded(message: Message) -> None:
                 if message["type"] == "http.response.start":
