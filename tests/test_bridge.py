@@ -142,7 +142,6 @@ def test_bridge_config_lines() -> None:
     conf = bridge_conf(BridgeSettings(SITE, "district.example", ca=Path("ca"), cert=Path("c"), key=Path("k")))
     for line in ("cleansession false", f"topic edge/v1/{SITE}/+/checkin out 1", f"topic edge/v1/{SITE}/+/receipt in 1",
                  f"topic edge/v1/{SITE}/+/cmd/+ in 1", f"topic edge/v1/{SITE}/+/cmd/+/result out 1",
-                 f"topic edge/v1/{SITE}/distribution/# in 1",
                  "address district.example:8883", "bridge_cafile ca", "bridge_certfile c", "bridge_keyfile k",
                  "bridge_insecure false", "bridge_protocol_version mqttv311"):  # fmt: skip
         assert line in conf.splitlines()

@@ -102,11 +102,11 @@ def test_sites_and_bridges_named_like_a_services_topic_level_are_refused(tmp_pat
     assert pki.issue("school-a", "bridge").role == "bridge"
 
 
-def test_a_bridge_reads_its_own_schools_distribution_and_nothing_of_another(tmp_path: Path) -> None:
+def test_a_bridge_has_rights_on_its_own_school_only(tmp_path: Path) -> None:
     from edge.security.broker_config import acl_for
 
     pki = Pki(tmp_path)
     pki.init("district")
     lines = acl_for(pki.issue("school-a", "bridge"))
-    assert "topic read edge/v1/school-a/distribution/#" in lines
-    assert not [ln for ln in lines if "school-b" in ln or ln.startswith("topic read edge/v1/#")]
+    assert "topic write edge/v1/school-a/+/checkin" in lines and "topic read edge/v1/school-a/+/receipt" in lines
+    assert not [ln for ln in lines if ln.startswith("topic") and "school-a" not in ln]

@@ -75,8 +75,6 @@ def bridge_conf(s: BridgeSettings) -> str:
         f"restart_timeout 1 {s.restart_s}",
         *(f"topic {base}/+/{leaf} out 1" for leaf in OUT_LEAVES),
         *(f"topic {base}/+/{leaf} in 1" for leaf in IN_LEAVES),
-        # galleries and rosters the centre signs for this school (retained): a gateway behind the bridge gets them
-        f"topic {base}/distribution/# in 1",
     ]
     if s.ca is not None and s.cert is not None and s.key is not None:
         lines += [

@@ -15,7 +15,7 @@ What each role may do (prefix `edge/v1`, site S):
   schools, one school's server identity cannot announce another school's gallery or command its gates.
 - operator: publish commands; read status, health, device events and command results.
 - bridge B (a school's Mosquitto at the district broker; B is the school's site id): publish B/+/{checkin,status,
-  health,device} and B/+/cmd/+/result; read B/+/receipt, B/+/cmd/+ and B/distribution/#. Its own school only: the
+  health,device} and B/+/cmd/+/result; read B/+/receipt and B/+/cmd/+. Its own school only: the
   school's gateways are known to the school's broker; the district trusts its bridge for that site and no other.
 Nobody else connects: no anonymous clients, no certificate no handshake.
 """
@@ -79,7 +79,6 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
         base = f"{prefix}/{name}/+"  # a bridge is named after the school (site) it carries
         lines += [f"topic write {base}/{leaf}" for leaf in ("checkin", "status", "health", "device", "cmd/+/result")]
         lines += [f"topic read {base}/receipt", f"topic read {base}/cmd/+"]
-        lines += [f"topic read {prefix}/{name}/distribution/#"]  # the school's signed gallery and roster, inbound
     elif ident.role == "operator":
         lines += [
             f"topic write {prefix}/+/+/cmd/+",
