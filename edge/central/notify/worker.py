@@ -30,6 +30,10 @@ from edge.ops.heartbeat import Heartbeat, Heartbeats
 
 log = logging.getLogger(__name__)
 
+PAUSE_BEAT_S = 0.2
+"""A loop waiting on purpose beats this often: well inside the shortest heartbeat age (half the watchdog period;
+the tests run a 2 s watchdog), so a 1 s idle wait can never look like a stuck loop."""
+
 Connect = Callable[[], tuple[Any, q.Dialect]]
 """Opens a new connection to the central store: (connection in autocommit mode, dialect)."""
 Arrivals = Callable[[Any, str, datetime, datetime], set[str]]
@@ -147,7 +151,7 @@ class Notifier:
         """A deliberate wait (a channel's backoff) is progress: beat through it, so the watchdog can tell it from
         a send that hangs."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0 and not self.stop_event.wait(min(left, 1.0)):
+        while (left := deadline - time.monotonic()) > 0 and not self.stop_event.wait(min(left, PAUSE_BEAT_S)):
             hb.beat()
 
     # absences --------------------------------------------------------------------------------------------
@@ -158,7 +162,8 @@ class Notifier:
             while not self.stop_event.is_set():
                 hb.beat()
                 self.absence_pass(conn, dialect, self.clock())
-                self.stop_event.wait(max(1.0, self.cfg.poll_s))
+                # idle between passes is not being stuck: beat through it (a pass that hangs stops the beats)
+                self._pause(max(1.0, self.cfg.poll_s), hb)
         finally:
             hb.retire()
             conn.close()
