@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
 
 from edge.security.private_files import private_dir, tighten_sqlite, touch_private
+
+
+def _enter_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """PRAGMA journal_mode=WAL, retried: switching a new database to WAL takes an exclusive lock and SQLite answers
+    'database is locked' at once, without its busy handler, when several processes open the same new file at the
+    same moment (the demo's collector, notifier and web app; concurrent migrators)."""
+    for i in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def open_db(path: str | Path) -> tuple[sqlite3.Connection, sqlite_utils.Database]:
@@ -19,7 +34,7 @@ def open_db(path: str | Path) -> tuple[sqlite3.Connection, sqlite_utils.Database
     private_dir(Path(path).parent)
     touch_private(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _enter_wal(conn)
     conn.execute("PRAGMA synchronous=FULL")
     tighten_sqlite(path)
     return conn, sqlite_utils.Database(conn)

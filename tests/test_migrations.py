@@ -127,3 +127,28 @@ def test_concurrent_migrators_apply_each_migration_once(postgres: PostgresServer
 def test_every_migration_exists_for_both_engines() -> None:
     sq, pg = migrations("sqlite"), migrations("postgresql")
     assert [(m.version, m.name) for m in sq] == [(m.version, m.name) for m in pg]
+
+
+def test_many_openers_of_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a new file to WAL takes an exclusive lock, and SQLite says 'database is locked' at once (no busy
+    handler) to the others: open_db retries it (the demo starts collector, notifier and web app together)."""
+    from edge.sqlite import open_db
+
+    errors: list[BaseException] = []
+    for trial in range(20):
+        path = tmp_path / f"new-{trial}.sqlite"
+
+        def run(p: Path = path) -> None:
+            try:
+                conn, _ = open_db(p)
+                conn.execute("CREATE TABLE IF NOT EXISTS t (a)")
+                conn.close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, name=f"opener-{i}") for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert errors == []
