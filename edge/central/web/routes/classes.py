@@ -10,7 +10,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import RedirectResponse, Response
 
 from edge.central.attendance.rule import Status
+from edge.central.notify.directory import SchoolDirectory
 from edge.central.web import school_day as sd
+from edge.central.web.accounts import User
+from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
 from edge.central.web.routes.common import CLASS, DAY, PERSON, SITE, class_students, directory, parse_day, today
 
@@ -51,6 +54,17 @@ def class_page(
     )
 
 
+def _student_of_class(ctx: WebContext, user: User, site_id: str, class_name: str, person_id: str) -> SchoolDirectory:
+    """The school's directory once the user may excuse in this class (403) and the student is in it (404)."""
+    if user.role not in ("admin", "office", "teacher"):
+        raise HTTPException(403, "forbidden")
+    school_for(ctx, user, site_id)
+    d = directory(ctx, site_id)
+    if person_id not in {p.person_id for p in class_students(ctx, user, d, class_name)}:
+        raise HTTPException(404, "unknown student")
+    return d
+
+
 @router.post("/s/{site_id}/class/{class_name}/excuse", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 def excuse(
     request: Request,
@@ -64,13 +78,7 @@ def excuse(
 ) -> Response:
     """Mark the student's day excused (an absence the school accepts). Recorded with who and why, audited in the
     same transaction. Refused for a student of another class, a future day, or a day without school."""
-    if user.role not in ("admin", "office", "teacher"):
-        raise HTTPException(403, "forbidden")
-    school_for(ctx, user, site_id)
-    d = directory(ctx, site_id)
-    students = {p.person_id: p for p in class_students(ctx, user, d, class_name)}
-    if person_id not in students:
-        raise HTTPException(404, "unknown student")
+    d = _student_of_class(ctx, user, site_id, class_name, person_id)
     the_day = parse_day(day, today(ctx, d)[0])
     if the_day > today(ctx, d)[0]:
         raise HTTPException(422, "a future day cannot be excused yet")
@@ -104,13 +112,7 @@ def unexcuse(
     day: Annotated[str, Form(pattern=DAY)],
 ) -> Response:
     """Take an excuse back (entered for the wrong child or day): deleted and audited with the reason it had."""
-    if user.role not in ("admin", "office", "teacher"):
-        raise HTTPException(403, "forbidden")
-    school_for(ctx, user, site_id)
-    d = directory(ctx, site_id)
-    students = {p.person_id for p in class_students(ctx, user, d, class_name)}
-    if person_id not in students:
-        raise HTTPException(404, "unknown student")
+    d = _student_of_class(ctx, user, site_id, class_name, person_id)
     the_day = parse_day(day, today(ctx, d)[0])
     with ctx.db.transaction() as tx:
         gone = sd.remove_excuse(tx, site_id, person_id, the_day)

@@ -208,6 +208,16 @@ def _remove(
 
 
 # pages -------------------------------------------------------------------------------------------------------
+def _student_page(
+    request: Request, ctx: WebContext, user: User, site_id: str, person_id: str, out: EnrolOutcome | Response
+) -> Response:
+    """The refusal as it is, or the Student page with what was done (the new gallery version, a publish error)."""
+    if isinstance(out, Response):
+        return out
+    notice = {"action": out.action, "version": out.version, "publish_error": out.publish_error}
+    return render_student(request, ctx, user, site_id, person_id, face_notice=notice)
+
+
 @router.post("/s/{site_id}/student/{person_id}/face", include_in_schema=False)
 async def enrol_form(
     request: Request,
@@ -218,10 +228,7 @@ async def enrol_form(
     person_id: Annotated[str, Path(pattern=PERSON)],
 ) -> Response:
     out = await _enrol(request, ctx, user, link, site_id, person_id)
-    if isinstance(out, Response):
-        return out
-    notice = {"action": out.action, "version": out.version, "publish_error": out.publish_error}
-    return render_student(request, ctx, user, site_id, person_id, face_notice=notice)
+    return _student_page(request, ctx, user, site_id, person_id, out)
 
 
 @router.post("/s/{site_id}/student/{person_id}/face/remove", include_in_schema=False)
@@ -235,10 +242,7 @@ def remove_form(
     _csrf: Annotated[None, Depends(csrf_protect)],
 ) -> Response:
     out = _remove(request, ctx, user, link, site_id, person_id)
-    if isinstance(out, Response):
-        return out
-    notice = {"action": out.action, "version": out.version, "publish_error": out.publish_error}
-    return render_student(request, ctx, user, site_id, person_id, face_notice=notice)
+    return _student_page(request, ctx, user, site_id, person_id, out)
 
 
 # API ---------------------------------------------------------------------------------------------------------
