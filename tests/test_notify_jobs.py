@@ -40,7 +40,8 @@ GUARDIANS = (
 DAY = date(2026, 11, 24)  # a Tuesday in term
 
 
-def central(tmp: Path, url: str = "http://127.0.0.1:9/") -> CentralConfig:
+def central_text(tmp: Path, url: str = "http://127.0.0.1:9/", *, timeout_s: float = 5, lease_s: float = 30) -> str:
+    """central.yaml of school s1 (roster and guardians written beside it) with one webhook channel at `url`."""
     (tmp / "roster.csv").write_text(ROSTER)
     (tmp / "guardians.csv").write_text(GUARDIANS)
     text = f"""
@@ -56,11 +57,16 @@ schools:
       dismissal: "16:30"
     gates: {{main-in: {{vi: cổng chính, en: main gate}}}}
     channels:
-      - {{name: app, type: webhook, url: "{url}", secret: {SECRET}, timeout_s: 5, rate_per_s: 1000, burst: 1000}}
-notify: {{max_attempts: 3, backoff_initial_s: 0.05, backoff_max_s: 0.2, poll_s: 0.05, lease_s: 30,
+      - {{name: app, type: webhook, url: "{url}", secret: {SECRET}, timeout_s: {timeout_s},
+         rate_per_s: 1000, burst: 1000}}
+notify: {{max_attempts: 3, backoff_initial_s: 0.05, backoff_max_s: 0.2, poll_s: 0.05, lease_s: {lease_s},
           absence_grace_s: 60}}
 """
-    return parse_central_text(text, env={}, base_dir=tmp)
+    return text
+
+
+def central(tmp: Path, url: str = "http://127.0.0.1:9/") -> CentralConfig:
+    return parse_central_text(central_text(tmp, url), env={}, base_dir=tmp)
 
 
 @pytest.fixture

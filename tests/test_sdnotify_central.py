@@ -27,7 +27,7 @@ from edge.config.central import load_central_config
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from tests.helpers import Watcher, wait_until
 from tests.test_metrics import scrape, value
-from tests.test_notify_jobs import GUARDIANS, ROSTER, SECRET, checkin
+from tests.test_notify_jobs import SECRET, central_text, checkin
 from tests.test_sdnotify import NotifySocket
 
 WATCHDOG_USEC = "2000000"
@@ -119,26 +119,8 @@ def _count(db: Path, table: str) -> int:
 
 def _school(tmp: Path, url: str = "http://127.0.0.1:9/") -> Path:
     """central.yaml for school s1 (the notify tests' school) with one webhook channel at `url`."""
-    (tmp / "roster.csv").write_text(ROSTER)
-    (tmp / "guardians.csv").write_text(GUARDIANS)
     path = tmp / "central.yaml"
-    path.write_text(f"""
-schools:
-  - id: s1
-    name: Trường A
-    timezone: Asia/Ho_Chi_Minh
-    roster: roster.csv
-    guardians: guardians.csv
-    calendar:
-      terms: [{{name: T1, start: 2026-09-05, end: 2027-01-16}}]
-      cutoff: "07:15"
-      dismissal: "16:30"
-    gates: {{main-in: {{vi: cổng chính, en: main gate}}}}
-    channels:
-      - {{name: app, type: webhook, url: "{url}", secret: {SECRET}, timeout_s: 30, rate_per_s: 1000, burst: 1000}}
-notify: {{max_attempts: 3, backoff_initial_s: 0.05, backoff_max_s: 0.2, poll_s: 0.05, lease_s: 60,
-          absence_grace_s: 60}}
-""")
+    path.write_text(central_text(tmp, url, timeout_s=30, lease_s=60))
     return path
 
 
