@@ -85,6 +85,8 @@ def test_the_school_in_a_browser(site: dict[str, Any]) -> None:
     driver.find_element(By.ID, "username").send_keys("office")
     driver.find_element(By.ID, "password").send_keys("wrong-password-1")
     driver.find_element(By.ID, "login-submit").click()
+    # the answer is a page at the same /login address: wait for it (a click does not wait for the form's POST)
+    wait_until(lambda: driver.find_elements(By.ID, "login-error"), 10, "the login error page")
     assert "Sai tên đăng nhập" in driver.find_element(By.ID, "login-error").text
 
     # a teacher cannot open another class
