@@ -20,6 +20,7 @@ import pytest
 
 from edge.demo.morning import ARRIVALS, NOTICES, STATUSES, UNKNOWN_CARD
 from edge.demo.school import GUARDIANS, SITE
+from tests.helpers import wait_until
 from tests.web_support import browser, browser_available
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -41,6 +42,7 @@ def _screenshots(web_url: str, password: str, tmp_path: Path) -> None:
         driver.find_element(By.ID, "username").send_keys("office")
         driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.ID, "login-submit").click()
+        wait_until(lambda: "/login" not in driver.current_url, 10, "office logged in")  # the POST, then navigate
         for name, path, expect in (
             ("demo-today", f"/s/{SITE}/today", "6A"),
             ("demo-class-6A", f"/s/{SITE}/class/6A", "Lin-Manuel Miranda"),
