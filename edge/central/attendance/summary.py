@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from edge.central.attendance.calendar import ClassTimes, DayVerdict, SchoolCalendar
+from edge.central.attendance.collation import school_order, sorted_classes
 from edge.central.attendance.export import day_bounds
 from edge.central.attendance.rule import Status, Tap, decide
 from edge.central.store import CheckinStore
@@ -199,7 +200,8 @@ def _excused_check(excused: Excused) -> Callable[[str, date], bool]:
 
 
 def select_students(roster: Sequence[Person], classes: Collection[str] | None) -> list[Person]:
-    """The roster's students of `classes` (None: every class), by class then name; an unknown class is an error
+    """The roster's students of `classes` (None: every class), class by class in register order (given name first,
+    Vietnamese collation: edge/central/attendance/collation.py); an unknown class is an error
     (a typo must not produce an empty, plausible-looking report)."""
     if classes is not None:
         known = {p.class_name for p in roster}
@@ -210,7 +212,7 @@ def select_students(roster: Sequence[Person], classes: Collection[str] | None) -
         picked = [p for p in roster if p.class_name in wanted]
     else:
         picked = list(roster)
-    return sorted(picked, key=lambda p: (p.class_name, p.name, p.person_id))
+    return school_order(picked)
 
 
 def check_range(start: date, end: date) -> None:
@@ -259,7 +261,7 @@ def attendance_range(
             if pid in by_person and row["decision"] == "granted" and (site_id is None or row["site_id"] == site_id):
                 by_person[pid].append(row)
     is_excused = _excused_check(excused)
-    report = RangeReport(start, end, tz, tuple(sorted({p.class_name for p in students})), days, students)
+    report = RangeReport(start, end, tz, tuple(sorted_classes(p.class_name for p in students)), days, students)
     for p in students:
         per_day: dict[date, list[dict[str, Any]]] = {}
         for row in by_person[p.person_id]:
