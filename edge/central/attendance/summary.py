@@ -49,6 +49,8 @@ class DayRecord:
     method: str | None
     gate: str | None
     reason: str
+    cutoff: datetime | None = None
+    """The class's cut-off that day (school's time zone): the reason's words in another language need it."""
 
 
 @dataclass
@@ -309,4 +311,5 @@ def _day_record(
         None if first_in_row is None else first_in_row["method"],
         None if first_in_row is None else first_in_row["gate"],
         verdict.reason,
+        verdict.cutoff,
     )

@@ -176,3 +176,14 @@ def pick(cookie: str | None, accept_language: str | None = None) -> str:
     if cookie in LANGUAGES:
         return str(cookie)
     return DEFAULT
+
+
+# --- Printable registers, register order and localised downloads (issue #23, items 3, 4, 6) ----------------------
+TEXT.update(
+    {
+        "reports.edfi_missing": (
+            "Ed-Fi: trường chưa có mã số Ed-Fi (edfi_school_id trong central.yaml).",
+            "Ed-Fi: this school has no Ed-Fi number yet (edfi_school_id in central.yaml).",
+        ),
+    }
+)
