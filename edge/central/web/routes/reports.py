@@ -92,7 +92,7 @@ def _range(month: str | None, start: str | None, end: str | None, current: date)
     return current.replace(day=1), current
 
 
-def _resolve(
+def resolve(
     ctx: WebContext,
     user: User,
     site_id: str,
@@ -161,7 +161,7 @@ def reports_page(
     error = None
     report = None
     try:
-        r = _resolve(ctx, user, site_id, class_name, month, start, end)
+        r = resolve(ctx, user, site_id, class_name, month, start, end)
         report = build(r)
         lo, hi = r.start, r.end
     except RangeError as exc:
@@ -251,7 +251,7 @@ def download_page(
     lang: LangQ = None,
 ) -> Response:
     try:
-        r = _resolve(ctx, user, site_id, class_name, month, start, end)
+        r = resolve(ctx, user, site_id, class_name, month, start, end)
         dl = _download(r, fmt, layout, lang or page_language(request))
         _audit_export(r, request, "download", format=fmt, layout=layout)
         return _stream(dl)
@@ -272,7 +272,7 @@ def _api_resolve(
     end: str | None,
 ) -> ReportQuery:
     try:
-        return _resolve(ctx, user, site_id, class_name, month, start, end)
+        return resolve(ctx, user, site_id, class_name, month, start, end)
     except RangeError as exc:
         raise HTTPException(422, str(exc)) from None
 
