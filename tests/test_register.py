@@ -235,9 +235,16 @@ def test_the_register_page_and_who_may_print_it(web: tuple[WebContext, TestClien
     assert c.get(f"/s/{SITE}/class/6B/register.pdf?month=2026-11").status_code == 403
     assert c.get(f"/s/{SITE}/class/9Z/register.pdf?month=2026-11").status_code == 404
     assert c.get(f"/s/{SITE}/class/6A/register.pdf?month=2026-13").status_code == 422
+    summer = c.get(f"/s/{SITE}/class/6A/register.pdf?month=2026-07")  # before the first term: no school day
+    assert summer.status_code == 200
+    last = PdfReader(io.BytesIO(summer.content)).pages[-1].extract_text() or ""
+    assert "40 học sinh, 0 ngày học" in " ".join(last.split())
     # the class day and the reports link to it
     day = c.get(f"/s/{SITE}/class/6A?day=2026-11-24").text
     assert 'href="/s/test-school/class/6A/register?month=2026-11" id="register-link"' in day
+    names = dict(people)
+    shown = re.findall(r'<tr id="row-([^"]+)">', day)
+    assert shown == sorted(names, key=lambda pid: (name_key(names[pid]), pid))  # the class day: register order too
     reports = c.get(f"/s/{SITE}/reports?month=2026-11&class=6A").text
     assert 'href="/s/test-school/class/6A/register.pdf?month=2026-11"' in reports
     # English pages (the user's switch) give an English register: its title and its letters; a PDF may ask for it
