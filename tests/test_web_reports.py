@@ -127,6 +127,7 @@ def test_downloads_open_and_hold_the_rows(web: tuple[WebContext, TestClient]) ->
     assert cats[("binh", "2026-11-16")]["attendanceEventCategoryDescriptor"].endswith("#Tardy")
     assert cats[("binh", "2026-11-16")]["arrivalTime"] == "07:50:10"
     assert cats[("binh", "2026-11-18")]["attendanceEventCategoryDescriptor"].endswith("#Excused Absence")
+    assert cats[("binh", "2026-11-18")]["attendanceEventReason"] == "Vắng có phép: ốm"  # the teacher's note
     assert cats[("chi", "2026-11-17")]["attendanceEventCategoryDescriptor"].endswith("#Unexcused Absence")
     assert cats[("an", "2026-11-17")]["departureTime"] == "16:40:10"
     assert len(events) == 12 and doc["timeZone"] == TZ and doc["schoolId"] == 255901001

@@ -87,7 +87,9 @@ def events_for(
     first = {
         **base,
         "attendanceEventCategoryDescriptor": category,
-        "attendanceEventReason": words.reason(str(record.status), record.first_in, record.cutoff, record.reason),
+        "attendanceEventReason": words.reason(
+            str(record.status), record.first_in, record.cutoff, record.reason, record.excuse_note
+        ),
     }
     if record.first_in is not None:
         first["arrivalTime"] = _time(record.first_in)

@@ -59,6 +59,7 @@ REASONS: dict[str, tuple[str, str]] = {
     str(Status.PRESENT): ("Đến trường lúc {time}", "arrived {time}"),
     str(Status.LATE): ("Đến trường lúc {time}, sau giờ vào lớp {cutoff}", "arrived {time} after {cutoff}"),
     str(Status.EXCUSED): ("Vắng có phép (nhà trường đã cho phép)", "excused by the school"),
+    "excused_note": ("Vắng có phép: {note}", "excused by the school: {note}"),
     str(Status.ABSENT): ("Không vào trường trước giờ vào lớp {cutoff}", "no granted 'in' by {cutoff}"),
     "early_departure": ("Ra về lúc {time}, trước giờ tan học", "left at {time}, before dismissal"),
 }
@@ -124,8 +125,18 @@ class Words:
         text = f"{rate * 100:.1f}%"
         return text.replace(".", ",") if self.lang == "vi" else text
 
-    def reason(self, status: str, first_in: datetime | None, cutoff: datetime | None, fallback: str = "") -> str:
-        """The rule's verdict in words (Ed-Fi attendanceEventReason); `fallback` for a status without a sentence."""
+    def reason(
+        self,
+        status: str,
+        first_in: datetime | None,
+        cutoff: datetime | None,
+        fallback: str = "",
+        note: str | None = None,
+    ) -> str:
+        """The rule's verdict in words (Ed-Fi attendanceEventReason); an excused day says the school's note if there
+        is one ("Vắng có phép: ốm"); `fallback` for a status without a sentence."""
+        if status == Status.EXCUSED and note:
+            return self._pick(REASONS["excused_note"]).format(note=note)
         pair = REASONS.get(status)
         if pair is None:
             return fallback

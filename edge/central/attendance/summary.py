@@ -7,12 +7,13 @@ download is the "late" of the parents' notice. It reads the range with ONE store
 and groups in memory: a whole school month is ~80,000 rows, one scan, never one query per student or per day.
 
 Excused days are the caller's: the web app keeps them in its own table, so this module takes either a set of
-(person_id, day) pairs or a callable answering "is this student excused on this day?".
+(person_id, day) pairs, a mapping of those pairs to the excuse's note (the Ed-Fi reason carries it), or a callable
+answering "is this student excused on this day?".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -51,6 +52,8 @@ class DayRecord:
     reason: str
     cutoff: datetime | None = None
     """The class's cut-off that day (school's time zone): the reason's words in another language need it."""
+    excuse_note: str | None = None
+    """Why the school excused the day ("ốm"), when the caller gave it."""
 
 
 @dataclass
@@ -263,6 +266,7 @@ def attendance_range(
             if pid in by_person and row["decision"] == "granted" and (site_id is None or row["site_id"] == site_id):
                 by_person[pid].append(row)
     is_excused = _excused_check(excused)
+    notes: Mapping[tuple[str, date], str] = excused if isinstance(excused, Mapping) else {}
     report = RangeReport(start, end, tz, tuple(sorted_classes(p.class_name for p in students)), days, students)
     for p in students:
         per_day: dict[date, list[dict[str, Any]]] = {}
@@ -271,7 +275,10 @@ def attendance_range(
             row["_at"] = at
             per_day.setdefault(calendar.local_day(at), []).append(row)
         report.records[p.person_id] = [
-            _day_record(calendar, p, d, per_day.get(d, []), is_excused(p.person_id, d), now) for d in days
+            _day_record(
+                calendar, p, d, per_day.get(d, []), is_excused(p.person_id, d), now, notes.get((p.person_id, d))
+            )
+            for d in days
         ]
     return report
 
@@ -287,6 +294,7 @@ def _day_record(
     rows: list[dict[str, Any]],
     excused: bool,
     now: datetime | None,
+    note: str | None = None,
 ) -> DayRecord:
     taps = [Tap(r["_at"], r["direction"], r["decision"]) for r in rows]
     verdict = decide(calendar, person.class_name, day, taps, now=now, excused=excused)
@@ -312,4 +320,5 @@ def _day_record(
         None if first_in_row is None else first_in_row["gate"],
         verdict.reason,
         verdict.cutoff,
+        note if verdict.status == Status.EXCUSED else None,
     )

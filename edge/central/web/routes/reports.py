@@ -124,7 +124,7 @@ def resolve(
 def build(r: ReportQuery) -> RangeReport:
     """The range report through THE rule, excuses from web-core's table, check-ins by its per-school query."""
     excused = sd.excuses(r.ctx.db, r.site_id, r.start.isoformat(), r.end.isoformat())
-    pairs = {(pid, date.fromisoformat(day)) for pid, day in excused}
+    pairs = {(pid, date.fromisoformat(day)): str(row["reason"]) for (pid, day), row in excused.items()}
     return attendance_range(
         None,
         r.d.calendar,
