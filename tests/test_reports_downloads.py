@@ -339,3 +339,18 @@ def test_xlsx_writer_cells_openpyxl_reads_back() -> None:
         write_workbook(io.BytesIO(), [("a/b", ["x"], [])])
     with pytest.raises(ValueError, match="date format"):
         write_workbook(io.BytesIO(), [("a", ["x"], [])], date_format='yyyy"<x/>')
+
+
+def test_every_column_status_and_method_has_words_in_both_languages() -> None:
+    """A new field or status without words would leak an English key into a Vietnamese file."""
+    from edge.central.attendance import labels
+    from edge.central.attendance.summary import DAY_FIELDS, SUMMARY_FIELDS
+
+    assert set(SUMMARY_FIELDS) | set(DAY_FIELDS) <= set(labels.FIELDS)
+    assert {str(s) for s in Status} == set(labels.STATUSES)
+    vi, en = Words("vi"), Words("en")
+    for f in labels.FIELDS:
+        assert vi.column(f) != f and en.column(f) != f  # words, not the key
+    assert (vi.date(MON), en.date(MON)) == ("16/11/2026", "2026-11-16")
+    assert (vi.percent(2 / 3), en.percent(2 / 3), vi.percent(None)) == ("66,7%", "66.7%", "")
+    assert labels.language("en") == "en" and labels.language(None) == labels.language("fr") == "vi"

@@ -96,7 +96,7 @@ def _csv_text(key: str, value: Any, words: Words) -> Any:
 
 def _header(fields: Sequence[str], tz: str, words: Words) -> list[str]:
     """The header row in words; arrival and departure name the time zone their times are in."""
-    return [f"{words.field(f)} ({tz})" if f in ("first_in", "last_out") else words.field(f) for f in fields]
+    return [f"{words.column(f)} ({tz})" if f in ("first_in", "last_out") else words.column(f) for f in fields]
 
 
 def csv_download(report: RangeReport, school_id: str, layout: Layout = "days", words: Words | None = None) -> Download:

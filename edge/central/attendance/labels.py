@@ -87,7 +87,8 @@ class Words:
     def _pick(self, pair: tuple[str, str]) -> str:
         return pair[0] if self.lang == "vi" else pair[1]
 
-    def field(self, key: str) -> str:
+    def column(self, key: str) -> str:
+        """A column header (a field key of the report rows, in words)."""
         pair = FIELDS.get(key)
         return key if pair is None else self._pick(pair)
 
