@@ -300,3 +300,17 @@ def test_the_class_day_prints_on_a4(tmp_path: Path) -> None:
     finally:
         ctx.close()
         ctx.store.close()
+
+
+def test_the_register_bench_runs(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m edge.bench.register` end to end with tiny numbers (figures are not judged: a benchmark)."""
+    import json
+    import sys
+
+    from edge.bench import register as bench
+
+    monkeypatch.setattr(sys, "argv", ["register", "--students", "5", "--days", "3", "--runs", "1"])
+    bench.main()
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["students"] == 5 and doc["pdf_ms"]["n"] == 1 and doc["pdf_bytes"] > 1000
+    assert set(doc["sort_2000_ms"]) == {"first", "cached"}

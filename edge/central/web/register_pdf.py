@@ -6,7 +6,7 @@ Why WeasyPrint: it prints HTML/CSS (the page's own layout, so screen, browser pr
 repeats the table header on every page, embeds and subsets the font, and is a pure-Python wheel over the system's
 Pango — no headless browser on the server. Nothing is fetched while rendering: the stylesheet is inlined and the
 URL fetcher refuses every URL, so a student's name can never make the server load anything.
-Cost: ~1.2 s (p50) for a 40-student, 22-day class month on a shared 2-core machine under load (`python -m
+Cost: 1.2–1.9 s (p50) for a 40-student, 22-day class month on a shared 2-core machine under load (`python -m
 edge.bench.register`); most of it is layout and font subsetting, paid only when someone prints.
 """
 
