@@ -314,3 +314,13 @@ def test_the_register_bench_runs(capsys: pytest.CaptureFixture[str], monkeypatch
     doc = json.loads(capsys.readouterr().out)
     assert doc["students"] == 5 and doc["pdf_ms"]["n"] == 1 and doc["pdf_bytes"] > 1000
     assert set(doc["sort_2000_ms"]) == {"first", "cached"}
+
+
+def test_the_reports_grid_uses_the_registers_letters() -> None:
+    """The screen's day-by-day grid and the printed register mark a day the same way (P, K, M in Vietnamese)."""
+    from edge.central.attendance.register import MARKS
+    from edge.central.web.routes.data_text import TEXT
+
+    for i, lang in enumerate(("vi", "en")):
+        for status, letter in MARKS[lang].items():  # type: ignore[index]
+            assert TEXT[f"reports.mark.{status}"][i] == letter, (lang, status)
