@@ -31,6 +31,9 @@ fi
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   need_apt+=(mosquitto mosquitto-clients)
 fi
+# the printable class register (PDF, WeasyPrint) lays text out with Pango and needs a font with Vietnamese glyphs
+[ -e /usr/lib/"$(uname -m)"-linux-gnu/libpangoft2-1.0.so.0 ] || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ "$dev" = 1 ]; then
   # the tests compile the firmware's portable parts for this machine, build the ATmega328P image and run it
   # in simavr through a small harness linked against libsimavr

@@ -92,9 +92,10 @@ def test_roster_upload_and_report_download(tmp_path: Path) -> None:
             files = wait_for(driver, lambda: list(downloads.glob("*.csv")), "the downloaded CSV")
             wait_for(driver, lambda: not list(downloads.glob("*.crdownload")), "the download to finish")
             assert files[0].name == "attendance_test-school_2026-11-01_2026-11-30_summary.csv"
-            got = {r["person_id"]: r for r in csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8-sig")))}
+            text = files[0].read_text(encoding="utf-8-sig")
+            got = {r["Mã học sinh"]: r for r in csv.DictReader(io.StringIO(text))}  # the page's language: vi
             assert set(got) == {"an", "binh", "chi", "dung", "em"}
-            assert (got["an"]["present"], got["dung"]["late"], got["binh"]["absent"]) == ("5", "4", "15")
+            assert (got["an"]["Đúng giờ"], got["dung"]["Đi muộn"], got["binh"]["Vắng không phép"]) == ("5", "4", "15")
     finally:
         ctx.close()
         ctx.store.close()

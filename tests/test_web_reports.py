@@ -87,29 +87,37 @@ def test_downloads_open_and_hold_the_rows(web: tuple[WebContext, TestClient]) ->
     )
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
     assert len(rows) == 4 * 3
-    binh = [(x["date"], x["status"], x["first_in"]) for x in rows if x["person_id"] == "binh"]
+    binh = [(x["Ngày"], x["Trạng thái"], x[f"Giờ vào ({TZ})"]) for x in rows if x["Mã học sinh"] == "binh"]
     assert binh == [
-        ("2026-11-16", "late", "07:50:10"),
-        ("2026-11-17", "present", "07:44:10"),
-        ("2026-11-18", "excused", ""),
-        ("2026-11-19", "absent", ""),
+        ("16/11/2026", "Đi muộn", "07:50:10"),
+        ("17/11/2026", "Có mặt", "07:44:10"),
+        ("18/11/2026", "Vắng có phép", ""),
+        ("19/11/2026", "Vắng không phép", ""),
     ]
     summary = c.get(f"{BASE}/download.csv?{WEEK}&layout=summary")
-    srows = {x["person_id"]: x for x in csv.DictReader(io.StringIO(summary.content.decode("utf-8-sig")))}
+    srows = {x["Mã học sinh"]: x for x in csv.DictReader(io.StringIO(summary.content.decode("utf-8-sig")))}
     assert set(srows) == {"an", "binh", "chi", "dung", "em"}
-    assert srows["em"]["name"] == '\'=HYPERLINK("x")'  # neutralised in the file
-    assert (srows["chi"]["absent"], srows["an"]["present"]) == ("4", "4")
+    assert srows["em"]["Họ và tên"] == '\'=HYPERLINK("x")'  # neutralised in the file
+    assert (srows["chi"]["Vắng không phép"], srows["an"]["Đúng giờ"]) == ("4", "4")
+    # English when asked (or when the user's pages are in English)
+    en = c.get(f"{BASE}/download.csv?{WEEK}&layout=summary&lang=en").content.decode("utf-8-sig")
+    assert en.splitlines()[0].startswith("Student ID,Name,Class,School days,On time")
+    c.cookies.set("edge_lang", "en")
+    assert c.get(f"{BASE}/download.csv?{WEEK}&layout=summary").content.decode("utf-8-sig") == en
+    c.cookies.set("edge_lang", "vi")
 
     x = c.get(f"{BASE}/download.xlsx?{WEEK}")
     assert x.status_code == 200 and "spreadsheetml" in x.headers["content-type"]
     wb = openpyxl.load_workbook(io.BytesIO(x.content))
-    days = wb["days"]
+    days = wb["Từng ngày"]
     header = [cell.value for cell in days[1]]
     got = [dict(zip(header, (cell.value for cell in row), strict=True)) for row in days.iter_rows(min_row=2)]
     assert len(got) == 4 * 5 and days.freeze_panes == "A2"
-    dung = next(g for g in got if g["person_id"] == "dung")
-    assert dung["date"] == datetime(2026, 11, 16) and dung[f"first_in ({TZ})"] == time(7, 40, 10)
-    assert next(g for g in got if g["person_id"] == "em")["name"] == '\'=HYPERLINK("x")'
+    dung = next(g for g in got if g["Mã học sinh"] == "dung")
+    assert dung["Ngày"] == datetime(2026, 11, 16) and dung[f"Giờ vào ({TZ})"] == time(7, 40, 10)
+    assert next(g for g in got if g["Mã học sinh"] == "em")["Họ và tên"] == '\'=HYPERLINK("x")'
+    rate = {r[0].value: r[-1] for r in wb["Tổng hợp"].iter_rows(min_row=2)}["binh"]  # 2 of 4 judged days
+    assert rate.value == 0.5 and rate.number_format == "0.0%"
 
     j = c.get(f"{BASE}/download.json?{WEEK}&class=6A")
     doc = json.loads(j.content)
@@ -119,9 +127,11 @@ def test_downloads_open_and_hold_the_rows(web: tuple[WebContext, TestClient]) ->
     assert cats[("binh", "2026-11-16")]["attendanceEventCategoryDescriptor"].endswith("#Tardy")
     assert cats[("binh", "2026-11-16")]["arrivalTime"] == "07:50:10"
     assert cats[("binh", "2026-11-18")]["attendanceEventCategoryDescriptor"].endswith("#Excused Absence")
+    assert cats[("binh", "2026-11-18")]["attendanceEventReason"] == "Vắng có phép: ốm"  # the teacher's note
     assert cats[("chi", "2026-11-17")]["attendanceEventCategoryDescriptor"].endswith("#Unexcused Absence")
     assert cats[("an", "2026-11-17")]["departureTime"] == "16:40:10"
-    assert len(events) == 12 and doc["timeZone"] == TZ
+    assert len(events) == 12 and doc["timeZone"] == TZ and doc["schoolId"] == 255901001
+    assert cats[("binh", "2026-11-16")]["attendanceEventReason"] == "Đến trường lúc 07:50, sau giờ vào lớp 07:45"
 
 
 def test_teacher_sees_own_class_only(web: tuple[WebContext, TestClient]) -> None:
@@ -138,7 +148,7 @@ def test_teacher_sees_own_class_only(web: tuple[WebContext, TestClient]) -> None
         assert c.get(url).status_code == 403, url
     # without a class a teacher gets their own classes only
     rows = list(csv.DictReader(io.StringIO(c.get(f"{BASE}/download.csv?{WEEK}").content.decode("utf-8-sig"))))
-    assert {r["class"] for r in rows} == {"6A"}
+    assert {r["Lớp"] for r in rows} == {"6A"}
     api = c.get(f"/api/v1/reports/{SITE}/summary?{WEEK}").json()
     assert api["classes"] == ["6A"]
 
@@ -187,7 +197,7 @@ def test_api_summary_and_paginated_days(web: tuple[WebContext, TestClient]) -> N
     assert len(seen) == 20 and len({(r["date"], r["person_id"]) for r in seen}) == 20
     assert next(r for r in seen if r["person_id"] == "binh")["first_in"] == "2026-11-16T07:50:10+07:00"
     x = c.get(f"/api/v1/reports/{SITE}/download.xlsx?{WEEK}", headers=h)
-    assert openpyxl.load_workbook(io.BytesIO(x.content)).sheetnames == ["summary", "days"]
+    assert openpyxl.load_workbook(io.BytesIO(x.content)).sheetnames == ["Tổng hợp", "Từng ngày"]
     assert "/api/v1/reports/{site_id}/summary" in c.get("/api/openapi.json", headers=h).json()["paths"]
 
 
@@ -220,3 +230,19 @@ def test_downloads_and_bulk_api_reads_are_audited(web: tuple[WebContext, TestCli
     }  # fmt: skip
     assert rows[1]["detail"]["classes"] == ["6B"] and rows[1]["detail"]["format"] == "json"
     assert rows[4]["detail"] == {"since": None, "until": None, "class": "6A", "limit": 2}
+
+
+def test_edfi_needs_the_schools_edfi_number(web: tuple[WebContext, TestClient]) -> None:
+    """Ed-Fi's schoolId is an integer the state assigns: without it no Ed-Fi file (422 saying what to set), and the
+    page says so instead of offering the link; the other downloads are unaffected."""
+    ctx, c = web
+    school = ctx.cfg.schools[0].model_copy(update={"edfi_school_id": None})
+    ctx.cfg = ctx.cfg.model_copy(update={"schools": [school]})
+    login(c, "office")
+    assert c.get(f"{BASE}/download.json?{WEEK}").status_code == 422
+    h = {"Authorization": f"Bearer {ctx.tokens.create('office', 'sis')}"}
+    r = c.get(f"/api/v1/reports/{SITE}/download.json?{WEEK}", headers=h)
+    assert r.status_code == 422 and "edfi_school_id" in r.json()["detail"]
+    page = c.get(f"{BASE}?{WEEK}").text
+    assert 'id="dl-edfi"' not in page and 'id="edfi-missing"' in page and "mã số Ed-Fi" in page
+    assert c.get(f"{BASE}/download.csv?{WEEK}").status_code == 200

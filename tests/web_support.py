@@ -56,6 +56,7 @@ schools:
     timezone: {TZ}
     roster: roster.csv
     guardians: guardians.csv
+    edfi_school_id: 255901001
     calendar:
       terms: [{{name: "Học kỳ I", start: 2026-09-05, end: 2027-01-15}}]
       holidays: [{{name: "Nghỉ thử", start: 2026-11-20}}]

@@ -80,6 +80,7 @@ def write_school(work: Path, students: int, days: list[date], classes: int) -> t
     cfg = f"""schools:
   - id: {SITE}
     name: Trường THCS Bench
+    edfi_school_id: 255901001
     timezone: {TZ}
     roster: roster.csv
     guardians: guardians.csv

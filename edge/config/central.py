@@ -254,6 +254,12 @@ class SchoolConfig(_Section):
     )
     channels: list[ChannelConfig] = Field(default_factory=list, description="Notification channels of this school.")
     templates: Templates = Field(default_factory=Templates, description="Overrides of the built-in messages.")
+    edfi_school_id: int | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="The school's Ed-Fi schoolId (an integer the state or district assigns); null: no Ed-Fi download.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from edge.central.attendance.collation import name_key
 from edge.central.attendance.export import select_checkins
 from edge.central.attendance.rule import Tap
 from edge.central.store import CheckinStore
@@ -28,7 +29,8 @@ class AttendanceRow:
 def attendance(
     store: CheckinStore, roster: list[Person], day: date | None = None, tz: str = "UTC"
 ) -> tuple[list[AttendanceRow], dict[str, int]]:
-    """One row per roster person (present first, by arrival), and counts of events with nobody identified."""
+    """One row per roster person (present first, by arrival; the rest in register order), and counts of events
+    with nobody identified."""
     first: dict[str, dict[str, str]] = {}
     taps: dict[str, list[Tap]] = {}
     counts: dict[str, int] = {}
@@ -56,5 +58,5 @@ def attendance(
         )
         for p in roster
     ]
-    rows.sort(key=lambda a: (a.first_in is None, a.first_in or "", a.name))
+    rows.sort(key=lambda a: (a.first_in is None, a.first_in or "", name_key(a.name), a.person_id))
     return rows, unidentified

@@ -7,14 +7,15 @@ What is modelled, per student per judged school day (THE rule's status, edge/cen
   (descriptor URIs in the ed-fi.org namespace: ``uri://ed-fi.org/AttendanceEventCategoryDescriptor#Tardy``);
   a student who came in and whose last tap of the day is an 'out' before dismissal also gets an `Early departure`
   event on the same day (Ed-Fi keys events by category, so both may exist).
-* the natural key: `studentReference.studentUniqueId` (our person_id), `schoolReference.schoolId` (our site id),
+* the natural key: `studentReference.studentUniqueId` (our person_id), `schoolReference.schoolId` (the school's
+  Ed-Fi number, an integer: `edfi_school_id` in central.yaml),
   `sessionReference` (schoolId, schoolYear, sessionName = the term's name from central.yaml), `eventDate`;
 * `arrivalTime` / `departureTime` as Ed-Fi `time` (HH:MM:SS) in the SCHOOL's time zone (Ed-Fi times carry no
-  zone; the envelope names it in `timeZone`), `attendanceEventReason` (the rule's words),
+  zone; the envelope names it in `timeZone`), `attendanceEventReason` (the rule's verdict as free text in the
+  school's language — Vietnamese unless English is asked for; the descriptors stay Ed-Fi's English codes),
   `educationalEnvironmentDescriptor` `Classroom` (a school gate sees in-person attendance only).
 
-What is not: Ed-Fi's schoolId is an integer assigned by the state; ours is the site id string — the district maps
-it when loading. No `eventDuration` / `schoolAttendanceDuration` (a gate does not see class periods), no section
+What is not: No `eventDuration` / `schoolAttendanceDuration` (a gate does not see class periods), no section
 attendance, no `_ext` extensions, no OAuth push to an ODS/API (this is a file to download and hand over). Pending
 days (today before the cut-off) and non-school days produce no event. `schoolYear` is the calendar year the school
 year ends in (Ed-Fi's convention), school years starting in `year_starts_month` (August).
@@ -28,6 +29,7 @@ from datetime import date, datetime
 from typing import Any
 
 from edge.central.attendance.calendar import SchoolCalendar
+from edge.central.attendance.labels import Words
 from edge.central.attendance.rule import Status
 from edge.central.attendance.summary import DayRecord, RangeReport
 
@@ -63,8 +65,11 @@ def _session_name(calendar: SchoolCalendar, day: date) -> str:
     return term.name if term is not None else ""
 
 
-def events_for(record: DayRecord, school_id: str, calendar: SchoolCalendar) -> list[dict[str, Any]]:
+def events_for(
+    record: DayRecord, school_id: int, calendar: SchoolCalendar, words: Words | None = None
+) -> list[dict[str, Any]]:
     """The Ed-Fi events of one student-day (none for pending / no-school days)."""
+    words = words or Words()
     category = CATEGORY_OF.get(record.status)
     if category is None:
         return []
@@ -82,7 +87,9 @@ def events_for(record: DayRecord, school_id: str, calendar: SchoolCalendar) -> l
     first = {
         **base,
         "attendanceEventCategoryDescriptor": category,
-        "attendanceEventReason": record.reason,
+        "attendanceEventReason": words.reason(
+            str(record.status), record.first_in, record.cutoff, record.reason, record.excuse_note
+        ),
     }
     if record.first_in is not None:
         first["arrivalTime"] = _time(record.first_in)
@@ -94,7 +101,7 @@ def events_for(record: DayRecord, school_id: str, calendar: SchoolCalendar) -> l
             {
                 **base,
                 "attendanceEventCategoryDescriptor": EARLY_DEPARTURE,
-                "attendanceEventReason": f"left at {record.last_out:%H:%M}, before dismissal",
+                "attendanceEventReason": words.early_departure(record.last_out),
                 "arrivalTime": _time(record.first_in),
                 "departureTime": _time(record.last_out),
             }
@@ -102,13 +109,15 @@ def events_for(record: DayRecord, school_id: str, calendar: SchoolCalendar) -> l
     return out
 
 
-def iter_events(report: RangeReport, school_id: str, calendar: SchoolCalendar) -> Iterator[dict[str, Any]]:
+def iter_events(
+    report: RangeReport, school_id: int, calendar: SchoolCalendar, words: Words | None = None
+) -> Iterator[dict[str, Any]]:
     for i, _d in enumerate(report.days):
         for p in report.students:
-            yield from events_for(report.records[p.person_id][i], school_id, calendar)
+            yield from events_for(report.records[p.person_id][i], school_id, calendar, words)
 
 
-def envelope(report: RangeReport, school_id: str, generated_at: datetime) -> dict[str, Any]:
+def envelope(report: RangeReport, school_id: int, generated_at: datetime) -> dict[str, Any]:
     """The document around the events (everything except the `studentSchoolAttendanceEvents` array)."""
     return {
         "format": FORMAT,
@@ -121,12 +130,16 @@ def envelope(report: RangeReport, school_id: str, generated_at: datetime) -> dic
     }
 
 
-def iter_json(report: RangeReport, school_id: str, calendar: SchoolCalendar, generated_at: datetime) -> Iterator[str]:
+def iter_json(
+    report: RangeReport, school_id: int, calendar: SchoolCalendar, generated_at: datetime, words: Words | None = None
+) -> Iterator[str]:
     """The whole document as text pieces (one per event), so a school month never sits in memory as one string."""
+    if isinstance(school_id, bool) or not isinstance(school_id, int):
+        raise TypeError(f"an Ed-Fi schoolId is an integer, not {school_id!r}")
     head = json.dumps(envelope(report, school_id, generated_at), ensure_ascii=False)
     yield head[:-1] + ', "studentSchoolAttendanceEvents": ['
     first = True
-    for e in iter_events(report, school_id, calendar):
+    for e in iter_events(report, school_id, calendar, words):
         yield ("\n" if first else ",\n") + json.dumps(e, ensure_ascii=False, separators=(",", ":"))
         first = False
     yield "\n]}\n"

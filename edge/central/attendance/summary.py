@@ -7,17 +7,19 @@ download is the "late" of the parents' notice. It reads the range with ONE store
 and groups in memory: a whole school month is ~80,000 rows, one scan, never one query per student or per day.
 
 Excused days are the caller's: the web app keeps them in its own table, so this module takes either a set of
-(person_id, day) pairs or a callable answering "is this student excused on this day?".
+(person_id, day) pairs, a mapping of those pairs to the excuse's note (the Ed-Fi reason carries it), or a callable
+answering "is this student excused on this day?".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from edge.central.attendance.calendar import ClassTimes, DayVerdict, SchoolCalendar
+from edge.central.attendance.collation import school_order, sorted_classes
 from edge.central.attendance.export import day_bounds
 from edge.central.attendance.rule import Status, Tap, decide
 from edge.central.store import CheckinStore
@@ -48,6 +50,10 @@ class DayRecord:
     method: str | None
     gate: str | None
     reason: str
+    cutoff: datetime | None = None
+    """The class's cut-off that day (school's time zone): the reason's words in another language need it."""
+    excuse_note: str | None = None
+    """Why the school excused the day ("ốm"), when the caller gave it."""
 
 
 @dataclass
@@ -199,7 +205,8 @@ def _excused_check(excused: Excused) -> Callable[[str, date], bool]:
 
 
 def select_students(roster: Sequence[Person], classes: Collection[str] | None) -> list[Person]:
-    """The roster's students of `classes` (None: every class), by class then name; an unknown class is an error
+    """The roster's students of `classes` (None: every class), class by class in register order (given name first,
+    Vietnamese collation: edge/central/attendance/collation.py); an unknown class is an error
     (a typo must not produce an empty, plausible-looking report)."""
     if classes is not None:
         known = {p.class_name for p in roster}
@@ -210,7 +217,7 @@ def select_students(roster: Sequence[Person], classes: Collection[str] | None) -
         picked = [p for p in roster if p.class_name in wanted]
     else:
         picked = list(roster)
-    return sorted(picked, key=lambda p: (p.class_name, p.name, p.person_id))
+    return school_order(picked)
 
 
 def check_range(start: date, end: date) -> None:
@@ -259,7 +266,8 @@ def attendance_range(
             if pid in by_person and row["decision"] == "granted" and (site_id is None or row["site_id"] == site_id):
                 by_person[pid].append(row)
     is_excused = _excused_check(excused)
-    report = RangeReport(start, end, tz, tuple(sorted({p.class_name for p in students})), days, students)
+    notes: Mapping[tuple[str, date], str] = excused if isinstance(excused, Mapping) else {}
+    report = RangeReport(start, end, tz, tuple(sorted_classes(p.class_name for p in students)), days, students)
     for p in students:
         per_day: dict[date, list[dict[str, Any]]] = {}
         for row in by_person[p.person_id]:
@@ -267,7 +275,10 @@ def attendance_range(
             row["_at"] = at
             per_day.setdefault(calendar.local_day(at), []).append(row)
         report.records[p.person_id] = [
-            _day_record(calendar, p, d, per_day.get(d, []), is_excused(p.person_id, d), now) for d in days
+            _day_record(
+                calendar, p, d, per_day.get(d, []), is_excused(p.person_id, d), now, notes.get((p.person_id, d))
+            )
+            for d in days
         ]
     return report
 
@@ -283,6 +294,7 @@ def _day_record(
     rows: list[dict[str, Any]],
     excused: bool,
     now: datetime | None,
+    note: str | None = None,
 ) -> DayRecord:
     taps = [Tap(r["_at"], r["direction"], r["decision"]) for r in rows]
     verdict = decide(calendar, person.class_name, day, taps, now=now, excused=excused)
@@ -307,4 +319,6 @@ def _day_record(
         None if first_in_row is None else first_in_row["method"],
         None if first_in_row is None else first_in_row["gate"],
         verdict.reason,
+        verdict.cutoff,
+        note if verdict.status == Status.EXCUSED else None,
     )

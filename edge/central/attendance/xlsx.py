@@ -7,7 +7,8 @@ with openpyxl) by writing the sheet XML as text straight into the zip, ~10× fas
 
 What it writes: one or more sheets, a bold header row with the panes frozen under it, text as inline strings
 (never a formula: there is no <f> element, and text cells still go through the caller's spreadsheet-safe rule),
-int/float as numbers, dates as date serials with a yyyy-mm-dd format, times of day as fractions with hh:mm:ss,
+int/float as numbers, `Percent` as a number shown '0.0%' (0.8333 → 83.3%), dates as date serials in the caller's
+format (dd/mm/yyyy for a Vietnamese office, yyyy-mm-dd by default), times of day as fractions with hh:mm:ss,
 None as an empty cell. Characters XML 1.0 cannot carry (control characters other than tab/CR/LF) become U+FFFD.
 """
 
@@ -22,7 +23,12 @@ from xml.sax.saxutils import escape
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = date(1899, 12, 30)
-STYLE_DATE, STYLE_TIME, STYLE_HEADER = 1, 2, 3
+STYLE_DATE, STYLE_TIME, STYLE_HEADER, STYLE_PERCENT = 1, 2, 3, 4
+
+
+class Percent(float):
+    """A share (0.8333) written as a number with Excel's '0.0%' format: shown 83.3%, still a number to compute with."""
+
 
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
@@ -43,20 +49,21 @@ _ROOT_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 Target="xl/workbook.xml"/></Relationships>"""
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="{_MAIN}">\
-<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="hh:mm:ss"/>\
-</numFmts>\
+_STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<styleSheet xmlns="{main}">\
+<numFmts count="3"><numFmt numFmtId="164" formatCode="{date_format}"/><numFmt numFmtId="165" formatCode="hh:mm:ss"/>\
+<numFmt numFmtId="166" formatCode="0.0%"/></numFmts>\
 <fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font>\
 </fonts>\
 <fills count="2"><fill><patternFill patternType="none"/></fill>\
 <fill><patternFill patternType="gray125"/></fill></fills>\
 <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
 <xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
 <xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>\
+<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
+<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"""
 
 
@@ -81,6 +88,8 @@ def cell(ref: str, value: Any, style: int = 0) -> str:
         return ""
     if isinstance(value, bool):
         return f'<c r="{ref}" t="inlineStr"{s}><is><t>{"yes" if value else "no"}</t></is></c>'
+    if isinstance(value, Percent):
+        return f'<c r="{ref}" s="{style or STYLE_PERCENT}"><v>{float(value)!r}</v></c>'
     if isinstance(value, int | float):
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
     if isinstance(value, datetime):
@@ -134,8 +143,15 @@ class _Buffered:
         self.parts, self.size = [], 0
 
 
-def write_workbook(out: IO[bytes], sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> None:
-    """sheets: (title, header, rows); titles ≤ 31 characters without []:*?/\\ (Excel's rule, checked)."""
+def write_workbook(
+    out: IO[bytes],
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    date_format: str = "yyyy-mm-dd",
+) -> None:
+    """sheets: (title, header, rows); titles ≤ 31 characters without []:*?/\\ (Excel's rule, checked);
+    `date_format`: Excel's number format of the date cells (letters d m y and / - . only)."""
+    if not re.fullmatch(r"[dmy/.\- ]{1,20}", date_format):
+        raise ValueError(f"date format {date_format!r} is not one this writer allows")
     for title, _, _ in sheets:
         if not title or len(title) > 31 or re.search(r"[\[\]:*?/\\]", title):
             raise ValueError(f"sheet title {title!r} is not allowed in a workbook")
@@ -163,6 +179,6 @@ def write_workbook(out: IO[bytes], sheets: Sequence[tuple[str, Sequence[str], It
             f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
             "</Relationships>",
         )
-        zf.writestr("xl/styles.xml", _STYLES)
+        zf.writestr("xl/styles.xml", _STYLES.format(main=_MAIN, date_format=date_format))
         for i, (_, header, rows) in enumerate(sheets):
             _sheet(zf, i + 1, header, rows)

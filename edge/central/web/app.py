@@ -23,7 +23,20 @@ from edge.central.web import i18n
 from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
-from edge.central.web.routes import admin, api, auth, classes, enrol, gates, live, reports, roster, students, today
+from edge.central.web.routes import (
+    admin,
+    api,
+    auth,
+    classes,
+    enrol,
+    gates,
+    live,
+    register,
+    reports,
+    roster,
+    students,
+    today,
+)
 from edge.central.web.routes.common import SITE
 
 log = logging.getLogger(__name__)
@@ -32,6 +45,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     auth,
     today,
     classes,
+    register,
     students,
     enrol,
     live,

@@ -176,3 +176,56 @@ def pick(cookie: str | None, accept_language: str | None = None) -> str:
     if cookie in LANGUAGES:
         return str(cookie)
     return DEFAULT
+
+
+# --- Printable registers, register order and localised downloads (issue #23, items 3, 4, 6) ----------------------
+TEXT.update(
+    {
+        "reports.edfi_missing": (
+            "Ed-Fi: trường chưa có mã số Ed-Fi (edfi_school_id trong central.yaml).",
+            "Ed-Fi: this school has no Ed-Fi number yet (edfi_school_id in central.yaml).",
+        ),
+    }
+)
+TEXT.update(
+    {
+        "register.title": ("SỔ ĐIỂM DANH", "CLASS ATTENDANCE REGISTER"),
+        "register.subtitle": (
+            "Lớp {cls} · Tháng {month} · Năm học {year}",
+            "Class {cls} · Month {month} · School year {year}",
+        ),
+        "register.no": ("STT", "No."),
+        "register.name": ("Họ và tên", "Full name"),
+        "register.totals": ("Tổng cộng", "Totals"),
+        "register.attended": ("CM", "In"),
+        "register.attended_long": ("Số ngày có mặt", "Days attended"),
+        "register.excused_long": ("Số ngày nghỉ có phép", "Excused absences"),
+        "register.absent_long": ("Số ngày nghỉ không phép", "Unexcused absences"),
+        "register.late_long": ("Số lần đi muộn", "Late arrivals"),
+        "register.day_attended": ("Có mặt", "Present"),
+        "register.day_excused": ("Nghỉ có phép ({letter})", "Excused ({letter})"),
+        "register.day_absent": ("Nghỉ không phép ({letter})", "Unexcused ({letter})"),
+        "register.day_late": ("Đi muộn ({letter})", "Late ({letter})"),
+        "register.legend": (
+            "{excused}: nghỉ có phép · {absent}: nghỉ không phép · {late}: đi muộn · ô trống: có mặt đúng giờ "
+            "(hoặc ngày chưa đến) · CM: số ngày có mặt · {students} học sinh, {days} ngày học.",
+            "{excused}: excused absence · {absent}: unexcused absence · {late}: late · blank: on time (or a day not "
+            "yet come) · In: days attended · {students} students, {days} school days.",
+        ),
+        "register.teacher": ("Giáo viên chủ nhiệm", "Form teacher"),
+        "register.principal": ("Hiệu trưởng", "Principal"),
+        "register.sign": ("(Ký, ghi rõ họ tên)", "(Signature and full name)"),
+        "register.sign_seal": ("(Ký tên, đóng dấu)", "(Signature and school seal)"),
+        "register.place_date": ("…………, ngày …… tháng …… năm 20……", "…………, date ……………………"),
+        "register.prev": ("← Tháng trước", "← Previous month"),
+        "register.next": ("Tháng sau →", "Next month →"),
+        "register.pdf": ("Tải PDF để in và lưu", "Download the PDF to print and file"),
+        "register.back": ("Về trang lớp", "Back to the class"),
+        "register.print_hint": ("In trực tiếp: Ctrl+P (khổ A4 ngang).", "Print directly: Ctrl+P (A4 landscape)."),
+        "register.link": ("Sổ điểm danh tháng {month}", "Register for {month}"),
+        "register.choose_class": (
+            "Sổ điểm danh để in: chọn một lớp.",
+            "Printable register: choose a class.",
+        ),
+    }
+)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from edge.central.attendance.calendar import ClassTimes, DayVerdict, SchoolCalendar
+from edge.central.attendance.collation import register_order, sorted_classes
 from edge.central.attendance.export import day_bounds
 from edge.central.attendance.rule import Attendance, Status, Tap, decide
 from edge.central.web.db import WebDb
@@ -165,7 +166,8 @@ def _judge(
 def class_day(
     db: WebDb, calendar: SchoolCalendar, site_id: str, students: list[Person], day: date, now: datetime
 ) -> list[StudentDay]:
-    """One row per student of the class (by name), judged by the attendance rule."""
+    """One row per student of the class in register order (given name first, Vietnamese collation), judged by the
+    attendance rule."""
     calendar = memo(calendar)
     lo, hi = day_bounds(day, str(calendar.tz))
     ids = {p.person_id for p in students}
@@ -176,7 +178,7 @@ def class_day(
     exc = excuses(db, site_id, day.isoformat(), day.isoformat())
     sent = notices(db, site_id, day)
     out = []
-    for p in sorted(students, key=lambda s: (s.name, s.person_id)):
+    for p in register_order(students):
         row = _judge(calendar, p, day, by_person.get(p.person_id, []), now, exc.get((p.person_id, day.isoformat())))
         row.notices = sent.get(p.person_id, [])
         out.append(row)
@@ -205,7 +207,7 @@ STATUSES = (Status.PRESENT, Status.LATE, Status.ABSENT, Status.EXCUSED, Status.P
 
 def summarise(by_class: dict[str, list[StudentDay]]) -> list[ClassSummary]:
     out = []
-    for name in sorted(by_class):
+    for name in sorted_classes(by_class):
         counts = {str(s): 0 for s in STATUSES}
         for row in by_class[name]:
             counts[row.status] = counts.get(row.status, 0) + 1

@@ -49,6 +49,7 @@ def class_page(
             "prev_day": (the_day - timedelta(days=1)).isoformat(),
             "next_day": (the_day + timedelta(days=1)).isoformat() if the_day < current else None,
             "may_excuse": user.role in ("admin", "office", "teacher"),
+            "may_register": user.role in ("admin", "office", "teacher"),
             "excusable": {str(Status.ABSENT), str(Status.PENDING), str(Status.EXCUSED)},
         },
     )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from fastapi import HTTPException
 
+from edge.central.attendance.collation import sorted_classes
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
@@ -50,7 +51,7 @@ def today(ctx: WebContext, d: SchoolDirectory) -> tuple[date, datetime]:
 
 
 def classes_of(d: SchoolDirectory) -> list[str]:
-    return sorted({p.class_name for p in d.students.values()})
+    return sorted_classes(p.class_name for p in d.students.values())
 
 
 def class_students(ctx: WebContext, user: User, d: SchoolDirectory, class_name: str) -> list[Person]:

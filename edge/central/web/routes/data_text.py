@@ -39,12 +39,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "reports.none": ("Không có học sinh nào trong lựa chọn này.", "No students in this selection."),
     "reports.mark.present": ("✓", "✓"),
     "reports.mark.late": ("M", "L"),
-    "reports.mark.absent": ("V", "A"),
+    "reports.mark.absent": ("K", "A"),  # the register's letters (edge/central/attendance/register.py)
     "reports.mark.excused": ("P", "E"),
     "reports.mark.pending": ("·", "·"),
     "reports.mark.no_school": ("", ""),
     "reports.legend": (
-        "✓ đúng giờ · M đi muộn · V vắng không phép · P vắng có phép · · chưa đến",
+        "✓ đúng giờ · M đi muộn · K vắng không phép · P vắng có phép · · chưa đến",
         "✓ on time · L late · A absent · E excused · · not yet",
     ),
     "reports.no_days": ("Không có ngày học nào trong khoảng này.", "No school days in this range."),

@@ -10,6 +10,9 @@ come from edge/central/attendance/downloads.py.
 Every download and every API read of a report is audited (who, which school, range, classes, format, from
 where): a whole school's year leaving as a file is exactly what an audit log is for. A paged read is audited
 once, at its first page.
+
+The files speak the reader's language: `lang=vi|en` if given, else the page's language (the user's switch) on the
+page's links, Vietnamese on the API; gate names are the school's (central.yaml `gates`).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from edge.central.attendance.downloads import Download, csv_download, edfi_download, xlsx_download
+from edge.central.attendance.labels import Words, language
 from edge.central.attendance.summary import RangeError, RangeReport, attendance_range, check_range
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, can_see_class, school_for, templates
+from edge.central.web.deps import language as page_language
 from edge.central.web.routes.common import CLASS, DAY, MONTH, SITE, directory, today, visible_classes
 from edge.central.web.routes.data_text import register_text
 
@@ -47,6 +52,7 @@ ClassQ = Annotated[str | None, Query(alias="class", pattern=CLASS)]
 FromQ = Annotated[str | None, Query(alias="from", pattern=DAY)]
 ToQ = Annotated[str | None, Query(alias="to", pattern=DAY)]
 MonthQ = Annotated[str | None, Query(pattern=MONTH)]
+LangQ = Annotated[str | None, Query(pattern=r"^(vi|en)$")]
 SiteP = Annotated[str, Path(pattern=SITE)]
 
 
@@ -86,7 +92,7 @@ def _range(month: str | None, start: str | None, end: str | None, current: date)
     return current.replace(day=1), current
 
 
-def _resolve(
+def resolve(
     ctx: WebContext,
     user: User,
     site_id: str,
@@ -118,7 +124,7 @@ def _resolve(
 def build(r: ReportQuery) -> RangeReport:
     """The range report through THE rule, excuses from web-core's table, check-ins by its per-school query."""
     excused = sd.excuses(r.ctx.db, r.site_id, r.start.isoformat(), r.end.isoformat())
-    pairs = {(pid, date.fromisoformat(day)) for pid, day in excused}
+    pairs = {(pid, date.fromisoformat(day)): str(row["reason"]) for (pid, day), row in excused.items()}
     return attendance_range(
         None,
         r.d.calendar,
@@ -155,7 +161,7 @@ def reports_page(
     error = None
     report = None
     try:
-        r = _resolve(ctx, user, site_id, class_name, month, start, end)
+        r = resolve(ctx, user, site_id, class_name, month, start, end)
         report = build(r)
         lo, hi = r.start, r.end
     except RangeError as exc:
@@ -178,6 +184,7 @@ def reports_page(
         "summaries": report.summaries() if report is not None else [],
         "grid": grid,
         "error": error,
+        "edfi": school.edfi_school_id is not None,
         "query": urlencode(
             {k: v for k, v in {"from": lo.isoformat(), "to": hi.isoformat(), "class": class_name or ""}.items() if v}
         ),
@@ -190,13 +197,31 @@ def _audit_export(r: ReportQuery, request: Request, what: str, **extra: Any) -> 
     audit(r.ctx, r.user, "report_export", detail, request, r.site_id)
 
 
-def _download(r: ReportQuery, fmt: str, layout: Literal["days", "summary"]) -> Download:
+EDFI_MISSING = "this school has no Ed-Fi schoolId yet: set edfi_school_id in central.yaml"
+
+
+def words_for(ctx: WebContext, site_id: str, lang: str | None) -> Words:
+    """The file's words: the language, and the school's gate names in it."""
+    chosen = language(lang)
+    school = ctx.school(site_id)
+    gates = {} if school is None else {g: getattr(n, chosen) for g, n in school.gates.items()}
+    return Words(chosen, gates)
+
+
+def _download(r: ReportQuery, fmt: str, layout: Literal["days", "summary"], lang: str | None) -> Download:
+    """The file (422 before any work for an Ed-Fi file of a school without its Ed-Fi number)."""
+    words = words_for(r.ctx, r.site_id, lang)
+    school = r.ctx.school(r.site_id)
+    edfi_id = None if school is None else school.edfi_school_id
+    if fmt == "json" and edfi_id is None:
+        raise HTTPException(422, EDFI_MISSING)
     report = build(r)
     if fmt == "csv":
-        return csv_download(report, r.site_id, layout)
+        return csv_download(report, r.site_id, layout, words)
     if fmt == "xlsx":
-        return xlsx_download(report, r.site_id)
-    return edfi_download(report, r.site_id, r.d.calendar)
+        return xlsx_download(report, r.site_id, words)
+    assert edfi_id is not None
+    return edfi_download(report, r.site_id, edfi_id, r.d.calendar, words=words)
 
 
 def _stream(dl: Download) -> StreamingResponse:
@@ -223,10 +248,11 @@ def download_page(
     start: FromQ = None,
     end: ToQ = None,
     layout: LayoutQ = "days",
+    lang: LangQ = None,
 ) -> Response:
     try:
-        r = _resolve(ctx, user, site_id, class_name, month, start, end)
-        dl = _download(r, fmt, layout)
+        r = resolve(ctx, user, site_id, class_name, month, start, end)
+        dl = _download(r, fmt, layout, lang or page_language(request))
         _audit_export(r, request, "download", format=fmt, layout=layout)
         return _stream(dl)
     except RangeError as exc:
@@ -246,7 +272,7 @@ def _api_resolve(
     end: str | None,
 ) -> ReportQuery:
     try:
-        return _resolve(ctx, user, site_id, class_name, month, start, end)
+        return resolve(ctx, user, site_id, class_name, month, start, end)
     except RangeError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -336,10 +362,12 @@ def api_download(
     start: FromQ = None,
     end: ToQ = None,
     layout: LayoutQ = "days",
+    lang: LangQ = None,
 ) -> Response:
     """The same files as the Reports page: csv (layout days|summary), xlsx (both sheets), json (Ed-Fi
-    StudentSchoolAttendanceEvent records)."""
+    StudentSchoolAttendanceEvent records; 422 until the school has its `edfi_school_id`). Headers, status words and
+    dates in Vietnamese, or English with `lang=en`."""
     r = _api_resolve(ctx, user, site_id, class_name, month, start, end)
-    dl = _download(r, fmt, layout)
+    dl = _download(r, fmt, layout, lang)
     _audit_export(r, request, "api_download", format=fmt, layout=layout)
     return _stream(dl)
