@@ -66,7 +66,10 @@ messages in flight, which for the collector is about none: one packet per select
 
 
 def supported(client: mqtt.Client) -> bool:
-    return all(hasattr(client, a) for a in ("_sock", "_packet_read", "_loop_rc_handle", "loop_read"))
+    from edge.central.collector.wire import paho_verified
+
+    names = ("_sock", "_packet_read", "_loop_rc_handle", "loop_read")
+    return paho_verified() and all(hasattr(client, a) for a in names)
 
 
 def install(client: mqtt.Client) -> bool:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
+from paho.mqtt import __version__ as paho_version
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
@@ -138,6 +139,12 @@ class Collector:
         self._client = make_client(self._settings)
         self._client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
         supported = wire.supported(self._client) and reads.supported(self._client)
+        if not wire.paho_verified():
+            log.warning(
+                "paho-mqtt %s is not the verified %s: the collector uses paho's public calls only (slower)",
+                paho_version,
+                wire.VERIFIED_PAHO,
+            )
         self._one_write = supported if one_write is None else one_write
         if self._one_write:
             wire.skip_receipt_pubacks(self._client)

@@ -14,16 +14,24 @@ re-sent by the collector: the gateway re-sends the check-in after its receipt ti
 which is the same recovery as for every other lost receipt. Packet ids come from paho's own counter, so they
 never collide with what paho sends itself (status messages).
 
-paho's `_packet_queue` and `_mid_generate` are private: `supported()` checks they are there (paho 2.2 is pinned
-in requirements.lock); without them the collector falls back to paho's public ack() and publish()."""
+paho's `_packet_queue`, `_mid_generate`, `_handle_pubackcomp`, `_in_packet` and `_out_messages` are private, and so
+are the ones reads.py uses: their meaning was read and tested in paho-mqtt VERIFIED_PAHO (pinned exactly in
+pyproject.toml and requirements.lock). `supported()` uses them only under that very version; under any other the
+collector logs a warning and falls back to paho's public ack() and publish() (about 1.4x the CPU per check-in,
+README "Deploying for a district"), and tests/test_paho_pin.py fails, so that a paho upgrade is a decision: re-read
+these internals, re-run the collector tests, then move the pin."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+import paho.mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+
+VERIFIED_PAHO = "2.2.0"
+"""The paho-mqtt release whose private internals this module and reads.py were verified against."""
 
 PUBACK = 0x40
 PUBLISH_QOS1 = 0x32
@@ -52,7 +60,14 @@ def publish_qos1(topic: bytes, mid: int, payload: bytes) -> bytes:
     return bytes((PUBLISH_QOS1,)) + varint(len(variable) + len(payload)) + variable + payload
 
 
+def paho_verified() -> bool:
+    """The installed paho is the release the fast path was verified against."""
+    return paho.mqtt.__version__ == VERIFIED_PAHO
+
+
 def supported(client: mqtt.Client) -> bool:
+    if not paho_verified():
+        return False
     names = ("_packet_queue", "_mid_generate", "_handle_pubackcomp")
     return all(callable(getattr(client, n, None)) for n in names) and hasattr(client, "_in_packet")
 
