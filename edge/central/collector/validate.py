@@ -16,6 +16,7 @@ from typing import Any
 
 import fastjsonschema
 
+from edge import jsonstrict
 from edge.central.collector.conditions import Predicate, Unsupported, compile_conditions
 from edge.central.collector.limits import LimitExceeded, check_limits
 from edge.central.store.base import Received
@@ -114,7 +115,9 @@ def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise Rejected("payload is not UTF-8") from None
     try:
-        data = json.loads(text)
+        data = jsonstrict.loads(text)
+    except jsonstrict.RepeatedKey as exc:
+        raise Rejected(f"payload {exc}") from None
     except json.JSONDecodeError as exc:
         raise Rejected(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
     except RecursionError:

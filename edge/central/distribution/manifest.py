@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from edge import jsonstrict
 from edge.security.pki import describe
 
 Kind = Literal["gallery", "roster"]
@@ -116,8 +117,10 @@ def parse_manifest(payload: bytes) -> Manifest:
     if len(payload) > MAX_MANIFEST_BYTES:
         raise ManifestRefused(f"manifest of {len(payload)} bytes (max {MAX_MANIFEST_BYTES})")
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
+        doc = jsonstrict.loads(payload)
+    except jsonstrict.RepeatedKey as exc:
+        raise ManifestRefused(f"manifest: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ManifestRefused("manifest is not JSON") from None
     if not isinstance(doc, dict):
         raise ManifestRefused("manifest is not a JSON object")
