@@ -205,4 +205,6 @@ def test_a_repeated_key_cannot_flip_a_check_ins_decision(collector: Collector, w
     watcher.publish(f"edge/v1/{SITE}/gw-01/checkin", forged.encode())
     wait_until(lambda: collector.stats.rejected == 1, 10, "the forged check-in refused")
     assert collector.store.count() == 0
-    assert any("repeats the key" in reason for reason in collector.stats.rejected_reasons), collector.stats.rejected_reasons
+    assert any("repeats the key" in reason for reason in collector.stats.rejected_reasons), (
+        collector.stats.rejected_reasons
+    )
