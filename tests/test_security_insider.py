@@ -6,6 +6,7 @@ and refused: a shared subscription that black-holes check-ins, a client-id takeo
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.central.collector.service import Collector
+from edge.central.web.gates import GateMonitor
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.security.pki import PkiError, Role
@@ -170,6 +172,34 @@ def test_retained_messages_are_refused_where_none_belongs(broker: MosquittoBroke
     finally:
         sub.disconnect()
         sub.loop_stop()
+
+
+def test_the_web_app_counts_bad_gateway_messages_without_a_traceback_each(
+    broker: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    monitor = GateMonitor(
+        "127.0.0.1", broker.port, "test-insider-web", broker.identity("test-insider-web", "server"), site_id=SITE
+    )
+    assert monitor.start(10)
+    gw = client(broker, "gw-bad-results", "gateway")
+    base = f"edge/v1/{SITE}/gw-bad-results"
+    bad = [b"not json", b'{"request_id": "a", "request_id": "b"}', b"[1]", b"\xff", b"[" * 5000] * 25
+    bad_health = [b'{"fps": 1, "fps": 2}', b"{"]
+    try:
+        infos = [gw.publish(f"{base}/cmd/x/result", p, qos=1) for p in bad]
+        infos += [gw.publish(f"{base}/health", p, qos=1) for p in bad_health]
+        for info in infos:
+            info.wait_for_publish(5)
+        wait_until(lambda: monitor.bad_messages == len(infos), 10, "every bad message counted")
+        gw.publish(f"{base}/health", b'{"fps": 3}', qos=1).wait_for_publish(5)  # the control: a good one is read
+        wait_until(lambda: any(g["fps"] == 3 for g in monitor.gateways(SITE)), 10, "the good health report")
+    finally:
+        gw.disconnect()
+        gw.loop_stop()
+        monitor.stop()
+    mine = [r for r in caplog.records if r.name == "edge.central.web.gates" and r.levelno >= logging.WARNING]
+    assert not any(r.exc_info for r in mine), "no traceback for a gateway's bad message"
+    assert len(mine) == 1 and "1 gateway message(s) not understood" in mine[0].getMessage(), mine
 
 
 # 9. a server's topics read as a gateway's ---------------------------------------------------------------------
