@@ -8,16 +8,20 @@ denied. Refusing the message is the only reading every party agrees on. Every pa
 health / status / device reports, the notifier's webhook receiver); files this system wrote itself do not
 need it.
 
-Cost, measured on the collector's hot path (`edge bench collector --events 20000 --gateways 20 --compare-json`,
-both parsers in one run, this machine): see JSON_COST below.
+Cost, measured on this 2-core machine while other work ran (load 5-6), both sides in one run each:
+- per check-in (264 bytes, timeit, same process): json.loads 5.3 µs, loads here 11.6 µs (+6 µs: the pairs hook
+  is a Python call per object);
+- `edge bench collector --events 5000 --gateways 10`, run in one shell command on the tree before this module
+  and then on the tree with it (`for t in BEFORE AFTER; do (cd $t && PYTHONPATH=$t python -m edge bench …);
+  done`): collector CPU 86 → 92 µs per check-in, 0 lost, 0 duplicated;
+  stored/s 2,599 → 3,095 (noise: the broker and publishers share the two cores). About 7% of the collector's
+  CPU per check-in, for a refusal no other check can make.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-JSON_COST = "json.loads 2.9 µs, strict 3.9 µs per 500-byte check-in; collector throughput unchanged within noise"
 
 
 class RepeatedKey(ValueError):
