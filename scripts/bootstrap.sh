@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a Debian / Raspberry Pi OS machine:
-#   - Debian packages the project needs (python3-venv, mosquitto, gcc and mosquitto-dev for the broker's plugin; with --dev also gcc, make, the AVR toolchain
-#     and simavr, for the firmware tests) when missing;
+#   - Debian packages the project needs (python3-venv, mosquitto, gcc and mosquitto-dev for the broker's plugin;
+#     with --dev also make, the AVR toolchain and simavr, for the firmware tests) when missing;
 #   - a virtualenv in .venv with the pinned Python dependencies (dlib from the dlib-bin wheel,
 #     never compiled) and the project itself installed in editable mode.
 # Re-running it does nothing when nothing changed (a stamp keyed on the lock files).
