@@ -243,3 +243,24 @@ def test_a_repeated_key_cannot_flip_a_check_ins_decision(collector: Collector, w
     assert any("repeats the key" in reason for reason in collector.stats.rejected_reasons), (
         collector.stats.rejected_reasons
     )
+
+
+def test_the_broker_plugin_keeps_its_rules_when_a_reload_finds_a_broken_file(tmp_path: Path) -> None:
+    """A rules file that cannot be read at a reload (a half-written copy, a typo) leaves the previous rules in
+    force, rather than none: no shared subscription opens up, and the collectors keep theirs."""
+    import signal
+
+    with MosquittoBroker(tmp_path / "own") as own:
+        col, gw = client(own, "col-keep", "collector"), client(own, "gw-keep", "gateway")
+        try:
+            assert own._files is not None and own._proc is not None
+            own._files.rules.write_text("share col-keep\n")  # a rule without its pattern
+            offset = own.log.stat().st_size
+            own._proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: b"keeping the previous" in own.log.read_bytes()[offset:], 10, "the refused reload")
+            assert granted(suback(col, f"$share/collectors/{CHECKINS}"))
+            assert not granted(suback(gw, f"$share/collectors/{CHECKINS}"))
+        finally:
+            for c in (col, gw):
+                c.disconnect()
+                c.loop_stop()

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -36,6 +37,21 @@ struct rules {
 static mosquitto_plugin_id_t *plugin_id = NULL;
 static char *rules_path = NULL;
 static struct rules active = {NULL, 0};
+static unsigned long refusals = 0;
+static time_t refusal_logged = 0;
+
+/* One log line per refusal would let a client fill the broker's log (3,000 retained publishes, 3,000 lines):
+ * count them all, log at most one line a minute with the count. */
+static void note_refusal(const char *what, const char *topic, const struct mosquitto *client)
+{
+	const char *user = mosquitto_client_username(client);
+	time_t now = time(NULL);
+	refusals++;
+	if(refusal_logged != 0 && now - refusal_logged < 60) return;
+	refusal_logged = now;
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "edge_acl: refused %s %s from %s (%lu refusals since the start)", what,
+			topic, user ? user : "(no identity)", refusals);
+}
 
 static void rules_free(struct rules *r)
 {
@@ -139,8 +155,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 				return MOSQ_ERR_PLUGIN_DEFER; /* and the acl_file's read rules still apply to each message */
 			}
 		}
-		mosquitto_log_printf(MOSQ_LOG_NOTICE, "edge_acl: refused shared subscription %s to %s", ed->topic,
-				user ? user : "(no identity)");
+		note_refusal("shared subscription", ed->topic, ed->client);
 		return MOSQ_ERR_ACL_DENIED;
 	}
 	if(ed->access == MOSQ_ACL_WRITE && ed->retain){
@@ -149,9 +164,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 				return MOSQ_ERR_PLUGIN_DEFER;
 			}
 		}
-		const char *user = mosquitto_client_username(ed->client);
-		mosquitto_log_printf(MOSQ_LOG_NOTICE, "edge_acl: refused retained publish on %s from %s", ed->topic,
-				user ? user : "(no identity)");
+		note_refusal("retained publish on", ed->topic, ed->client);
 		return MOSQ_ERR_ACL_DENIED;
 	}
 	return MOSQ_ERR_PLUGIN_DEFER;
