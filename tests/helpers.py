@@ -45,7 +45,8 @@ class Watcher(Subscriber):
     def __init__(self, broker: MosquittoBroker, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
         self.broker = broker
         self._publishers: dict[str, mqtt.Client] = {}
-        super().__init__(broker.port, topic, client_id=client_id, tls=broker.identity("test-watcher", "server"))
+        # its own server identity, named by its client id: two watchers must not replace each other's session
+        super().__init__(broker.port, topic, client_id=client_id, tls=broker.identity(client_id, "server"))
 
     def close(self) -> None:
         for c in self._publishers.values():
