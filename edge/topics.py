@@ -9,6 +9,14 @@
 {prefix}/{site}/{gateway}/cmd/{name}         remote command request (edge/gateway/remote_commands.py), QoS 1
 {prefix}/{site}/{gateway}/cmd/{name}/result  its result, echoing the request_id, QoS 1
 {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
+{prefix}/servers/{id}/status        a web server's, the same way (retained)
+{prefix}/{site}/distribution/{kind}/manifest, …/{kind}/{version}/{index}   the centre's signed gallery and roster
+                                    (retained; edge/central/distribution/manifest.py)
+{prefix}/{site}/notify/{guardian}   the notifier's MQTT channel (edge/central/notify/channels/mqtt.py)
+
+The site-level names `distribution` and `notify` sit where a gateway id sits: `{site}/notify/checkin` would read
+as a check-in of a gateway called `notify`. No gateway may be called so (RESERVED_GATEWAY_IDS): the PKI does not
+issue one, the broker's ACL gives none any right, and the collector and the web app ignore such topics.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "edge/v1"
+RESERVED_GATEWAY_IDS = frozenset({"distribution", "notify"})
+"""Site-level topic names ({prefix}/{site}/distribution/#, {prefix}/{site}/notify/#) that no gateway may be called."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ def parse_checkin_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, 
     if not topic.startswith(prefix + "/"):
         return None
     parts = topic[len(prefix) + 1 :].split("/")
-    if len(parts) != 3 or parts[2] != "checkin" or not parts[0] or not parts[1]:
+    if len(parts) != 3 or parts[2] != "checkin" or not parts[0] or not parts[1] or parts[1] in RESERVED_GATEWAY_IDS:
         return None
     return parts[0], parts[1]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a Debian / Raspberry Pi OS machine:
-#   - Debian packages the project needs (python3-venv, mosquitto; with --dev also gcc, make, the AVR toolchain
-#     and simavr, for the firmware tests) when missing;
+#   - Debian packages the project needs (python3-venv, mosquitto, gcc and mosquitto-dev for the broker's plugin;
+#     with --dev also make, the AVR toolchain and simavr, for the firmware tests) when missing;
 #   - a virtualenv in .venv with the pinned Python dependencies (dlib from the dlib-bin wheel,
 #     never compiled) and the project itself installed in editable mode.
 # Re-running it does nothing when nothing changed (a stamp keyed on the lock files).
@@ -34,6 +34,9 @@ fi
 # the printable class register (PDF, WeasyPrint) lays text out with Pango and needs a font with Vietnamese glyphs
 [ -e /usr/lib/"$(uname -m)"-linux-gnu/libpangoft2-1.0.so.0 ] || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+# the broker's edge_acl plugin (edge/security/broker_plugin.py) is compiled against Mosquitto's own headers
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+[ -f /usr/include/mosquitto_broker.h ] || need_apt+=(mosquitto-dev libmosquitto-dev)
 if [ "$dev" = 1 ]; then
   # the tests compile the firmware's portable parts for this machine, build the ATmega328P image and run it
   # in simavr through a small harness linked against libsimavr

@@ -45,7 +45,8 @@ class Watcher(Subscriber):
     def __init__(self, broker: MosquittoBroker, topic: str = "edge/v1/#", client_id: str = "test-watcher") -> None:
         self.broker = broker
         self._publishers: dict[str, mqtt.Client] = {}
-        super().__init__(broker.port, topic, client_id=client_id, tls=broker.identity("test-watcher", "server"))
+        # its own server identity, named by its client id: two watchers must not replace each other's session
+        super().__init__(broker.port, topic, client_id=client_id, tls=broker.identity(client_id, "server"))
 
     def close(self) -> None:
         for c in self._publishers.values():
@@ -84,11 +85,13 @@ def owner_of(topic: str) -> tuple[str, Role]:
         return "test-operator", "operator"
     if len(parts) >= 5 and parts[4] in ("checkin", "status", "health", "device", "cmd"):
         return parts[3], "gateway"
-    return "test-watcher", "server"
+    return "test-watcher-pub", "server"  # not the watcher's own identity: one connection per identity
 
 
 def client(broker: MosquittoBroker, name: str, role: Role = "gateway", *, client_id: str | None = None) -> mqtt.Client:
-    """A connected MQTT 5 client with `name`'s certificate (issued with `role` on first use)."""
+    """A connected MQTT 5 client with `name`'s certificate (issued with `role` on first use). The broker knows
+    it by `name` whatever `client_id` says (use_username_as_clientid): a second client of the same name replaces
+    the first."""
     c = make_client(MqttSettings("127.0.0.1", broker.port, client_id or name, tls=broker.identity(name, role)))
     up = threading.Event()
     c.on_connect = lambda *_a: up.set()

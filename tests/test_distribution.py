@@ -431,14 +431,14 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     from edge.security.sealed import new_key_file
 
     assert broker.pki is not None
-    broker.identity("test-centre", "server")
+    broker.identity("test-centre-cli", "server")  # not the fixture's: one connection per identity
     new_key_file(tmp_path / "centre.key")
     (tmp_path / "photos" / "obama").mkdir(parents=True)
     (tmp_path / "photos" / "obama" / "1.jpg").write_bytes((FACES / "obama_1.jpg").read_bytes())
     (tmp_path / "photos" / "obama" / "2.jpg").write_bytes((FACES / "two_people.jpg").read_bytes())
     (tmp_path / "roster.csv").write_text(ROSTER_V2)
     env = {"EDGE_CENTRE_DIR": str(tmp_path / "centre"), "EDGE_CENTRE_KEY_FILE": str(tmp_path / "centre.key")}
-    conn = ["--broker", f"127.0.0.1:{broker.port}", "--pki", str(broker.pki.dir), "--identity", "test-centre"]
+    conn = ["--broker", f"127.0.0.1:{broker.port}", "--pki", str(broker.pki.dir), "--identity", "test-centre-cli"]
     run = CliRunner().invoke
 
     r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)
@@ -455,7 +455,7 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     r = run(cli, ["distribution", "publish", SITE, *conn], env=env)
     assert r.exit_code == 0 and "published gallery v" in r.output and "published roster v" in r.output, r.output
     r = run(cli, ["distribution", "status", SITE, *conn])
-    assert r.exit_code == 0 and r.output.count("signed by test-centre") == 2, r.output
+    assert r.exit_code == 0 and r.output.count("signed by test-centre-cli") == 2, r.output
 
     nobody = ["--broker", f"127.0.0.1:{free_port()}", *conn[2:], "--timeout", "1"]
     r = run(cli, ["distribution", "publish", SITE, *nobody], env=env)

@@ -116,3 +116,35 @@ def test_an_invalid_config_stops_at_the_config(tmp_path: Path) -> None:
 def test_no_devices_skips_the_hardware(broker: MosquittoBroker, tmp_path: Path) -> None:
     code, checks = doctor(setup_gateway(tmp_path, broker, free_port()), "--no-devices")
     assert code == 0 and not any(n.startswith(("camera", "reader")) for n in checks)
+
+
+def test_the_broker_check_leaves_the_running_gateway_connected_and_sees_a_revoked_certificate(
+    broker: MosquittoBroker, reader: Rdm6300Simulator, tmp_path: Path
+) -> None:
+    import threading
+
+    from tests.helpers import client
+
+    config = setup_gateway(tmp_path, broker, reader.port)
+    running = client(broker, "gw-doctor", "gateway")  # the gateway's own session, as the service holds it
+    gone = threading.Event()
+    running.on_disconnect = lambda *_a: gone.set()
+    try:
+        _code, checks = doctor(config, "--no-devices")
+        assert status(checks, "broker") == "ok", checks["broker"]
+        running.publish("edge/v1/test-school/gw-doctor/health", b"{}", qos=1).wait_for_publish(5)
+        assert not gone.is_set(), "the doctor's check took over the running gateway's session"
+    finally:
+        running.disconnect()
+        running.loop_stop()
+    import yaml
+
+    revoked = tmp_path / "revoked"
+    revoked.mkdir()
+    config = setup_gateway(revoked, broker, reader.port)
+    data = yaml.safe_load(config.read_text())
+    data["gateway_id"], data["broker"] = "gw-doctor-revoked", broker.client_config("gw-doctor-revoked")
+    config.write_text(yaml.safe_dump(data))
+    broker.revoke("gw-doctor-revoked")
+    _code, checks = doctor(config, "--no-devices")
+    assert status(checks, "broker") == "fail" and "TLS refused" in checks["broker"][0]["detail"], checks["broker"]

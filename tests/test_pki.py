@@ -80,8 +80,16 @@ def test_cli(tmp_path: Path) -> None:
     r = run(cli, ["broker", "config", "--pki", d, "--site", "st-marys", "--out", str(out)])
     assert r.exit_code == 0, r.output
     conf = (out / "mosquitto.conf").read_text()
-    for line in ("require_certificate true", "use_identity_as_username true", "allow_anonymous false"):
+    for line in (
+        "require_certificate true",
+        "use_identity_as_username true",
+        "use_username_as_clientid true",  # the client id is the certificate's name (issue #21)
+        "allow_anonymous false",
+        f"plugin {out}/edge_acl.so",
+        f"plugin_opt_rules {out}/edge_acl.rules",
+    ):
         assert line in conf
+    assert (out / "edge_acl.so").is_file() and "retain edge/v1/+/+/status" in (out / "edge_acl.rules").read_text()
     assert "persistence true" in conf and f"crlfile {out}/crl.pem" in conf
     assert "user gw-01" not in (out / "acl").read_text()  # revoked: no rights at all
     assert mode(out / "broker.key") == 0o600

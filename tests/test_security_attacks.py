@@ -83,7 +83,7 @@ def test_one_gateway_cannot_forge_another_gateways_check_ins_or_read_its_command
 ) -> None:
     collector = start_collector(tmp_path / "c.sqlite", broker, "col-forgery")
     spy = Subscriber(broker.port, "edge/v1/test-school/gw-01/#", client_id="gw-02-spy", tls=broker.identity("gw-02"))
-    mallory = client(broker, "gw-02", "gateway", client_id="gw-02-pub")
+    mallory = spy.client  # one connection per identity: gw-02 spies and forges over the same one
     try:
         forged = {"event_id": "7d5b1c1e-0d4e-4a57-9a55-1c1d1e1f2021", "seq": 1, "site_id": "test-school"}
         mallory.publish("edge/v1/test-school/gw-01/checkin", json.dumps(forged).encode(), qos=1).wait_for_publish(5)
@@ -102,7 +102,6 @@ def test_one_gateway_cannot_forge_another_gateways_check_ins_or_read_its_command
             spy.messages.get(timeout=1.0)
         honest.disconnect()
     finally:
-        mallory.disconnect()
         spy.close()
         collector.stop()
 

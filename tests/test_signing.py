@@ -164,3 +164,55 @@ def test_bench_security_smoke() -> None:
 
     data = run(taps=3, gap_s=0)
     assert data["tap_to_stored"]["tls"]["taps"] == 3 and data["tap_to_stored"]["plaintext"]["taps"] == 3
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("foreign", "signer certificate not issued by the site CA"),
+        ("not-pem", "signer certificate is not a PEM certificate"),
+        ("missing", "signer certificate missing"),
+        ("expired", "signer certificate expired or not yet valid"),
+    ],
+)
+def test_commands_and_manifests_refuse_a_signer_for_the_same_reasons(
+    pki: Pki, tmp_path: Path, case: str, reason: str
+) -> None:
+    """One signer-certificate check (signing.check_signer) behind both verifiers: the same refusal, word for word."""
+    from edge.central.distribution.manifest import Manifest, ManifestRefused, sign_manifest, verify_manifest
+
+    signer = "web"
+    if case == "foreign":
+        other = Pki(tmp_path / "other")
+        other.init("st-marys")
+        other.issue("web", "server")
+        key, pem = load_private_key(other.tls_files("web").key), other.tls_files("web").cert.read_text()
+    else:
+        ident = pki.get(signer)
+        assert ident is not None
+        key, pem = load_private_key(ident.key_path), ident.cert_path.read_text()
+    pem = {"not-pem": "-----BEGIN CERTIFICATE-----\nxx\n", "missing": ""}.get(case, pem)
+    now = NOW + dt.timedelta(days=3650) if case == "expired" else NOW
+    command = sign_command(
+        site="st-marys",
+        gateway="gw-01",
+        command="open_gate",
+        request={"request_id": "r"},
+        key=key,
+        cert_pem=pem,
+        now=now,
+    )
+    with pytest.raises(SignatureRefused) as by_command:
+        verify_command(
+            site="st-marys",
+            gateway="gw-01",
+            command="open_gate",
+            request=command,
+            ca_cert=pki.ca_cert,
+            now=now,
+            max_skew_s=60,
+        )
+    manifest = sign_manifest(Manifest("roster", "st-marys", 1, "0" * 64, 1, "", "t", 1, 1024), key, pem)
+    with pytest.raises(ManifestRefused) as by_manifest:
+        verify_manifest(manifest, site="st-marys", ca_cert=pki.ca_cert, now=now)
+    assert str(by_command.value) == str(by_manifest.value) == reason

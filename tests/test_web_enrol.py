@@ -361,3 +361,39 @@ def test_server_options_build_the_link_and_every_face_text_is_translated(
     keys = set(re.findall(r"""t\(["']([a-z0-9_.+-]+)["']""", text))
     keys |= {f"face.err.{r}" for r in ("not_image", "too_large", "no_face", "several_faces", "blurred", "gallery")}
     assert len(keys) > 10 and sorted(k for k in keys if k not in i18n.TEXT) == []
+
+
+def test_the_web_app_publishes_a_gallery_over_its_one_broker_connection(
+    tmp_path: Path, broker: MosquittoBroker, gallery_topic: Watcher
+) -> None:
+    """The broker binds the client id to the certificate: the web app's gates link and its gallery publisher,
+    one identity, share one connection — a second one would replace the first (issue #21)."""
+    import threading
+
+    from edge.central.web.gates import GateMonitor
+    from tests.helpers import client, wait_until
+
+    tls = broker.identity("test-web-enrol", "server")
+    assert tls is not None
+    monitor = GateMonitor("127.0.0.1", broker.port, "test-web-enrol", tls, site_id=SITE)
+    assert monitor.start(10)
+    dropped = threading.Event()
+    monitor.client.on_disconnect = lambda *_a: dropped.set()
+    target = PublishTarget("127.0.0.1", broker.port, tls, "test-web-enrol", PREFIX, connection=monitor.client)
+    link = EnrolmentLink(CentreStore(tmp_path / "centre", KEY), publish=target)
+    gw = client(broker, "gw-enrol-health", "gateway")
+    try:
+        outcome = link.enrol(SITE, "an", (FACES / "obama_1.jpg").read_bytes())
+        assert outcome.publish_error is None and outcome.version is not None, outcome
+        assert _announced(gallery_topic, outcome.version, broker).people == ["an"]
+        # the gates link still reads its topics on the same, never dropped, connection
+        gw.publish(f"{PREFIX}/{SITE}/gw-enrol-health/health", b'{"fps": 7}', qos=1).wait_for_publish(5)
+        wait_until(lambda: any(g["fps"] == 7 for g in monitor.gateways(SITE)), 10, "the health report")
+        assert not dropped.is_set()
+        assert monitor.client.on_subscribe is not None  # the publisher gave the gates link its callback back
+    finally:
+        gw.disconnect()
+        gw.loop_stop()
+        with Publisher("127.0.0.1", broker.port, tls, "x", over=monitor.client) as p:
+            p.clear(SITE, "gallery")
+        monitor.stop()

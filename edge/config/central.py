@@ -226,7 +226,11 @@ class MqttChannel(_Channel):
     password: str | None = Field(None, description="MQTT password: ${EDGE_NOTIFY_MQTT_PASSWORD}.")
     topic_prefix: str = Field("edge/v1", pattern=r"^[A-Za-z0-9_/-]+[^/]$", description="Root of the topic.")
     ca: str | None = Field(None, description="TLS: the site CA (PEM); null with cert/key null: plaintext.")
-    cert: str | None = Field(None, description="TLS: this client's certificate (PEM).")
+    cert: str | None = Field(
+        None,
+        description="TLS: this client's certificate (PEM): a server identity of its own (the broker allows one "
+        "connection per certificate: not the web app's, nor another channel's).",
+    )
     key: str | None = Field(None, description="TLS: this client's private key (PEM).")
 
     @model_validator(mode="after")

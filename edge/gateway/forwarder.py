@@ -17,7 +17,6 @@ All state lives on this one thread. The transport's callbacks only put messages 
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -25,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge import jsonstrict
 from edge.ops.heartbeat import Heartbeat
 from edge.outbox import Outbox
 from edge.transport.base import Ack, AckStatus, Transport
@@ -197,7 +197,7 @@ class OutboxForwarder:
         """A receipt removes the outbox row only when it names that row's seq AND event_id: a receipt that
         names no event_id, or another one, erases nothing (a forged or confused receipt cannot lose a check-in)."""
         try:
-            body = json.loads(payload)
+            body = jsonstrict.loads(payload)  # a repeated key is a RepeatedKey (ValueError): a bad receipt
             seq, event_id, status = int(body["seq"]), body["event_id"], str(body["status"])
             if not isinstance(event_id, str) or not event_id:
                 raise TypeError("event_id is not a string")

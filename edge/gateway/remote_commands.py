@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from edge import jsonstrict
 from edge.events.checkin import rfc3339_ms
 from edge.gateway.command_auth import CommandAuthorizer
 from edge.gateway.devices import GateDevices
@@ -176,7 +177,9 @@ class RemoteCommands:
         if len(payload) > self.max_request_bytes:
             raise CommandError(f"request larger than {self.max_request_bytes} bytes")
         try:
-            request = json.loads(payload)
+            request = jsonstrict.loads(payload)
+        except jsonstrict.RepeatedKey as exc:
+            raise CommandError(f"malformed request: {exc}") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CommandError(f"malformed request: not JSON ({exc})") from None
         if not isinstance(request, dict):

@@ -8,18 +8,24 @@ The device checks open the devices: with the gateway service running they are bu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import shutil
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from edge.config.model import GatewayConfig
+
+if TYPE_CHECKING:
+    from edge.transport.mqtt import MqttSettings
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -194,39 +200,62 @@ def _controllers(cfg: GatewayConfig, lim: Limits) -> Iterator[Check]:
 def _broker(cfg: GatewayConfig, lim: Limits) -> Check:
     from edge.gateway.service import mqtt_transport_for
     from edge.topics import GatewayTopics
-    from edge.transport.mqtt import MqttTransport
 
     topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
-    settings = dataclasses.replace(
-        mqtt_transport_for(cfg, topics).settings,
-        client_id=f"{cfg.mqtt_client_id}-doctor",  # never kick the running gateway off the broker
-        will=None,
-        online=None,
-    )
-    tls = getattr(settings, "tls", None)
-    how = "TLS" if tls is not None else "plaintext"
-    where = f"{cfg.broker.host}:{cfg.broker.port} ({how})"
+    settings = mqtt_transport_for(cfg, topics).settings
+    tls = settings.tls
+    where = f"{cfg.broker.host}:{cfg.broker.port} ({'TLS' if tls is not None else 'plaintext'})"
     try:
-        t = MqttTransport(settings)
-        t.start()
+        error = _tls_handshake(settings, lim.timeout_s) if tls is not None else _mqtt_connect(settings, lim.timeout_s)
     except Exception as exc:  # a TLS file that cannot be read, a bad host name
         return Check("broker", "fail", f"{where}: {exc}", "check broker.host/port and the TLS files")
-    try:
-        connected = t.wait_connected(lim.timeout_s)
-        error = t.last_error
-    finally:
-        t.stop()
-    if connected:
+    if error is None:
         status: Status = "warn" if tls is None else "ok"
         fix = "" if tls is not None else "plaintext MQTT: configure broker.tls (`edge provision` writes it)"
         return Check("broker", status, f"{where} accepts this gateway", fix)
     return Check(
         "broker",
         "fail",
-        f"{where}: no connection within {lim.timeout_s:.0f}s ({error or 'no answer'})",
+        f"{where}: no connection within {lim.timeout_s:.0f}s ({error})",
         "is the broker up and reachable (`nc -vz HOST PORT`)? firewall? for TLS: the CA, certificate and the"
-        " broker's name must match (`edge pki show`)",
+        " broker's name must match (`edge pki show`); a revoked certificate is refused",
     )
+
+
+def _tls_handshake(settings: MqttSettings, timeout_s: float) -> str | None:
+    """None when the broker completes a TLS handshake with the gateway's certificate (its CA, its name, and the
+    certificate accepted: the closed broker checks the client certificate and the CRL in the handshake), else
+    why not. No MQTT CONNECT: the broker binds the client id to the certificate, so a CONNECT would take over
+    the running gateway's session (edge/security/broker_config.py)."""
+    assert settings.tls is not None
+    ctx = ssl.create_default_context(cafile=str(settings.tls.ca))
+    ctx.load_cert_chain(str(settings.tls.cert), str(settings.tls.key))
+    try:
+        with (
+            socket.create_connection((settings.host, settings.port), timeout=timeout_s) as raw,
+            ctx.wrap_socket(raw, server_hostname=settings.host) as conn,
+        ):
+            conn.settimeout(min(0.5, timeout_s))
+            with contextlib.suppress(TimeoutError):  # TLS 1.3 refuses a certificate after the handshake
+                conn.recv(1)
+    except ssl.SSLError as exc:
+        return f"TLS refused: {exc.reason or exc}"
+    except OSError as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _mqtt_connect(settings: MqttSettings, timeout_s: float) -> str | None:
+    """A plaintext broker (no identity to take over): an MQTT CONNECT under another client id."""
+    from edge.transport.mqtt import MqttTransport
+
+    t = MqttTransport(dataclasses.replace(settings, client_id=f"{settings.client_id}-doctor", will=None, online=None))
+    t.start()
+    try:
+        connected = t.wait_connected(timeout_s)
+        return None if connected else (t.last_error or "no answer")
+    finally:
+        t.stop()
 
 
 def _identity(cfg: GatewayConfig) -> Check:

@@ -11,13 +11,26 @@ What each role may do (prefix `edge/v1`, site S):
   and S/distribution/# (the gallery and roster the centre signs: edge/central/distribution).
 - collector C: read +/+/checkin (through its shared subscription), publish +/+/receipt and collectors/C/status.
 - server: read everything under the prefix (web app, notifier); publish its own site's commands, notifications
-  and distributions (S/+/cmd/+, S/notify/#, S/distribution/#) — no other site's: on a broker that carries several
-  schools, one school's server identity cannot announce another school's gallery or command its gates.
+  and distributions (S/+/cmd/+, S/notify/+, S/distribution/+/manifest and S/distribution/+/+/+, their exact
+  depths: nothing a server writes has the shape S/G/checkin of a gateway's check-in, except under the reserved
+  names `notify` and `distribution` that no gateway may have, edge/topics.py) — no other site's: on a broker
+  that carries several schools, one school's server identity cannot announce another school's gallery or
+  command its gates.
 - operator: publish commands; read status, health, device events and command results.
 - bridge B (a school's Mosquitto at the district broker; B is the school's site id): publish B/+/{checkin,status,
   health,device} and B/+/cmd/+/result; read B/+/receipt and B/+/cmd/+. Its own school only: the
   school's gateways are known to the school's broker; the district trusts its bridge for that site and no other.
 Nobody else connects: no anonymous clients, no certificate no handshake.
+
+Two more rules, which the acl_file cannot hold, are the broker plugin's (edge/security/broker_plugin.py, rules
+written here by rules_text): only collectors may make a shared subscription (`$share/GROUP/{prefix}/+/+/checkin`,
+any group), and retained messages are taken only on status topics and the site's distribution topics.
+
+One client, one identity: the listener replaces whatever client id a client asks for with its certificate's
+name (`use_username_as_clientid`), so no certificate can take over another's session (issue #21: a gateway's
+certificate with the collector's client id kicked the collector off). An identity therefore has one
+connection at a time: a second one with the same certificate replaces the first; each process (and each
+collector instance) needs its own identity.
 """
 
 from __future__ import annotations
@@ -26,22 +39,22 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.security.broker_plugin import build_plugin
 from edge.security.pki import Identity, Pki, PkiError, check_name
 from edge.security.private_files import private_dir, write_private
-from edge.topics import DEFAULT_PREFIX
+from edge.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 
 MAX_PACKET_BYTES = 262_144
 """The broker drops larger packets (and the client that sent them): no check-in, command or receipt is near it,
 and it bounds what any client can make the others parse."""
-
-RESERVED_GATEWAY_NAMES = frozenset({"distribution"})
-"""Site-level topic names ({prefix}/{site}/distribution/#) a gateway's name must not shadow."""
 
 
 @dataclass(frozen=True)
 class BrokerFiles:
     conf: Path
     acl: Path
+    rules: Path
+    plugin: Path
     ca: Path
     cert: Path
     key: Path
@@ -55,7 +68,7 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
     site, name = ident.site, ident.name
     lines = [f"# {ident.role} {name}", f"user {name}"]
     if ident.role == "gateway":
-        if name in RESERVED_GATEWAY_NAMES:  # its topics would be the site's distribution topics, readable by all
+        if name in RESERVED_GATEWAY_IDS:  # its topics would be the site's own (edge/topics.py)
             return [f"# gateway {name}: no rights, the name is reserved ({prefix}/{site}/{name}/# is not its own)", ""]
         base = f"{prefix}/{site}/{name}"
         lines += [f"topic write {base}/{leaf}" for leaf in ("checkin", "status", "health", "device", "cmd/+/result")]
@@ -71,8 +84,9 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
         lines += [
             f"topic read {prefix}/#",
             f"topic write {prefix}/{site}/+/cmd/+",  # its own site only (the identity's site, from its certificate)
-            f"topic write {prefix}/{site}/notify/#",
-            f"topic write {prefix}/{site}/distribution/#",
+            f"topic write {prefix}/{site}/notify/+",
+            f"topic write {prefix}/{site}/distribution/+/manifest",
+            f"topic write {prefix}/{site}/distribution/+/+/+",
             f"topic readwrite {prefix}/servers/{name}/status",
         ]
     elif ident.role == "bridge":
@@ -97,6 +111,20 @@ def acl_text(pki: Pki, prefix: str = DEFAULT_PREFIX) -> str:
     return "\n".join(out) + "\n"
 
 
+def rules_text(pki: Pki, prefix: str = DEFAULT_PREFIX) -> str:
+    """The edge_acl plugin's rules: who may make a shared subscription, where a retained message may be kept."""
+    out = [f"# Written by 'edge broker config' from the PKI of site {pki.site}. Do not edit: re-run it.", ""]
+    out += ["# shared subscriptions: collectors only, of check-ins only (any group: several collectors, one group)"]
+    out += [
+        f"share {i.name} $share/+/{prefix}/+/+/checkin"
+        for i in pki.identities()
+        if i.role == "collector" and not i.revoked
+    ]
+    out += ["", "# retained messages: a client's status (its will) and the centre's signed distributions, nowhere else"]
+    out += [f"retain {prefix}/+/+/status", f"retain {prefix}/+/distribution/#"]
+    return "\n".join(out) + "\n"
+
+
 def conf_text(
     files: BrokerFiles,
     *,
@@ -113,6 +141,8 @@ def conf_text(
         *([f"user {run_as}"] if run_as else []),
         "allow_anonymous false",
         f"acl_file {files.acl}",
+        f"plugin {files.plugin}",
+        f"plugin_opt_rules {files.rules}",
         f"persistence {'true' if persistence else 'false'}",
         f"persistence_location {persistence_dir}/",
         "autosave_interval 30",
@@ -126,6 +156,7 @@ def conf_text(
         f"crlfile {files.crl}",
         "require_certificate true",
         "use_identity_as_username true",
+        "use_username_as_clientid true",
         "tls_version tlsv1.2",
         "",
     ]
@@ -162,6 +193,8 @@ def write_broker_config(
     files = BrokerFiles(
         conf=out / "mosquitto.conf",
         acl=out / "acl",
+        rules=out / "edge_acl.rules",
+        plugin=build_plugin(out),
         ca=out / "ca.crt",
         cert=out / "broker.crt",
         key=out / "broker.key",
@@ -172,6 +205,7 @@ def write_broker_config(
     write_private(files.key, ident.key_path.read_bytes())
     shutil.copyfile(pki.crl_path, files.crl)
     write_private(files.acl, acl_text(pki, prefix).encode())
+    write_private(files.rules, rules_text(pki, prefix).encode())
     private_dir(out / "data")
     files.conf.write_text(
         conf_text(
@@ -188,6 +222,8 @@ def write_broker_config(
 
 
 def refresh_acl_and_crl(pki: Pki, files: BrokerFiles, prefix: str = DEFAULT_PREFIX) -> None:
-    """After an issue or a revoke: the new ACL and CRL, for the broker to read at its next reload (SIGHUP)."""
+    """After an issue or a revoke: the new ACL, plugin rules and CRL, for the broker to read at its next reload
+    (SIGHUP)."""
     write_private(files.acl, acl_text(pki, prefix).encode())
+    write_private(files.rules, rules_text(pki, prefix).encode())
     shutil.copyfile(pki.crl_path, files.crl)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from edge import jsonstrict
 from edge.security.broker_config import write_broker_config
 from edge.security.pki import ISSUABLE_ROLES, Pki, PkiError, Role, load_private_key
 from edge.security.signing import sign_command
@@ -200,7 +201,10 @@ def command_send(
         result: dict[str, Any] = {}
         while not done.is_set():
             msg = sub.messages.get(timeout=timeout_s)
-            data = json.loads(msg.payload)
+            try:
+                data = jsonstrict.loads(msg.payload)
+            except (ValueError, RecursionError):
+                continue  # not a result this command can trust (not JSON, a repeated key): wait for the real one
             if isinstance(data, dict) and data.get("request_id") == request["request_id"]:
                 result = data
                 done.set()

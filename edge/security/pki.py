@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge.security.private_files import private_dir, write_private
+from edge.topics import RESERVED_GATEWAY_IDS
 
 Role = Literal["gateway", "collector", "server", "operator", "broker", "bridge"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -257,6 +258,10 @@ class Pki:
         check_name(name)
         if role == "bridge":  # a bridge is named after the school it carries
             check_site(name)
+        if role == "gateway" and name in RESERVED_GATEWAY_IDS:
+            raise PkiError(
+                f"gateway name {name!r} is reserved: {{site}}/{name}/… are the site's own topics (edge/topics.py)"
+            )
         if role not in ROLES:
             raise PkiError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         ca_cert, ca_key = self._ca()

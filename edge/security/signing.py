@@ -24,7 +24,7 @@ import binascii
 import datetime as dt
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +134,46 @@ def verify_command(
         raise SignatureRefused(
             f"stale command: issued_at is {skew:.0f}s from the gateway's clock (max {max_skew_s:g}s)"
         )
-    pem = request.get("signer")
-    if not isinstance(pem, str) or len(pem) > 4096:
+    signer = check_signer(
+        request.get("signer"),
+        ca_cert=ca_cert,
+        site=site,
+        now=now,
+        roles=COMMAND_SIGNER_ROLES,
+        only="operator or server identities may command",
+        revoked_serials=revoked_serials,
+    )
+    try:
+        sig = base64.b64decode(sig_text, validate=True)
+        signer.key.verify(sig, canonical_bytes(site, gateway, command, request))
+    except (binascii.Error, ValueError, InvalidSignature):
+        raise SignatureRefused("bad signature") from None
+    return Signer(name=signer.name, role=signer.role, serial=signer.serial)
+
+
+@dataclass(frozen=True)
+class CheckedSigner:
+    name: str
+    role: str
+    serial: int
+    key: ed25519.Ed25519PublicKey
+
+
+def check_signer(
+    pem: object,
+    *,
+    ca_cert: x509.Certificate,
+    site: str,
+    now: dt.datetime,
+    roles: Collection[str],
+    only: str,
+    revoked_serials: frozenset[int] = frozenset(),
+) -> CheckedSigner:
+    """The one check of a signer's certificate (PEM), for signed commands (verify_command) and the centre's
+    distribution manifests (edge/central/distribution/manifest.py): issued by the site CA, valid `now`, not
+    revoked, one of `roles`, of this `site`, an Ed25519 key. SignatureRefused with the reason otherwise
+    (`only` ends the role's: "only {only}"). A fix here is a fix for both."""
+    if not isinstance(pem, str) or not pem or len(pem) > 4096:
         raise SignatureRefused("signer certificate missing")
     try:
         cert = x509.load_pem_x509_certificate(pem.encode())
@@ -150,16 +188,11 @@ def verify_command(
     if cert.serial_number in revoked_serials:
         raise SignatureRefused("signer certificate revoked")
     name, role, cert_site = describe(cert)
-    if role not in COMMAND_SIGNER_ROLES:
-        raise SignatureRefused(f"signer {name!r} has role {role!r}: only operator or server identities may command")
+    if role not in roles:
+        raise SignatureRefused(f"signer {name!r} has role {role!r}: only {only}")
     if cert_site != site:
         raise SignatureRefused(f"signer {name!r} belongs to site {cert_site!r}")
     pub = cert.public_key()
     if not isinstance(pub, ed25519.Ed25519PublicKey):
         raise SignatureRefused("signer key is not Ed25519")
-    try:
-        sig = base64.b64decode(sig_text, validate=True)
-        pub.verify(sig, canonical_bytes(site, gateway, command, request))
-    except (binascii.Error, ValueError, InvalidSignature):
-        raise SignatureRefused("bad signature") from None
-    return Signer(name=name, role=str(role), serial=cert.serial_number)
+    return CheckedSigner(name=name, role=str(role), serial=cert.serial_number, key=pub)

@@ -59,6 +59,8 @@ class CollectorStats:
     rejected: int = 0
     receipts: int = 0
     batches: int = 0
+    disconnects: int = 0
+    """Connections lost (the broker closed it, the network failed, or another client took over its session)."""
     rejected_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -200,6 +202,7 @@ class Collector:
 
     def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         self.subscribed.clear()
+        self.stats.disconnects += 1
         log.warning("collector disconnected: %s; reconnecting", reason_text(rc))
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:

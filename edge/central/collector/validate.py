@@ -16,11 +16,12 @@ from typing import Any
 
 import fastjsonschema
 
+from edge import jsonstrict
 from edge.central.collector.conditions import Predicate, Unsupported, compile_conditions
 from edge.central.collector.limits import LimitExceeded, check_limits
 from edge.central.store.base import Received
 from edge.events.checkin import checkin_schema
-from edge.topics import parse_checkin_topic
+from edge.topics import RESERVED_GATEWAY_IDS, parse_checkin_topic
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -108,13 +109,16 @@ def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
         raise Rejected(str(exc)) from None
     ids = parse_checkin_topic(topic, prefix)
     if ids is None:
-        raise Rejected(f"not a check-in topic: {topic[:200]}")
+        reserved = ", ".join(sorted(RESERVED_GATEWAY_IDS))
+        raise Rejected(f"not a check-in topic (nor may a gateway be called {reserved}): {topic[:200]}")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected("payload is not UTF-8") from None
     try:
-        data = json.loads(text)
+        data = jsonstrict.loads(text)
+    except jsonstrict.RepeatedKey as exc:
+        raise Rejected(f"payload {exc}") from None
     except json.JSONDecodeError as exc:
         raise Rejected(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
     except RecursionError:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge import jsonstrict
 from edge.recognition.gallery import DIM, Gallery, GalleryError, Template
 from edge.roster import Person, read_roster_csv
 
@@ -39,7 +40,7 @@ def gallery_from_bytes(blob: bytes) -> Gallery:
     """A gallery from its distributed bytes; GalleryError when they do not hold one intact."""
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
+            meta = jsonstrict.loads(str(z["meta"]))
             enc = np.asarray(z["encodings"], np.float32).reshape(-1, DIM)
             rows = zip(z["person_ids"], z["sources"], z["photo_sha256"], enc, strict=True)
             templates = [Template(str(a), str(b), str(c), e) for a, b, c, e in rows]

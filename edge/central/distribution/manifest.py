@@ -26,7 +26,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from edge.security.pki import describe
+from edge import jsonstrict
+from edge.security.signing import SignatureRefused, check_signer
 
 Kind = Literal["gallery", "roster"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -116,8 +117,10 @@ def parse_manifest(payload: bytes) -> Manifest:
     if len(payload) > MAX_MANIFEST_BYTES:
         raise ManifestRefused(f"manifest of {len(payload)} bytes (max {MAX_MANIFEST_BYTES})")
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
+        doc = jsonstrict.loads(payload)
+    except jsonstrict.RepeatedKey as exc:
+        raise ManifestRefused(f"manifest: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ManifestRefused("manifest is not JSON") from None
     if not isinstance(doc, dict):
         raise ManifestRefused("manifest is not a JSON object")
@@ -158,30 +161,20 @@ def verify_manifest(
         raise ManifestRefused("unsigned manifest")
     if m.site != site:
         raise ManifestRefused(f"manifest for site {m.site!r}, this is {site!r}")
-    if not m.signer or len(m.signer) > 4096:
-        raise ManifestRefused("signer certificate missing")
     try:
-        cert = x509.load_pem_x509_certificate(m.signer.encode())
-    except ValueError:
-        raise ManifestRefused("signer certificate is not a PEM certificate") from None
+        signer = check_signer(
+            m.signer,
+            ca_cert=ca_cert,
+            site=site,
+            now=now,
+            roles=(SIGNER_ROLE,),
+            only="a server identity may distribute",
+            revoked_serials=revoked_serials,
+        )
+    except SignatureRefused as exc:
+        raise ManifestRefused(str(exc)) from None
     try:
-        cert.verify_directly_issued_by(ca_cert)
-    except (ValueError, TypeError, InvalidSignature):
-        raise ManifestRefused("signer certificate not issued by the site CA") from None
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise ManifestRefused("signer certificate expired or not yet valid")
-    if cert.serial_number in revoked_serials:
-        raise ManifestRefused("signer certificate revoked")
-    name, role, cert_site = describe(cert)
-    if role != SIGNER_ROLE:
-        raise ManifestRefused(f"signer {name!r} has role {role!r}: only a server identity may distribute")
-    if cert_site != site:
-        raise ManifestRefused(f"signer {name!r} belongs to site {cert_site!r}")
-    pub = cert.public_key()
-    if not isinstance(pub, ed25519.Ed25519PublicKey):
-        raise ManifestRefused("signer key is not Ed25519")
-    try:
-        pub.verify(base64.b64decode(m.signature, validate=True), canonical_bytes(m))
+        signer.key.verify(base64.b64decode(m.signature, validate=True), canonical_bytes(m))
     except (binascii.Error, ValueError, InvalidSignature):
         raise ManifestRefused("bad signature") from None
-    return name
+    return signer.name

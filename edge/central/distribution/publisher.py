@@ -24,6 +24,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -74,15 +75,22 @@ class Publisher:
         prefix: str = DEFAULT_PREFIX,
         timeout_s: float = 30.0,
         crl: Path | None = None,
+        *,
+        over: mqtt.Client | None = None,
     ) -> None:
         """`crl`: the site CRL the retained manifest's signer is checked against; by default the `crl.pem` next to
-        the CA file (where a site PKI and `edge broker config` keep it), when there is one."""
+        the CA file (where a site PKI and `edge broker config` keep it), when there is one.
+
+        `over`: a connection this process already holds with the same identity (the web app's), to publish
+        through instead of opening a second one — the broker binds a client id to its certificate, so a second
+        connection would replace the first (edge/security/broker_config.py)."""
         self.prefix = prefix
         self.tls = tls
         self.crl = crl if crl is not None or tls is None else tls.ca.parent / "crl.pem"
         self.timeout_s = timeout_s
         self.host, self.port = host, port
-        self._client = make_client(MqttSettings(host, port, client_id, tls=tls))
+        self._over = over
+        self._client = over or make_client(MqttSettings(host, port, client_id, tls=tls))
         self._up = threading.Event()
         self._answered = threading.Event()
         self._refused = ""
@@ -90,11 +98,20 @@ class Publisher:
         self._subscribed = threading.Condition()
         self._retained: dict[str, bytes] = {}
         self._arrived = threading.Event()
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
+        if over is None:
+            self._client.on_connect = self._on_connect
+            self._client.on_subscribe = self._on_subscribe
+            self._client.on_message = self._on_message
+        self._owner_on_subscribe: Any = None
 
     def __enter__(self) -> Publisher:
+        if self._over is not None:
+            if not self._over.is_connected():
+                raise PublishError(f"broker {self.host}:{self.port} not reached: the connection is down")
+            self._owner_on_subscribe = self._over.on_subscribe
+            self._over.on_subscribe = self._on_shared_subscribe
+            self._over.message_callback_add(f"{self.prefix}/+/distribution/+/manifest", self._on_message)
+            return self
         self._client.connect_async(self.host, self.port)
         self._client.loop_start()
         self._answered.wait(self.timeout_s)
@@ -107,8 +124,17 @@ class Publisher:
         self.close()
 
     def close(self) -> None:
+        if self._over is not None:
+            self._over.message_callback_remove(f"{self.prefix}/+/distribution/+/manifest")
+            self._over.on_subscribe = self._owner_on_subscribe
+            return
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _on_shared_subscribe(self, *args: Any) -> None:
+        self._on_subscribe(*args)
+        if self._owner_on_subscribe is not None:
+            self._owner_on_subscribe(*args)
 
     def _on_connect(self, _c: mqtt.Client, _ud: object, _f: object, rc: ReasonCode, _p: object) -> None:
         if rc.is_failure:

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from edge import jsonstrict
 from edge.central.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
@@ -138,8 +139,8 @@ class HttpReceiver(_Tally):
                 self.rejected_signatures += 1
             return 401, {}
         try:
-            body = json.loads(raw)
-        except ValueError:
+            body = jsonstrict.loads(raw)
+        except (ValueError, RecursionError):
             return 400, {}
         if not isinstance(body, dict):
             return 400, {}

@@ -81,7 +81,7 @@ class Received(dict[str, Any]):
     """A validated check-in that keeps the JSON text it arrived in (`raw`): stored as the row's payload as it is,
     instead of serialised again (json.dumps was a twentieth of the collector's CPU at full rate). Only for text
     that is one line (an `edge export --format jsonl` line) and was validated as this very object. (A payload
-    that repeats a key is kept as received; the columns hold the value json.loads kept, the last one.)"""
+    that repeats a key never gets here: edge/jsonstrict.py refuses it, so the raw text and the columns agree.)"""
 
     __slots__ = ("raw",)
 

@@ -17,7 +17,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edge.central.distribution.centre import CentreError, CentreStore
 from edge.central.distribution.publisher import Publisher, PublishError, Signing
@@ -49,6 +49,9 @@ class PublishTarget:
     identity: str
     prefix: str = DEFAULT_PREFIX
     timeout_s: float = 10.0
+    connection: Any = None
+    """The web app's own MQTT connection (the gates link's, same identity) to publish over: the broker binds the
+    client id to the certificate, so a second connection of the identity would replace that one."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ class EnrolmentLink:
                 self._signing = Signing.from_tls(t.tls)
             artifact = self.store.artifact(site, "gallery", self.model)
             client_id = f"{t.identity}-web-enrol-{uuid.uuid4().hex[:6]}"
-            with Publisher(t.host, t.port, t.tls, client_id, t.prefix, t.timeout_s) as pub:
+            with Publisher(t.host, t.port, t.tls, client_id, t.prefix, t.timeout_s, over=t.connection) as pub:
                 manifest = pub.publish(self.store, artifact, self._signing)
         except (PublishError, CentreError, GalleryError, OSError) as exc:
             log.warning("gallery of %s saved but not published: %s", site, exc)

@@ -21,14 +21,18 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from edge import jsonstrict
 from edge.security.pki import TlsFiles, load_private_key
 from edge.security.signing import sign_command
-from edge.topics import DEFAULT_PREFIX
+from edge.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 from edge.transport.mqtt import MqttSettings, make_client
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD = 256 * 1024
 """A health report is a few KiB; anything larger is ignored rather than parsed."""
+WARN_EVERY_S = 60.0
+"""Messages the web app cannot read are counted; a one-line warning with the count at most this often (a
+gateway's 3,000 bad results once wrote 6,000 tracebacks, 6.6 MB of log: issue #21)."""
 
 
 @dataclass
@@ -76,6 +80,14 @@ class GatewayState:
         }
 
 
+def _object(payload: bytes) -> dict[str, Any]:
+    """A gateway's JSON object (strict: a repeated key is refused), or ValueError."""
+    data = jsonstrict.loads(payload)
+    if not isinstance(data, dict):
+        raise ValueError(f"a JSON {type(data).__name__}, not an object")
+    return data
+
+
 def _distributed_version(health: dict[str, Any], kind: str) -> int | None:
     """The version of the gallery / roster the centre distributed, as the gateway's health reports it
     (edge/gateway/distribution.py snapshot: {"gallery": {"version": …}, …}); None for local files."""
@@ -115,6 +127,9 @@ class GateMonitor:
         self._client.on_subscribe = lambda *_a: self._ready.set()
         self._client.on_message = self._on_message
         self._host, self._port = host, port
+        self.bad_messages = 0
+        """Messages not understood (not JSON, a repeated key, not an object): counted, never fatal."""
+        self._warned_at: float | None = None
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> bool:
@@ -129,6 +144,11 @@ class GateMonitor:
             self._client.disconnect()
         finally:
             self._client.loop_stop()
+
+    @property
+    def client(self) -> mqtt.Client:
+        """The one MQTT connection of this server's identity (the enrolment link publishes galleries over it)."""
+        return self._client
 
     @property
     def connected(self) -> bool:
@@ -148,14 +168,28 @@ class GateMonitor:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             self.handle(msg.topic, bytes(msg.payload))
-        except Exception:  # one bad message must not stop paho's thread
-            log.exception("web: message on %s not understood", msg.topic)
+        except Exception as exc:  # one bad message must not stop paho's thread, nor fill the log
+            self._count_bad(msg.topic, exc)
+
+    def _count_bad(self, topic: str, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.bad_messages += 1
+            if self._warned_at is not None and now - self._warned_at < WARN_EVERY_S:
+                return
+            self._warned_at, count = now, self.bad_messages
+        log.warning(
+            "web: %d gateway message(s) not understood so far; the last on %s: %s",
+            count,
+            topic[:200],
+            str(exc)[:200] or type(exc).__name__,
+        )
 
     def handle(self, topic: str, payload: bytes, now: float | None = None) -> None:
         if not topic.startswith(self.prefix + "/") or len(payload) > MAX_PAYLOAD:
             return
         parts = topic[len(self.prefix) + 1 :].split("/")
-        if len(parts) < 3 or parts[0] in ("collectors", "servers"):
+        if len(parts) < 3 or parts[0] in ("collectors", "servers") or parts[1] in RESERVED_GATEWAY_IDS:
             return
         site, gateway, leaf = parts[0], parts[1], parts[2]
         t = time.time() if now is None else now
@@ -172,9 +206,7 @@ class GateMonitor:
                 if state.status == "online":
                     state.last_seen = t
                 return
-            data = json.loads(payload)
-            if not isinstance(data, dict):
-                return
+            data = _object(payload)
             state.last_seen = t
             if leaf == "device" and isinstance(data.get("gate"), str) and len(state.gate_ids) < 32:
                 state.gate_ids.add(data["gate"][:64])
@@ -194,9 +226,7 @@ class GateMonitor:
                     state.device_alarms[key] = {**data, "name": "controller_offline"}
 
     def _result(self, site: str, gateway: str, payload: bytes) -> None:
-        data = json.loads(payload)
-        if not isinstance(data, dict):
-            return
+        data = _object(payload)
         rid = data.get("request_id")
         with self._lock:
             waiting = self._pending.get(str(rid))

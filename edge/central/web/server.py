@@ -75,11 +75,11 @@ def build_context(opts: ServerOptions) -> WebContext:
         )
         ctx.gates = monitor
         ctx.commands = monitor
-    ctx.enrolment = enrolment_link(opts)
+    ctx.enrolment = enrolment_link(opts, ctx.gates.client if isinstance(ctx.gates, GateMonitor) else None)
     return ctx
 
 
-def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
+def enrolment_link(opts: ServerOptions, connection: Any = None) -> EnrolmentLink | None:
     """The centre's galleries under their key, and — with --pki/--identity — the same server identity signing
     each new gallery version (as the gates link signs commands). None without --centre."""
     if opts.centre_dir is None or opts.centre_key_file is None:
@@ -92,7 +92,9 @@ def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
         from edge.security.pki import Pki
 
         tls = Pki(opts.pki_dir).tls_files(opts.identity)
-        target = PublishTarget(opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix)
+        target = PublishTarget(
+            opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix, connection=connection
+        )
     store = CentreStore(opts.centre_dir, read_key_file(opts.centre_key_file))
     return EnrolmentLink(store, model=opts.centre_model, publish=target)
 
