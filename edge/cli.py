@@ -618,6 +618,7 @@ def _register() -> None:
     from edge.central.bridge import bridge
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
+    from edge.central.school.commands import school
     from edge.central.web.commands import server
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
     from edge.security.commands import broker_group, command_group, pki_group
@@ -635,6 +636,7 @@ def _register() -> None:
         broker_group,
         command_group,
         server,
+        school,
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd

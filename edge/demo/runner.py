@@ -39,7 +39,7 @@ from edge.demo import guard
 from edge.demo.gate_rig import GateRig, start_rig
 from edge.demo.morning import LATE_CARD, LATECOMER, MAIN_TAPS, SIDE_TAP, Morning, check
 from edge.demo.notices import Delivery, Parents
-from edge.demo.processes import Child, spawn, wait_http
+from edge.demo.processes import Child, run_edge, spawn, wait_http
 from edge.demo.school import SITE, DemoSchool, write_school
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.subscriber import Subscriber
@@ -141,6 +141,12 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
     )
     stack.callback(feed.close)
+    assert broker.pki is not None
+    # the school's state goes into the store once (the migration from files); every process runs on the store
+    imported = run_edge(
+        ["school", "import", str(school.central), "--store", store_url, "--pki", str(broker.pki.dir)]
+    ).stdout.strip()
+    con.print(f"   `edge school import`: {escape(imported)}")
     morning = Morning()
     children: list[Child] = []
 
