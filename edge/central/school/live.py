@@ -89,7 +89,7 @@ class LiveSchools(Mapping[str, SchoolDirectory]):
 
     def _fresh(self, site_id: str) -> None:
         """The lazy check: at most every check_s, one row read; reload when the version moved."""
-        if self.check_s <= 0 or time.monotonic() - self._checked.get(site_id, 0.0) < self.check_s:
+        if time.monotonic() - self._checked.get(site_id, float("-inf")) < self.check_s:
             return
         self._checked[site_id] = time.monotonic()
         try:
