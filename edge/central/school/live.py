@@ -51,7 +51,11 @@ class LiveSchools(Mapping[str, SchoolDirectory]):
 
     # loading -------------------------------------------------------------------------------------------------------
     def reload_all(self) -> None:
-        wanted = set(school_ids(self.db))
+        try:
+            wanted = set(school_ids(self.db))
+        except Exception as exc:  # a store without the school tables (not migrated): every school has a problem
+            log.error("the store's schools cannot be read: %s", exc)
+            wanted = set()
         if self.cfg is not None:
             wanted |= {s.id for s in self.cfg.schools}
         for site in sorted(wanted):
