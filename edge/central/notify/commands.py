@@ -45,10 +45,23 @@ def calendar() -> None:
 @CONFIG
 @click.option("--school", "school_id", default=None, help="School id (default: the only / first school).")
 @click.option("--class", "class_name", default=None, help="Also show this class's cut-off and dismissal.")
-def calendar_check(day: str, config_path: Path, school_id: str | None, class_name: str | None) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="EDGE_STORE_URL",
+    help="Read the calendar the processes run on, from the store (default with EDGE_STORE_URL); without it: "
+    "the calendar in -c FILE (before `edge school import`).",
+)
+def calendar_check(
+    day: str, config_path: Path, school_id: str | None, class_name: str | None, store_url: str | None
+) -> None:
     """Is DATE (YYYY-MM-DD) a school day, and why. Exit 0 if it is, 1 if not, 2 on a bad config or date."""
     from edge.central.attendance.calendar import SchoolCalendar
     from edge.config.central import CentralConfig
+
+    if store_url is not None:
+        _calendar_from_store(day, store_url, school_id, class_name)
 
     try:
         d = datetime.strptime(day, "%Y-%m-%d").date()
@@ -66,6 +79,35 @@ def calendar_check(day: str, config_path: Path, school_id: str | None, class_nam
     verdict = cal.check(d)
     what = "a school day" if verdict.school_day else "not a school day"
     click.echo(f"{d.isoformat()} ({d:%a}) is {what} at {school.id}: {verdict.reason}")
+    if class_name is not None:
+        t = cal.times_for(class_name)
+        click.echo(f"class {class_name}: cut-off {t.cutoff:%H:%M}, dismissal {t.dismissal:%H:%M} ({t.source})")
+    sys.exit(0 if verdict.school_day else 1)
+
+
+def _calendar_from_store(day: str, store_url: str, school_id: str | None, class_name: str | None) -> None:
+    from edge.central.school.state import load_school, school_ids, school_problem
+    from edge.central.web.db import WebDb
+
+    try:
+        d = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        click.echo(f"DATE must be YYYY-MM-DD, got {day!r}", err=True)
+        sys.exit(2)
+    db = WebDb(store_url)
+    try:
+        ids = school_ids(db)
+        sid = school_id or (ids[0] if ids else "")
+        state = load_school(db, sid)
+        if state is None:
+            click.echo(school_problem(db, sid) or f"no school {sid!r} in the store", err=True)
+            sys.exit(2)
+    finally:
+        db.close()
+    cal = state.directory(None).calendar
+    verdict = cal.check(d)
+    what = "a school day" if verdict.school_day else "not a school day"
+    click.echo(f"{d.isoformat()} ({d:%a}) is {what} at {sid}: {verdict.reason}")
     if class_name is not None:
         t = cal.times_for(class_name)
         click.echo(f"class {class_name}: cut-off {t.cutoff:%H:%M}, dismissal {t.dismissal:%H:%M} ({t.source})")
@@ -101,27 +143,31 @@ def notify() -> None:
 def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_addr: str) -> None:
     """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
 
-    Exit 2 on a bad config, roster or guardians file (every problem listed), 3 if the store fails."""
+    Exit 2 on a bad config or a store without the schools (every problem listed), 3 if the store fails."""
     import signal
 
-    from edge.central.notify.directory import DirectoryError, load_directories
     from edge.central.notify.hook import arrivals, connect
     from edge.central.notify.worker import Notifier
+    from edge.central.school.live import LiveSchools
     from edge.central.store import open_store
+    from edge.central.web.db import WebDb
     from edge.config.central import CentralConfig
     from edge.logs import setup_logging
 
     cfg = _load(config_path)
     assert isinstance(cfg, CentralConfig)
     setup_logging((ctx.obj or {}).get("log_level") or "INFO")
-    try:
-        directories = load_directories(cfg)
-    except DirectoryError as exc:
-        for problem in exc.problems:
+    open_store(store_url).close()  # applies pending migrations (the notify tables, the school state)
+    # students, guardians, calendar and cut-offs: the store's, followed live (an office edit is in force
+    # within a second, no restart); channels and templates: central.yaml's
+    directories = LiveSchools(WebDb(store_url), cfg)
+    missing = [p for s in cfg.schools if s.id not in directories for p in directories.problems.get(s.id, [])]
+    if missing:
+        for problem in missing:
             click.echo(problem, err=True)
-        click.echo("refusing to start: fix the roster / guardians problems above", err=True)
+        click.echo("refusing to start: the store does not hold the schools of central.yaml", err=True)
         sys.exit(2)
-    open_store(store_url).close()  # applies pending migrations (the notify tables)
+    directories.start(name="notifier-schools")
     if not store_url.startswith(("postgresql://", "postgres://")):
         import fcntl
 
@@ -162,6 +208,7 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
         pass
     sup.stopping()
     notifier.stop()
+    directories.stop()
     if server is not None:
         server.stop()
     sys.exit(3 if notifier.errors else 0)
