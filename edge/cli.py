@@ -569,6 +569,27 @@ def doctor_cmd(config_path: Path, no_devices: bool, timeout: float, strict: bool
 @click.option("--prefix", default="/opt/edge", show_default=True, help="Where the checkout (.venv) is on the target.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Roster CSV to ship.")
 @click.option("--gallery-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Site gallery key.")
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="EDGE_STORE_URL",
+    help="The centre's ONE store (centre roles: written to centre.env; gateway: registered there). Default for a"
+    " centre role: sqlite:////var/lib/edge/centre.sqlite.",
+)
+@click.option(
+    "--central",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="central.yaml to ship with a centre role (validated).",
+)
+@click.option(
+    "--broker-dir",
+    default=None,
+    envvar="EDGE_BROKER_DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Gateway: the broker folder (`edge broker config --out`): its ACL is rewritten, the broker reloaded and"
+    " checked to accept the gateway, now.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write and issue nothing.")
 def provision_cmd(
     role: str,
@@ -580,9 +601,13 @@ def provision_cmd(
     prefix: str,
     roster: Path | None,
     gallery_key: Path | None,
+    store_url: str | None,
+    central: Path | None,
+    broker_dir: Path | None,
     dry_run: bool,
 ) -> None:
-    """Everything machine NAME needs as ROLE in one folder: config, TLS files, systemd unit, install.sh."""
+    """Everything machine NAME needs as ROLE in one folder: config, TLS files, systemd unit, install.sh. A gateway
+    is also given its rights at the broker (--broker-dir) and registered in the store (--store), at once."""
     from edge.ops.provision import ProvisionError, describe, plan
     from edge.ops.units import Layout, UnitError
 
@@ -597,6 +622,8 @@ def provision_cmd(
             layout=Layout(prefix=Path(prefix)),
             roster=roster,
             gallery_key=gallery_key,
+            store_url=store_url if role != "gateway" else None,
+            central=central,
             dry_run=dry_run,
         )
     except (ProvisionError, UnitError) as exc:
@@ -610,6 +637,16 @@ def provision_cmd(
         click.echo(f"{state:9} {path}")
     for note in p.notes:
         click.echo(f"note: {note}")
+    if role == "gateway":
+        from edge.ops.gateway_registry import RegistryError, register_everywhere
+        from edge.security.pki import Pki
+
+        try:
+            for line in register_everywhere(Pki(pki_dir), name, broker_dir=broker_dir, store_url=store_url):
+                click.echo(line)
+        except RegistryError as exc:
+            click.echo(f"cannot put {name} in service: {exc}", err=True)
+            sys.exit(1)
     click.echo(f"next: copy {p.out} to the machine and run `sudo sh install.sh` there (README: Provision a gateway)")
 
 

@@ -192,40 +192,45 @@ def _controllers(cfg: GatewayConfig, lim: Limits) -> Iterator[Check]:
 
 # network and identity ---------------------------------------------------------------------------------
 def _broker(cfg: GatewayConfig, lim: Limits) -> Check:
+    """What the broker really accepts: a QoS 1 publish with this gateway's identity on a topic it must be allowed
+    to write (edge/transport/probe.py); a connection alone proves nothing (the ACL is checked per publish)."""
     from edge.gateway.service import mqtt_transport_for
     from edge.topics import GatewayTopics
-    from edge.transport.mqtt import MqttTransport
+    from edge.transport.probe import NOT_AUTHORIZED, probe_publish, probe_topic
 
     topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
     settings = dataclasses.replace(
         mqtt_transport_for(cfg, topics).settings,
         client_id=f"{cfg.mqtt_client_id}-doctor",  # never kick the running gateway off the broker
-        will=None,
-        online=None,
     )
     tls = getattr(settings, "tls", None)
     how = "TLS" if tls is not None else "plaintext"
     where = f"{cfg.broker.host}:{cfg.broker.port} ({how})"
     try:
-        t = MqttTransport(settings)
-        t.start()
+        result = probe_publish(settings, probe_topic(topics), lim.timeout_s)
     except Exception as exc:  # a TLS file that cannot be read, a bad host name
         return Check("broker", "fail", f"{where}: {exc}", "check broker.host/port and the TLS files")
-    try:
-        connected = t.wait_connected(lim.timeout_s)
-        error = t.last_error
-    finally:
-        t.stop()
-    if connected:
+    if result.accepted:
         status: Status = "warn" if tls is None else "ok"
         fix = "" if tls is not None else "plaintext MQTT: configure broker.tls (`edge provision` writes it)"
-        return Check("broker", status, f"{where} accepts this gateway", fix)
+        return Check("broker", status, f"{where} accepts this gateway: {result.detail}", fix)
+    if result.reason_code == NOT_AUTHORIZED:
+        return Check(
+            "broker",
+            "fail",
+            f"{where} connects this gateway but {result.detail}: its check-ins would be refused",
+            f"the broker's ACL has no rights for {cfg.gateway_id}: on the server, `edge provision gateway"
+            f" {cfg.gateway_id} … --broker-dir DIR` (or `edge broker refresh --dir DIR`) rewrites it and reloads"
+            " the broker",
+        )
+    if result.connected:
+        return Check("broker", "fail", f"{where}: {result.detail}", "read the broker's log for this client id")
     return Check(
         "broker",
         "fail",
-        f"{where}: no connection within {lim.timeout_s:.0f}s ({error or 'no answer'})",
+        f"{where}: no connection within {lim.timeout_s:.0f}s ({result.detail})",
         "is the broker up and reachable (`nc -vz HOST PORT`)? firewall? for TLS: the CA, certificate and the"
-        " broker's name must match (`edge pki show`)",
+        " broker's name must match (`edge pki show`); a revoked certificate is refused",
     )
 
 

@@ -53,8 +53,11 @@ def server() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--pki", "pki_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--identity", default=None, help="This server's identity in the PKI (role server): gates + commands.")
-@click.option("--mqtt-host", default="127.0.0.1", show_default=True)
-@click.option("--mqtt-port", default=8883, show_default=True, type=int)
+@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Site CA (instead of --pki).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="This server's certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="This server's private key.")
+@click.option("--mqtt-host", default="127.0.0.1", show_default=True, envvar="EDGE_MQTT_HOST")
+@click.option("--mqtt-port", default=8883, show_default=True, type=int, envvar="EDGE_MQTT_PORT")
 @click.option(
     "--forwarded-allow-ips",
     default=None,
@@ -99,6 +102,9 @@ def run_cmd(
     port: int,
     pki_dir: Path | None,
     identity: str | None,
+    ca: Path | None,
+    cert: Path | None,
+    key: Path | None,
     mqtt_host: str,
     mqtt_port: int,
     forwarded_allow_ips: str | None,
@@ -120,6 +126,10 @@ def run_cmd(
         _fail(str(exc))
     if (pki_dir is None) != (identity is None):
         _fail("--pki and --identity go together (the gates page and 'open gate' need both)")
+    if len([p for p in (ca, cert, key) if p is not None]) not in (0, 3):
+        _fail("--ca, --cert and --key go together (this server's own identity: the gates page and 'open gate')")
+    if ca is not None and pki_dir is not None:
+        _fail("give either --pki/--identity or --ca/--cert/--key")
     if (centre_dir is None) != (centre_key_file is None):
         _fail("--centre and --centre-key-file go together (the centre's galleries are sealed with that key)")
     if centre_key_file is not None:
@@ -145,6 +155,7 @@ def run_cmd(
             centre_model=centre_model,
             forwarded_allow_ips=forwarded_allow_ips,
             metrics=metrics_addr,
+            tls_files=(ca, cert, key) if ca is not None and cert is not None and key is not None else None,
         )
     )
 

@@ -28,6 +28,7 @@ from edge.ops.server_metrics import serve_registry
 from edge.ops.supervision import Supervision
 from edge.ops.web_metrics import WebMetrics
 from edge.recognition.backend import DEFAULT_MODEL
+from edge.security.pki import TlsFiles
 from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class ServerOptions:
     forwarded_allow_ips: str | None = None
     """The reverse proxy's address(es) (uvicorn's forwarded_allow_ips): X-Forwarded-For/-Proto from there give the
     client's real address (rate limits, audit rows). None: the socket's peer, for a server without a proxy."""
+    tls_files: tuple[Path, Path, Path] | None = None
+    """(ca, cert, key) of this server's own identity, instead of --pki/--identity: what a provisioned web unit uses
+    (the PKI folder holds the CA key, which stays off the web server); the identity and site from the certificate."""
 
 
 def build_context(opts: ServerOptions) -> WebContext:
@@ -61,22 +65,28 @@ def build_context(opts: ServerOptions) -> WebContext:
     store = open_store(opts.store_url)
     ctx = WebContext(cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies))
     ctx.live = LiveHub(ctx)
-    if opts.pki_dir is not None and opts.identity is not None:
-        from edge.security.pki import Pki
-
-        pki = Pki(opts.pki_dir)
-        monitor = GateMonitor(
-            opts.mqtt_host,
-            opts.mqtt_port,
-            opts.identity,
-            pki.tls_files(opts.identity),
-            site_id=pki.site,
-            prefix=opts.topic_prefix,
-        )
+    ident = server_identity(opts)
+    if ident is not None:
+        name, site, tls = ident
+        monitor = GateMonitor(opts.mqtt_host, opts.mqtt_port, name, tls, site_id=site, prefix=opts.topic_prefix)
         ctx.gates = monitor
         ctx.commands = monitor
     ctx.enrolment = enrolment_link(opts)
     return ctx
+
+
+def server_identity(opts: ServerOptions) -> tuple[str, str, TlsFiles] | None:
+    """(identity name, site, TLS files) of this server, from --pki/--identity or --ca/--cert/--key; None: none."""
+    from edge.security.pki import Pki, describe, load_cert
+
+    if opts.pki_dir is not None and opts.identity is not None:
+        pki = Pki(opts.pki_dir)
+        return opts.identity, pki.site, pki.tls_files(opts.identity)
+    if opts.tls_files is not None:
+        ca, cert, key = opts.tls_files
+        name, _role, site = describe(load_cert(cert))
+        return name, site, TlsFiles(ca, cert, key)
+    return None
 
 
 def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
@@ -88,11 +98,9 @@ def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
     from edge.security.sealed import read_key_file
 
     target = None
-    if opts.pki_dir is not None and opts.identity is not None:
-        from edge.security.pki import Pki
-
-        tls = Pki(opts.pki_dir).tls_files(opts.identity)
-        target = PublishTarget(opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix)
+    ident = server_identity(opts)
+    if ident is not None:
+        target = PublishTarget(opts.mqtt_host, opts.mqtt_port, ident[2], ident[0], opts.topic_prefix)
     store = CentreStore(opts.centre_dir, read_key_file(opts.centre_key_file))
     return EnrolmentLink(store, model=opts.centre_model, publish=target)
 
