@@ -653,6 +653,7 @@ def provision_cmd(
 def _register() -> None:
     from edge.bench.commands import bench
     from edge.central.bridge import bridge
+    from edge.central.collector.commands import dead_letters
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
     from edge.central.web.commands import server
@@ -677,6 +678,7 @@ def _register() -> None:
     from edge.bench.notify import bench_notify_cmd
     from edge.bench.security import bench_security_cmd
 
+    collector.add_command(dead_letters)
     bench.add_command(bench_notify_cmd)
     bench.add_command(bench_security_cmd)
 
