@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.helpers import wait_until
+from tests.test_accounts_scope import seed
 from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from, free_port
 
 
@@ -27,6 +28,7 @@ def edge(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
 
 def test_user_and_token_commands(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    seed(store)  # the school and its classes in the store: accounts are checked against it
     r = edge("server", "user", "add", "--store", store, "--role", "teacher", "--class", "6A", "--site", SITE,
              "--password-stdin", "co.lan", stdin="a-long-password\n")  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -42,7 +44,7 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
         "x2",
         stdin="a-long-password\n",
     )
-    assert r.returncode == 2 and "at least one class" in r.stderr
+    assert r.returncode == 2 and "belong to one school" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "x3", stdin="short\n")
     assert r.returncode == 2 and "at least 10 characters" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "guard", "--password-stdin", "x4",
@@ -69,6 +71,7 @@ def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
     (tmp_path / "central.yaml").write_text(CENTRAL, encoding="utf-8")
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    seed(store)
     assert edge("server", "user", "add", "--store", store, "--role", "office", "--site", SITE, "--password-stdin",
                 "office", stdin="office-password-1\n").returncode == 0  # fmt: skip
     port, metrics_port = free_port(), free_port()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from edge.central.web.accounts import ROLES, AccountError
+from edge.central.web.accounts import LEAST_PRIVILEGE, ROLES, AccountError
 from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 
 STORE = click.option(
@@ -167,8 +167,14 @@ def user() -> None:
 
 @user.command("add")
 @STORE
-@click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--class", "classes", multiple=True, help="A teacher's class (repeatable).")
+@click.option(
+    "--role",
+    default=LEAST_PRIVILEGE,
+    show_default=True,
+    type=click.Choice(ROLES),
+    help="Default: the least privilege, a teacher with no classes (sees no pupil, opens no gate).",
+)
+@click.option("--class", "classes", multiple=True, help="A teacher's class, as the roster spells it (repeatable).")
 @click.option(
     "--site",
     default=None,
@@ -180,9 +186,10 @@ def user() -> None:
 def user_add(
     store_url: str, role: str, classes: tuple[str, ...], site: str | None, password_stdin: bool, name: str
 ) -> None:
-    """Add the account NAME."""
+    """Add the account NAME. The school and classes are checked against the store."""
     db, accounts = _accounts(store_url)
     try:
+        accounts.check_scope(site, classes)
         u = accounts.add(name, _password(password_stdin), role, site_id=site, classes=classes)
         from edge.central.web import audit
 
@@ -193,6 +200,40 @@ def user_add(
     finally:
         db.close()
     click.echo(f"added {u.username} ({u.role}{', ' + ' '.join(u.classes) if u.classes else ''})")
+
+
+@user.command("set")
+@STORE
+@click.option("--role", default=None, type=click.Choice(ROLES), help="The new role.")
+@click.option("--class", "classes", multiple=True, help="The teacher's classes, replacing the old ones (repeatable).")
+@click.option("--no-classes", is_flag=True, help="Take every class away.")
+@click.argument("name")
+def user_set(store_url: str, role: str | None, classes: tuple[str, ...], no_classes: bool, name: str) -> None:
+    """Change NAME's role and/or classes (checked against the store). A changed role, or a class taken away, ends
+    the account's sessions and revokes its API tokens."""
+    if role is None and not classes and not no_classes:
+        _fail("nothing to change: give --role, --class or --no-classes")
+    if classes and no_classes:
+        _fail("--class and --no-classes contradict each other")
+    db, accounts = _accounts(store_url)
+    try:
+        before = accounts.get(name)
+        if before is None:
+            raise AccountError(f"no user {name!r}")
+        wanted = () if no_classes else (classes or None)
+        if wanted:
+            accounts.check_scope(before.site_id, wanted)
+        u = accounts.change(name, role=role, classes=wanted)
+        from edge.central.web import audit
+
+        detail = {"user": name, "role": [before.role, u.role], "classes": [list(before.classes), list(u.classes)]}
+        audit.record(db, None, "user_change", detail, "cli", u.site_id)
+    except AccountError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        db.close()
+    click.echo(f"{u.username}: {u.role}{' ' + ' '.join(u.classes) if u.classes else ''} (school {u.site_id or '*'})")
 
 
 @user.command("passwd")

@@ -152,6 +152,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "admin.classes": ("Lớp", "Classes"),
     "admin.add": ("Thêm tài khoản", "Add an account"),
     "admin.disable": ("Khóa", "Disable"),
+    "admin.edit": ("Sửa", "Edit"),
+    "admin.save": ("Lưu", "Save"),
+    "admin.new_password": ("Mật khẩu mới", "New password"),
+    "admin.set_password": ("Đặt mật khẩu", "Set password"),
+    "admin.refused": ("Không thực hiện được: {detail}", "Not done: {detail}"),
+    "admin.least_privilege": (
+        "Tài khoản mới mặc định là giáo viên chưa có lớp: không xem được học sinh nào và không mở được cổng cho đến"
+        " khi được giao lớp hoặc vai trò khác. Lớp phải viết đúng như trong danh sách học sinh.",
+        "A new account is by default a teacher with no classes: it sees no pupil and opens no gate until it is"
+        " given classes or another role. Classes must be spelt as the roster writes them.",
+    ),
     "admin.enable": ("Mở khóa", "Enable"),
     "admin.when": ("Lúc", "When"),
     "admin.who": ("Ai", "Who"),
