@@ -587,8 +587,8 @@ def doctor_cmd(config_path: Path, no_devices: bool, timeout: float, strict: bool
     default=None,
     envvar="EDGE_BROKER_DIR",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Gateway: the broker folder (`edge broker config --out`): its ACL is rewritten, the broker reloaded and"
-    " checked to accept the gateway, now.",
+    help="The broker folder (`edge broker config --out`): its ACL is rewritten and the broker reloaded now (a"
+    " gateway: checked to accept its publish).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write and issue nothing.")
 def provision_cmd(
@@ -646,6 +646,14 @@ def provision_cmd(
                 click.echo(line)
         except RegistryError as exc:
             click.echo(f"cannot put {name} in service: {exc}", err=True)
+            sys.exit(1)
+    elif broker_dir is not None:  # a centre identity: the broker's ACL gains its rights now
+        from edge.security.broker_reload import BrokerReloadError, apply
+
+        try:
+            click.echo(f"broker: ACL and CRL rewritten in {broker_dir}; {apply(broker_dir)}")
+        except BrokerReloadError as exc:
+            click.echo(f"the broker was not updated: {exc}", err=True)
             sys.exit(1)
     click.echo(f"next: copy {p.out} to the machine and run `sudo sh install.sh` there (README: Provision a gateway)")
 

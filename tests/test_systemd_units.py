@@ -129,8 +129,8 @@ def test_web_unit_is_notify_with_a_watchdog_on_its_live_feed(tmp_path: Path) -> 
     assert one(unit, "Service", "Type") == "notify", "edge server run sends READY=1 once uvicorn listens"
     assert one(unit, "Service", "WatchdogSec") == "60s"
     assert one(unit, "Service", "ExecStart") == (
-        f"{lay.bin} server run -c {lay.config_dir}/central.yaml --store ${{EDGE_STORE_URL}} --host 127.0.0.1"
-        f" --port 8080 --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/web-web-1.crt"
+        f"{lay.bin} server run -c {lay.config_dir}/central.yaml --store ${{EDGE_STORE_URL}}"
+        f" --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/web-web-1.crt"
         " --key %d/web-web-1.key"
     )
     assert unit["Service"]["EnvironmentFile"] == [f"{lay.config_dir}/centre.env", f"-{lay.config_dir}/web.env"]

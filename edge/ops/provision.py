@@ -231,7 +231,8 @@ def plan(
         p.notes.append("edit config.yaml's gates (camera source, reader port, controller) for this gate's hardware")
     else:  # a centre role: one centre.env for all of them, its own extras, the central configuration
         p.add(CENTRE_ENV, centre_env(store_url or default_store(lay), host, port, lay), 0o640)
-        p.add(f"{role}.env", f"EDGE_METRICS={METRICS[role]}\n", 0o640)
+        extra = "EDGE_WEB_HOST=127.0.0.1\nEDGE_WEB_PORT=8080\n" if role == "web" else ""
+        p.add(f"{role}.env", f"{extra}EDGE_METRICS={METRICS[role]}\n", 0o640)
         if central is not None:
             from edge.config.central import load_central_config
 

@@ -54,12 +54,13 @@ ROLES: dict[str, Role] = {
         # (10 s default; SMTP makes several round trips), so 180 s (a loop stuck for 90 s) is never a slow send.
         Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", 180),
         # the web app (#10): READY=1 once uvicorn listens, WATCHDOG=1 while its live-feed loop polls the store
-        # (every couple of seconds). The store URL and the broker from @CONFIG_DIR@/centre.env; its own server
-        # identity for the Gates page and signed commands; HTTPS is a reverse proxy's job in front of 127.0.0.1:8080.
+        # (every couple of seconds). The store URL and the broker from @CONFIG_DIR@/centre.env, its address from
+        # web.env (EDGE_WEB_HOST/EDGE_WEB_PORT, 127.0.0.1:8080: HTTPS is a reverse proxy's job in front); its own
+        # server identity for the Gates page and signed commands.
         Role(
             "web",
             "edge-server.service",
-            "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL} --host 127.0.0.1 --port 8080"
+            "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL}"
             " --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/@IDENTITY@.crt --key %d/@IDENTITY@.key",
             60,
         ),

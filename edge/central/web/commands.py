@@ -49,8 +49,10 @@ def server() -> None:
 @server.command("run")
 @click.option("-c", "--config", "config", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @STORE
-@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (put HTTPS in front).")
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="EDGE_WEB_HOST", help="Listen address (HTTPS in front)."
+)
+@click.option("--port", default=8080, show_default=True, type=int, envvar="EDGE_WEB_PORT")
 @click.option("--pki", "pki_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--identity", default=None, help="This server's identity in the PKI (role server): gates + commands.")
 @click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Site CA (instead of --pki).")
