@@ -116,14 +116,27 @@ def _replace(path: Path, data: bytes, mode: int) -> bool:
     return True
 
 
+def generated(pki: Pki, dep: BrokerDeployment) -> list[tuple[Path, bytes, int]]:
+    """(path, content, mode) of every file of the broker folder that follows the PKI: the ACL, the CRL, and the
+    broker plugin's rules where the folder has them (edge/security/broker_config.py writes them all the first time;
+    a rule text generator there, `rules_text`, is picked up as it is)."""
+    from edge.security import broker_config
+
+    files = [(dep.acl, acl_text(pki, dep.prefix).encode(), 0o600), (dep.crl, pki.crl_path.read_bytes(), 0o644)]
+    rules_text = getattr(broker_config, "rules_text", None)
+    rules = dep.dir / "edge_acl.rules"
+    if rules_text is not None and rules.exists():
+        files.append((rules, str(rules_text(pki, dep.prefix)).encode(), 0o600))
+    return files
+
+
 def refresh(dep: BrokerDeployment) -> bool:
-    """The ACL and the CRL from the PKI; True when either changed."""
+    """The generated files from the PKI, each replaced atomically; True when one changed."""
     pki = Pki(dep.pki_dir)
     if not pki.exists():
         raise BrokerReloadError(f"no site PKI in {dep.pki_dir} (named by {dep.dir / RECORD})")
-    acl = _replace(dep.acl, acl_text(pki, dep.prefix).encode(), 0o600)
-    crl = _replace(dep.crl, pki.crl_path.read_bytes(), 0o644)
-    return acl or crl
+    changed = [_replace(path, data, mode) for path, data, mode in generated(pki, dep)]
+    return any(changed)
 
 
 def reload(dep: BrokerDeployment) -> str:
