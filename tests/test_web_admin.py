@@ -11,13 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.central.web import audit
-from tests.test_accounts_scope import seed
 from tests.web_support import SITE, csrf_from, login, make_web
 
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[tuple[Any, TestClient]]:
-    seed(f"sqlite:///{tmp_path / 'centre.sqlite'}")  # the school and its classes in the store (#20)
     ctx, app = make_web(tmp_path)
     with TestClient(app) as client:
         yield ctx, client
