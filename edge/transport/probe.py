@@ -65,7 +65,18 @@ def probe_publish(settings: MqttSettings, topic: str, timeout_s: float = 10.0) -
         codes.append(int(getattr(rc, "value", 0)))
         acked.set()
 
+    def on_connect_fail(_c: mqtt.Client, _u: Any) -> None:  # no listener
+        refusal.append("no MQTT session (TCP connection refused)")
+        connected.set()
+
+    def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
+        if not connected.is_set():  # the handshake was refused (a revoked certificate, another CA)
+            refusal.append(f"the TLS handshake or the session was refused ({reason_text(rc)})")
+            connected.set()
+
     client.on_connect = on_connect
+    client.on_connect_fail = on_connect_fail
+    client.on_disconnect = on_disconnect
     client.on_publish = on_publish
     where = f"{settings.host}:{settings.port}"
     deadline = time.monotonic() + timeout_s
