@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -23,16 +24,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.central.school import edits
+from edge.central.school.edits import register_gateway
+from edge.central.school.files import import_central
 from edge.central.store import open_store
 from edge.central.web.db import WebDb
+from edge.config.central import load_central_config
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.postgres import PostgresServer
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.ops.gateway_registry import register_everywhere
 from edge.ops.provision import plan
 from edge.ops.units import Layout, unit_name
-from edge.roster import read_roster_csv
 from edge.security.broker_reload import apply
 from tests.helpers import Watcher, wait_until
 from tests.test_sdnotify import NotifySocket
@@ -83,9 +85,10 @@ def test_provisioned_centre_runs_from_its_units_on_one_postgresql_store(
     (src / "central.yaml").write_text(central, encoding="utf-8")
     open_store(url).close()
     db = WebDb(url)
-    with db.transaction() as tx:  # the school in the store (what `edge school import` / the Roster page do)
-        edits.upsert_school(tx, SITE, name="Trường THCS Thử", timezone="Asia/Ho_Chi_Minh")
-        edits.replace_students(tx, SITE, read_roster_csv(src / "roster.csv"), today=date(2026, 11, 2))
+    # the school in the store: roster, guardians, calendar (what `edge school import central.yaml` does)
+    import_central(db, load_central_config(src / "central.yaml"), today=date(2026, 9, 1))
+    with db.transaction() as tx:  # the school's gate so far: the collector accepts this one only
+        register_gateway(tx, SITE, "gw-old")
 
     # provision the three centre roles for ONE store, and install them into one folder (as install.sh does)
     for role, name in ROLES:
@@ -106,6 +109,9 @@ def test_provisioned_centre_runs_from_its_units_on_one_postgresql_store(
     assert all(filecmp.cmp(bundles[0] / "centre.env", b / "centre.env", shallow=False) for b in bundles)
     for b in bundles:
         shutil.copytree(b, lay.config_dir, dirs_exist_ok=True)
+    script = (tmp_path / "bundles" / "web" / "install.sh").read_text()
+    step = next(line for line in script.splitlines() if "centre.key" in line and "urandom" in line)
+    subprocess.run(["sh", "-c", step], check=True)  # install.sh's own step: the centre's gallery key, made here
     keys = sorted(p.name for p in (lay.config_dir / "tls").glob("*.key"))
     assert keys == ["collector-collector-u1.key", "notifier-notifier-u1.key", "web-web-u1.key"], "none replaced"
     # the site's own choices in the role files: free ports on this shared test machine
@@ -115,12 +121,6 @@ def test_provisioned_centre_runs_from_its_units_on_one_postgresql_store(
         (lay.config_dir / f"{role}.env").write_text("EDGE_METRICS=off\n")
 
     gw = f"gw-{uuid.uuid4().hex[:6]}"
-    gw_plan = plan("gateway", gw, site=SITE, server=f"127.0.0.1:{broker.port}", out=tmp_path / gw,
-                   pki_dir=broker.pki.dir, layout=lay)  # fmt: skip
-    gw_plan.write()
-    lines = register_everywhere(broker.pki, gw, broker_dir=broker.broker_dir, store_url=url)
-    assert any("accepts a QoS 1 publish" in line for line in lines), lines
-
     procs: dict[str, subprocess.Popen[bytes]] = {}
     watcher = Watcher(broker, f"edge/v1/{SITE}/{gw}/receipt", client_id=f"watch-{gw}")
     try:
@@ -135,6 +135,26 @@ def test_provisioned_centre_runs_from_its_units_on_one_postgresql_store(
             except AssertionError:
                 raise AssertionError((tmp_path / f"{role}.log").read_text()[-3000:]) from None
 
+        # the web unit publishes the school's roster to the gateways by itself (its identity, the centre's key)
+        manifests = Watcher(broker, f"edge/v1/{SITE}/distribution/roster/manifest", client_id=f"watch-m-{gw}")
+        try:
+            _t, body = manifests.wait_for(lambda _t, _p: True, 30, "the roster manifest the web app publishes")
+        finally:
+            manifests.close()
+        assert json.loads(body)["site"] == SITE and json.loads(body)["kind"] == "roster"
+        # a gateway provisioned while the centre runs: the broker and the collector take it without a restart
+        gw_plan = plan("gateway", gw, site=SITE, server=f"127.0.0.1:{broker.port}", out=tmp_path / gw,
+                       pki_dir=broker.pki.dir, layout=lay)  # fmt: skip
+        gw_plan.write()
+        provisioned = time.monotonic()
+        lines = register_everywhere(broker.pki, gw, broker_dir=broker.broker_dir, store_url=url)
+        assert any("accepts a QoS 1 publish" in line for line in lines), lines
+        wait_until(
+            lambda: "gateway registry: 2 gateway(s)" in (tmp_path / "collector.log").read_text(),
+            10,
+            "the running collector following the registry",
+        )
+        print(f"\nprovisioned → broker and collector accept {gw}: {time.monotonic() - provisioned:.2f} s")
         # a tap of the new gateway: stored in THE store, its parent's notice queued there in the same transaction
         tap = CheckIn(new_event_id(), SITE, gw, "main-in", "in", rfc3339_ms(), 1, "card", "an", "granted",
                       card_uid="0F00A1B2C3").to_dict()  # fmt: skip

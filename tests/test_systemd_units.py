@@ -131,8 +131,12 @@ def test_web_unit_is_notify_with_a_watchdog_on_its_live_feed(tmp_path: Path) -> 
     assert one(unit, "Service", "ExecStart") == (
         f"{lay.bin} server run -c {lay.config_dir}/central.yaml --store ${{EDGE_STORE_URL}}"
         f" --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/web-web-1.crt"
-        " --key %d/web-web-1.key"
+        f" --key %d/web-web-1.key --centre {lay.state_dir}/centre --centre-key-file %d/centre.key"
     )
+    assert unit["Service"]["LoadCredential"] == [
+        f"web-web-1.key:{lay.config_dir}/tls/web-web-1.key",
+        f"centre.key:{lay.config_dir}/centre.key",
+    ]
     assert unit["Service"]["EnvironmentFile"] == [f"{lay.config_dir}/centre.env", f"-{lay.config_dir}/web.env"]
     for key, value in HARDENING.items():
         assert one(unit, "Service", key) == value, key

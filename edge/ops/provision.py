@@ -250,6 +250,10 @@ def plan(
         if role == "web":
             p.notes.append("then: `edge server user add --store URL --role admin --site SITE NAME` (the first admin)")
             p.notes.append("put HTTPS in front of 127.0.0.1:8080 (a reverse proxy); the unit serves plain HTTP locally")
+            p.notes.append(
+                f"install.sh makes the centre's gallery key ({lay.config_dir}/centre.key, once): the web app builds,"
+                " signs and publishes rosters and galleries to the gateways by itself"
+            )
     _tls(p, pki_dir, site, ROLES[role].pki_role, dry_run)
     p.add(unit_name(role), unit)
     p.add("install.sh", _install_script(role, lay), 0o755)
@@ -259,6 +263,9 @@ def plan(
 def _install_script(role: str, lay: Layout) -> str:
     etc, var, unit = lay.config_dir, lay.state_dir, unit_name(role)
     secret = "tls/*.key" + (" gallery.key" if role == "gateway" else "")
+    own_key = (
+        _key_step(etc / "gallery.key") if role == "gateway" else _key_step(etc / "centre.key") if role == "web" else ""
+    )
     same_centre = (
         f"""if [ -e {etc}/{CENTRE_ENV} ] && ! cmp -s {CENTRE_ENV} {etc}/{CENTRE_ENV}; then
   echo "{etc}/{CENTRE_ENV} differs from this bundle's: every centre unit must use one store and one broker" >&2
@@ -284,16 +291,16 @@ done
 for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
   if [ -e "$f" ]; then install -m 0600 -o root -g root "$f" "{etc}/$f"; fi
 done
-{_gallery_key_step(etc) if role == "gateway" else ""}install -m 0644 {unit} /etc/systemd/system/{unit}
+{own_key}install -m 0644 {unit} /etc/systemd/system/{unit}
 systemctl daemon-reload
 systemctl enable --now {unit}
 systemctl --no-pager status {unit} | head -5
 """
 
 
-def _gallery_key_step(etc: Path) -> str:
-    """This gateway's own at-rest key for the gallery the centre sends (made once, here, never copied)."""
-    key = f"{etc}/gallery.key"
+def _key_step(key: Path) -> str:
+    """A key made once on the target, never copied: a gateway's own at-rest key for the gallery the centre sends
+    (gallery.key), the web app's key for the centre's sealed galleries it builds and publishes (centre.key)."""
     return (
         f"if [ ! -e {key} ]; then (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > {key};"
         f" echo >> {key}); fi\n"

@@ -26,6 +26,8 @@ class Role:
     """Type=notify (READY=1 from edge.ops.supervision); False: Type=exec until the process sends it."""
     pki_role: str = "server"
     """The certificate role it gets from the site PKI (edge/security/pki.py)."""
+    credentials: tuple[str, ...] = ()
+    """More secrets (files of @CONFIG_DIR@) handed over as systemd credentials of the same name."""
 
 
 CENTRE_ENV = "centre.env"
@@ -56,13 +58,16 @@ ROLES: dict[str, Role] = {
         # the web app (#10): READY=1 once uvicorn listens, WATCHDOG=1 while its live-feed loop polls the store
         # (every couple of seconds). The store URL and the broker from @CONFIG_DIR@/centre.env, its address from
         # web.env (EDGE_WEB_HOST/EDGE_WEB_PORT, 127.0.0.1:8080: HTTPS is a reverse proxy's job in front); its own
-        # server identity for the Gates page and signed commands.
+        # server identity for the Gates page, signed commands and the rosters and galleries it publishes to the
+        # gateways by itself (the centre's folder and its key, made by install.sh).
         Role(
             "web",
             "edge-server.service",
             "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL}"
-            " --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/@IDENTITY@.crt --key %d/@IDENTITY@.key",
+            " --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/@IDENTITY@.crt --key %d/@IDENTITY@.key"
+            " --centre @STATE_DIR@/centre --centre-key-file %d/centre.key",
             60,
+            credentials=("centre.key",),
         ),
     )
 }
@@ -123,6 +128,10 @@ def render_unit(role: str, name: str, layout: Layout | None = None) -> str:
         ("@TYPE@", "notify" if r.sends_ready else "exec"),
         ("@READY_NOTE@", ready_note),
         ("@COMMAND@", r.command),
+        (
+            "@MORE_CREDENTIALS@",
+            "\n".join(f"LoadCredential={c}:@CONFIG_DIR@/{c}" for c in r.credentials) or "# (no other credential)",
+        ),
         ("@WATCHDOG_LINE@", wd_line),
         ("@WATCHDOG_NOTE@", wd_note),
         ("@ROLE@", role),

@@ -108,12 +108,12 @@ def replay_cmd(
 
     if all_pending == bool(ids):
         raise click.UsageError("give dead letter ids, or --all-pending")
-    hook = None
+    db = _db(store_url)
+    hook, schools = None, None
     if notify_config is not None:
         from edge.cli import _notify_hook
 
-        hook = _notify_hook(notify_config)
-    db = _db(store_url)
+        hook, schools = _notify_hook(notify_config, store_url)  # the same hook as the collector's
     store = open_store(store_url)
     try:
         if all_pending:
@@ -122,6 +122,9 @@ def replay_cmd(
     finally:
         store.close()
         db.close()
+        if schools is not None:
+            schools.stop()
+            schools.db.close()
     for r in results:
         click.echo(f"{r.id:>6}  {r.outcome:14} {r.detail}")
     sys.exit(1 if any(r.outcome in ("refused", "not_found") for r in results) else 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ class NotifyHook:
     it (the same student's second tap) hits the jobs' unique key. An exception here rolls the batch back and
     stops the collector unacknowledged — nothing is lost, and a bug cannot silently drop notices."""
 
-    def __init__(self, directories: dict[str, SchoolDirectory]) -> None:
+    def __init__(self, directories: Mapping[str, SchoolDirectory]) -> None:
         self.directories = directories
         self.queued = 0
 

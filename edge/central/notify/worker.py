@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ class Notifier:
     def __init__(
         self,
         notify: NotifyConfig,
-        directories: dict[str, SchoolDirectory],
+        directories: Mapping[str, SchoolDirectory],
         connect: Connect,
         arrivals: Arrivals | None = None,
         *,
