@@ -16,7 +16,7 @@ from edge.central.school.edits import register_gateway
 from edge.central.web import audit
 from edge.devtools.postgres import PostgresServer
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
-from tests.web_support import SITE, csrf_from, login, make_web
+from tests.web_support import SCHOOL_MORNING, SITE, csrf_from, login, make_web
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,8 +32,10 @@ def web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, T
 
 
 def tap(site: str, gateway: str) -> dict[str, Any]:
+    """Minh An's card at 07:30 on the test school morning (a school day: her guardian is told of arrivals)."""
+    at = rfc3339_ms(SCHOOL_MORNING)
     return CheckIn(
-        new_event_id(), site, gateway, "main-in", "in", rfc3339_ms(), 1, "card", "an", "granted", card_uid="0F00A1B2C3"
+        new_event_id(), site, gateway, "main-in", "in", at, 1, "card", "an", "granted", card_uid="0F00A1B2C3"
     ).to_dict()
 
 
@@ -79,6 +81,8 @@ def test_office_replays_a_dead_letter_once(web: tuple[Any, TestClient]) -> None:
     r = c.post(url, data={"csrf_token": csrf_from(r.text)})
     assert "Lượt quẹt này đã được lưu trước đó" in r.text
     assert stored(ctx, event["event_id"]) == 1, "exactly once"
+    jobs = ctx.db.query("SELECT kind FROM notify_jobs WHERE person_id = 'an'")
+    assert [j["kind"] for j in jobs] == ["arrived"], "the parent's notice queued once, with the stored tap"
     r = c.post(f"/s/{SITE}/gates/dead-letters/{ids['gw-o']}/replay", data={"csrf_token": csrf_from(r.text)})
     assert r.status_code == 404, "another school's dead letter"
 
