@@ -209,6 +209,14 @@ def test_install_refuses_a_second_centre_role_with_another_store(pki: Pki, tmp_p
         return subprocess.run(["sh", "-c", block], cwd=bundle, capture_output=True, text=True, check=False)
 
     assert guard(a).returncode == 0
+    script = (a / "install.sh").read_text()
+    copy = script[script.index("for f in *.yaml") : script.index("done", script.index("for f in *.yaml")) + 4]
+    local = copy.replace("/etc/edge", str(etc)).replace("install -m 0640 -o root -g edge", "install -m 0640")
+    (etc / "tls").mkdir()
+    (etc / "collector.env").write_text("EDGE_METRICS=127.0.0.1:9200\n")  # the site's own setting
+    assert subprocess.run(["sh", "-c", local], cwd=a, check=False).returncode == 0
+    assert (etc / "collector.env").read_text() == "EDGE_METRICS=127.0.0.1:9200\n", "a role's own file is kept"
+    assert (etc / "tls" / "collector-collector-1.crt").exists()
     refused = guard(b)
     assert refused.returncode == 1 and "one store and one broker" in refused.stderr
     assert "two.sqlite" in refused.stderr

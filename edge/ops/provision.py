@@ -286,6 +286,7 @@ id edge >/dev/null 2>&1 || useradd --system --home-dir {var} --shell /usr/sbin/n
 {same_centre}install -d -m 0750 -o root -g edge {etc} {etc}/tls
 install -d -m 0750 -o edge -g edge {var}
 for f in *.yaml *.env *.csv tls/*.crt tls/crl.pem; do
+  if [ "$f" = "{role}.env" ] && [ -e "{etc}/$f" ]; then continue; fi  # the site's own settings (secrets) are kept
   if [ -e "$f" ]; then install -m 0640 -o root -g edge "$f" "{etc}/$f"; fi
 done
 for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
