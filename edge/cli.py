@@ -723,10 +723,12 @@ def _register() -> None:
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
     from edge.bench.security import bench_security_cmd
+    from edge.bench.state import bench_state_cmd
 
     collector.add_command(dead_letters)
     bench.add_command(bench_notify_cmd)
     bench.add_command(bench_security_cmd)
+    bench.add_command(bench_state_cmd)
 
 
 _register()
