@@ -36,8 +36,9 @@ def test_a_refused_first_tap_arrives_once_the_broker_learns_the_gateway(
     gw = Gateway(cfg)
     try:
         gw.start()
-        wait_until(sim.client_connected.is_set, 10, "reader open")
+        wait_until(lambda: gw.readers[0][1].connections == 1 and sim.client_connected.is_set(), 10, "reader open")
         sim.tap("0F00D4E5F6", repeats=1)
+        wait_until(lambda: gw.recorder.recorded == 1, 10, "the tap decided")
         wait_until(lambda: gw.forwarder.stats.refused >= 1, 20, "the broker refusing the tap (PUBACK 0x87)")
         assert "Not authorized" in (gw.forwarder.stats.last_error or "")
         assert gw.outbox.depth() == 1, "the refused tap is kept in the outbox, not dropped"
