@@ -116,6 +116,9 @@ class LiveSchools(Mapping[str, SchoolDirectory]):
         self._watcher = StateWatcher(self.db.url, changed, self.poll_s, name=name)
         self._watcher.start()
         self.reload_all()  # what changed before the watcher started
+        # the watcher reloads from now on: get() never reads the store, so the collector's notify hook, called
+        # inside its batch transaction, never waits on a reload
+        self.check_s = float("inf")
         return self
 
     def stop(self) -> None:
