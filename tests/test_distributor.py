@@ -56,8 +56,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def retained(broker: MosquittoBroker) -> Iterator[Publisher]:
-    """A reader of what is retained for the site (cleared before and after: the session broker is shared)."""
-    with Publisher("127.0.0.1", broker.port, broker.identity(SERVER, "server"), "test-distributor-read") as p:
+    """A reader of what is retained for the site (cleared before and after: the session broker is shared). An
+    identity of its own: the broker binds the client id to the certificate, one connection per identity."""
+    reader = "test-distributor-read"
+    with Publisher("127.0.0.1", broker.port, broker.identity(reader, "server"), reader) as p:
         for kind in KINDS:
             p.clear(SITE, kind)
         yield p

@@ -121,23 +121,35 @@ def test_no_devices_skips_the_hardware(broker: MosquittoBroker, tmp_path: Path) 
 def test_the_broker_check_leaves_the_running_gateway_connected_and_sees_a_revoked_certificate(
     broker: MosquittoBroker, reader: Rdm6300Simulator, tmp_path: Path
 ) -> None:
+    import subprocess
+    import sys
     import threading
+
+    import yaml
 
     from tests.helpers import client
 
     config = setup_gateway(tmp_path, broker, reader.port)
+    # the running gateway: its session on the broker, and its pid file naming a live `edge gateway run` process
+    data = yaml.safe_load(config.read_text())
+    service = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(300)", "edge", "gateway", "run"], stdin=subprocess.DEVNULL
+    )
+    (Path(data["storage"]["database"]).parent / "gateway.pid").write_text(f"{service.pid}\n")
     running = client(broker, "gw-doctor", "gateway")  # the gateway's own session, as the service holds it
     gone = threading.Event()
     running.on_disconnect = lambda *_a: gone.set()
     try:
         _code, checks = doctor(config, "--no-devices")
         assert status(checks, "broker") == "ok", checks["broker"]
+        assert "not probed because the gateway is running" in checks["broker"][0]["detail"]
         running.publish("edge/v1/test-school/gw-doctor/health", b"{}", qos=1).wait_for_publish(5)
         assert not gone.is_set(), "the doctor's check took over the running gateway's session"
     finally:
         running.disconnect()
         running.loop_stop()
-    import yaml
+        service.kill()
+        service.wait()
 
     revoked = tmp_path / "revoked"
     revoked.mkdir()
@@ -146,5 +158,32 @@ def test_the_broker_check_leaves_the_running_gateway_connected_and_sees_a_revoke
     data["gateway_id"], data["broker"] = "gw-doctor-revoked", broker.client_config("gw-doctor-revoked")
     config.write_text(yaml.safe_dump(data))
     broker.revoke("gw-doctor-revoked")
-    _code, checks = doctor(config, "--no-devices")
+    _code, checks = doctor(config, "--no-devices", "--no-probe")
     assert status(checks, "broker") == "fail" and "TLS refused" in checks["broker"][0]["detail"], checks["broker"]
+
+
+def test_a_stale_pid_file_does_not_count_as_a_running_gateway(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from edge.gateway import pidfile
+
+    db = tmp_path / "gateway.sqlite"
+    assert not pidfile.running(db)  # no file
+    pidfile.write(db)  # this pytest process: alive, but not an edge gateway
+    assert not pidfile.running(db)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())", "edge", "gateway"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pidfile.path_for(db).write_text(done.stdout)  # an edge gateway that has exited (kill -9, power cut)
+    assert not pidfile.running(db)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "edge", "gateway", "run"])
+    try:
+        pidfile.path_for(db).write_text(f"{alive.pid}\n")
+        assert pidfile.running(db)
+    finally:
+        alive.kill()
+        alive.wait()

@@ -73,7 +73,7 @@ def test_gateway_unit_is_notify_with_watchdog_restart_dedicated_user_and_hardeni
     assert "ProtectClock" not in svc, "its filter denies adjtimex, which the clock check reads"
     assert set(svc["LoadCredential"]) == {
         f"gallery.key:{lay.config_dir}/gallery.key",
-        f"client.key:{lay.config_dir}/tls/client.key",
+        f"gateway-gw-north.key:{lay.config_dir}/tls/gateway-gw-north.key",
     }
     assert one(unit, "Service", "DevicePolicy") == "closed" and "char-video4linux rw" in svc["DeviceAllow"]
     assert one(unit, "Install", "WantedBy") == "multi-user.target"
@@ -95,10 +95,14 @@ def test_collector_unit_has_no_devices_and_a_watchdog_on_its_writer_loop(tmp_pat
     assert one(unit, "Service", "WatchdogSec") == "60s"
     assert one(unit, "Service", "PrivateDevices") == "yes" and one(unit, "Service", "ProtectClock") == "yes"
     assert one(unit, "Service", "ExecStart").endswith(
-        f"collector run --id collector-1 --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/client.crt"
-        " --key %d/client.key"
+        f"collector run --id collector-1 --ca {lay.config_dir}/tls/ca.crt"
+        f" --cert {lay.config_dir}/tls/collector-collector-1.crt --key %d/collector-collector-1.key"
+        f" --notify-config {lay.config_dir}/central.yaml"
     )
-    assert one(unit, "Service", "EnvironmentFile") == f"-{lay.config_dir}/collector.env"
+    assert unit["Service"]["EnvironmentFile"] == [f"{lay.config_dir}/centre.env", f"-{lay.config_dir}/collector.env"]
+    assert one(unit, "Service", "LoadCredential") == (
+        f"collector-collector-1.key:{lay.config_dir}/tls/collector-collector-1.key"
+    )
     for key, value in HARDENING.items():
         assert one(unit, "Service", key) == value, key
 
@@ -109,7 +113,7 @@ def test_notifier_is_notify_with_a_watchdog_longer_than_a_slow_send(tmp_path: Pa
     assert one(unit, "Service", "Type") == "notify", "edge notify run sends READY=1 once its threads run"
     assert one(unit, "Service", "WatchdogSec") == "180s"
     assert one(unit, "Service", "ExecStart") == f"{lay.bin} notify run -c {lay.config_dir}/central.yaml"
-    assert one(unit, "Service", "EnvironmentFile") == f"-{lay.config_dir}/notifier.env"
+    assert unit["Service"]["EnvironmentFile"] == [f"{lay.config_dir}/centre.env", f"-{lay.config_dir}/notifier.env"]
     for key, value in HARDENING.items():
         assert one(unit, "Service", key) == value, key
 
@@ -125,10 +129,15 @@ def test_web_unit_is_notify_with_a_watchdog_on_its_live_feed(tmp_path: Path) -> 
     assert one(unit, "Service", "Type") == "notify", "edge server run sends READY=1 once uvicorn listens"
     assert one(unit, "Service", "WatchdogSec") == "60s"
     assert one(unit, "Service", "ExecStart") == (
-        f"{lay.bin} server run -c {lay.config_dir}/central.yaml --store ${{EDGE_STORE_URL}} --host 127.0.0.1"
-        " --port 8080"
+        f"{lay.bin} server run -c {lay.config_dir}/central.yaml --store ${{EDGE_STORE_URL}}"
+        f" --ca {lay.config_dir}/tls/ca.crt --cert {lay.config_dir}/tls/web-web-1.crt"
+        f" --key %d/web-web-1.key --centre {lay.state_dir}/centre --centre-key-file %d/centre.key"
     )
-    assert one(unit, "Service", "EnvironmentFile") == f"-{lay.config_dir}/web.env"
+    assert unit["Service"]["LoadCredential"] == [
+        f"web-web-1.key:{lay.config_dir}/tls/web-web-1.key",
+        f"centre.key:{lay.config_dir}/centre.key",
+    ]
+    assert unit["Service"]["EnvironmentFile"] == [f"{lay.config_dir}/centre.env", f"-{lay.config_dir}/web.env"]
     for key, value in HARDENING.items():
         assert one(unit, "Service", key) == value, key
 

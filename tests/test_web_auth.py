@@ -273,8 +273,10 @@ def test_users_of_every_role_exist(web: Any) -> None:
     assert ctx.accounts.get("teacher6a").classes == ("6A",)
     with pytest.raises(AccountError, match="already exists"):
         ctx.accounts.add("office", "another-password", "office", site_id=SITE)
-    with pytest.raises(AccountError, match="needs at least one class"):
+    with pytest.raises(AccountError, match="belong to one school"):
         ctx.accounts.add("t2", "another-password", "teacher")
+    with pytest.raises(AccountError, match="classes are a teacher's"):
+        ctx.accounts.add("t2", "another-password", "guard", site_id=SITE, classes=("6A",))
     with pytest.raises(AccountError, match="role"):
         ctx.accounts.add("t3", "another-password", "principal")
     for role, classes in (("teacher", ("6A",)), ("office", ()), ("guard", ())):  # review M3: one school each

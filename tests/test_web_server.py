@@ -58,7 +58,7 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
         "x2",
         stdin="a-long-password\n",
     )
-    assert r.returncode == 2 and "at least one class" in r.stderr
+    assert r.returncode == 2 and "belong to one school" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "office", "--password-stdin", "x3", stdin="short\n")
     assert r.returncode == 2 and "at least 10 characters" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "guard", "--password-stdin", "x4",

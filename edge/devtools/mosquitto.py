@@ -162,6 +162,23 @@ class MosquittoBroker:
         raise RuntimeError(f"mosquitto did not reload within {timeout}s; see {self.log}")
 
     @property
+    def broker_dir(self) -> Path:
+        """The broker folder as `edge broker config` writes it (with broker.json): what `edge provision gateway
+        --broker-dir` and `edge pki revoke --broker-dir` rewrite and reload."""
+        return self.workdir / "etc"
+
+    def _record_reload(self) -> None:
+        """A PID file for this process (Mosquitto writes none in the foreground) and broker.json naming it, so the
+        tools reload THIS broker with SIGHUP as they reload a site's."""
+        if self.pki is None or self._proc is None:
+            return
+        from edge.security.broker_reload import BrokerDeployment, save
+
+        pidfile = self.workdir / "mosquitto.pid"
+        pidfile.write_text(f"{self._proc.pid}\n")
+        save(BrokerDeployment(self.broker_dir, self.pki.dir, pidfile=pidfile, host=self.host, port=self.port))
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -174,6 +191,7 @@ class MosquittoBroker:
             [find_mosquitto(), "-c", str(self.conf)], stdout=logf, stderr=logf, stdin=subprocess.DEVNULL
         )
         logf.close()
+        self._record_reload()
         # The port may still be in TIME_WAIT from the previous run: give mosquitto a few tries.
         if not wait_for_port(self.host, self.port, timeout) or not self.running:
             self.stop()

@@ -25,6 +25,7 @@ from edge.camera.opencv_source import OpenCvSource
 from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
 from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.gateway import pidfile
 from edge.gateway.command_auth import CommandAuthorizer, NonceStore
 from edge.gateway.device_events import DeviceEventPublisher
 from edge.gateway.devices import GateDevices
@@ -130,6 +131,7 @@ class Gateway:
         log.info("gateway %s/%s starting (edge %s)", cfg.site_id, cfg.gateway_id, __version__)
 
         # 1. local state
+        pidfile.write(cfg.storage.database)  # edge doctor: the gateway runs here (edge/gateway/pidfile.py)
         self.outbox = Outbox(
             cfg.storage.database,
             max_events=cfg.storage.outbox_max_events,
@@ -437,6 +439,7 @@ class Gateway:
         self.transport.stop(final=(self.topics.status, b"stopped"))
         self.roster.close()
         self.outbox.close()
+        pidfile.remove(self.cfg.storage.database)
         log.info("gateway stopped")
 
     def alarms(self) -> list[str]:

@@ -51,7 +51,9 @@ class Limits:
     outbox_warn_age_s: float = 600.0
 
 
-def run_checks(config_path: Path, *, devices: bool = True, limits: Limits | None = None) -> list[Check]:
+def run_checks(
+    config_path: Path, *, devices: bool = True, limits: Limits | None = None, probe: bool | None = None
+) -> list[Check]:
     from edge.config.loader import ConfigError, ConfigIssue, load_config
 
     lim = limits or Limits()
@@ -69,7 +71,7 @@ def run_checks(config_path: Path, *, devices: bool = True, limits: Limits | None
         out += list(_cameras(cfg, lim))
         out += list(_readers(cfg, lim))
         out += list(_controllers(cfg, lim))
-    out.append(_broker(cfg, lim))
+    out.append(_broker(cfg, lim, probe))
     out.append(_identity(cfg))
     out.append(_clock(cfg))
     out.append(_disk(cfg, lim))
@@ -197,29 +199,89 @@ def _controllers(cfg: GatewayConfig, lim: Limits) -> Iterator[Check]:
 
 
 # network and identity ---------------------------------------------------------------------------------
-def _broker(cfg: GatewayConfig, lim: Limits) -> Check:
+def _broker(cfg: GatewayConfig, lim: Limits, probe: bool | None = None) -> Check:
+    """What the broker really accepts: a QoS 1 publish with this gateway's identity on a topic it must be allowed
+    to write (edge/transport/probe.py); a connection alone proves nothing (the ACL is checked per publish).
+
+    The broker binds the client id to the certificate (edge/security/broker_config.py), so that probe connects AS
+    the gateway and would replace a running gateway's session for a moment. `probe=None` (the default) probes only
+    when the gateway is not running here (`gateway_running`); while it runs, the check is a TLS handshake with the
+    gateway's certificate (CA, name, CRL) and says that publishing rights were not probed. `probe=True` forces it."""
     from edge.gateway.service import mqtt_transport_for
     from edge.topics import GatewayTopics
+    from edge.transport.probe import NOT_AUTHORIZED, probe_publish, probe_topic
 
     topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)
     settings = mqtt_transport_for(cfg, topics).settings
     tls = settings.tls
-    where = f"{cfg.broker.host}:{cfg.broker.port} ({'TLS' if tls is not None else 'plaintext'})"
+    how = "TLS" if tls is not None else "plaintext"
+    where = f"{cfg.broker.host}:{cfg.broker.port} ({how})"
+    unreachable_fix = (
+        "is the broker up and reachable (`nc -vz HOST PORT`)? firewall? for TLS: the CA, certificate and the"
+        " broker's name must match (`edge pki show`); a revoked certificate is refused"
+    )
+    if probe is None:
+        probe = tls is None or not gateway_running(cfg)
+    if not probe:
+        try:
+            error = _tls_handshake(settings, lim.timeout_s)
+        except Exception as exc:  # a TLS file that cannot be read, a bad host name
+            return Check("broker", "fail", f"{where}: {exc}", "check broker.host/port and the TLS files")
+        if error is not None:
+            return Check(
+                "broker", "fail", f"{where}: no TLS session within {lim.timeout_s:.0f}s ({error})", unreachable_fix
+            )
+        return Check(
+            "broker",
+            "ok",
+            f"{where} completes a TLS handshake with this gateway's certificate; its publishing rights were not"
+            " probed because the gateway is running (the probe would replace its session)",
+            "to probe them: stop the gateway, then `edge doctor --probe`",
+        )
+    settings = dataclasses.replace(settings, client_id=f"{cfg.mqtt_client_id}-doctor")
     try:
-        error = _tls_handshake(settings, lim.timeout_s) if tls is not None else _mqtt_connect(settings, lim.timeout_s)
+        result = probe_publish(settings, probe_topic(topics), lim.timeout_s)
     except Exception as exc:  # a TLS file that cannot be read, a bad host name
         return Check("broker", "fail", f"{where}: {exc}", "check broker.host/port and the TLS files")
-    if error is None:
+    if result.accepted:
         status: Status = "warn" if tls is None else "ok"
         fix = "" if tls is not None else "plaintext MQTT: configure broker.tls (`edge provision` writes it)"
-        return Check("broker", status, f"{where} accepts this gateway", fix)
+        return Check("broker", status, f"{where} accepts this gateway: {result.detail}", fix)
+    if result.reason_code == NOT_AUTHORIZED:
+        return Check(
+            "broker",
+            "fail",
+            f"{where} connects this gateway but {result.detail}: its check-ins would be refused",
+            f"the broker's ACL has no rights for {cfg.gateway_id}: on the server, `edge provision gateway"
+            f" {cfg.gateway_id} … --broker-dir DIR` (or `edge broker refresh --dir DIR`) rewrites it and reloads"
+            " the broker",
+        )
+    if result.connected:
+        return Check("broker", "fail", f"{where}: {result.detail}", "read the broker's log for this client id")
     return Check(
-        "broker",
-        "fail",
-        f"{where}: no connection within {lim.timeout_s:.0f}s ({error})",
-        "is the broker up and reachable (`nc -vz HOST PORT`)? firewall? for TLS: the CA, certificate and the"
-        " broker's name must match (`edge pki show`); a revoked certificate is refused",
+        "broker", "fail", f"{where}: no connection within {lim.timeout_s:.0f}s ({result.detail})", unreachable_fix
     )
+
+
+def gateway_running(cfg: GatewayConfig) -> bool:
+    """Whether this gateway runs on this machine: systemd says edge-gateway is active, or the gateway's pid file
+    names a live gateway process (one started by hand; edge/gateway/pidfile.py)."""
+    import shutil
+    import subprocess
+
+    from edge.gateway import pidfile
+
+    if pidfile.running(cfg.storage.database):
+        return True
+    if shutil.which("systemctl") is None:
+        return False
+    try:
+        active = subprocess.run(
+            ["systemctl", "is-active", "--quiet", "edge-gateway"], check=False, capture_output=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return active.returncode == 0
 
 
 def _tls_handshake(settings: MqttSettings, timeout_s: float) -> str | None:
@@ -243,19 +305,6 @@ def _tls_handshake(settings: MqttSettings, timeout_s: float) -> str | None:
     except OSError as exc:
         return str(exc) or type(exc).__name__
     return None
-
-
-def _mqtt_connect(settings: MqttSettings, timeout_s: float) -> str | None:
-    """A plaintext broker (no identity to take over): an MQTT CONNECT under another client id."""
-    from edge.transport.mqtt import MqttTransport
-
-    t = MqttTransport(dataclasses.replace(settings, client_id=f"{settings.client_id}-doctor", will=None, online=None))
-    t.start()
-    try:
-        connected = t.wait_connected(timeout_s)
-        return None if connected else (t.last_error or "no answer")
-    finally:
-        t.stop()
 
 
 def _identity(cfg: GatewayConfig) -> Check:

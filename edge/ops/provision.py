@@ -2,8 +2,13 @@
 
     OUT/
       config.yaml            gateway: validated, absolute paths of the target machine (/etc/edge, /var/lib/edge)
-      collector.env          collector: the store URL and the broker, read by its unit (EnvironmentFile=)
-      tls/ca.crt client.crt client.key    from the site PKI (edge/security/pki.py); the key 0600
+      centre.env             collector, notifier, web app: THE store URL, the broker and the central configuration,
+                             the same file for every centre unit (EnvironmentFile=; install.sh refuses a different one)
+      ROLE.env               a centre role's own extras (its metrics port)
+      central.yaml           with --central: the one central configuration (channels, schools), validated
+      tls/ca.crt crl.pem     the site CA and CRL (edge/security/pki.py)
+      tls/ROLE-NAME.crt .key this machine role's identity under its own name (the key 0600): a collector, a
+                             notifier and a web app on one server keep three identities, none replaces another
       edge-ROLE.service      the systemd unit (edge/ops/units.py)
       install.sh             run as root on the target: user edge, files in place, unit enabled and started
 
@@ -24,9 +29,32 @@ from typing import Any
 
 import yaml
 
-from edge.ops.units import ROLES, Layout, render_unit, unit_name
+from edge.ops.units import CENTRE_ENV, ROLES, Layout, identity_file, render_unit, unit_name
 
 EMPTY_ROSTER = "person_id,name,class,card_uid\n"
+METRICS = {"collector": "127.0.0.1:9109", "notifier": "127.0.0.1:9110", "web": "127.0.0.1:9111"}
+"""Each centre role's metrics address: in its own ROLE.env, as they differ (EDGE_METRICS in centre.env would make
+three processes on one server fight for one port)."""
+
+
+def default_store(layout: Layout) -> str:
+    """The centre's one store when --store is not given: a SQLite file in the state folder (four slashes)."""
+    return f"sqlite:///{layout.state_dir}/centre.sqlite"
+
+
+def centre_env(store_url: str, host: str, port: int, layout: Layout) -> str:
+    """centre.env: the same text for every centre role provisioned with the same --store and --server."""
+    if "\n" in store_url or not store_url:
+        raise ProvisionError(
+            "--store: one line, e.g. postgresql://edge@db/edge or sqlite:////var/lib/edge/centre.sqlite"
+        )
+    return (
+        "# The centre's one configuration, shared by every centre unit (collector, notifier, web app).\n"
+        "# Written by `edge provision`: provision every centre role with the same --store and --server.\n"
+        f"EDGE_STORE_URL={store_url}\n"
+        f"EDGE_MQTT_HOST={host}\nEDGE_MQTT_PORT={port}\n"
+        f"EDGE_CENTRAL_CONFIG={layout.config_dir}/central.yaml\n"
+    )
 
 
 class ProvisionError(Exception):
@@ -93,13 +121,14 @@ def _tls(plan: Plan, pki_dir: Path, site: str, role: str, dry_run: bool) -> None
     if pki.site != site:
         raise ProvisionError(f"the PKI in {pki_dir} is site {pki.site!r}, not {site!r}")
     ident = pki.get(plan.name)
+    base = f"tls/{identity_file(plan.role, plan.name)}"
     if ident is None and dry_run:
         plan.notes.append(f"would issue a {role} certificate for {plan.name} in {pki_dir}")
         plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
         if (crl := _crl(pki_dir)) is not None:
             plan.add("tls/crl.pem", crl.read_bytes())
-        plan.add("tls/client.crt", b"(issued on the real run)")
-        plan.add("tls/client.key", b"(issued on the real run)", 0o600)
+        plan.add(f"{base}.crt", b"(issued on the real run)")
+        plan.add(f"{base}.key", b"(issued on the real run)", 0o600)
         return
     try:
         ident = pki.issue(plan.name, role)  # type: ignore[arg-type]  # returns the existing one when issued
@@ -108,8 +137,10 @@ def _tls(plan: Plan, pki_dir: Path, site: str, role: str, dry_run: bool) -> None
     plan.add("tls/ca.crt", pki.ca_cert_path.read_bytes())
     if (crl := _crl(pki_dir)) is not None:
         plan.add("tls/crl.pem", crl.read_bytes())
-    plan.add("tls/client.crt", ident.cert_path.read_bytes())
-    plan.add("tls/client.key", ident.key_path.read_bytes(), 0o600)
+    if ident.role != role:
+        raise ProvisionError(f"{plan.name} is already issued as a {ident.role} in {pki_dir}, not a {role}")
+    plan.add(f"{base}.crt", ident.cert_path.read_bytes())
+    plan.add(f"{base}.key", ident.key_path.read_bytes(), 0o600)
 
 
 def _crl(pki_dir: Path) -> Path | None:
@@ -125,12 +156,13 @@ def gateway_config(
     from edge.config.model import BrokerConfig
 
     etc, var = layout.config_dir, layout.state_dir
+    ident = identity_file("gateway", name)
     broker: dict[str, Any] = {"host": host, "port": port}
     if "tls" in BrokerConfig.model_fields:  # the TLS section of #6
         broker["tls"] = {
             "ca": f"{etc}/tls/ca.crt",
-            "cert": f"{etc}/tls/client.crt",
-            "key": "${CREDENTIALS_DIRECTORY:-" + f"{etc}/tls" + "}/client.key",
+            "cert": f"{etc}/tls/{ident}.crt",
+            "key": "${CREDENTIALS_DIRECTORY:-" + f"{etc}/tls" + "}/" + f"{ident}.key",  # the unit's LoadCredential=
         }
         if with_crl:  # revoked operators' signed commands are refused (re-provision after each revocation)
             broker["tls"]["crl"] = f"{etc}/tls/crl.pem"
@@ -165,6 +197,8 @@ def plan(
     layout: Layout | None = None,
     roster: Path | None = None,
     gallery_key: Path | None = None,
+    store_url: str | None = None,
+    central: Path | None = None,
     dry_run: bool = False,
 ) -> Plan:
     """What provisioning `role` `name` writes into `out` (nothing is written here)."""
@@ -195,23 +229,31 @@ def plan(
         else:
             p.notes.append("install.sh makes this gateway's own gallery key; its gallery comes from the centre")
         p.notes.append("edit config.yaml's gates (camera source, reader port, controller) for this gate's hardware")
-    elif role == "notifier":
-        store = f"sqlite:///{lay.state_dir}/central.sqlite"
-        p.add("notifier.env", f"EDGE_STORE_URL={store}\n", 0o640)
-        p.notes.append(f"copy central.yaml (channels, schools) to {lay.config_dir}/central.yaml")
-        p.notes.append("notifier.env: point EDGE_STORE_URL at the collector's store (PostgreSQL for several hosts)")
-    elif role == "web":
-        p.add("web.env", f"EDGE_STORE_URL=sqlite:///{lay.state_dir}/collector.sqlite\n", 0o640)
-        p.notes.append(f"copy central.yaml (schools) to {lay.config_dir}/central.yaml")
-        p.notes.append("web.env: the collector's store; then `edge server user add --store URL --role admin NAME`")
-        p.notes.append("put HTTPS in front of 127.0.0.1:8080 (a reverse proxy); the unit serves plain HTTP locally")
-    elif role == "collector":
-        p.add(
-            "collector.env",
-            f"EDGE_MQTT_HOST={host}\nEDGE_MQTT_PORT={port}\nEDGE_STORE_URL=sqlite:///{lay.state_dir}/collector.sqlite\n"
-            f"EDGE_METRICS=127.0.0.1:9109\n",
-            0o640,
-        )
+    else:  # a centre role: one centre.env for all of them, its own extras, the central configuration
+        p.add(CENTRE_ENV, centre_env(store_url or default_store(lay), host, port, lay), 0o640)
+        extra = "EDGE_WEB_HOST=127.0.0.1\nEDGE_WEB_PORT=8080\n" if role == "web" else ""
+        p.add(f"{role}.env", f"{extra}EDGE_METRICS={METRICS[role]}\n", 0o640)
+        if central is not None:
+            from edge.config.central import load_central_config
+
+            try:
+                load_central_config(central)
+            except ConfigError as exc:
+                raise ProvisionError(f"{central} does not validate:\n{exc}") from None
+            p.add("central.yaml", central.read_bytes(), 0o640)
+        else:
+            p.notes.append(f"no --central: copy central.yaml (channels, schools) to {lay.config_dir}/central.yaml")
+        if store_url is None:
+            p.notes.append(f"no --store: the centre's store is {default_store(lay)} (SQLite; one server)")
+        if role == "notifier":
+            p.notes.append("channel secrets (${EDGE_SMTP_PASSWORD}, …) go in notifier.env, read by this unit only")
+        if role == "web":
+            p.notes.append("then: `edge server user add --store URL --role admin --site SITE NAME` (the first admin)")
+            p.notes.append("put HTTPS in front of 127.0.0.1:8080 (a reverse proxy); the unit serves plain HTTP locally")
+            p.notes.append(
+                f"install.sh makes the centre's gallery key ({lay.config_dir}/centre.key, once): the web app builds,"
+                " signs and publishes rosters and galleries to the gateways by itself"
+            )
     _tls(p, pki_dir, site, ROLES[role].pki_role, dry_run)
     p.add(unit_name(role), unit)
     p.add("install.sh", _install_script(role, lay), 0o755)
@@ -220,31 +262,46 @@ def plan(
 
 def _install_script(role: str, lay: Layout) -> str:
     etc, var, unit = lay.config_dir, lay.state_dir, unit_name(role)
-    secret = "tls/client.key" + (" gallery.key" if role == "gateway" else "")
+    secret = "tls/*.key" + (" gallery.key" if role == "gateway" else "")
+    own_key = (
+        _key_step(etc / "gallery.key") if role == "gateway" else _key_step(etc / "centre.key") if role == "web" else ""
+    )
+    same_centre = (
+        f"""if [ -e {etc}/{CENTRE_ENV} ] && ! cmp -s {CENTRE_ENV} {etc}/{CENTRE_ENV}; then
+  echo "{etc}/{CENTRE_ENV} differs from this bundle's: every centre unit must use one store and one broker" >&2
+  diff {etc}/{CENTRE_ENV} {CENTRE_ENV} >&2 || true
+  echo "provision every centre role with the same --store and --server (or remove the old file first)" >&2
+  exit 1
+fi
+"""
+        if role != "gateway"
+        else ""
+    )
     return f"""#!/bin/sh
 # Generated by `edge provision {role}`. Run as root on the target machine, from this folder. Idempotent.
 set -eu
 cd "$(dirname "$0")"
 id edge >/dev/null 2>&1 || useradd --system --home-dir {var} --shell /usr/sbin/nologin edge
 {"usermod -a -G dialout,video edge" if role == "gateway" else ":"}
-install -d -m 0750 -o root -g edge {etc} {etc}/tls
+{same_centre}install -d -m 0750 -o root -g edge {etc} {etc}/tls
 install -d -m 0750 -o edge -g edge {var}
-for f in *.yaml *.env *.csv tls/ca.crt tls/crl.pem tls/client.crt; do
+for f in *.yaml *.env *.csv tls/*.crt tls/crl.pem; do
+  if [ "$f" = "{role}.env" ] && [ -e "{etc}/$f" ]; then continue; fi  # the site's own settings (secrets) are kept
   if [ -e "$f" ]; then install -m 0640 -o root -g edge "$f" "{etc}/$f"; fi
 done
 for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
   if [ -e "$f" ]; then install -m 0600 -o root -g root "$f" "{etc}/$f"; fi
 done
-{_gallery_key_step(etc) if role == "gateway" else ""}install -m 0644 {unit} /etc/systemd/system/{unit}
+{own_key}install -m 0644 {unit} /etc/systemd/system/{unit}
 systemctl daemon-reload
 systemctl enable --now {unit}
 systemctl --no-pager status {unit} | head -5
 """
 
 
-def _gallery_key_step(etc: Path) -> str:
-    """This gateway's own at-rest key for the gallery the centre sends (made once, here, never copied)."""
-    key = f"{etc}/gallery.key"
+def _key_step(key: Path) -> str:
+    """A key made once on the target, never copied: a gateway's own at-rest key for the gallery the centre sends
+    (gallery.key), the web app's key for the centre's sealed galleries it builds and publishes (centre.key)."""
     return (
         f"if [ ! -e {key} ]; then (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > {key};"
         f" echo >> {key}); fi\n"

@@ -26,7 +26,15 @@ class Role:
     """Type=notify (READY=1 from edge.ops.supervision); False: Type=exec until the process sends it."""
     pki_role: str = "server"
     """The certificate role it gets from the site PKI (edge/security/pki.py)."""
+    credentials: tuple[str, ...] = ()
+    """More secrets (files of @CONFIG_DIR@) handed over as systemd credentials of the same name."""
 
+
+CENTRE_ENV = "centre.env"
+"""The ONE environment file of every centre unit (collector, notifier, web app): the store URL, the broker and the
+central configuration, written by `edge provision` (edge/ops/provision.py). One file, so the processes of a centre
+cannot disagree on which database they use (#20: the notifier once ran on an empty central.sqlite while the
+collector and the web app wrote collector.sqlite). A unit refuses to start without it (no '-' prefix)."""
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -35,29 +43,41 @@ ROLES: dict[str, Role] = {
         Role(
             "collector",
             "edge-server.service",
-            # the store URL and the broker come from @CONFIG_DIR@/collector.env (EDGE_STORE_URL, EDGE_MQTT_HOST, …);
-            # %d is the service's credentials directory
-            "collector run --id @NAME@ --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/client.crt"
-            " --key %d/client.key",
+            # the store URL and the broker from @CONFIG_DIR@/centre.env (EDGE_STORE_URL, EDGE_MQTT_HOST, …); the
+            # parents' notices queued in each batch's transaction from central.yaml; %d: the credentials directory
+            "collector run --id @NAME@ --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/@IDENTITY@.crt"
+            " --key %d/@IDENTITY@.key --notify-config @CONFIG_DIR@/central.yaml",
             # its writer loop beats at least every 0.1 s; 60 s leaves a slow PostgreSQL commit room
             60,
             pki_role="collector",
         ),
-        # the store URL from @CONFIG_DIR@/notifier.env (EDGE_STORE_URL); channels in central.yaml. Each channel
+        # the store URL from @CONFIG_DIR@/centre.env (EDGE_STORE_URL); channels in central.yaml. Each channel
         # loop beats per round and through its backoff pauses; a send is bounded by the channel's timeout_s
         # (10 s default; SMTP makes several round trips), so 180 s (a loop stuck for 90 s) is never a slow send.
         Role("notifier", "edge-server.service", "notify run -c @CONFIG_DIR@/central.yaml", 180),
         # the web app (#10): READY=1 once uvicorn listens, WATCHDOG=1 while its live-feed loop polls the store
-        # (every couple of seconds). The store URL from @CONFIG_DIR@/web.env; HTTPS is a reverse proxy's job in
-        # front of 127.0.0.1:8080. The gates page needs a PKI folder (--pki/--identity): added by hand.
+        # (every couple of seconds). The store URL and the broker from @CONFIG_DIR@/centre.env, its address from
+        # web.env (EDGE_WEB_HOST/EDGE_WEB_PORT, 127.0.0.1:8080: HTTPS is a reverse proxy's job in front); its own
+        # server identity for the Gates page, signed commands and the rosters and galleries it publishes to the
+        # gateways by itself (the centre's folder and its key, made by install.sh).
         Role(
             "web",
             "edge-server.service",
-            "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL} --host 127.0.0.1 --port 8080",
+            "server run -c @CONFIG_DIR@/central.yaml --store ${EDGE_STORE_URL}"
+            " --ca @CONFIG_DIR@/tls/ca.crt --cert @CONFIG_DIR@/tls/@IDENTITY@.crt --key %d/@IDENTITY@.key"
+            " --centre @STATE_DIR@/centre --centre-key-file %d/centre.key",
             60,
+            credentials=("centre.key",),
         ),
     )
 }
+
+
+def identity_file(role: str, name: str) -> str:
+    """The base name of a machine role's certificate and key in @CONFIG_DIR@/tls/ (and of its systemd credential):
+    `<role>-<name>`, so a collector, a notifier and a web app installed on one server keep their own identities
+    (every bundle once installed its identity as tls/client.{crt,key}: the last one installed replaced the others)."""
+    return f"{role}-{name}"
 
 
 class UnitError(Exception):
@@ -108,9 +128,14 @@ def render_unit(role: str, name: str, layout: Layout | None = None) -> str:
         ("@TYPE@", "notify" if r.sends_ready else "exec"),
         ("@READY_NOTE@", ready_note),
         ("@COMMAND@", r.command),
+        (
+            "@MORE_CREDENTIALS@",
+            "\n".join(f"LoadCredential={c}:@CONFIG_DIR@/{c}" for c in r.credentials) or "# (no other credential)",
+        ),
         ("@WATCHDOG_LINE@", wd_line),
         ("@WATCHDOG_NOTE@", wd_note),
         ("@ROLE@", role),
+        ("@IDENTITY@", identity_file(role, name)),
         ("@NAME@", name),
         ("@BIN@", str(lay.bin)),
         ("@PREFIX@", str(lay.prefix)),

@@ -64,21 +64,36 @@ def pki_issue(pki_dir: Path, role: Role, hosts: tuple[str, ...], renew: bool, na
         _fail(exc)
         return
     click.echo(f"{ident.role} {ident.name}: {ident.cert_path} (key {ident.key_path}, until {ident.not_after:%Y-%m-%d})")
-    click.echo("then: re-run `edge broker config` and reload the broker (systemctl reload mosquitto)")
+    click.echo("then: `edge broker refresh --dir BROKER_DIR` (the ACL gains it; `edge provision` does this itself)")
 
 
 @pki_group.command("revoke")
 @PKI_DIR
+@click.option(
+    "--broker-dir",
+    default=None,
+    envvar="EDGE_BROKER_DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The broker folder (`edge broker config --out`): its ACL and CRL are rewritten and the broker reloaded now.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="EDGE_STORE_URL",
+    help="The centre's store: a revoked gateway leaves its registry (the collector stops accepting it, live).",
+)
 @click.argument("name")
-def pki_revoke(pki_dir: Path, name: str) -> None:
-    """Revoke NAME: it goes into the CRL and out of the ACL."""
+def pki_revoke(pki_dir: Path, broker_dir: Path | None, store_url: str | None, name: str) -> None:
+    """Revoke NAME: it goes into the CRL and out of the ACL (with --broker-dir: at the running broker now) and, for
+    a gateway, out of the store's registry of gateways (with --store)."""
+    from edge.ops.gateway_registry import RegistryError, revoke_everywhere
+
     try:
-        changed = Pki(pki_dir).revoke(name)
-    except PkiError as exc:
+        for line in revoke_everywhere(Pki(pki_dir), name, broker_dir=broker_dir, store_url=store_url):
+            click.echo(line)
+    except (PkiError, RegistryError) as exc:
         _fail(exc)
-        return
-    click.echo(f"{'revoked' if changed else 'already revoked'} {name}")
-    click.echo("then: re-run `edge broker config`, reload the broker, and copy crl.pem to the gateways")
 
 
 @pki_group.command("crl")
@@ -124,12 +139,38 @@ def broker_group() -> None:
 @click.option("--port", default=8883, show_default=True, type=int)
 @click.option("--bind", default="", help="Listen address (default: all).")
 @click.option("--topic-prefix", default=DEFAULT_PREFIX, show_default=True)
+@click.option(
+    "--reload-command",
+    default="systemctl reload mosquitto",
+    show_default=True,
+    help="How `edge provision` / `edge pki revoke --broker-dir` / `edge broker refresh` make the broker re-read"
+    " its ACL and CRL.",
+)
+@click.option(
+    "--reload-pidfile",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Instead: SIGHUP the process whose PID this file holds (a Mosquitto run with -d and pid_file).",
+)
 def broker_config(
-    pki_dir: Path, site: str | None, out: Path, hosts: tuple[str, ...], port: int, bind: str, topic_prefix: str
+    pki_dir: Path,
+    site: str | None,
+    out: Path,
+    hosts: tuple[str, ...],
+    port: int,
+    bind: str,
+    topic_prefix: str,
+    reload_command: str,
+    reload_pidfile: Path | None,
 ) -> None:
-    """Write mosquitto.conf + acl + the broker's certificate, the CA and the CRL into OUT. Re-run after every
-    issue/revoke, then reload the broker (SIGHUP). Include it from /etc/mosquitto/conf.d/ or run
+    """Write mosquitto.conf + acl + the broker's certificate, the CA and the CRL into OUT, and how to reload it
+    (broker.json). `edge provision gateway --broker-dir OUT` and `edge pki revoke --broker-dir OUT` then rewrite
+    the ACL and CRL and reload the broker themselves. Include it from /etc/mosquitto/conf.d/ or run
     `mosquitto -c OUT/mosquitto.conf`; `chown -R mosquitto: OUT` (the key is 0600)."""
+    import shlex
+
+    from edge.security.broker_reload import BrokerDeployment, save
+
     try:
         files = write_broker_config(
             Pki(pki_dir), out, site=site, hosts=hosts, port=port, bind=bind, prefix=topic_prefix
@@ -137,8 +178,33 @@ def broker_config(
     except PkiError as exc:
         _fail(exc)
         return
-    for f in (files.conf, files.acl, files.cert, files.key, files.ca, files.crl):
+    record = save(
+        BrokerDeployment(
+            out,
+            pki_dir.resolve(),
+            topic_prefix,
+            reload_pidfile,
+            tuple(shlex.split(reload_command)),
+            hosts[0] if hosts else "localhost",
+            port,
+        )
+    )
+    for f in (files.conf, files.acl, files.cert, files.key, files.ca, files.crl, record):
         click.echo(f"wrote {f}")
+
+
+@broker_group.command("refresh")
+@click.option("--dir", "broker_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+def broker_refresh(broker_dir: Path) -> None:
+    """Rewrite the ACL and the CRL from the PKI (atomically) and reload the broker, as broker.json says."""
+    from edge.security.broker_reload import BrokerReloadError, apply
+
+    try:
+        how = apply(broker_dir)
+    except BrokerReloadError as exc:
+        _fail(exc)
+        return
+    click.echo(f"ACL and CRL rewritten in {broker_dir}; {how}")
 
 
 @click.group("command")

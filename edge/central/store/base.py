@@ -48,7 +48,10 @@ CHECKIN_COLUMNS = (
 ROW_COLUMNS = (*CHECKIN_COLUMNS, "received_at", "payload")
 """Every column of a stored check-in, in the order the adapters insert them."""
 
-REJECT_PAYLOAD_CHARS = 2048
+REJECT_PAYLOAD_CHARS = 16 * 1024
+"""A dead letter keeps this much of its payload: the collector's own size limit (collector/limits.py), so every
+payload the collector could have accepted is kept whole and can be replayed (edge/central/collector/dead_letters.py);
+it was 2 KiB, enough to read a reason, not always to store the event later."""
 
 
 class Tx(Protocol):
@@ -68,7 +71,7 @@ OnStored = Callable[[Tx, list[dict[str, Any]]], None]
 
 @dataclass(frozen=True)
 class Reject:
-    """A dead letter: the message as received (first 2 KiB), why it was refused, and the event_id it carried
+    """A dead letter: the message as received (first 16 KiB), why it was refused, and the event_id it carried
     (None when it had no valid one)."""
 
     topic: str

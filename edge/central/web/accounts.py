@@ -3,23 +3,30 @@
 next login instead of locking anyone out).
 
 Roles: admin (everything, users), office (all classes, imports, exports), teacher (own classes only, stored per
-user), guard (the live gate view and opening the gate)."""
+user), guard (the live gate view and opening the gate).
+
+LEAST_PRIVILEGE is what an account gets when nobody says otherwise: a teacher with no classes. It can log in and
+sees no pupil, no card and no gate control until an admin gives it classes or another role; a guard, the other
+candidate, opens gates — a physical privilege, not a default."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from edge.central.web.db import WebDb
+from edge.central.web.db import WebDb, WebTx
 
 Role = Literal["admin", "office", "teacher", "guard"]
 ROLES: tuple[Role, ...] = ("admin", "office", "teacher", "guard")
+LEAST_PRIVILEGE: Role = "teacher"
+"""The default role (with no classes): see the module docstring."""
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 MIN_PASSWORD = 10
 CLASS_NAME = re.compile(r"^[^\x00-\x1f/<>]{1,32}$")
@@ -56,6 +63,31 @@ def _user(row: dict[str, object]) -> User:
     )
 
 
+def _check_role_and_classes(
+    role: str, site_id: str | None, classes: Sequence[str], password: str | None = None
+) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if classes and role != "teacher":
+        raise AccountError(f"classes are a teacher's: a {role} sees every class of the school or none")
+    for c in classes:
+        if not CLASS_NAME.match(c):
+            raise AccountError(f"class name {c!r} is not valid")
+    if password is not None:
+        check_password_strength(password)
+    if site_id is None and role != "admin":
+        # a class name means nothing without its school: a teacher's "6A" would be 6A of every school
+        raise AccountError(f"{role} accounts belong to one school (--site SCHOOL_ID)")
+
+
+def _end_access(tx: WebTx, user_id: int) -> None:
+    """Every session of the account ends and every API token is revoked (password, role or classes taken away)."""
+    tx.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
+    tx.execute(
+        "UPDATE web_api_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND user_id = ?", (time.time(), user_id)
+    )
+
+
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
@@ -80,17 +112,7 @@ class Accounts:
     ) -> User:
         if not USERNAME.match(username):
             raise AccountError(f"user name {username!r}: 2-32 of a-z 0-9 _ . - (starting with a letter or digit)")
-        if role not in ROLES:
-            raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
-        if role == "teacher" and not classes:
-            raise AccountError("a teacher needs at least one class (--class 6A)")
-        for c in classes:
-            if not CLASS_NAME.match(c):
-                raise AccountError(f"class name {c!r} is not valid")
-        check_password_strength(password)
-        if site_id is None and role != "admin":
-            # a class name means nothing without its school: a teacher's "6A" would be 6A of every school
-            raise AccountError(f"{role} accounts belong to one school (--site SCHOOL_ID)")
+        _check_role_and_classes(role, site_id, classes, password)
         now = time.time()
         with self.db.transaction() as tx:
             if tx.query("SELECT 1 FROM web_users WHERE username = ?", (username,)):
@@ -103,6 +125,38 @@ class Accounts:
         user = self.get(username)
         assert user is not None
         return user
+
+    def check_scope(self, site_id: str | None, classes: Sequence[str]) -> None:
+        """The school and classes against the store (edge.central.school.state.check_account_scope): the school must
+        be there and each class be one of its students' classes, spelt as the roster writes it ("7b" is refused
+        when the class is "7B", with the right spelling suggested). AccountError with every problem."""
+        from edge.central.school.state import check_account_scope
+
+        problems = check_account_scope(self.db, site_id, list(classes))
+        if problems:
+            raise AccountError("; ".join(problems))
+
+    def change(self, username: str, *, role: str | None = None, classes: Sequence[str] | None = None) -> User:
+        """A new role and/or classes for `username`. A changed role ends the account's sessions and revokes its API
+        tokens: a role taken away must not linger in an open browser until the session expires."""
+        user = self.get(username)
+        if user is None:
+            raise AccountError(f"no user {username!r}")
+        new_role = user.role if role is None else role
+        new_classes = tuple(user.classes if classes is None else classes)
+        if new_role != "teacher" and classes is None:
+            new_classes = ()  # classes belong to teachers only
+        _check_role_and_classes(new_role, user.site_id, new_classes)
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE web_users SET role = ?, classes = ? WHERE id = ?",
+                (new_role, json.dumps(list(new_classes)), user.id),
+            )
+            if new_role != user.role or not set(new_classes) >= set(user.classes):
+                _end_access(tx, user.id)
+        changed = self.get(username)
+        assert changed is not None
+        return changed
 
     def get(self, username: str) -> User | None:
         row = self.db.one("SELECT * FROM web_users WHERE username = ?", (username,))

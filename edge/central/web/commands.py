@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from edge.central.web.accounts import ROLES, AccountError
+from edge.central.web.accounts import LEAST_PRIVILEGE, ROLES, AccountError
 from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 
 STORE = click.option(
@@ -49,12 +49,17 @@ def server() -> None:
 @server.command("run")
 @click.option("-c", "--config", "config", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @STORE
-@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (put HTTPS in front).")
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="EDGE_WEB_HOST", help="Listen address (HTTPS in front)."
+)
+@click.option("--port", default=8080, show_default=True, type=int, envvar="EDGE_WEB_PORT")
 @click.option("--pki", "pki_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--identity", default=None, help="This server's identity in the PKI (role server): gates + commands.")
-@click.option("--mqtt-host", default="127.0.0.1", show_default=True)
-@click.option("--mqtt-port", default=8883, show_default=True, type=int)
+@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Site CA (instead of --pki).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="This server's certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="This server's private key.")
+@click.option("--mqtt-host", default="127.0.0.1", show_default=True, envvar="EDGE_MQTT_HOST")
+@click.option("--mqtt-port", default=8883, show_default=True, type=int, envvar="EDGE_MQTT_PORT")
 @click.option(
     "--forwarded-allow-ips",
     default=None,
@@ -99,6 +104,9 @@ def run_cmd(
     port: int,
     pki_dir: Path | None,
     identity: str | None,
+    ca: Path | None,
+    cert: Path | None,
+    key: Path | None,
     mqtt_host: str,
     mqtt_port: int,
     forwarded_allow_ips: str | None,
@@ -124,6 +132,10 @@ def run_cmd(
         _fail(str(exc))
     if (pki_dir is None) != (identity is None):
         _fail("--pki and --identity go together (the gates page and 'open gate' need both)")
+    if len([p for p in (ca, cert, key) if p is not None]) not in (0, 3):
+        _fail("--ca, --cert and --key go together (this server's own identity: the gates page and 'open gate')")
+    if ca is not None and pki_dir is not None:
+        _fail("give either --pki/--identity or --ca/--cert/--key")
     if (centre_dir is None) != (centre_key_file is None):
         _fail("--centre and --centre-key-file go together (the centre's galleries are sealed with that key)")
     if centre_key_file is not None:
@@ -149,6 +161,7 @@ def run_cmd(
             centre_model=centre_model,
             forwarded_allow_ips=forwarded_allow_ips,
             metrics=metrics_addr,
+            tls_files=(ca, cert, key) if ca is not None and cert is not None and key is not None else None,
         )
     )
 
@@ -160,8 +173,14 @@ def user() -> None:
 
 @user.command("add")
 @STORE
-@click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--class", "classes", multiple=True, help="A teacher's class (repeatable).")
+@click.option(
+    "--role",
+    default=LEAST_PRIVILEGE,
+    show_default=True,
+    type=click.Choice(ROLES),
+    help="Default: the least privilege, a teacher with no classes (sees no pupil, opens no gate).",
+)
+@click.option("--class", "classes", multiple=True, help="A teacher's class, as the roster spells it (repeatable).")
 @click.option(
     "--site",
     default=None,
@@ -195,6 +214,40 @@ def user_add(
     finally:
         db.close()
     click.echo(f"added {u.username} ({u.role}{', ' + ' '.join(u.classes) if u.classes else ''})")
+
+
+@user.command("set")
+@STORE
+@click.option("--role", default=None, type=click.Choice(ROLES), help="The new role.")
+@click.option("--class", "classes", multiple=True, help="The teacher's classes, replacing the old ones (repeatable).")
+@click.option("--no-classes", is_flag=True, help="Take every class away.")
+@click.argument("name")
+def user_set(store_url: str, role: str | None, classes: tuple[str, ...], no_classes: bool, name: str) -> None:
+    """Change NAME's role and/or classes (checked against the store). A changed role, or a class taken away, ends
+    the account's sessions and revokes its API tokens."""
+    if role is None and not classes and not no_classes:
+        _fail("nothing to change: give --role, --class or --no-classes")
+    if classes and no_classes:
+        _fail("--class and --no-classes contradict each other")
+    db, accounts = _accounts(store_url)
+    try:
+        before = accounts.get(name)
+        if before is None:
+            raise AccountError(f"no user {name!r}")
+        wanted = () if no_classes else (classes or None)
+        if wanted:
+            accounts.check_scope(before.site_id, wanted)
+        u = accounts.change(name, role=role, classes=wanted)
+        from edge.central.web import audit
+
+        detail = {"user": name, "role": [before.role, u.role], "classes": [list(before.classes), list(u.classes)]}
+        audit.record(db, None, "user_change", detail, "cli", u.site_id)
+    except AccountError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        db.close()
+    click.echo(f"{u.username}: {u.role}{' ' + ' '.join(u.classes) if u.classes else ''} (school {u.site_id or '*'})")
 
 
 @user.command("passwd")

@@ -124,6 +124,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "gates.open": ("Mở cổng", "Open gate"),
     "gates.result_ok": ("Đã mở: {detail}", "Opened: {detail}"),
     "gates.result_fail": ("Không mở được: {detail}", "Not opened: {detail}"),
+    "gates.dead_letters": ("Lượt quẹt bị từ chối", "Refused check-ins (dead letters)"),
+    "gates.dead_letters_note": (
+        "Lượt quẹt mà máy chủ đã từ chối (ví dụ: thiết bị chưa được đăng ký). Gửi lại sẽ kiểm tra lại với danh sách"
+        " thiết bị hiện tại và lưu mỗi lượt đúng một lần.",
+        "Check-ins the centre refused (e.g. a gateway not yet registered). A replay checks them again against the"
+        " current list of gateways and stores each one exactly once.",
+    ),
+    "gates.no_dead_letters": ("Không có lượt quẹt nào bị từ chối.", "No refused check-ins."),
+    "gates.reason": ("Lý do", "Reason"),
+    "gates.dl_pending": ("Chưa lưu", "Not stored"),
+    "gates.dl_stored": ("Đã lưu", "Stored"),
+    "gates.replay": ("Gửi lại", "Replay"),
+    "gates.replay_stored": ("Đã lưu lượt quẹt ({detail}).", "Check-in stored ({detail})."),
+    "gates.replay_already_stored": ("Lượt quẹt này đã được lưu trước đó.", "This check-in was already stored."),
+    "gates.replay_refused": ("Vẫn bị từ chối: {detail}", "Still refused: {detail}"),
+    "gates.replay_not_found": ("Không tìm thấy.", "Not found."),
     "gates.none": ("Chưa có thiết bị nào báo về.", "No gateway has reported yet."),
     "gates.no_link": (
         "Máy chủ web chưa kết nối tới MQTT (--pki/--identity).",
@@ -136,6 +152,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "admin.classes": ("Lớp", "Classes"),
     "admin.add": ("Thêm tài khoản", "Add an account"),
     "admin.disable": ("Khóa", "Disable"),
+    "admin.edit": ("Sửa", "Edit"),
+    "admin.save": ("Lưu", "Save"),
+    "admin.new_password": ("Mật khẩu mới", "New password"),
+    "admin.set_password": ("Đặt mật khẩu", "Set password"),
+    "admin.refused": ("Không thực hiện được: {detail}", "Not done: {detail}"),
+    "admin.least_privilege": (
+        "Tài khoản mới mặc định là giáo viên chưa có lớp: không xem được học sinh nào và không mở được cổng cho đến"
+        " khi được giao lớp hoặc vai trò khác. Lớp phải viết đúng như trong danh sách học sinh.",
+        "A new account is by default a teacher with no classes: it sees no pupil and opens no gate until it is"
+        " given classes or another role. Classes must be spelt as the roster writes them.",
+    ),
     "admin.enable": ("Mở khóa", "Enable"),
     "admin.when": ("Lúc", "When"),
     "admin.who": ("Ai", "Who"),

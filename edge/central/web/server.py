@@ -30,6 +30,7 @@ from edge.ops.server_metrics import serve_registry
 from edge.ops.supervision import Supervision
 from edge.ops.web_metrics import WebMetrics
 from edge.recognition.backend import DEFAULT_MODEL
+from edge.security.pki import TlsFiles
 from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class ServerOptions:
     forwarded_allow_ips: str | None = None
     """The reverse proxy's address(es) (uvicorn's forwarded_allow_ips): X-Forwarded-For/-Proto from there give the
     client's real address (rate limits, audit rows). None: the socket's peer, for a server without a proxy."""
+    tls_files: tuple[Path, Path, Path] | None = None
+    """(ca, cert, key) of this server's own identity, instead of --pki/--identity: what a provisioned web unit uses
+    (the PKI folder holds the CA key, which stays off the web server); the identity and site from the certificate."""
 
 
 def build_context(opts: ServerOptions) -> WebContext:
@@ -63,40 +67,46 @@ def build_context(opts: ServerOptions) -> WebContext:
     store = open_store(opts.store_url)
     ctx = WebContext(cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies))
     ctx.live = LiveHub(ctx)
-    if opts.pki_dir is not None and opts.identity is not None:
-        from edge.security.pki import Pki
-
-        pki = Pki(opts.pki_dir)
-        monitor = GateMonitor(
-            opts.mqtt_host,
-            opts.mqtt_port,
-            opts.identity,
-            pki.tls_files(opts.identity),
-            site_id=pki.site,
-            prefix=opts.topic_prefix,
-        )
+    ident = server_identity(opts)
+    if ident is not None:
+        name, site, tls = ident
+        monitor = GateMonitor(opts.mqtt_host, opts.mqtt_port, name, tls, site_id=site, prefix=opts.topic_prefix)
         ctx.gates = monitor
         ctx.commands = monitor
     ctx.enrolment = enrolment_link(opts, ctx.gates.client if isinstance(ctx.gates, GateMonitor) else None)
     return ctx
 
 
+def server_identity(opts: ServerOptions) -> tuple[str, str, TlsFiles] | None:
+    """(identity name, site, TLS files) of this server, from --pki/--identity or --ca/--cert/--key; None: none."""
+    from edge.security.pki import Pki, describe, load_cert
+
+    if opts.pki_dir is not None and opts.identity is not None:
+        pki = Pki(opts.pki_dir)
+        return opts.identity, pki.site, pki.tls_files(opts.identity)
+    if opts.tls_files is not None:
+        ca, cert, key = opts.tls_files
+        name, _role, site = describe(load_cert(cert))
+        return name, site, TlsFiles(ca, cert, key)
+    return None
+
+
 def distributor(opts: ServerOptions, ctx: WebContext) -> Distributor | None:
     """The distributor when the server can sign (--pki/--identity) and has the centre's folder (--centre); None
     (with a warning saying what is missing) otherwise."""
-    if opts.pki_dir is None or opts.identity is None or opts.centre_dir is None:
+    ident = server_identity(opts)
+    if ident is None or opts.centre_dir is None:
         log.warning(
             "distributor off: rosters are not published to the gateways automatically "
-            "(give --pki, --identity and --centre)"
+            "(give --pki and --identity, or --ca/--cert/--key, and --centre)"
         )
         return None
     from edge.central.distribution.centre import CentreStore
-    from edge.security.pki import Pki
     from edge.security.sealed import read_key_file
 
-    tls = Pki(opts.pki_dir).tls_files(opts.identity)
+    name, _site, tls = ident
     connection = ctx.gates.client if isinstance(ctx.gates, GateMonitor) else None
-    target = Target(opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix, connection=connection)
+    target = Target(opts.mqtt_host, opts.mqtt_port, tls, name, opts.topic_prefix, connection=connection)
     key = read_key_file(opts.centre_key_file) if opts.centre_key_file is not None else b""
     centre = ctx.enrolment.store if ctx.enrolment is not None else CentreStore(opts.centre_dir, key)
     lock = ctx.enrolment.lock if ctx.enrolment is not None else None
@@ -112,12 +122,10 @@ def enrolment_link(opts: ServerOptions, connection: Any = None) -> EnrolmentLink
     from edge.security.sealed import read_key_file
 
     target = None
-    if opts.pki_dir is not None and opts.identity is not None:
-        from edge.security.pki import Pki
-
-        tls = Pki(opts.pki_dir).tls_files(opts.identity)
+    ident = server_identity(opts)
+    if ident is not None:
         target = PublishTarget(
-            opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix, connection=connection
+            opts.mqtt_host, opts.mqtt_port, ident[2], ident[0], opts.topic_prefix, connection=connection
         )
     store = CentreStore(opts.centre_dir, read_key_file(opts.centre_key_file))
     return EnrolmentLink(store, model=opts.centre_model, publish=target)

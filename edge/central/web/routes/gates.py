@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
+from edge.central.collector.dead_letters import Replayed, list_dead_letters, replay
+from edge.central.notify.hook import NotifyHook
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, school_for, templates
 from edge.central.web.routes.common import SITE
 
 router = APIRouter()
@@ -18,6 +20,10 @@ GATEWAY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 GATE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 VIEWERS = ("admin", "office", "guard")
 OPENERS = ("admin", "guard")
+REPLAYERS = ("admin", "office")
+"""Who sees the school's dead letters and replays them: what a refused tap held is the office's business (a pupil
+marked absent), not the guard's."""
+DEAD_LETTER_ROWS = 50
 
 
 def gateway_rows(ctx: WebContext, site_id: str) -> list[dict[str, Any]]:
@@ -48,9 +54,17 @@ def open_gate(
     return result
 
 
-def _page(request: Request, ctx: WebContext, user: User, site_id: str, result: dict[str, Any] | None) -> Response:
+def _page(
+    request: Request,
+    ctx: WebContext,
+    user: User,
+    site_id: str,
+    result: dict[str, Any] | None,
+    replayed: list[Replayed] | None = None,
+) -> Response:
     school = school_for(ctx, user, site_id)
     request.state.tz = school.timezone
+    dead = list_dead_letters(ctx.db, site_id=site_id, limit=DEAD_LETTER_ROWS) if user.role in REPLAYERS else []
     return templates.TemplateResponse(
         request,
         "gates.html",
@@ -60,6 +74,9 @@ def _page(request: Request, ctx: WebContext, user: User, site_id: str, result: d
             "linked": ctx.gates is not None,
             "may_open": user.role in OPENERS and ctx.commands is not None,
             "result": result,
+            "may_replay": user.role in REPLAYERS,
+            "dead_letters": dead,
+            "replayed": replayed or [],
         },
     )
 
@@ -83,3 +100,35 @@ def open_gate_form(
     school_for(ctx, user, site_id)
     result = open_gate(ctx, user, request, site_id, gateway_id, gate or None)
     return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate})
+
+
+@router.post(
+    "/s/{site_id}/gates/dead-letters/{dead_letter_id}/replay",
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+)
+def replay_dead_letter(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    dead_letter_id: Annotated[int, Path(ge=1)],
+) -> Response:
+    """Replay one of this school's dead letters (edge/central/collector/dead_letters.py): stored once, audited."""
+    if user.role not in REPLAYERS:
+        raise HTTPException(403, "forbidden")
+    school_for(ctx, user, site_id)
+    directory = ctx.directories.get(site_id)
+    hook = NotifyHook({site_id: directory}) if directory is not None else None
+    done = replay(
+        ctx.store,
+        ctx.db,
+        [dead_letter_id],
+        by=user.username,
+        ip=client_ip(request),
+        on_stored=hook,
+        site_id=site_id,
+    )
+    if done[0].outcome == "not_found":
+        raise HTTPException(404, "unknown dead letter")
+    return _page(request, ctx, user, site_id, None, done)
