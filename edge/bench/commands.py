@@ -233,6 +233,61 @@ def bench_accuracy_cmd(
     _emit(out, json_path)
 
 
+@bench.command("calibrate")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=("DATA/enrolled/<person>/*.jpg and DATA/strangers/<person>/*.jpg (e.g. lfw_calib)."),
+)
+@click.option(
+    "--extra",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=("Another data set of the same layout whose identities grow the gallery (repeatable)."),
+)
+@click.option("--model", type=click.Choice(["sface", "dlib"]), default="sface", show_default=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/tmp/recog-cache"),
+    show_default=True,
+    help="Where the encoded data sets are kept between runs.",
+)
+@click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--alias", "aliases", multiple=True, help="A=B: two names of the same person (never a stranger pair).")
+@click.option(
+    "--size",
+    "sizes",
+    multiple=True,
+    type=click.IntRange(1, 1_000_000),
+    default=(300, 600, 1000, 2000, 5000),
+    show_default=True,
+    help="Gallery sizes N to report.",
+)
+@click.option("--target", type=float, default=0.001, show_default=True, help="Stranger-accept rate to meet.")
+@JSON_OUT
+def bench_calibrate_cmd(
+    data: Path,
+    extra: tuple[Path, ...],
+    model: str,
+    cache_dir: Path,
+    enrol_photos: int,
+    aliases: tuple[str, ...],
+    sizes: tuple[int, ...],
+    target: float,
+    json_path: Path | None,
+) -> None:
+    """Stranger-accept rate vs threshold and gallery size N, and the genuine curve, on cached encodings."""
+    from edge.bench.calibration import run
+    from edge.bench.calibration_report import tables
+
+    alias_map = dict(a.split("=", 1) for a in aliases)
+    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target)
+    click.echo(tables(out), err=True)
+    _emit(out, json_path)
+
+
 @bench.command("collector")
 @click.option("--events", default=20_000, show_default=True, type=int, help="Check-ins to publish.")
 @click.option("--gateways", default=10, show_default=True, type=int, help="Simulated gateways (MQTT clients).")

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 from edge.recognition.decision import DecisionRule
+
+if TYPE_CHECKING:
+    from edge.recognition.enroll import EnrolReport, PersonResult
 
 GALLERY_OPT = click.option(
     "--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Gallery file."
@@ -74,7 +79,9 @@ def enroll_cmd(
     min_face_px: int,
     quiet: bool,
 ) -> None:
-    """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons."""
+    """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons.
+
+    Ends with the people left with no template or only one; exits 1 when anyone has no template."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -124,8 +131,32 @@ def enroll_cmd(
         f" {len(result.rejected)} rejected); gallery {gallery_path}: {len(g)} templates, {len(g.people)} people"
         + ("" if result.changed else " (unchanged, not rewritten)")
     )
-    if result.accepted == 0:
+    for line in people_summary(result):
+        click.echo(line)
+    if result.without_template:
         sys.exit(1)
+
+
+def people_summary(result: EnrolReport) -> list[str]:
+    """Who ends with no template (card only) or a single one, each with why their photos were refused."""
+
+    def why(p: PersonResult) -> str:
+        reasons = Counter(r.status for r in p.rejected)
+        return ", ".join(f"{n}x {status}" if n > 1 else status for status, n in reasons.items()) or "no photo"
+
+    lines = []
+    if result.without_template:
+        lines.append(
+            f"{len(result.without_template)} people have NO template: the gate cannot recognise them by face"
+            " (card only) until they are enrolled with a usable photo:"
+        )
+        lines += [f"  no template  {p.person_id:24s} {why(p)}" for p in result.without_template]
+    if result.single_template:
+        lines.append(
+            f"{len(result.single_template)} people have only one template (recognised less reliably: add a photo):"
+        )
+        lines += [f"  one template {p.person_id:24s} {why(p)}" for p in result.single_template]
+    return lines
 
 
 @click.command("identify")
