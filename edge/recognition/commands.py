@@ -168,13 +168,15 @@ def people_summary(result: EnrolReport) -> list[str]:
 def identify_cmd(
     gallery_path: Path, key_file: Path, threshold: float | None, margin: float | None, images: tuple[str, ...]
 ) -> None:
-    """One JSON line per IMAGE: the largest face, decided with the gateway's own rule (threshold + margin) for the
-    gallery's model; "faces" counts every face found."""
+    """One JSON line per IMAGE: its main face (largest and most central, as at enrolment), decided with the
+    gateway's own rule (threshold for the gallery's size + margin) for the gallery's model; "faces" counts every face
+    found. SFace reports its cosine "similarity" (higher is closer), dlib its "distance" (lower is closer)."""
     from edge.recognition.backend import backend_for_model_id
     from edge.recognition.encoder import load_image_rgb
-    from edge.recognition.enroll import ENROL_MAX_WIDTH
     from edge.recognition.gallery import Gallery, GalleryError
     from edge.recognition.model_files import ModelFileError
+    from edge.recognition.scores import score_fields
+    from edge.recognition.still import identify_still
 
     key = _key(key_file)
     try:
@@ -187,22 +189,22 @@ def identify_cmd(
     rule = DecisionRule.for_model(backend.name, threshold, margin)
     failed = False
     for image in images:
-        out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
+        out: dict[str, object] = {"image": image, "person_id": None}
         try:
             rgb = load_image_rgb(image)
         except (ValueError, OSError) as exc:
             click.echo(f"{image}: {exc}", err=True)
             failed = True
             continue
-        faces = sorted(backend.detect(rgb, upsample=1, max_width=ENROL_MAX_WIDTH), key=lambda d: d.width, reverse=True)
-        out["faces"] = len(faces)
-        for face in faces[:1]:
-            encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)))
-            ident = gallery.identify(encoding, rule)
+        result = identify_still(backend, gallery, rgb, rule)
+        out["faces"] = result.faces
+        ident = result.identification
+        if ident is not None:
             out["person_id"] = ident.person_id
-            out["distance"] = None if ident.distance is None else round(ident.distance, 4)
+            out.update(score_fields(backend.name, ident.distance))
             out["nearest"] = ident.nearest
             out["margin"] = None if ident.margin is None else round(ident.margin, 4)
+            out["threshold"] = None if ident.threshold is None else round(ident.threshold, 4)
             out["reason"] = ident.reason
         click.echo(json.dumps(out))
     if failed:
