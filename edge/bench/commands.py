@@ -67,6 +67,9 @@ def _galleries(
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
 @click.option("--detect-max-width", type=click.IntRange(0, 10_000), default=None, help="Override (0: full size).")
 @click.option("--full-detect-every", type=click.IntRange(1, 30), default=None, help="Override the config's.")
+@click.option("--min-encodings", type=click.IntRange(1, 10), default=None, help="Looks that must agree (fusion).")
+@click.option("--frame-blur", type=click.IntRange(0, 60), default=0, help="Blur each frame by 0..PX px of motion.")
+@click.option("--no-sharpest", is_flag=True, help="Choose looks by the older capped score (A/B of sharpest looks).")
 @click.option("--no-paced", is_flag=True, help="Skip the real-time run that measures decision latency.")
 @click.option("--no-reference", is_flag=True, help="Skip face_recognition's reference loop.")
 @click.option("--reference-limit", type=int, default=None, help="Run the reference on the first N frames only.")
@@ -84,6 +87,9 @@ def bench_recognition_cmd(
     workers: int,
     detect_max_width: int | None,
     full_detect_every: int | None,
+    min_encodings: int | None,
+    frame_blur: int,
+    no_sharpest: bool,
     no_paced: bool,
     no_reference: bool,
     reference_limit: int | None,
@@ -113,6 +119,10 @@ def bench_recognition_cmd(
         settings = replace(settings, detect_max_width=detect_max_width or None)
     if full_detect_every is not None:
         settings = replace(settings, full_detect_every=full_detect_every)
+    if min_encodings is not None:
+        settings = replace(settings, min_encodings=min_encodings)
+    if no_sharpest:
+        settings = replace(settings, sharpest_looks=False)
     out = bench_recognition(
         video,
         galleries,
@@ -124,6 +134,7 @@ def bench_recognition_cmd(
         paced=not no_paced,
         reference=not no_reference,
         reference_limit=reference_limit,
+        frame_blur=frame_blur,
     )
     ref = out.get("reference", {})
     table = Table(
