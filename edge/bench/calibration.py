@@ -123,12 +123,15 @@ def calibration(
 
 
 def _person_sims(queries: Vec, galleries: list[Vec]) -> Vec:
-    """(q, P) cosine similarity of each query to each identity's nearest template (unit vectors)."""
+    """(q, P) score 1 - d^2/2 of each query to each identity's nearest template, d the Euclidean distance the rule
+    uses: SFace's cosine similarity (unit vectors); for dlib a monotone stand-in for its distance (d <= t exactly
+    when the score >= 1 - t^2/2), so one code path serves both models."""
     if not galleries:
         return np.zeros((len(queries), 0), np.float32)
     rows = np.concatenate(galleries)
     starts = np.cumsum([0] + [len(g) for g in galleries[:-1]])
-    return np.maximum.reduceat(queries @ rows.T, starts, axis=1)
+    d2 = (queries * queries).sum(axis=1)[:, None] + (rows * rows).sum(axis=1)[None, :] - 2.0 * (queries @ rows.T)
+    return np.maximum.reduceat(1.0 - np.maximum(d2, 0.0) / 2.0, starts, axis=1)
 
 
 def miss_all(m: int, k: int, n: int) -> float:
@@ -304,8 +307,12 @@ def run(
     full = pool_size(c)
     sizes = sorted({len(c.people), *sizes, full})
     rule = DecisionRule.for_model(model)
-    default_cos = {n: round(1 - rule.threshold_for(n) ** 2 / 2, 4) for n in sizes}
-    cosines = sorted({round(float(x), 3) for x in np.arange(0.40, 0.601, 0.01)} | set(default_cos.values()))
+    default_cos = {n: round(1 - rule.threshold_for(n) ** 2 / 2, 3 if model == "sface" else 4) for n in sizes}
+    if model == "sface":
+        grid = {round(float(x), 3) for x in np.arange(0.40, 0.601, 0.01)}
+    else:  # dlib: distances 0.36-0.60 as 1 - d^2/2
+        grid = {round(1 - float(x) ** 2 / 2, 4) for x in np.arange(0.36, 0.601, 0.02)}
+    cosines = sorted(grid | set(default_cos.values()))
     curve = stranger_curve(c, cosines, sizes, aliases)
     by_n, a, b = fit_rule(curve, target, d.reference_people)
     return {

@@ -297,7 +297,8 @@ class RecognitionConfig(_Section):
         description=(
             "Largest fused face distance accepted as a match; empty: the model's measured default, tightened with the"
             " gallery's size (sface 1.020, i.e. cosine 0.48, up to 150 people and 0.055 less per tenfold more;"
-            " dlib 0.48). A value set here is used as is at every gallery size. Curves in docs/recognition.md."
+            " dlib 0.38 and 0.018 less per tenfold more). A value set here is used as is at every gallery size."
+            " Curves in docs/recognition.md."
         ),
     )
     margin: float | None = Field(

@@ -225,8 +225,8 @@ def judge_photo(
     if subject.competing:
         sizes = ", ".join(f"{f.width}px" for f in subject.competing)
         detail = (
-            f"{len(faces)} faces: the main one {face.width}px and {sizes}"
-            f" (a second face >= {s.competing_ratio:.0%} of the main one's width is someone else in the photo)"
+            f"{len(faces)} faces: the main one {face.width}px, another {sizes}, at least"
+            f" {s.competing_ratio:.0%} of its width: someone beside the child, retake the photo alone"
         )
         return "several faces", detail, None
     if face.width < s.min_face_px:
