@@ -205,8 +205,20 @@ def run_reference(video: str | Path, gallery: Gallery, limit: int | None) -> Ref
     return run
 
 
+def _single_looks(gallery: Gallery, rule: DecisionRule, d: TrackDecision) -> list[float | None]:
+    """The distance to the nearest person of each look alone (what fusing the track's looks smooths out)."""
+    return [gallery.identify(e[None, :], rule).distance for e in d.encodings]
+
+
 def _core_figures(
-    model: str, fast: CoreRun, paced_run: CoreRun | None, truth: Truth | None, video_fps: float, rss_mib: float
+    model: str,
+    fast: CoreRun,
+    paced_run: CoreRun | None,
+    truth: Truth | None,
+    video_fps: float,
+    rss_mib: float,
+    gallery: Gallery,
+    rule: DecisionRule,
 ) -> dict[str, Any]:
     passes = len(truth.passes) if truth else max(1, fast.tracks)
     looks = [x for d in fast.decisions for x in d.look_sharpness]
@@ -233,6 +245,7 @@ def _core_figures(
                 "margin": None if d.identification.margin is None else round(d.identification.margin, 3),
                 "encodings": len(d.encodings),
                 "look_sharpness": [round(x, 1) for x in d.look_sharpness],
+                "single_looks": [score_fields(model, x) for x in _single_looks(gallery, rule, d)],
             }
             for d in fast.decisions
         ],
@@ -286,7 +299,7 @@ def bench_recognition(
                 if paced
                 else None
             )
-        figures = _core_figures(name, fast, paced_run, truth, fps, rss_core.peak_mib)
+        figures = _core_figures(name, fast, paced_run, truth, fps, rss_core.peak_mib, gallery, rule)
         figures["gallery"] = {"people": len(gallery.people), "templates": len(gallery), "model": gallery.model}
         figures["rule"] = {
             "threshold": rule.threshold_for(len(gallery.people)),
