@@ -275,10 +275,11 @@ def gallery_verify(gallery_path: Path, key_file: Path, model: str) -> None:
     rule = default_rule(model)
     click.echo(f"ok: {len(g)} templates, {len(g.people)} people, checksum and model match")
     close = []
+    near = rule.threshold_for(len(g.people)) + rule.margin  # the threshold this gallery's size gets, plus the margin
     for t in g.templates:
         d = g.person_distances(t.encoding)[0]
         for j, other in enumerate(g.people):
-            if other != t.person_id and d[j] <= rule.threshold + rule.margin:
+            if other != t.person_id and d[j] <= near:
                 close.append((float(d[j]), t.source, other))
     for dist, source, other in sorted(close):
         click.echo(f"warning: {source} is {dist:.3f} from {other}: these people may be confused")
