@@ -49,7 +49,7 @@ def test_identify_prints_one_json_line_per_image(gallery: Path) -> None:
     assert all("distance" not in o for o in out)
     assert 1 > out[0]["similarity"] > at_threshold and 1 > out[1]["similarity"] > at_threshold
     assert out[2]["similarity"] < at_threshold and out[2]["nearest"] in ("obama", "biden")
-    assert out[0]["margin"] >= SFACE.margin and out[0]["threshold"] == round(SFACE.threshold, 4)
+    assert out[0]["margin"] >= SFACE.margin and out[0]["threshold"] == round(at_threshold, 4)
 
 
 def test_a_three_face_photo_counts_three_faces_and_decides_the_main_one(gallery: Path, tmp_path: Path) -> None:
@@ -102,5 +102,5 @@ def test_identify_with_a_dlib_gallery_uses_dlib_and_its_rule(tmp_path: Path) -> 
     enroll(tmp_path / "g.npz", photos_from_folder(tmp_path / "photos"), settings, key=gallery_key(tmp_path))
     # dlib's school-scale default (0.38) turns most genuine faces away: its pre-calibration 0.5 shows the path
     out = json.loads(identify(tmp_path / "g.npz", "--threshold", "0.5", str(FACES / "obama_2.jpg")).stdout)
-    assert out["person_id"] == "obama" and out["distance"] < 0.5 and out["threshold"] == 0.5
+    assert out["person_id"] == "obama" and out["distance"] < 0.5 and out["threshold"] == 0.5  # a distance, as is
     assert "similarity" not in out  # dlib's number is a distance

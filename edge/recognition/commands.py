@@ -170,7 +170,8 @@ def identify_cmd(
 ) -> None:
     """One JSON line per IMAGE: its main face (largest and most central, as at enrolment), decided with the
     gateway's own rule (threshold for the gallery's size + margin) for the gallery's model; "faces" counts every face
-    found. SFace reports its cosine "similarity" (higher is closer), dlib its "distance" (lower is closer)."""
+    found. SFace reports its cosine "similarity" (higher is closer) and the similarity to reach ("threshold"), dlib
+    its "distance" and the distance not to exceed; "margin" is the rule's, in distance."""
     from edge.recognition.backend import backend_for_model_id
     from edge.recognition.encoder import load_image_rgb
     from edge.recognition.gallery import Gallery, GalleryError
@@ -204,7 +205,9 @@ def identify_cmd(
             out.update(score_fields(backend.name, ident.distance))
             out["nearest"] = ident.nearest
             out["margin"] = None if ident.margin is None else round(ident.margin, 4)
-            out["threshold"] = None if ident.threshold is None else round(ident.threshold, 4)
+            # the threshold on the score's own scale (SFace: the similarity to reach); the margin stays the rule's,
+            # a difference of distances (config recognition.margin)
+            out["threshold"] = next(iter(score_fields(backend.name, ident.threshold).values()))
             out["reason"] = ident.reason
         click.echo(json.dumps(out))
     if failed:
