@@ -142,7 +142,9 @@ def people_summary(result: EnrolReport) -> list[str]:
 
     def why(p: PersonResult) -> str:
         reasons = Counter(r.status for r in p.rejected)
-        return ", ".join(f"{n}x {status}" if n > 1 else status for status, n in reasons.items()) or "no photo"
+        given = len(p.rejected) + p.templates
+        refused = ", ".join(f"{n}x {status}" if n > 1 else status for status, n in reasons.items())
+        return refused or f"{given} photo{'s' if given != 1 else ''} given"
 
     lines = []
     if result.without_template:
