@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from edge.bench.truth import Pass, Truth, score
@@ -61,26 +62,59 @@ def test_bench_recognition_runs_both_backends_side_by_side(tmp_path: Path) -> No
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert list(out["models"]) == ["sface", "dlib"]
+    decided = {name: [d["person_id"] for d in core["decisions"]] for name, core in out["models"].items()}
+    assert decided["sface"] == ["obama", None]
+    # dlib's school-scale threshold (0.38) may turn obama away: it must never name anyone else
+    assert decided["dlib"] in (["obama", None], [None, None]), decided
+    assert out["models"]["sface"]["decisions"][0]["similarity"] > 0.48 and out["models"]["dlib"]["rule"]["threshold"]
     for name, core in out["models"].items():
-        assert [d["person_id"] for d in core["decisions"]] == ["obama", None], name
         assert core["frames"] == 36 and core["cpu_s_per_video_s"] > 0
         assert core["gallery"]["model"].startswith("sface" if name == "sface" else "dlib")
     assert out["sface_vs_dlib_fps"] > 0
 
 
-def test_bench_accuracy_prints_a_curve_per_model(tmp_path: Path) -> None:
-    enrolled = _people(tmp_path / "enrolled", {"obama": ["obama_1.jpg", "obama_2.jpg"], "biden": ["biden_1.jpg"]})
+def test_bench_accuracy_runs_the_product_path_and_reports_what_it_rejected(tmp_path: Path) -> None:
+    enrolled = _people(
+        tmp_path / "enrolled",
+        {"obama": ["obama_1.jpg", "two_people.jpg", "obama_2.jpg"], "biden": ["biden_1.jpg"]},
+    )
     strangers = _people(tmp_path / "strangers", {"rose": ["rose_leslie_1.jpg"]})
-    args = ["bench", "accuracy", "--enrolled", str(enrolled), "--strangers", str(strangers), "--model", "both"]
-    res = CliRunner().invoke(cli, [*args, "--enrol-photos", "1", "--jitters", "1"])
+    args = ["bench", "accuracy", "--enrolled", str(enrolled), "--strangers", str(strangers), "--enrol-photos", "2"]
+    res = CliRunner().invoke(cli, [*args, "--degrade", "blur-15px", "--degrade", "sunglasses"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.stdout)
-    for name in ("sface", "dlib"):
-        rows = out[name]["curve"]
-        assert rows[0]["genuine"] == 1 and rows[0]["strangers"] == 1
-        at_default = [r for r in rows if r["margin"] == out[name]["default_rule"]["margin"]]
-        assert any(r["correct_pct"] == 100.0 and r["strangers_accepted"] == 0 for r in at_default), name
-        assert out[name]["closest_stranger"]["probe"] == "rose/1.jpg"
+    out = json.loads(res.stdout)["sface"]
+    # enrolment went through the product's checks: the two-person photo was refused and is reported
+    (rejected,) = out["enrolment"]["rejected"]
+    assert rejected["status"] == "several faces" and rejected["photo"].endswith("obama/2.jpg")
+    assert out["enrolment"]["single_template"] == ["biden", "obama"] and out["enrolment"]["without_template"] == []
+    assert "rejected at enrolment: several faces" in res.stderr and "one template: obama" in res.stderr
+    assert list(out["conditions"]) == ["clean", "blur-15px", "sunglasses"]
+    clean = out["conditions"]["clean"]
+    assert (clean["correct"], clean["genuine"], clean["wrong_person"]) == (1, 1, 0)
+    assert (clean["strangers_accepted"], clean["strangers"]) == (0, 1)
+    assert "| sunglasses |" in res.stderr and "| clean | 100.0 % (1/1) | 0 |" in res.stderr
+    assert out["rule"]["people"] == 2 and out["curve"][0]["strangers"] == 1
+
+
+def test_degrade_conditions_change_the_photo_where_they_say(tmp_path: Path) -> None:
+    from edge.bench.degrade import CONDITIONS
+    from edge.recognition.backend import get_backend
+    from edge.recognition.encoder import load_image_rgb
+    from edge.recognition.subject import pick_subject
+
+    rgb = load_image_rgb(str(FACES / "obama_1.jpg"))
+    subject = pick_subject(get_backend("sface").detect(rgb), rgb.shape)
+    assert subject is not None and subject.face.points is not None
+    box, pts = subject.face.box, subject.face.points
+    eyes = (int(pts[0, 1]), int(pts[0, 0]))
+    mouth = (int(pts[3, 1]), int(pts[3, 0]))
+    for name, condition in CONDITIONS.items():
+        out = condition(rgb, box, pts)
+        assert out.dtype == rgb.dtype and out.ndim == 3 and not np.array_equal(out, rgb), name
+    assert CONDITIONS["face-40px"](rgb, box, pts).shape[1] < rgb.shape[1]
+    assert CONDITIONS["sunglasses"](rgb, box, pts)[eyes].max() < 40  # the eye is behind a dark lens
+    masked = CONDITIONS["mask-lower-face"](rgb, box, pts)
+    assert tuple(masked[mouth]) == (170, 200, 225) and np.array_equal(masked[eyes], rgb[eyes])
 
 
 def test_bench_script_says_what_data_it_needs(tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ def setup(tmp_path: Path) -> tuple[CheckinRecorder, dict[str, np.ndarray], Outbo
         verifier=gallery.verify,
     )
     outbox = Outbox(tmp_path / "gw.sqlite")
-    recorder = CheckinRecorder(policy, outbox, GatewayTopics("edge/v1", "school", "gw"))
+    # dlib-scale vectors (not unit length): the score is a distance, and the event says so
+    recorder = CheckinRecorder(policy, outbox, GatewayTopics("edge/v1", "school", "gw"), face_model="dlib")
     return recorder, faces, outbox
 
 
@@ -66,7 +67,7 @@ def test_card_then_matching_face_grants_card_plus_face(
     event = recorder.submit(face(faces["ann"], 102.0, person="ann"))
     assert event is not None
     assert (event.method, event.decision, event.person_id, event.card_uid) == ("card+face", "granted", "ann", ANN_CARD)
-    assert event.distance is not None and event.distance < 0.45
+    assert event.distance is not None and event.distance < 0.45 and event.similarity is None
     assert recorder.expire(200.0) == []  # the window was consumed
 
 

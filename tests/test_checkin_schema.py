@@ -1,4 +1,4 @@
-"""The versioned check-in schema (edge/events/schemas/checkin.v1.json) and the events we build."""
+"""The versioned check-in schema (edge/events/schemas/checkin.v2.json; v1 still valid) and the events we build."""
 
 from __future__ import annotations
 
@@ -39,10 +39,12 @@ def test_built_events_are_valid() -> None:
         "face",
         "p1",
         "granted",
-        distance=0.41234567,
+        similarity=0.61234567,
     ).to_dict()
     assert checkin_errors(face) == []
-    assert face["distance"] == 0.4123
+    assert face["similarity"] == 0.6123 and face["schema_version"] == 2 and "distance" not in face
+    dlib = CheckIn(new_event_id(), "s1", "gw-1", "main", "out", rfc3339_ms(), 9, "face", "p1", "granted", distance=0.4)
+    assert checkin_errors(dlib.to_dict()) == [] and dlib.to_dict()["distance"] == 0.4
     unknown = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", rfc3339_ms(), 8, "face", None, "unknown")
     assert checkin_errors(unknown.to_dict()) == []
 
@@ -63,12 +65,14 @@ def test_timestamp_format() -> None:
             lambda e: e.update(occurred_at="2026-11-24 07:45:12"),
             "occurred_at: '2026-11-24 07:45:12' does not match",
         ),
-        (lambda e: e.update(schema_version=2), "schema_version: 1 was expected"),
+        (lambda e: e.update(schema_version=3), "schema_version: 2 was expected"),
         (lambda e: e.update(image="base64..."), "Additional properties are not allowed ('image'"),
         (lambda e: e.pop("card_uid"), "'card_uid' is a required property"),
         (lambda e: e.update(person_id=None), "person_id: None is not of type 'string'"),
         (lambda e: e.update(decision="denied"), "person_id: 'p1' is not of type 'null'"),
         (lambda e: e.update(distance=0.4), "method: 'card' is not one of ['face', 'card+face']"),
+        (lambda e: e.update(similarity=0.6), "method: 'card' is not one of ['face', 'card+face']"),
+        (lambda e: e.update(similarity=1.2), "similarity: 1.2 is greater than the maximum of 1"),
         (lambda e: e.update(event_id="not-a-uuid"), "event_id: 'not-a-uuid' does not match"),
     ],
 )
@@ -81,3 +85,14 @@ def test_schema_rejects(change: Any, expect: str) -> None:
 
 def test_event_ids_are_unique() -> None:
     assert len({new_event_id() for _ in range(1000)}) == 1000
+
+
+def test_version_1_events_stay_valid_during_the_migration() -> None:
+    """Gateways not yet upgraded send v1, where the face score was called `distance` for every model."""
+    v1 = VALID | {"schema_version": 1}
+    assert checkin_errors(v1) == []
+    face_v1 = {k: v for k, v in v1.items() if k != "card_uid"} | {"method": "face", "distance": 0.98}
+    assert checkin_errors(face_v1) == []
+    assert any(
+        "Additional properties are not allowed ('similarity'" in e for e in checkin_errors(v1 | {"similarity": 0.5})
+    )

@@ -57,6 +57,19 @@ def test_stores_valid_and_ignores_duplicates(collector: Collector, watcher: Watc
     assert json.loads(rows[0]["payload"]) in (e1, e2)
 
 
+def test_check_in_versions_1_and_2_are_both_stored_during_the_migration(collector: Collector, watcher: Watcher) -> None:
+    """A gateway not yet upgraded sends v1 (its face score called `distance`); an upgraded one v2 (`similarity`)."""
+    base = {k: v for k, v in event(1).items() if k != "card_uid"} | {"method": "face"}
+    v1 = base | {"schema_version": 1, "distance": 0.98}
+    v2 = base | {"event_id": new_event_id(), "seq": 2, "similarity": 0.52}
+    for e in (v1, v2):
+        watcher.publish(TOPIC, json.dumps(e).encode())
+    wait_until(lambda: collector.stats.stored == 2, 10, "both versions stored")
+    rows = {r["seq"]: r for r in collector.store.checkins()}
+    assert rows[1]["distance"] == 0.98 and json.loads(rows[1]["payload"])["schema_version"] == 1
+    assert rows[2]["distance"] is None and json.loads(rows[2]["payload"])["similarity"] == 0.52
+
+
 BAD: list[tuple[str, str, bytes]] = [
     ("not JSON", TOPIC, b"{not json"),
     ("not UTF-8", TOPIC, b"\xff\xfe\x00"),
@@ -78,7 +91,7 @@ def test_malformed_payloads_are_rejected_and_it_keeps_running(collector: Collect
     assert collector.store.count() == 0
     reasons = [r["reason"] for r in collector.store.rejects()]
     assert reasons[0].startswith("payload is not JSON")
-    assert reasons[3].startswith("unsupported schema_version 99")
+    assert reasons[3].startswith("unsupported schema_version 99 (this collector reads 1 and 2)")
     assert reasons[5] == "schema: data.seq must be integer"
     assert reasons[6].startswith("payload too large")
     assert reasons[7].startswith("topic says test-school/other-gw but payload says test-school/gw-1")

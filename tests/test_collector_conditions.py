@@ -29,20 +29,23 @@ VALUES: dict[str, list[Any]] = {
     "person_id": ["p1", None, "", 7, False],
     "card_uid": ["0F00A1B2C3", "xyz", None, 12],
     "distance": [0.3, 0, 2, 3, -1, "0.3", True],
+    "similarity": [0.61, -1, 1, 1.5, "0.6", None],
     "clock_unsynced": [True, False, 1, None],
     "seq": [1, 0, 2.0, True, "1"],
-    "schema_version": [1, 1.0, True],
+    "schema_version": [1, 2, 1.0, 2.0, True],
 }
 
 
-FACE = {k: v for k, v in BASE.items() if k != "card_uid"} | {"method": "face", "distance": 0.31}
+FACE = {k: v for k, v in BASE.items() if k != "card_uid"} | {"method": "face", "similarity": 0.61}
+FACE_V1 = {k: v for k, v in FACE.items() if k != "similarity"} | {"schema_version": 1, "distance": 0.31}
+CARD_V1 = BASE | {"schema_version": 1}
 
 
 @st.composite
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     """A valid card or face check-in with one to three of its conditional fields changed or removed: near the
     boundaries of the if/then rules, where a wrong predicate would show."""
-    data = dict(draw(st.sampled_from([BASE, FACE])))
+    data = dict(draw(st.sampled_from([BASE, FACE, CARD_V1, FACE_V1])))
     for key in draw(st.lists(st.sampled_from(sorted(VALUES)), min_size=1, max_size=3, unique=True)):
         choice = draw(st.sampled_from([ABSENT, *VALUES[key]]))
         if choice is ABSENT:
@@ -63,8 +66,9 @@ def _outcome(check: Any, data: dict[str, Any]) -> str:
 @settings(max_examples=fuzz_examples(600))
 @given(mutated())
 def test_fast_check_agrees_with_the_full_schema(data: dict[str, Any]) -> None:
-    assert _fast() is not None, "the schema's rules are all understood: the fast path is in use"
-    assert _outcome(validate_schema, data) == _outcome(_compiled(), data)
+    for version in (1, 2):
+        assert _fast(version) is not None, "the schema's rules are all understood: the fast path is in use"
+        assert _outcome(lambda d, v=version: validate_schema(d, v), data) == _outcome(_compiled(version), data)
 
 
 def test_the_fast_path_is_taken_for_valid_check_ins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,9 +77,11 @@ def test_the_fast_path_is_taken_for_valid_check_ins(monkeypatch: pytest.MonkeyPa
     def fail(_data: Any) -> None:
         raise AssertionError("the full schema ran")
 
-    monkeypatch.setattr("edge.central.collector.validate._compiled", lambda: fail)
+    monkeypatch.setattr("edge.central.collector.validate._compiled", lambda version: fail)
     for data in (BASE, FACE):
-        validate_schema(data)
+        validate_schema(data, 2)
+    for data in (CARD_V1, FACE_V1):
+        validate_schema(data, 1)
 
 
 def test_json_equality_is_not_pythons() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from edge.recognition.decision import DecisionRule, decide
@@ -36,3 +38,30 @@ def test_single_person_and_empty_gallery() -> None:
     assert decide(["ann"], d(0.3), RULE).person_id == "ann"
     assert decide(["ann"], d(0.3), RULE).second_distance is None
     assert decide([], d(), RULE).reason == "empty gallery"
+
+
+def test_the_default_threshold_grows_stricter_with_the_gallery_size() -> None:
+    for model in ("sface", "dlib"):
+        rule = DecisionRule.for_model(model)
+        sizes = [1, 40, rule.reference_people, 300, 1000, 2000, 10_000]
+        ts = [rule.threshold_for(n) for n in sizes]
+        assert ts[0] == ts[1] == ts[2] == rule.threshold  # never looser than the reference, below it
+        if rule.per_decade > 0:
+            assert all(a > b for a, b in itertools.pairwise(ts[2:]))
+    sface = DecisionRule.for_model("sface")
+    assert sface.per_decade > 0
+    # one face at the same distance: a match in a class-sized gallery, too far in a school-sized one
+    between = (sface.threshold_for(150) + sface.threshold_for(2000)) / 2
+    small = [f"p{i}" for i in range(150)]
+    large = [f"p{i}" for i in range(2000)]
+    near = np.full(len(large), 1.9, np.float32)
+    near[7] = between
+    assert decide(small, near[:150], sface).person_id == "p7"
+    far = decide(large, near, sface)
+    assert (far.person_id, far.reason) == (None, "too far")
+    assert far.threshold is not None and far.threshold < between
+
+
+def test_an_explicit_threshold_is_used_at_every_gallery_size() -> None:
+    rule = DecisionRule.for_model("sface", threshold=1.0)
+    assert rule.threshold_for(10) == rule.threshold_for(100_000) == 1.0

@@ -444,6 +444,7 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)
     assert r.exit_code == 0, r.output
     assert "several faces" in r.output and "1 photo(s) accepted" in r.output
+    assert "1 people have only one template" in r.output and "NO template" not in r.output
     r = run(cli, ["distribution", "unenroll", SITE, "obama", "nobody"], env=env)
     assert r.exit_code == 0 and "obama: 1 template(s) removed" in r.output and "nobody: not enrolled" in r.output
     r = run(cli, ["distribution", "enroll", SITE, "--photos", str(tmp_path / "photos"), "--jitters", "1"], env=env)

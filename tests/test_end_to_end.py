@@ -14,6 +14,7 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from edge.recognition.decision import DecisionRule
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
+from edge.recognition.scores import similarity
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, Watcher, gallery_key, gateway_config, start_collector, wait_until, write_video
 
@@ -100,8 +101,11 @@ def test_video_and_cards_reach_the_collector_exactly(broker: MosquittoBroker, wa
         ]
     )
     assert sorted(r["seq"] for r in rows) == [1, 2, 3, 4, 5]
-    threshold = DecisionRule.for_model("sface").threshold  # the default model's (recognition.model: sface)
-    assert all(r["distance"] < threshold for r in rows if r["decision"] == "granted" and r["method"] == "face")
+    # the default model (sface) sends its cosine similarity (check-in v2), kept in the stored payload; no distance
+    at_threshold = similarity(DecisionRule.for_model("sface").threshold)
+    granted = [json.loads(r["payload"]) for r in rows if r["decision"] == "granted" and r["method"] == "face"]
+    assert granted and all(e["schema_version"] == 2 and e["similarity"] > at_threshold for e in granted)
+    assert all(r["distance"] is None for r in rows)
     assert {r["gateway_id"] for r in rows} == {"gw-e2e"}
     assert health["cameras"]["cam-1"]["state"] == "ended"
     assert health["cameras"]["cam-1"]["processed"] == 52 and health["outbox_depth"] == 0

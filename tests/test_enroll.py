@@ -1,4 +1,5 @@
-"""`edge enroll`: photo checks with reasons, several templates per person, incremental re-runs, atomic writes."""
+"""`edge enroll`: photo checks with reasons, the main face of a photo, the per-person result (nobody left without a
+template silently), several templates per person, incremental re-runs, atomic writes."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from click.testing import CliRunner
 
 from edge.cli import cli
 from edge.recognition.backend import model_id_of
-from edge.recognition.enroll import EnrolLayoutError, EnrolSettings, enroll, photos_from_folder, photos_from_roster
+from edge.recognition.encoder import Detection
+from edge.recognition.enroll import (
+    EnrolLayoutError,
+    EnrolSettings,
+    enroll,
+    judge_photo,
+    photos_from_folder,
+    photos_from_roster,
+)
 from edge.recognition.gallery import Gallery, GalleryError
+from edge.recognition.subject import COMPETING_RATIO, pick_subject
 from tests.helpers import FACES, gallery_key, read_image
 
 FAST = EnrolSettings(jitters=1)
@@ -30,6 +40,7 @@ def _photos(tmp: Path) -> Path:
         ("obama", ["obama_1.jpg", "obama_2.jpg"]),
         ("biden", ["biden_1.jpg"]),
         ("group", ["two_people.jpg"]),
+        ("allen", ["lfw_background_face.jpg"]),
     ):
         (photos / pid).mkdir(parents=True)
         for i, src in enumerate(srcs, 1):
@@ -51,7 +62,7 @@ def enrolled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str,
     gallery = tmp / "gallery.npz"
     args = ["enroll", "--gallery", str(gallery), *_key_args(tmp), "--photos", str(photos), "--jitters", "1"]
     res = CliRunner().invoke(cli, args)
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # "group" ends with no template
     return gallery, photos, res.output, gallery_key(tmp)
 
 
@@ -63,19 +74,80 @@ def test_every_reject_is_reported_with_its_reason(enrolled: tuple[Path, Path, st
 
     assert reported("enrolled", "obama/1.jpg") and reported("enrolled", "obama/2.jpg")
     assert reported("enrolled", "biden/1.jpg")
+    assert reported("enrolled", "allen/1.jpg", "1 smaller face(s) in the background ignored")
     assert reported("no face", "obama/wall.jpg")
     assert reported("several faces", "group/1.jpg", "2 faces")
     assert reported("face too small", "obama/tiny.jpg", "needs 64px")
     assert reported("blurred", "obama/blurred.jpg", "sharpness")
     assert reported("unreadable", "biden/blank.png", "empty file")
     assert reported("unreadable", "biden/corrupt.jpg", "not a readable image")
-    assert "3/9 photos accepted (3 encoded, 0 unchanged, 6 rejected)" in enrolled[2]
+    assert "4/10 photos accepted (4 encoded, 0 unchanged, 6 rejected)" in enrolled[2]
+
+
+def test_the_people_left_without_a_template_or_with_one_are_named_and_the_cli_fails(
+    enrolled: tuple[Path, Path, str, bytes],
+) -> None:
+    lines = enrolled[2].splitlines()
+    assert "1 people have NO template: the gate cannot recognise them by face (card only)" in enrolled[2]
+    assert [line.split() for line in lines if line.startswith("  no template")] == [
+        ["no", "template", "group", "several", "faces"]
+    ]
+    assert "2 people have only one template" in enrolled[2]
+    one = sorted(line.split()[2] for line in lines if line.startswith("  one template"))
+    assert one == ["allen", "biden"]
+    biden = next(line for line in lines if line.startswith("  one template") and "biden" in line)
+    assert "2x unreadable" in biden
+
+
+def test_a_run_where_everyone_has_a_template_exits_0(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    (photos / "obama").mkdir(parents=True)
+    shutil.copy(FACES / "obama_1.jpg", photos / "obama" / "1.jpg")
+    args = ["enroll", "--gallery", str(tmp_path / "g.npz"), *_key_args(tmp_path), "--photos", str(photos)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "NO template" not in res.output and "1 people have only one template" in res.output
+
+
+def _det(left: int, top: int, width: int) -> Detection:
+    return Detection((left, top, left + width, top + width), 0.9)
+
+
+def test_the_main_face_is_the_largest_and_most_central_and_a_comparable_second_face_competes() -> None:
+    shape = (250, 250, 3)
+    main, small = _det(80, 80, 90), _det(5, 5, 40)
+    s = pick_subject([small, main], shape)
+    assert s is not None and s.face is main and s.competing == [] and s.background == [small]
+    # a bigger face in a corner loses to a central face of similar size, and competes with it
+    corner = _det(150, 0, 100)
+    s = pick_subject([corner, main], shape)
+    assert s is not None and s.face is main and s.competing == [corner]
+    # just below the ratio is background, at it competes
+    below, at = _det(0, 0, int(90 * COMPETING_RATIO) - 1), _det(0, 160, int(np.ceil(90 * COMPETING_RATIO)))
+    s = pick_subject([main, below, at], shape)
+    assert s is not None and s.background == [below] and s.competing == [at]
+    assert pick_subject([], shape) is None
+
+
+def test_judge_photo_keeps_a_photo_with_a_small_background_face_and_rejects_a_competing_one() -> None:
+    shape = (250, 250, 3)
+    main, small, rival = _det(80, 80, 90), _det(5, 5, 30), _det(160, 80, 85)
+    status, detail, face = judge_photo([main, small], shape, lambda d: 100.0, FAST, 30.0)
+    assert (status, face) == ("enrolled", main) and "background ignored" in detail
+    status, detail, face = judge_photo([main, rival], shape, lambda d: 100.0, FAST, 30.0)
+    assert status == "several faces" and face is None and "85px" in detail
+
+
+def test_the_blur_message_never_says_the_value_it_needs() -> None:
+    status, detail, face = judge_photo([_det(80, 80, 90)], (250, 250, 3), lambda d: 29.96, FAST, 30.0)
+    assert status == "blurred" and face is None
+    assert detail == "sharpness 29.9, needs 30 or more"
 
 
 def test_gallery_holds_several_templates_per_person_and_only_good_ones(enrolled: tuple[Path, Path, str, bytes]) -> None:
     g = Gallery.load(enrolled[0], enrolled[3])
-    assert g.people == ["biden", "obama"]
-    assert sorted(t.source for t in g.templates) == ["biden/1.jpg", "obama/1.jpg", "obama/2.jpg"]
+    assert g.people == ["allen", "biden", "obama"]
+    assert sorted(t.source for t in g.templates) == ["allen/1.jpg", "biden/1.jpg", "obama/1.jpg", "obama/2.jpg"]
     assert all(len(t.photo_sha256) == 64 for t in g.templates)
     assert g.model == model_id_of("sface") and g.model.startswith("sface_2021dec_int8bq")
     assert all(abs(float(np.linalg.norm(t.encoding)) - 1) < 1e-5 for t in g.templates)
@@ -89,7 +161,7 @@ def test_rerun_encodes_only_what_changed(enrolled: tuple[Path, Path, str, bytes]
     key = enrolled[3]
     report = enroll(gallery, photos_from_folder(photos), FAST, key=key)
     assert not report.changed and gallery.stat().st_mtime_ns == before
-    assert sorted(r.status for r in report.results if r.accepted) == ["unchanged"] * 3
+    assert sorted(r.status for r in report.results if r.accepted) == ["unchanged"] * 4
 
     people = photos_from_folder(photos)
     people["obama"] = [p for p in people["obama"] if p.name != "2.jpg"]  # one photo withdrawn
@@ -98,7 +170,7 @@ def test_rerun_encodes_only_what_changed(enrolled: tuple[Path, Path, str, bytes]
     assert report.changed
     assert [r.person_id for r in report.results if r.status == "enrolled"] == ["rose"]
     g = Gallery.load(gallery, key)
-    assert g.people == ["biden", "obama", "rose"]
+    assert g.people == ["allen", "biden", "obama", "rose"]
     assert [t.source for t in g.templates_of("obama")] == ["obama/1.jpg"]
 
 
@@ -186,6 +258,7 @@ def test_dlib_backend_still_enrols_with_the_same_checks(tmp_path: Path) -> None:
     )
     status = {f"{r.person_id}/{Path(r.photo).name}": r.status for r in report.results}
     assert status == {
+        "allen/1.jpg": "enrolled",
         "biden/1.jpg": "enrolled",
         "biden/blank.png": "unreadable",
         "biden/corrupt.jpg": "unreadable",

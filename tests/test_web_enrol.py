@@ -122,6 +122,7 @@ def test_office_enrols_a_photo_the_gateways_are_offered_it_and_removes_it(
     login(c, "office")
     page = c.get(STUDENT).text
     assert 'id="face-status">' in page and "Không" in page.split('id="face-status">')[1][:40]
+    assert 'id="face-no-template"' in page and "chỉ bằng thẻ" in page  # no template: said, never silent
     assert 'name="photo"' in page and "face-remove" not in page
     photo = (FACES / "obama_1.jpg").read_bytes()
 
@@ -130,6 +131,7 @@ def test_office_enrols_a_photo_the_gateways_are_offered_it_and_removes_it(
     assert 'id="face-notice"' in r.text and 'id="face-error"' not in r.text
     status = r.text.split('id="face-status">')[1][:80]
     assert "1 mẫu, sface" in status, status
+    assert 'id="face-one-template"' in r.text and 'id="face-no-template"' not in r.text
     version = int(r.text.split("phiên bản ")[1].split(" ")[0])
     announced = _announced(gallery_topic, version, broker)
     assert announced.people == ["an"] and len(announced) == 1
@@ -152,6 +154,7 @@ def test_office_enrols_a_photo_the_gateways_are_offered_it_and_removes_it(
     # a second photo of the same student adds a template; the same photo again is refused
     r = _upload(c, (FACES / "obama_2.jpg").read_bytes())
     assert r.status_code == 200 and "2 mẫu" in r.text.split('id="face-status">')[1][:80]
+    assert 'id="face-one-template"' not in r.text
     r = _upload(c, photo)
     assert r.status_code == 409 and 'id="face-error"' in r.text and "đã được đăng ký" in r.text
 
@@ -175,7 +178,7 @@ def test_bad_uploads_are_refused_in_words_and_nothing_is_stored(
         (b"person_id,name\nan,An\n", 415, "not a JPEG or PNG"),
         (b"\xff\xd8\xff" + b"\x00" * 500, 415, "not a JPEG or PNG"),  # a JPEG's magic, then rubbish
         (_grey_jpeg(), 422, "No face found"),
-        ((FACES / "two_people.jpg").read_bytes(), 422, "several faces"),
+        ((FACES / "two_people.jpg").read_bytes(), 422, "another face of similar size"),
         (
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (30000).to_bytes(4, "big") * 2 + b"\x08\x02\x00\x00\x00",
             422,

@@ -1,28 +1,33 @@
-"""`edge bench accuracy`: the genuine / stranger curve on still photos.
+"""`edge bench accuracy`: the product's enrolment and identification on still photos, clean and degraded.
 
-Protocol: for each enrolled person the first `enrol_photos` photos (by name) become templates (encoded with
-`jitters`), the others are genuine probes; every photo under the strangers folder is an impostor probe
-(never enrolled). For each threshold (and margin) the rule is applied to every probe and the table lists:
-correct (genuine probe -> right person), misidentified (genuine -> another person), strangers accepted.
-`aliases` names strangers known to be an enrolled person under another spelling (label errors in the data
-set); they are reported, and excluded from the stranger count.
+Protocol: for each person of ENROLLED the first `enrol_photos` photos (by name) go through `enroll.enroll` — the
+code of `edge enroll` and the web app, with its checks: what it rejects (and who ends with no template or one) is
+reported, never skipped. Every later photo is a genuine probe; every photo under STRANGERS is a stranger probe.
+Each probe goes through `still.identify_still` — the code of `edge identify`: main face, alignment, embedding,
+the gallery's rule with the threshold for its size. Correct is counted over the probes of people who have a
+template (a person with none cannot be recognised, and is reported as such). `aliases` names strangers known to be
+an enrolled person under another name (label errors in the data set): reported, not counted as strangers.
+With `conditions` (edge.bench.degrade) the probes are degraded first; enrolment photos stay clean.
 """
 
 from __future__ import annotations
 
-import functools
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from edge.recognition.backend import FaceBackend, get_backend, model_id_of
-from edge.recognition.decision import DecisionRule, decide
-from edge.recognition.encoder import load_image_rgb
-from edge.recognition.enroll import ENROL_MAX_WIDTH, photos_from_folder
-from edge.recognition.gallery import Gallery, Template
+from edge.bench.degrade import CONDITIONS
+from edge.recognition.backend import get_backend
+from edge.recognition.decision import DecisionRule
+from edge.recognition.encoder import Encoding, load_image_rgb
+from edge.recognition.enroll import ENROL_MAX_WIDTH, EnrolReport, EnrolSettings, enroll, photos_from_folder
+from edge.recognition.gallery import Gallery
+from edge.recognition.still import identify_still
+from edge.recognition.subject import pick_subject
 
 
 @dataclass
@@ -30,119 +35,115 @@ class Probe:
     label: str | None
     """Enrolled person_id, or None for a stranger."""
     name: str
-    encoding: npt.NDArray[np.float32]
+    path: Path
 
 
-def _encode(backend: FaceBackend, path: Path, jitters: int) -> npt.NDArray[np.float32] | None:
-    rgb = load_image_rgb(str(path))
-    faces = sorted(backend.detect(rgb, upsample=1, max_width=ENROL_MAX_WIDTH), key=lambda d: d.width, reverse=True)
-    if not faces:
-        return None
-    return backend.embed(backend.align(rgb, backend.landmarks(rgb, faces[0])), jitters)
+@dataclass
+class Outcome:
+    probe: Probe
+    person_id: str | None
+    nearest: str | None
+    distance: float | None
+    reason: str
+    """The rule's reason, or "no face"."""
+    encoding: Encoding | None
 
 
-def thresholds_for(model: str) -> list[float]:
-    """The swept thresholds: dlib 0.40-0.60; SFace cosine 0.30-0.56 as unit-vector distances."""
-    if model == "dlib":
-        return [round(0.40 + 0.02 * i, 2) for i in range(11)]
-    return [round(float(np.sqrt(2 - 2 * c)), 3) for c in np.arange(0.56, 0.295, -0.02)]
+def enrol_split(
+    enrolled: Path, strangers: Path, enrol_photos: int, settings: EnrolSettings
+) -> tuple[EnrolReport, list[Probe]]:
+    """Enrol the first photos of each person through the product (a throw-away key and gallery); the probes."""
+    people = photos_from_folder(enrolled)
+    with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
+        report = enroll(
+            Path(tmp) / "gallery.npz",
+            {p: photos[:enrol_photos] for p, photos in people.items()},
+            settings,
+            key=os.urandom(32),
+        )
+    probes = [Probe(p, f"{p}/{ph.name}", ph) for p, photos in people.items() for ph in photos[enrol_photos:]]
+    probes += [
+        Probe(None, f"{p}/{ph.name}", ph) for p, photos in photos_from_folder(strangers).items() for ph in photos
+    ]
+    return report, probes
 
 
-def build(
-    enrolled: Path, strangers: Path, enrol_photos: int, jitters: int, model: str = "sface"
-) -> tuple[Gallery, list[Probe], list[str]]:
-    backend = get_backend(model)
-    _encode_one = functools.partial(_encode, backend)
-    gallery = Gallery(model=model_id_of(model), jitters=jitters)
-    probes: list[Probe] = []
-    no_face: list[str] = []
-    for person, photos in photos_from_folder(enrolled).items():
-        templates = []
-        for i, photo in enumerate(photos):
-            enc = _encode_one(photo, jitters if i < enrol_photos else 1)
-            if enc is None:
-                no_face.append(str(photo))
-            elif i < enrol_photos:
-                templates.append(Template(person, f"{person}/{photo.name}", "", enc))
-            else:
-                probes.append(Probe(person, f"{person}/{photo.name}", enc))
-        gallery.set_person(person, templates)
-    for person, photos in photos_from_folder(strangers).items():
-        for photo in photos:
-            enc = _encode_one(photo, 1)
-            if enc is None:
-                no_face.append(str(photo))
-            else:
-                probes.append(Probe(None, f"{person}/{photo.name}", enc))
-    return gallery, probes, no_face
+def identify_all(gallery: Gallery, probes: list[Probe], rule: DecisionRule, condition: str | None) -> list[Outcome]:
+    backend = get_backend(next(m for m in ("sface", "dlib") if get_backend(m).model_id == gallery.model))
+    geometry = get_backend("sface")  # where the face and its landmarks are, for the occlusions (YuNet's points)
+    degrade = CONDITIONS[condition] if condition else None
+    out = []
+    for probe in probes:
+        rgb = load_image_rgb(str(probe.path))
+        if degrade is not None:
+            subject = pick_subject(geometry.detect(rgb, max_width=ENROL_MAX_WIDTH), rgb.shape)
+            if subject is not None and subject.face.points is not None:
+                rgb = degrade(rgb, subject.face.box, subject.face.points)
+        r = identify_still(backend, gallery, rgb, rule)
+        ident = r.identification
+        if ident is None:
+            out.append(Outcome(probe, None, None, None, "no face", None))
+        else:
+            out.append(Outcome(probe, ident.person_id, ident.nearest, ident.distance, ident.reason, r.encoding))
+    return out
+
+
+def summary(outcomes: list[Outcome], people: set[str], aliases: dict[str, str]) -> dict[str, Any]:
+    """correct / wrong person / unknown / no face over genuine probes of people with a template; strangers accepted."""
+    genuine = [o for o in outcomes if o.probe.label in people]
+    orphans = [o for o in outcomes if o.probe.label is not None and o.probe.label not in people]
+    strangers = [o for o in outcomes if o.probe.label is None and o.probe.name.split("/")[0] not in aliases]
+    correct = sum(o.person_id == o.probe.label for o in genuine)
+    wrong = [f"{o.probe.name}->{o.person_id}" for o in genuine if o.person_id and o.person_id != o.probe.label]
+    accepted = [f"{o.probe.name}->{o.person_id}" for o in strangers if o.person_id]
+    n, s = len(genuine), len(strangers)
+    return {
+        "genuine": n,
+        "correct": correct,
+        "correct_pct": round(100 * correct / n, 1) if n else None,
+        "wrong_person": len(wrong),
+        "wrong": wrong,
+        "unknown": sum(o.person_id is None and o.reason != "no face" for o in genuine),
+        "genuine_no_face": sum(o.reason == "no face" for o in genuine),
+        "strangers": s,
+        "strangers_accepted": len(accepted),
+        "strangers_accepted_pct": round(100 * len(accepted) / s, 3) if s else None,
+        "accepted": accepted,
+        "strangers_no_face": sum(o.reason == "no face" for o in strangers),
+        "probes_of_people_without_template": len(orphans),
+    }
 
 
 def curve(
-    gallery: Gallery,
-    probes: list[Probe],
-    thresholds: list[float],
-    margins: list[float],
-    aliases: dict[str, str],
+    gallery: Gallery, outcomes: list[Outcome], thresholds: list[float], margins: list[float], aliases: dict[str, str]
 ) -> list[dict[str, Any]]:
-    distances = gallery.person_distances(np.stack([p.encoding for p in probes]))
-    people = gallery.people
-    genuine = sum(p.label is not None for p in probes)
-    strangers = sum(p.label is None and p.name.split("/")[0] not in aliases for p in probes)
+    """The same probes' encodings decided again at fixed thresholds (an explicit threshold is not scaled by N)."""
+    people = set(gallery.people)
     rows = []
     for margin in margins:
         for t in thresholds:
             rule = DecisionRule(t, margin)
-            correct = mis = accepted = alias_hits = 0
-            accepted_names = []
-            for probe, d in zip(probes, distances, strict=True):
-                person = decide(people, d, rule).person_id
-                if person is None:
-                    continue
-                if probe.label is None:
-                    if aliases.get(probe.name.split("/")[0]) == person:
-                        alias_hits += 1
-                    else:
-                        accepted += 1
-                        accepted_names.append(f"{probe.name}->{person}")
-                elif person == probe.label:
-                    correct += 1
-                else:
-                    mis += 1
+            decided = [
+                Outcome(o.probe, gallery.identify(o.encoding, rule).person_id, None, None, "", o.encoding)
+                if o.encoding is not None
+                else o
+                for o in outcomes
+            ]
+            s = summary(decided, people, aliases)
             rows.append(
                 {
-                    "threshold": round(t, 3),
+                    "threshold": round(t, 4),
                     "cosine": round(1 - t * t / 2, 3),
                     "margin": margin,
-                    "correct_pct": round(100 * correct / genuine, 1) if genuine else None,
-                    "misidentified": mis,
-                    "strangers_accepted": accepted,
-                    "strangers_accepted_pct": round(100 * accepted / strangers, 2) if strangers else None,
-                    "alias_accepted": alias_hits,
-                    "accepted": accepted_names,
-                    "genuine": genuine,
-                    "strangers": strangers,
+                    **{k: s[k] for k in ("correct_pct", "wrong_person", "strangers_accepted", "strangers")},
+                    "strangers_accepted_pct": s["strangers_accepted_pct"],
                 }
             )
     return rows
 
 
-def closest_stranger(gallery: Gallery, probes: list[Probe], aliases: dict[str, str]) -> dict[str, Any]:
-    """The stranger nearest to anyone enrolled, and the farthest genuine probe from its own person: the
-    thresholds between them admit no stranger and, at margin 0, reject no genuine probe closer than that."""
-    people = gallery.people
-    d = gallery.person_distances(np.stack([p.encoding for p in probes]))
-    strangers = [
-        (float(row.min()), p.name)
-        for p, row in zip(probes, d, strict=True)
-        if p.label is None and p.name.split("/")[0] not in aliases
-    ]
-    genuine = [float(row[people.index(p.label)]) for p, row in zip(probes, d, strict=True) if p.label in people]
-    near = min(strangers) if strangers else (None, None)
-    return {
-        "distance": None if near[0] is None else round(near[0], 4),
-        "cosine": None if near[0] is None else round(1 - near[0] ** 2 / 2, 4),
-        "probe": near[1],
-        "genuine_within_pct": round(100 * sum(g < near[0] for g in genuine) / len(genuine), 1)
-        if genuine and near[0] is not None
-        else None,
-    }
+def thresholds_for(model: str) -> list[float]:
+    """The swept thresholds: dlib 0.40-0.60; SFace cosine 0.40-0.60 as unit-vector distances."""
+    if model == "dlib":
+        return [round(0.40 + 0.02 * i, 2) for i in range(11)]
+    return [round(float(np.sqrt(2 - 2 * c)), 4) for c in np.arange(0.60, 0.395, -0.02)]

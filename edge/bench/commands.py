@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
+from edge.bench.degrade import CONDITIONS
 from edge.recognition.commands import default_rule
+
+CONDITION_NAMES = tuple(CONDITIONS)
 
 PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 JSON_OUT = click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
@@ -64,6 +67,9 @@ def _galleries(
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
 @click.option("--detect-max-width", type=click.IntRange(0, 10_000), default=None, help="Override (0: full size).")
 @click.option("--full-detect-every", type=click.IntRange(1, 30), default=None, help="Override the config's.")
+@click.option("--min-encodings", type=click.IntRange(1, 10), default=None, help="Looks that must agree (fusion).")
+@click.option("--frame-blur", type=click.IntRange(0, 60), default=0, help="Blur each frame by 0..PX px of motion.")
+@click.option("--no-sharpest", is_flag=True, help="Choose looks by the older capped score (A/B of sharpest looks).")
 @click.option("--no-paced", is_flag=True, help="Skip the real-time run that measures decision latency.")
 @click.option("--no-reference", is_flag=True, help="Skip face_recognition's reference loop.")
 @click.option("--reference-limit", type=int, default=None, help="Run the reference on the first N frames only.")
@@ -81,6 +87,9 @@ def bench_recognition_cmd(
     workers: int,
     detect_max_width: int | None,
     full_detect_every: int | None,
+    min_encodings: int | None,
+    frame_blur: int,
+    no_sharpest: bool,
     no_paced: bool,
     no_reference: bool,
     reference_limit: int | None,
@@ -110,6 +119,10 @@ def bench_recognition_cmd(
         settings = replace(settings, detect_max_width=detect_max_width or None)
     if full_detect_every is not None:
         settings = replace(settings, full_detect_every=full_detect_every)
+    if min_encodings is not None:
+        settings = replace(settings, min_encodings=min_encodings)
+    if no_sharpest:
+        settings = replace(settings, sharpest_looks=False)
     out = bench_recognition(
         video,
         galleries,
@@ -121,6 +134,7 @@ def bench_recognition_cmd(
         paced=not no_paced,
         reference=not no_reference,
         reference_limit=reference_limit,
+        frame_blur=frame_blur,
     )
     ref = out.get("reference", {})
     table = Table(
@@ -187,6 +201,14 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
 @click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
 @click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib only.")
 @click.option("--alias", "aliases", multiple=True, help="STRANGER=ENROLLED: the same person under two names.")
+@click.option(
+    "--degrade",
+    "degrade",
+    multiple=True,
+    type=click.Choice(["all", *CONDITION_NAMES]),
+    help="Also identify the probes degraded this way (repeatable; 'all': every condition).",
+)
+@click.option("--no-curve", is_flag=True, help="Skip the threshold sweep.")
 @JSON_OUT
 def bench_accuracy_cmd(
     enrolled: Path,
@@ -195,41 +217,134 @@ def bench_accuracy_cmd(
     enrol_photos: int,
     jitters: int,
     aliases: tuple[str, ...],
+    degrade: tuple[str, ...],
+    no_curve: bool,
     json_path: Path | None,
 ) -> None:
-    """Genuine vs stranger curve on still photos (the first ENROL_PHOTOS per person enrolled), per model."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from edge.bench.accuracy import build, closest_stranger, curve, thresholds_for
+    """The product's enrolment and identification on still photos: what enrolment rejected, correct / wrong person /
+    strangers accepted with the default rule (clean and per --degrade condition), and the threshold sweep."""
+    from edge.bench.accuracy import curve, enrol_split, identify_all, summary, thresholds_for
+    from edge.recognition.enroll import EnrolSettings
 
     alias_map = dict(a.split("=", 1) for a in aliases)
+    conditions = list(CONDITION_NAMES) if "all" in degrade else list(dict.fromkeys(degrade))
     out: dict[str, Any] = {"aliases": alias_map}
     for name in ("sface", "dlib") if model == "both" else (model,):
-        gallery, probes, no_face = build(enrolled, strangers, enrol_photos, jitters, name)
+        report, probes = enrol_split(enrolled, strangers, enrol_photos, EnrolSettings(jitters=jitters, model=name))
+        gallery = report.gallery
         rule = default_rule(name)
-        rows = curve(gallery, probes, thresholds_for(name), sorted({0.0, rule.margin}), alias_map)
-        title = f"{name}: {len(gallery.people)} people, {len(gallery)} templates, {len(probes)} probes"
-        table = Table(title=title)
-        for col in ("threshold", "cosine", "margin", "correct %", "misidentified", "strangers accepted", "alias"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(
-                str(r["threshold"]),
-                str(r["cosine"]) if name == "sface" else "",
-                str(r["margin"]),
-                str(r["correct_pct"]),
-                str(r["misidentified"]),
-                f"{r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %)",
-                str(r["alias_accepted"]),
+        people = set(gallery.people)
+        rows: dict[str, Any] = {}
+        clean = identify_all(gallery, probes, rule, None)
+        rows["clean"] = summary(clean, people, alias_map)
+        for condition in conditions:
+            rows[condition] = summary(identify_all(gallery, probes, rule, condition), people, alias_map)
+        threshold = rule.threshold_for(len(people))
+        click.echo(
+            f"{name}: {len(people)} people enrolled from {len(report.results)} photos"
+            f" ({len(report.rejected)} rejected),"
+            f" {sum(p.label is not None for p in probes)} genuine and {sum(p.label is None for p in probes)} stranger"
+            f" probes; rule: threshold {threshold:.4f} (cosine {1 - threshold**2 / 2:.3f}) for {len(people)} people,"
+            f" margin {rule.margin}",
+            err=True,
+        )
+        for r in report.rejected:
+            click.echo(
+                f"  rejected at enrolment: {r.status:14s} {r.person_id}/{Path(r.photo).name} {r.detail}", err=True
             )
-        Console(stderr=True).print(table)
+        for p in report.without_template:
+            click.echo(f"  no template: {p.person_id} (their probes are counted apart)", err=True)
+        for p in report.single_template:
+            click.echo(f"  one template: {p.person_id}", err=True)
+        click.echo(
+            "\n| condition | correct | wrong person | unknown | no face | strangers accepted |"
+            "\n| --- | --- | --- | --- | --- | --- |",
+            err=True,
+        )
+        for cond, r in rows.items():
+            click.echo(
+                f"| {cond} | {r['correct_pct']} % ({r['correct']}/{r['genuine']}) | {r['wrong_person']} |"
+                f" {r['unknown']} | {r['genuine_no_face']} |"
+                f" {r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %) |",
+                err=True,
+            )
         out[name] = {
-            "no_face": no_face,
-            "default_rule": rule.__dict__,
-            "closest_stranger": closest_stranger(gallery, probes, alias_map),
-            "curve": rows,
+            "people": len(people),
+            "enrolment": {
+                "photos": len(report.results),
+                "rejected": [rej.__dict__ for rej in report.rejected],
+                "without_template": [p.person_id for p in report.without_template],
+                "single_template": [p.person_id for p in report.single_template],
+            },
+            "rule": {"threshold": threshold, "margin": rule.margin, "people": len(people)},
+            "conditions": rows,
         }
+        if not no_curve:
+            sweep = curve(gallery, clean, thresholds_for(name), sorted({0.0, rule.margin}), alias_map)
+            click.echo("\n| threshold | cosine | margin | correct % | wrong | strangers accepted |", err=True)
+            click.echo("| --- | --- | --- | --- | --- | --- |", err=True)
+            for row in sweep:
+                click.echo(
+                    f"| {row['threshold']} | {row['cosine'] if name == 'sface' else ''} | {row['margin']} |"
+                    f" {row['correct_pct']} | {row['wrong_person']} | {row['strangers_accepted']}/{row['strangers']} |",
+                    err=True,
+                )
+            out[name]["curve"] = sweep
+    _emit(out, json_path)
+
+
+@bench.command("calibrate")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=("DATA/enrolled/<person>/*.jpg and DATA/strangers/<person>/*.jpg (e.g. lfw_calib)."),
+)
+@click.option(
+    "--extra",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=("Another data set of the same layout whose identities grow the gallery (repeatable)."),
+)
+@click.option("--model", type=click.Choice(["sface", "dlib"]), default="sface", show_default=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/tmp/recog-cache"),
+    show_default=True,
+    help="Where the encoded data sets are kept between runs.",
+)
+@click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--alias", "aliases", multiple=True, help="A=B: two names of the same person (never a stranger pair).")
+@click.option(
+    "--size",
+    "sizes",
+    multiple=True,
+    type=click.IntRange(1, 1_000_000),
+    default=(300, 600, 1000, 2000, 5000),
+    show_default=True,
+    help="Gallery sizes N to report.",
+)
+@click.option("--target", type=float, default=0.001, show_default=True, help="Stranger-accept rate to meet.")
+@JSON_OUT
+def bench_calibrate_cmd(
+    data: Path,
+    extra: tuple[Path, ...],
+    model: str,
+    cache_dir: Path,
+    enrol_photos: int,
+    aliases: tuple[str, ...],
+    sizes: tuple[int, ...],
+    target: float,
+    json_path: Path | None,
+) -> None:
+    """Stranger-accept rate vs threshold and gallery size N, and the genuine curve, on cached encodings."""
+    from edge.bench.calibration import run
+    from edge.bench.calibration_report import tables
+
+    alias_map = dict(a.split("=", 1) for a in aliases)
+    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target)
+    click.echo(tables(out), err=True)
     _emit(out, json_path)
 
 

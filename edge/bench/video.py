@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from edge.bench.rss import PeakRss
 from edge.bench.stats import summary
@@ -31,6 +32,7 @@ from edge.recognition.decision import DecisionRule
 from edge.recognition.encode_pool import ProcessEncoder
 from edge.recognition.gallery import Gallery
 from edge.recognition.reference import ReferenceLoop
+from edge.recognition.scores import score_fields
 
 
 def _enrol(photos: Path, model: str, jitters: int) -> Gallery:
@@ -67,6 +69,18 @@ def read_frames(video: str | Path, limit: int | None = None) -> Iterator[tuple[i
             i += 1
     finally:
         cap.release()
+
+
+def blur_frame(i: int, frame: Image, max_px: int) -> Image:
+    """Horizontal motion blur of 0..max_px pixels, drawn per frame from a generator seeded by the frame number (the
+    same frames are blurred alike in every run): a gate where some frames catch the child mid-stride."""
+    length = int(np.random.default_rng(i).integers(0, max_px + 1))
+    if length < 2:
+        return frame
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    out: Image = cv2.filter2D(frame, -1, kernel)
+    return out
 
 
 def video_fps(video: str | Path) -> float:
@@ -119,6 +133,7 @@ def run_core(
     workers: int,
     paced_fps: float | None = None,
     truth: Truth | None = None,
+    frame_blur: int = 0,
 ) -> CoreRun:
     backend = backend_for_model_id(gallery.model)
     encoder = ProcessEncoder(workers, model=backend.name)
@@ -137,7 +152,7 @@ def run_core(
                 if delay > 0:
                     time.sleep(delay)
                 arrival[i] = time.monotonic()
-            run.decisions += core.process(i, frame)
+            run.decisions += core.process(i, blur_frame(i, frame, frame_blur) if frame_blur else frame)
             run.frames += 1
         run.decisions += core.finish()
         run.seconds = time.perf_counter() - t0
@@ -190,10 +205,23 @@ def run_reference(video: str | Path, gallery: Gallery, limit: int | None) -> Ref
     return run
 
 
+def _single_looks(gallery: Gallery, rule: DecisionRule, d: TrackDecision) -> list[float | None]:
+    """The distance to the nearest person of each look alone (what fusing the track's looks smooths out)."""
+    return [gallery.identify(e[None, :], rule).distance for e in d.encodings]
+
+
 def _core_figures(
-    fast: CoreRun, paced_run: CoreRun | None, truth: Truth | None, video_fps: float, rss_mib: float
+    model: str,
+    fast: CoreRun,
+    paced_run: CoreRun | None,
+    truth: Truth | None,
+    video_fps: float,
+    rss_mib: float,
+    gallery: Gallery,
+    rule: DecisionRule,
 ) -> dict[str, Any]:
     passes = len(truth.passes) if truth else max(1, fast.tracks)
+    looks = [x for d in fast.decisions for x in d.look_sharpness]
     video_s = fast.frames / video_fps if video_fps else 0.0
     out: dict[str, Any] = {
         "frames": fast.frames,
@@ -213,12 +241,15 @@ def _core_figures(
                 "decided_frame": d.decided_frame,
                 "person_id": d.person_id,
                 "nearest": d.identification.nearest,
-                "distance": None if d.identification.distance is None else round(d.identification.distance, 3),
+                **score_fields(model, d.identification.distance),
                 "margin": None if d.identification.margin is None else round(d.identification.margin, 3),
                 "encodings": len(d.encodings),
+                "look_sharpness": [round(x, 1) for x in d.look_sharpness],
+                "single_looks": [score_fields(model, x) for x in _single_looks(gallery, rule, d)],
             }
             for d in fast.decisions
         ],
+        "look_sharpness_mean": round(float(np.mean(looks)), 1) if looks else None,
         "peak_rss_mib": round(rss_mib, 1),
     }
     if paced_run is not None:
@@ -248,6 +279,7 @@ def bench_recognition(
     paced: bool = True,
     reference: bool = True,
     reference_limit: int | None = None,
+    frame_blur: int = 0,
 ) -> dict[str, Any]:
     """`galleries`: one per model ("sface", "dlib"); `models` the ones to run the core with (default: all); the
     reference loop uses the dlib gallery's templates."""
@@ -259,13 +291,23 @@ def bench_recognition(
     for name in models or list(galleries):
         gallery, rule = galleries[name], rules[name]
         with PeakRss() as rss_core:
-            fast = run_core(video, gallery, rule, settings, workers=workers)
+            fast = run_core(video, gallery, rule, settings, workers=workers, frame_blur=frame_blur)
             paced_run = (
-                run_core(video, gallery, rule, settings, workers=workers, paced_fps=fps, truth=truth) if paced else None
+                run_core(
+                    video, gallery, rule, settings, workers=workers, paced_fps=fps, truth=truth, frame_blur=frame_blur
+                )
+                if paced
+                else None
             )
-        figures = _core_figures(fast, paced_run, truth, fps, rss_core.peak_mib)
+        figures = _core_figures(name, fast, paced_run, truth, fps, rss_core.peak_mib, gallery, rule)
         figures["gallery"] = {"people": len(gallery.people), "templates": len(gallery), "model": gallery.model}
-        figures["rule"] = {"threshold": rule.threshold, "margin": rule.margin}
+        figures["rule"] = {
+            "threshold": rule.threshold_for(len(gallery.people)),
+            "margin": rule.margin,
+            "min_encodings": settings.min_encodings,
+            "sharpest_looks": settings.sharpest_looks,
+            "frame_blur_px": frame_blur,
+        }
         out["models"][name] = figures
     if "sface" in out["models"] and "dlib" in out["models"]:
         out["sface_vs_dlib_fps"] = round(out["models"]["sface"]["fps"] / out["models"]["dlib"]["fps"], 2)

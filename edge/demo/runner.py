@@ -327,8 +327,9 @@ def _show_checkin(con: Console, ev: dict[str, Any], names: dict[str, str], zone:
     who = names.get(ev["person_id"], ev["person_id"]) if ev["person_id"] else "-"
     at = datetime.fromisoformat(ev["occurred_at"].replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
     extra = f"card {ev['card_uid']}" if "card_uid" in ev else ""
-    if "distance" in ev:
-        extra = (extra + " " if extra else "") + f"distance {ev['distance']:.3f}"
+    for score in ("similarity", "distance"):  # check-in v2: SFace's similarity, dlib's distance (v1: distance)
+        if score in ev:
+            extra = (extra + " " if extra else "") + f"{score} {ev[score]:.3f}"
     con.print(
         f"   {at:%H:%M:%S}  seq {ev['seq']:>2}  {ev['gate']:8s} [{colour}]{ev['decision']:8s}[/{colour}] "
         f"{ev['method']:9s} {who:20s} {extra}"

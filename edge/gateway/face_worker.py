@@ -21,6 +21,7 @@ from edge.gateway.policy import GateInfo, Observation
 from edge.ops.heartbeat import Heartbeat
 from edge.recognition.core import RecognitionCore, TrackDecision
 from edge.recognition.encode_pool import EncodeBackend
+from edge.recognition.scores import score_fields
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +127,16 @@ class FaceWorker:
                 self.on_decision(d.decided_at - d.eligible_at)
             ident = d.identification
             log.info(
-                "camera %s track %d: %s (nearest %s, distance %s, margin %s, %s, %d encodings)",
+                "camera %s track %d: %s (nearest %s, %s, margin %s, %s, %d encodings, look sharpness %s)",
                 self.camera_id,
                 d.track_id,
                 ident.person_id or "unknown",
                 ident.nearest,
-                None if ident.distance is None else round(ident.distance, 3),
+                " ".join(f"{k} {v}" for k, v in score_fields(self.core.backend.name, ident.distance).items()),
                 None if ident.margin is None else round(ident.margin, 3),
                 ident.reason,
                 len(d.encodings),
+                [round(x) for x in d.look_sharpness],
             )
             self.submit(
                 Observation(

@@ -1,4 +1,7 @@
-"""Turns verdicts into check-in events committed to the outbox (outbox first, publish second)."""
+"""Turns verdicts into check-in events committed to the outbox (outbox first, publish second).
+
+A face verdict carries the decision's distance; the event names it for what it is (check-in schema v2,
+edge.recognition.scores): SFace's cosine `similarity`, dlib's `distance`."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from edge.clock import ClockStatus
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.policy import Observation, Policy, Verdict
 from edge.outbox import Outbox, OutboxWriteError
+from edge.recognition.backend import DEFAULT_MODEL
+from edge.recognition.scores import score_fields
 from edge.topics import GatewayTopics
 
 log = logging.getLogger(__name__)
@@ -26,8 +31,11 @@ class CheckinRecorder:
         topics: GatewayTopics,
         on_recorded: Callable[[CheckIn], None] | None = None,
         clock: ClockStatus | None = None,
+        face_model: str = DEFAULT_MODEL,
     ) -> None:
         self.clock = clock or ClockStatus()
+        self.face_model = face_model
+        """The recognition model: its face score goes out as `similarity` (sface) or `distance` (dlib)."""
         self.policy = policy
         self.outbox = outbox
         self.topics = topics
@@ -73,13 +81,14 @@ class CheckinRecorder:
 
     def _announce(self, event: CheckIn) -> None:
         log.info(
-            "check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s distance=%s",
+            "check-in seq=%d gate=%s method=%s decision=%s person=%s card=%s similarity=%s distance=%s",
             event.seq,
             event.gate,
             event.method,
             event.decision,
             event.person_id,
             event.card_uid,
+            event.similarity,
             event.distance,
         )
         if self.on_recorded:
@@ -97,6 +106,8 @@ class CheckinRecorder:
     def _record(self, v: Verdict) -> CheckIn:
         built: list[CheckIn] = []
 
+        score = score_fields(self.face_model, v.distance) if v.distance is not None else {}
+
         def build(seq: int) -> tuple[str, str, str]:
             event = CheckIn(
                 event_id=new_event_id(),
@@ -110,7 +121,8 @@ class CheckinRecorder:
                 person_id=v.person_id,
                 decision=v.decision,
                 card_uid=v.card_uid,
-                distance=v.distance,
+                distance=score.get("distance"),
+                similarity=score.get("similarity"),
                 device_id=v.device_id,
                 clock_unsynced=not self.clock.synced(),
             )

@@ -164,7 +164,12 @@ class Gateway:
             verifier=self.gallery.verify if self.gallery else None,
         )
         self.recorder = CheckinRecorder(
-            policy, self.outbox, self.topics, on_recorded=self._recorded, clock=ClockStatus(cfg.clock_check)
+            policy,
+            self.outbox,
+            self.topics,
+            on_recorded=self._recorded,
+            clock=ClockStatus(cfg.clock_check),
+            face_model=cfg.recognition.model,
         )
         if not self.recorder.clock.synced():
             log.warning("the wall clock is not NTP-synchronised: check-ins carry clock_unsynced until it is")

@@ -42,6 +42,11 @@ class ModelDefaults:
     min_sharpness: float
     """Enrolment: Laplacian variance of the face box below which a photo is blurred (boxes differ per detector:
     YuNet's include the hairline, so the same blur scores about twice HOG's)."""
+    threshold_per_decade: float = 0.0
+    """The threshold tightens by this (distance) for each tenfold growth of the gallery beyond reference_people
+    (DecisionRule.threshold_for; measured on lfw_calib, docs/recognition.md)."""
+    reference_people: int = 150
+    """The gallery size `threshold` was set for (lfw_calib's enrolled people)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edge.recognition.backend import DEFAULT_MODEL, MODEL_NAMES
 from edge.recognition.decision import DecisionRule
+
+if TYPE_CHECKING:
+    from edge.recognition.enroll import EnrolReport, PersonResult
 
 GALLERY_OPT = click.option(
     "--gallery", "gallery_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Gallery file."
@@ -74,7 +79,9 @@ def enroll_cmd(
     min_face_px: int,
     quiet: bool,
 ) -> None:
-    """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons."""
+    """Enrol photos into the gallery; only new or changed photos are encoded, rejects are listed with reasons.
+
+    Ends with the people left with no template or only one; exits 1 when anyone has no template."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -124,8 +131,34 @@ def enroll_cmd(
         f" {len(result.rejected)} rejected); gallery {gallery_path}: {len(g)} templates, {len(g.people)} people"
         + ("" if result.changed else " (unchanged, not rewritten)")
     )
-    if result.accepted == 0:
+    for line in people_summary(result):
+        click.echo(line)
+    if result.without_template:
         sys.exit(1)
+
+
+def people_summary(result: EnrolReport) -> list[str]:
+    """Who ends with no template (card only) or a single one, each with why their photos were refused."""
+
+    def why(p: PersonResult) -> str:
+        reasons = Counter(r.status for r in p.rejected)
+        given = len(p.rejected) + p.templates
+        refused = ", ".join(f"{n}x {status}" if n > 1 else status for status, n in reasons.items())
+        return refused or f"{given} photo{'s' if given != 1 else ''} given"
+
+    lines = []
+    if result.without_template:
+        lines.append(
+            f"{len(result.without_template)} people have NO template: the gate cannot recognise them by face"
+            " (card only) until they are enrolled with a usable photo:"
+        )
+        lines += [f"  no template  {p.person_id:24s} {why(p)}" for p in result.without_template]
+    if result.single_template:
+        lines.append(
+            f"{len(result.single_template)} people have only one template (recognised less reliably: add a photo):"
+        )
+        lines += [f"  one template {p.person_id:24s} {why(p)}" for p in result.single_template]
+    return lines
 
 
 @click.command("identify")
@@ -137,13 +170,16 @@ def enroll_cmd(
 def identify_cmd(
     gallery_path: Path, key_file: Path, threshold: float | None, margin: float | None, images: tuple[str, ...]
 ) -> None:
-    """One JSON line per IMAGE: the largest face, decided with the gateway's own rule (threshold + margin) for the
-    gallery's model; "faces" counts every face found."""
+    """One JSON line per IMAGE: its main face (largest and most central, as at enrolment), decided with the
+    gateway's own rule (threshold for the gallery's size + margin) for the gallery's model; "faces" counts every face
+    found. SFace reports its cosine "similarity" (higher is closer) and the similarity to reach ("threshold"), dlib
+    its "distance" and the distance not to exceed; "margin" is the rule's, in distance."""
     from edge.recognition.backend import backend_for_model_id
     from edge.recognition.encoder import load_image_rgb
-    from edge.recognition.enroll import ENROL_MAX_WIDTH
     from edge.recognition.gallery import Gallery, GalleryError
     from edge.recognition.model_files import ModelFileError
+    from edge.recognition.scores import score_fields
+    from edge.recognition.still import identify_still
 
     key = _key(key_file)
     try:
@@ -156,22 +192,24 @@ def identify_cmd(
     rule = DecisionRule.for_model(backend.name, threshold, margin)
     failed = False
     for image in images:
-        out: dict[str, object] = {"image": image, "person_id": None, "distance": None}
+        out: dict[str, object] = {"image": image, "person_id": None}
         try:
             rgb = load_image_rgb(image)
         except (ValueError, OSError) as exc:
             click.echo(f"{image}: {exc}", err=True)
             failed = True
             continue
-        faces = sorted(backend.detect(rgb, upsample=1, max_width=ENROL_MAX_WIDTH), key=lambda d: d.width, reverse=True)
-        out["faces"] = len(faces)
-        for face in faces[:1]:
-            encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)))
-            ident = gallery.identify(encoding, rule)
+        result = identify_still(backend, gallery, rgb, rule)
+        out["faces"] = result.faces
+        ident = result.identification
+        if ident is not None:
             out["person_id"] = ident.person_id
-            out["distance"] = None if ident.distance is None else round(ident.distance, 4)
+            out.update(score_fields(backend.name, ident.distance))
             out["nearest"] = ident.nearest
             out["margin"] = None if ident.margin is None else round(ident.margin, 4)
+            # the threshold on the score's own scale (SFace: the similarity to reach); the margin stays the rule's,
+            # a difference of distances (config recognition.margin)
+            out["threshold"] = next(iter(score_fields(backend.name, ident.threshold).values()))
             out["reason"] = ident.reason
         click.echo(json.dumps(out))
     if failed:
@@ -242,10 +280,11 @@ def gallery_verify(gallery_path: Path, key_file: Path, model: str) -> None:
     rule = default_rule(model)
     click.echo(f"ok: {len(g)} templates, {len(g.people)} people, checksum and model match")
     close = []
+    near = rule.threshold_for(len(g.people)) + rule.margin  # the threshold this gallery's size gets, plus the margin
     for t in g.templates:
         d = g.person_distances(t.encoding)[0]
         for j, other in enumerate(g.people):
-            if other != t.person_id and d[j] <= rule.threshold + rule.margin:
+            if other != t.person_id and d[j] <= near:
                 close.append((float(d[j]), t.source, other))
     for dist, source, other in sorted(close):
         click.echo(f"warning: {source} is {dist:.3f} from {other}: these people may be confused")

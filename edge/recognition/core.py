@@ -63,6 +63,9 @@ class CoreSettings:
     min_encodings: int = 2
     """A match is accepted only once this many encodings of the track agree (fused); a single frame can
     look like someone else, two differently sized/lit frames rarely both do."""
+    sharpest_looks: bool = True
+    """Each look encoded is the sharpest of its window (quality.look_score, uncapped Laplacian variance); off: the
+    older score, where every look above a fixed sharpness counted as equally sharp and the larger face won."""
     max_encodings: int = 3
     encode_gap: int = 3
     max_missed: int = 10
@@ -100,6 +103,8 @@ class TrackDecision:
     decided_at: float
     """time.monotonic() when decided."""
     eligible_at: float
+    look_sharpness: tuple[float, ...] = ()
+    """Laplacian variance of each look encoded (blur measured per look; edge bench recognition reports it)."""
 
     @property
     def person_id(self) -> str | None:
@@ -112,6 +117,7 @@ class _Candidate:
     frame: int
     rgb: Image
     shape: Landmarks
+    laplacian: float = 0.0
 
 
 @dataclass
@@ -121,6 +127,7 @@ class _TrackState:
     eligible_frame: int = -1
     eligible_at: float = 0.0
     encodings: list[Encoding] = field(default_factory=list)
+    look_sharpness: list[float] = field(default_factory=list)
     submitted: int = 0
     pending: int = 0
     last_submit_tick: int = -(10**9)
@@ -266,9 +273,10 @@ class RecognitionCore:
         if state.submitted >= s.max_encodings:
             return
         shape = self.backend.landmarks(rgb, det)
-        score = face_quality(gray, det.box, shape.frontal).score
+        q = face_quality(gray, det.box, shape.frontal)
+        score = q.look_score if s.sharpest_looks else q.score
         if state.best is None or score >= state.best.score:
-            state.best = _Candidate(score, index, rgb, shape)
+            state.best = _Candidate(score, index, rgb, shape, q.laplacian)
         if state.submitted == 0 or tick - state.last_submit_tick >= s.encode_gap:
             self._submit(state, tick)
 
@@ -280,6 +288,7 @@ class RecognitionCore:
         state.rounds += 1
         state.decided = False
         state.encodings, state.submitted, state.best = [], 0, None
+        state.look_sharpness = []
         state.eligible_frame = -1
         return True
 
@@ -294,6 +303,7 @@ class RecognitionCore:
             return
         self._next_job += 1
         self._jobs[job] = state.track.id
+        state.look_sharpness.append(best.laplacian)
         state.submitted += 1
         state.pending += 1
         state.last_submit_tick = tick
@@ -368,6 +378,7 @@ class RecognitionCore:
             self._frame,
             time.monotonic(),
             state.eligible_at,
+            tuple(state.look_sharpness),
         )
         log.debug(
             "track %d decided at frame %d: %s (nearest %s %.3f, %s, %d encodings)",

@@ -1,16 +1,23 @@
 """The open-set decision rule, shared by the live gateway, `edge identify` and the benchmarks.
 
 A face (or a track's fused faces) is accepted as person P only when both hold:
-  * distance to P <= threshold            (close enough to someone enrolled), and
+  * distance to P <= threshold(N)         (close enough to someone enrolled; N = people in the gallery), and
   * distance to the second-nearest person - distance to P >= margin   (not ambiguous between two people).
 Otherwise the answer is "unknown". Distances are Euclidean in the backend's 128-d space (SFace: unit vectors,
 cos = 1 - d^2/2); a person's distance is the smallest over their templates, averaged over a track's encodings.
 Each model has its own defaults, from its measured curve in docs/recognition.md (`edge bench accuracy`); the
 class defaults below are dlib's.
+
+The threshold tightens with the gallery's size: a stranger is compared with every enrolled person, so the chance
+that one of them looks like the stranger grows with N. threshold(N) = threshold - per_decade * log10(N /
+reference_people) for N > reference_people, unchanged below. `per_decade` is measured per model on lfw_calib's
+1,500 strangers (`edge bench calibrate`, docs/recognition.md "Threshold at school scale"); a threshold given
+explicitly (config, --threshold) is used as is at every N.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +36,15 @@ class DecisionRule:
     margin: float = 0.08
     verify_threshold: float = 0.45
     """1:1 verification (card_and_face): the face must be this close to the card holder's templates."""
+    per_decade: float = 0.0
+    """How much the threshold tightens for each tenfold growth of the gallery beyond reference_people."""
+    reference_people: int = 150
+
+    def threshold_for(self, people: int) -> float:
+        """The distance threshold for a gallery of `people` persons (the rule above; never looser than threshold)."""
+        if self.per_decade <= 0 or people <= self.reference_people:
+            return self.threshold
+        return self.threshold - self.per_decade * math.log10(people / self.reference_people)
 
     @classmethod
     def from_config(cls, rc: RecognitionConfig) -> DecisionRule:
@@ -46,6 +62,8 @@ class DecisionRule:
             d.threshold if threshold is None else threshold,
             d.margin if margin is None else margin,
             d.verify_threshold if verify is None else verify,
+            d.threshold_per_decade if threshold is None else 0.0,
+            d.reference_people,
         )
 
 
@@ -58,6 +76,8 @@ class Identification:
     distance: float | None
     second_distance: float | None
     reason: Reason
+    threshold: float | None = None
+    """The threshold applied (the rule's, for this gallery's size)."""
 
     @property
     def margin(self) -> float | None:
@@ -67,7 +87,8 @@ class Identification:
 
 
 def decide(people: list[str], distances: npt.NDArray[np.floating[Any]], rule: DecisionRule) -> Identification:
-    """Apply the rule to one distance per person (same order as `people`)."""
+    """Apply the rule to one distance per person (same order as `people`); the threshold is the rule's for a
+    gallery of len(people) persons."""
     if len(people) == 0:
         return Identification(None, None, None, None, "empty gallery")
     if len(people) == 1:
@@ -78,8 +99,9 @@ def decide(people: list[str], distances: npt.NDArray[np.floating[Any]], rule: De
         second = float(distances[j])
     best = float(distances[i])
     second_out = None if second == float("inf") else second
-    if best > rule.threshold:
-        return Identification(None, people[i], best, second_out, "too far")
+    threshold = rule.threshold_for(len(people))
+    if best > threshold:
+        return Identification(None, people[i], best, second_out, "too far", threshold)
     if second - best < rule.margin:
-        return Identification(None, people[i], best, second_out, "ambiguous")
-    return Identification(people[i], people[i], best, second_out, "match")
+        return Identification(None, people[i], best, second_out, "ambiguous", threshold)
+    return Identification(people[i], people[i], best, second_out, "match", threshold)

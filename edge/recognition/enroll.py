@@ -1,8 +1,11 @@
 """Enrolment: photos -> checked faces -> templates in the gallery (several per person), incrementally.
 
-Photos come from a folder (DIR/<person_id>/*.jpg|png) or from a roster CSV's `photos` column. Each photo
-must hold exactly one face (the chosen backend's detector), at least `min_face_px` wide and sharp enough;
-rejects are reported with their reason and never reach the gallery. Re-running updates only what changed: a
+Photos come from a folder (DIR/<person_id>/*.jpg|png) or from a roster CSV's `photos` column. In each photo the
+subject is the main face (largest and most central, edge.recognition.subject); smaller faces in the background are
+ignored, a second face of comparable size makes the photo ambiguous ("several faces"). The subject must be at
+least `min_face_px` wide and sharp enough; rejects are reported with their reason and never reach the gallery.
+Every run ends with a per-person result: who has no template (not recognisable by face: the CLI exits non-zero,
+the web app says so) and who has only one (recognised less reliably). Re-running updates only what changed: a
 photo whose bytes (sha256) are already a template of that person is not encoded again. The gallery is written
 once, atomically, at the end: an interrupted or failed run leaves the previous gallery untouched.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +23,10 @@ from typing import Literal
 import cv2
 
 from edge.recognition.backend import DEFAULT_MODEL, FaceBackend, get_backend, model_id_of
-from edge.recognition.encoder import load_image_rgb
+from edge.recognition.encoder import Detection, load_image_rgb
 from edge.recognition.gallery import Gallery, Template
 from edge.recognition.quality import sharpness
+from edge.recognition.subject import COMPETING_RATIO, encode_face, pick_subject
 from edge.roster import read_roster_csv
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,8 @@ class EnrolSettings:
     """dlib: encodings averaged over this many jittered copies (slower enrolment, steadier templates)."""
     model: str = DEFAULT_MODEL
     """The recognition backend (config recognition.model); an existing gallery of another model is refused."""
+    competing_ratio: float = COMPETING_RATIO
+    """A second face at least this fraction of the subject's width rejects the photo (edge.recognition.subject)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,15 @@ class PhotoResult:
     @property
     def accepted(self) -> bool:
         return self.status in ("enrolled", "unchanged")
+
+
+@dataclass(frozen=True)
+class PersonResult:
+    """One person's outcome: the templates they now have and the photos that were refused (with reasons)."""
+
+    person_id: str
+    templates: int
+    rejected: list[PhotoResult]
 
 
 @dataclass
@@ -77,6 +93,27 @@ class EnrolReport:
     @property
     def rejected(self) -> list[PhotoResult]:
         return [r for r in self.results if not r.accepted]
+
+    @property
+    def people(self) -> list[PersonResult]:
+        """Every person this run enrolled, in order, with their template count after the run."""
+        by_person: dict[str, list[PhotoResult]] = {}
+        for r in self.results:
+            by_person.setdefault(r.person_id, []).append(r)
+        return [
+            PersonResult(pid, sum(r.accepted for r in rs), [r for r in rs if not r.accepted])
+            for pid, rs in by_person.items()
+        ]
+
+    @property
+    def without_template(self) -> list[PersonResult]:
+        """People left with no template: the gate cannot recognise them by face (card only) until re-enrolled."""
+        return [p for p in self.people if p.templates == 0]
+
+    @property
+    def single_template(self) -> list[PersonResult]:
+        """People with one template: recognised, less reliably (one look at the camera to compare with)."""
+        return [p for p in self.people if p.templates == 1]
 
 
 def photos_from_folder(photos_dir: str | Path) -> dict[str, list[Path]]:
@@ -161,19 +198,44 @@ def _enrol_photo(
     except ValueError as exc:
         return PhotoResult(str(photo), person_id, "unreadable", str(exc)), None
     faces = backend.detect(rgb, upsample=s.upsample, max_width=ENROL_MAX_WIDTH)
-    if not faces:
-        return PhotoResult(str(photo), person_id, "no face"), None
-    if len(faces) > 1:
-        return PhotoResult(str(photo), person_id, "several faces", f"{len(faces)} faces"), None
-    face = faces[0]
-    if face.width < s.min_face_px:
-        detail = f"face {face.width}px, needs {s.min_face_px}px"
-        return PhotoResult(str(photo), person_id, "face too small", detail), None
-    sharp = sharpness(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), face.box)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     min_sharp = backend.defaults.min_sharpness if s.min_sharpness is None else s.min_sharpness
-    if sharp < min_sharp:
-        detail = f"sharpness {sharp:.0f}, needs {min_sharp:.0f}"
-        return PhotoResult(str(photo), person_id, "blurred", detail), None
-    encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)), s.jitters)
-    detail = f"face {face.width}px, sharpness {sharp:.0f}"
+    status, detail, face = judge_photo(faces, rgb.shape, lambda f: sharpness(gray, f.box), s, min_sharp)
+    if face is None:
+        return PhotoResult(str(photo), person_id, status, detail), None
+    encoding = encode_face(backend, rgb, face, s.jitters)
     return PhotoResult(str(photo), person_id, "enrolled", detail), Template(person_id, source, digest, encoding)
+
+
+def judge_photo(
+    faces: list[Detection],
+    image_shape: tuple[int, ...],
+    sharpness_of: Callable[[Detection], float],
+    s: EnrolSettings,
+    min_sharp: float,
+) -> tuple[Status, str, Detection | None]:
+    """The enrolment checks on one photo's detections: (status, detail, the face to encode or None).
+
+    Pure (no image work beyond `sharpness_of`), so the calibration benchmark replays it on cached detections
+    and gets exactly the product's decisions."""
+    subject = pick_subject(faces, image_shape, s.competing_ratio)
+    if subject is None:
+        return "no face", "", None
+    face = subject.face
+    if subject.competing:
+        sizes = ", ".join(f"{f.width}px" for f in subject.competing)
+        detail = (
+            f"{len(faces)} faces: the main one {face.width}px, another {sizes}, at least"
+            f" {s.competing_ratio:.0%} of its width: someone beside the child, retake the photo alone"
+        )
+        return "several faces", detail, None
+    if face.width < s.min_face_px:
+        return "face too small", f"face {face.width}px, needs {s.min_face_px}px", None
+    sharp = sharpness_of(face)
+    if sharp < min_sharp:
+        # rounded down: 29.7 against a limit of 30 must not read "30, needs 30"
+        return "blurred", f"sharpness {math.floor(sharp * 10) / 10:.1f}, needs {min_sharp:g} or more", None
+    detail = f"face {face.width}px, sharpness {sharp:.0f}"
+    if subject.background:
+        detail += f", {len(subject.background)} smaller face(s) in the background ignored"
+    return "enrolled", detail, face

@@ -33,10 +33,21 @@ TEMPLATE = np.array(
 )
 """Where SFace (like ArcFace) expects the eyes, nose tip and mouth corners in its 112x112 input."""
 SFACE_DEFAULTS = ModelDefaults(
-    threshold=1.077, margin=0.06, verify_threshold=1.077, min_face_px=64, full_detect_every=5, min_sharpness=30.0
+    threshold=1.020,
+    margin=0.06,
+    verify_threshold=1.077,
+    min_face_px=64,
+    full_detect_every=5,
+    min_sharpness=30.0,
+    threshold_per_decade=0.055,
+    reference_people=150,
 )
-"""Euclidean on unit vectors: 1.077 is cosine 0.42, the middle of the lfw_dev range that admits no stranger at the
-best genuine rate (cos 0.40-0.44, 98.1 %; the closest stranger is at cos 0.389; docs/recognition.md)."""
+"""Euclidean on unit vectors. threshold 1.020 is cosine 0.48 for galleries of up to 150 people: on lfw_calib
+(149 people enrolled from two photos each), 0 of 1,500 strangers accepted (95 % Wilson bound 0.26 %) at 98.3 % of
+genuine stills; cosine 0.47 already admits one. Per tenfold growth beyond 150 people the threshold tightens by
+0.055 (cosine 0.54 at N = 2,000): with the real people and all 1,658 other identities of lfw_calib and lfw_dev as a
+gallery of 1,807, 0 of the 1,500 held-out strangers pass (cosine 0.53 admits 2). Verification against one card
+holder (1:1, N = 1) keeps cosine 0.42. Curves: docs/recognition.md, `edge bench calibrate`."""
 SCORE_THRESHOLD = 0.7
 """YuNet's face score below which a detection is dropped."""
 NMS_THRESHOLD = 0.3

@@ -1,6 +1,8 @@
 """Checks a received MQTT message before it is stored. Every rejection carries a reason a person can read.
 
-The schema (edge/events/schemas/checkin.v1.json, the one the gateways validate against) is compiled once by
+Check-in schema versions 1 and 2 are both accepted while gateways are upgraded (edge.events.checkin
+SUPPORTED_VERSIONS), each checked against its own schema. The schema (edge/events/schemas/checkin.v*.json, the
+ones the gateways validate against) is compiled once by
 fastjsonschema into Python code: a check-in is validated in microseconds, not walked by an interpreter per
 event — without its conditional rules, which are plain predicates (conditions.py), the full compiled schema
 running only when one of them fails. Limits on size and depth are checked on the bytes first (limits.py)."""
@@ -20,7 +22,7 @@ from edge import jsonstrict
 from edge.central.collector.conditions import Predicate, Unsupported, compile_conditions
 from edge.central.collector.limits import LimitExceeded, check_limits
 from edge.central.store.base import Received
-from edge.events.checkin import checkin_schema
+from edge.events.checkin import SUPPORTED_VERSIONS, checkin_schema
 from edge.topics import RESERVED_GATEWAY_IDS, parse_checkin_topic
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -37,43 +39,43 @@ class Rejected(Exception):
 
 
 @cache
-def _compiled() -> Callable[[Any], Any]:
+def _compiled(version: int) -> Callable[[Any], Any]:
     """The whole schema, compiled: the authority, and the source of every schema error message."""
-    schema = dict(checkin_schema())
+    schema = dict(checkin_schema(version))
     # fastjsonschema speaks draft-07; the schema uses nothing newer than draft-07 (if/then, const, pattern).
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(schema, formats={"uuid": UUID_RE.pattern})
 
 
 @cache
-def _fast() -> tuple[Callable[[Any], Any], Predicate] | None:
+def _fast(version: int) -> tuple[Callable[[Any], Any], Predicate] | None:
     """The schema without its conditional rules, compiled, and those rules as predicates (conditions.py); None
     when the schema's rules use something the predicates do not implement."""
-    schema = {k: v for k, v in checkin_schema().items() if k != "allOf"}
+    schema = {k: v for k, v in checkin_schema(version).items() if k != "allOf"}
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     try:
-        conditions = compile_conditions(checkin_schema())
+        conditions = compile_conditions(checkin_schema(version))
     except Unsupported:
         return None
     return fastjsonschema.compile(schema, formats={"uuid": UUID_RE.pattern}), conditions
 
 
-def validate_schema(data: Any) -> None:
-    """Raise fastjsonschema's JsonSchemaValueException when `data` is not a check-in of the schema, with the full
-    schema's message; a valid check-in is accepted without ever running the full schema's exception-driven
-    conditionals (conditions.py says why)."""
-    fast = _fast()
+def validate_schema(data: Any, version: int = 2) -> None:
+    """Raise fastjsonschema's JsonSchemaValueException when `data` is not a check-in of the schema `version`, with
+    the full schema's message; a valid check-in is accepted without ever running the full schema's
+    exception-driven conditionals (conditions.py says why)."""
+    fast = _fast(version)
     if fast is None:
-        _compiled()(data)
+        _compiled(version)(data)
         return
     base, conditions = fast
     try:
         base(data)
     except fastjsonschema.JsonSchemaValueException:
-        _compiled()(data)  # the full schema fails too, and says it as it always has
+        _compiled(version)(data)  # the full schema fails too, and says it as it always has
         raise
     if not conditions(data):
-        _compiled()(data)
+        _compiled(version)(data)
 
 
 def _valid_event_id(value: object) -> str | None:
@@ -127,12 +129,12 @@ def parse_checkin(topic: str, payload: bytes, prefix: str) -> dict[str, Any]:
         raise Rejected(f"payload is a JSON {type(data).__name__}, not an object")
     if "\\u" in text and not _storable(data):
         raise _rejected("payload holds a NUL character or a lone surrogate (\\u escapes no database can store)", data)
-    if data.get("schema_version") != 1:
-        raise _rejected(
-            f"unsupported schema_version {repr(data.get('schema_version'))[:20]} (this collector reads 1)", data
-        )
+    version = data.get("schema_version")
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
+        readable = " and ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise _rejected(f"unsupported schema_version {repr(version)[:20]} (this collector reads {readable})", data)
     try:
-        validate_schema(data)
+        validate_schema(data, version)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise _rejected(f"schema: {exc.message[:300]}", data) from None
     if (data["site_id"], data["gateway_id"]) != ids:

@@ -156,8 +156,12 @@ def enroll_cmd(
         f"{report.accepted} photo(s) accepted, {len(report.rejected)} rejected; {site} {model}: {len(g)} templates"
         f" of {len(g.people)} people" + ("" if report.changed else " (unchanged)")
     )
+    from edge.recognition.commands import people_summary
+
+    for line in people_summary(report):
+        click.echo(line)
     click.echo(f"next: edge distribution publish {site} --kind gallery")
-    if report.accepted == 0:
+    if report.without_template:
         sys.exit(1)
 
 

@@ -81,6 +81,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Not known (this server has no link to the centre's galleries: --centre).",
     ),
     "face.yes": ("Có ({n} mẫu, {model})", "Yes ({n} templates, {model})"),
+    "face.one_template": (
+        "Chỉ có một ảnh: nhận diện kém tin cậy hơn, hãy thêm một ảnh nữa.",
+        "Only one photo: recognition is less reliable, add another one.",
+    ),
+    "face.no_template": (
+        "Cổng không nhận diện được học sinh này bằng khuôn mặt (chỉ bằng thẻ) cho tới khi đăng ký một ảnh dùng được.",
+        "The gate cannot recognise this student by face (card only) until a usable photo is enrolled.",
+    ),
     "face.photo": ("Ảnh chân dung (JPEG/PNG, tối đa {mb} MB)", "Portrait photo (JPEG/PNG, at most {mb} MB)"),
     "face.enrol": ("Đăng ký khuôn mặt", "Enrol face"),
     "face.remove": ("Xóa khuôn mặt", "Remove face"),
@@ -101,7 +109,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "face.err.too_small_picture": ("Ảnh quá nhỏ.", "The picture is too small."),
     "face.err.no_photo": ("Hãy chọn một ảnh.", "Choose a photo."),
     "face.err.no_face": ("Không tìm thấy khuôn mặt trong ảnh.", "No face found in the photo."),
-    "face.err.several_faces": ("Ảnh có nhiều khuôn mặt.", "The photo shows several faces."),
+    "face.err.several_faces": (
+        "Ảnh có một khuôn mặt khác cỡ tương đương: mỗi ảnh chỉ một học sinh.",
+        "The photo shows another face of similar size: one student per photo.",
+    ),
     "face.err.face_too_small": ("Khuôn mặt quá nhỏ: chụp gần hơn.", "The face is too small: take it closer."),
     "face.err.blurred": ("Ảnh bị mờ.", "The photo is blurred."),
     "face.err.too_many": ("Đã có đủ ảnh cho học sinh này.", "This student has enough photos already."),

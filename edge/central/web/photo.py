@@ -1,6 +1,7 @@
 """An uploaded enrolment photo, checked in memory: its type and size from its first bytes, then decoded with
 OpenCV from the bytes (never written to disk), then the same face checks `edge distribution enroll` makes
-(edge/recognition/enroll.py: exactly one face, wide enough, sharp enough) and one template out.
+(edge/recognition/enroll.py `judge_photo`: the main face, no competing face, wide enough, sharp enough) and one
+template out.
 
 Why read the dimensions from the header before decoding: a 5 MiB PNG of one colour can claim 30,000 x 30,000
 pixels and would decode to 2.7 GB of RAM in the web process. The header says how large the picture is for the
@@ -17,9 +18,10 @@ import cv2
 import numpy as np
 
 from edge.recognition.backend import FaceBackend
-from edge.recognition.enroll import ENROL_MAX_WIDTH, EnrolSettings
+from edge.recognition.enroll import ENROL_MAX_WIDTH, EnrolSettings, judge_photo
 from edge.recognition.gallery import Template
 from edge.recognition.quality import sharpness
+from edge.recognition.subject import encode_face
 
 MAX_PIXELS = 50_000_000
 """A 48 MP phone photo still fits; more is a picture nobody takes of a student's face."""
@@ -109,17 +111,11 @@ def template_from_photo(
     """One template from one photo, with enroll.py's checks; PhotoRefused says why there is none."""
     rgb = decode_rgb(data)
     faces = backend.detect(rgb, upsample=settings.upsample, max_width=ENROL_MAX_WIDTH)
-    if not faces:
-        raise PhotoRefused("no_face", "no face found in the photo")
-    if len(faces) > 1:
-        raise PhotoRefused("several_faces", f"{len(faces)} faces in the photo: one student per photo")
-    face = faces[0]
-    if face.width < settings.min_face_px:
-        raise PhotoRefused("face_too_small", f"face {face.width}px wide, needs {settings.min_face_px}px")
-    sharp = sharpness(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), face.box)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     need = backend.defaults.min_sharpness if settings.min_sharpness is None else settings.min_sharpness
-    if sharp < need:
-        raise PhotoRefused("blurred", f"the face is blurred (sharpness {sharp:.0f}, needs {need:.0f})")
-    encoding = backend.embed(backend.align(rgb, backend.landmarks(rgb, face)), jitters)
+    status, detail, face = judge_photo(faces, rgb.shape, lambda f: sharpness(gray, f.box), settings, need)
+    if face is None:
+        raise PhotoRefused(status.replace(" ", "_"), detail or "no face found in the photo")
+    encoding = encode_face(backend, rgb, face, jitters)
     digest = hashlib.sha256(data).hexdigest()
     return Template(person_id, f"{person_id}/web-{digest[:12]}", digest, encoding)
