@@ -18,8 +18,10 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.central.school.edits import set_edfi_school_id
 from edge.central.web.context import WebContext
 from edge.devtools.postgres import PostgresServer
+from tests.helpers import wait_until
 from tests.web_support import ROSTER, SITE, TZ, checkin, login, make_web
 
 ZONE = ZoneInfo(TZ)
@@ -236,10 +238,10 @@ def test_edfi_needs_the_schools_edfi_number(web: tuple[WebContext, TestClient]) 
     """Ed-Fi's schoolId is an integer the state assigns: without it no Ed-Fi file (422 saying what to set), and the
     page says so instead of offering the link; the other downloads are unaffected."""
     ctx, c = web
-    school = ctx.cfg.schools[0].model_copy(update={"edfi_school_id": None})
-    ctx.cfg = ctx.cfg.model_copy(update={"schools": [school]})
+    with ctx.db.transaction() as tx:  # the school's record in the store (imported from central.yaml) loses it
+        set_edfi_school_id(tx, SITE, None)
     login(c, "office")
-    assert c.get(f"{BASE}/download.json?{WEEK}").status_code == 422
+    wait_until(lambda: c.get(f"{BASE}/download.json?{WEEK}").status_code == 422, 10, "the store's change in force")
     h = {"Authorization": f"Bearer {ctx.tokens.create('office', 'sis')}"}
     r = c.get(f"/api/v1/reports/{SITE}/download.json?{WEEK}", headers=h)
     assert r.status_code == 422 and "edfi_school_id" in r.json()["detail"]

@@ -57,6 +57,10 @@ def gateway_roster(state: SchoolState, today: date) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+RETRY_FIRST_S = 1.0
+"""After a failed publish the distributor tries again after 1 s, then 2, 4 … up to its tick."""
+
+
 @dataclass(frozen=True)
 class Target:
     """The site broker and the `server` identity whose key signs (edge server run's --pki/--identity)."""
@@ -134,24 +138,33 @@ class Distributor:
         return list(self._seen.get(site, _Seen()).history)
 
     def _run(self) -> None:
-        self._round(None)  # at start: whatever changed while the centre was down
+        failed = not self._round(None)  # at start: whatever changed while the centre was down
+        retry_s = RETRY_FIRST_S
         while not self._stop.is_set():
+            # after a failure (the broker not reached yet, e.g. the web app's connection still coming up) try again
+            # soon, doubling up to the tick, instead of leaving the gateways a whole tick behind
             try:
-                site = self._wake.get(timeout=self.tick_s)
+                site = self._wake.get(timeout=min(retry_s, self.tick_s) if failed else self.tick_s)
             except queue.Empty:
                 site = None
             if self._stop.is_set():
                 break
-            self._round(site)
+            ok = self._round(site)
+            retry_s = RETRY_FIRST_S if ok or not failed else min(retry_s * 2, self.tick_s)
+            failed = not ok
 
-    def _round(self, site: str | None) -> None:
+    def _round(self, site: str | None) -> bool:
+        """Sync the school that changed (every school when None); False when any of them failed."""
         states = self.schools.states() if site is None else [s for s in [self.schools.state(site)] if s is not None]
+        ok = True
         for state in states:
             try:
                 self.sync(state)
-            except Exception:
+            except Exception as exc:
                 self.errors += 1
-                log.exception("distributor: %s not published (tried again on the next change or tick)", state.site_id)
+                ok = False
+                log.warning("distributor: %s not published (tried again soon): %s", state.site_id, exc)
+        return ok
 
     # the work --------------------------------------------------------------------------------------------------------
     def sync(self, state: SchoolState) -> list[Published]:

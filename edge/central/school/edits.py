@@ -61,6 +61,15 @@ def upsert_school(
     bump_version(tx, site_id)
 
 
+def set_edfi_school_id(tx: Tx, site_id: str, edfi_school_id: int | None) -> None:
+    """The school's Ed-Fi schoolId (an integer the state assigns); None: not known (no Ed-Fi downloads)."""
+    tx.execute(
+        "UPDATE schools SET edfi_school_id = ?, updated_at = ? WHERE site_id = ?",
+        (edfi_school_id, time.time(), site_id),
+    )
+    bump_version(tx, site_id)
+
+
 def set_calendar(tx: Tx, site_id: str, calendar: CalendarConfig) -> None:
     """Replace the whole calendar: weekdays, default times, go-live, per-grade/class times, terms, holidays and
     make-up days. `calendar` is validated (CalendarConfig) before it gets here."""

@@ -97,7 +97,15 @@ def _snapshot(tx: WebTx, site_id: str) -> Any:
     state = load_school(tx, site_id)
     if state is None:
         return None
-    return (state.name, state.timezone, state.calendar, state.gate_names, state.students, state.guardians)
+    return (
+        state.name,
+        state.timezone,
+        state.edfi_school_id,
+        state.calendar,
+        state.gate_names,
+        state.students,
+        state.guardians,
+    )
 
 
 def _write(tx: WebTx, parsed: _Parsed, today: date, gateways: list[str]) -> SchoolImport:
@@ -107,6 +115,7 @@ def _write(tx: WebTx, parsed: _Parsed, today: date, gateways: list[str]) -> Scho
         tx.query("SELECT pg_advisory_xact_lock(hashtext(?))", (f"edge-school:{s.id}",))
     before = _snapshot(tx, s.id)
     edits.upsert_school(tx, s.id, name=s.name, timezone=s.timezone)
+    edits.set_edfi_school_id(tx, s.id, s.edfi_school_id)
     edits.set_calendar(tx, s.id, s.calendar)
     edits.set_gate_names(tx, s.id, dict(s.gates))
     out = SchoolImport(s.id, True, 0)

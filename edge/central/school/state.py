@@ -93,6 +93,7 @@ class SchoolState:
             update={
                 "name": self.name,
                 "timezone": self.timezone,
+                "edfi_school_id": self.edfi_school_id,
                 "calendar": self.calendar,
                 "gates": dict(self.gate_names),
                 "roster": None,

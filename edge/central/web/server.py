@@ -174,12 +174,12 @@ def run(opts: ServerOptions) -> None:
     signal.signal(signal.SIGINT, on_signal)
     metrics_server = serve_registry(metrics.registry, opts.metrics, "web app")
     ctx.directories.start(name="web-schools")
-    dist = distributor(opts, ctx)
-    if dist is not None:
-        dist.start()
     ctx.live.start()
     if ctx.gates is not None and not ctx.gates.start():
         log.warning("gates: not subscribed to the broker yet (it keeps trying)")
+    dist = distributor(opts, ctx)  # after the gates link: it publishes over that connection
+    if dist is not None:
+        dist.start()
     web = threading.Thread(target=server.run, name="web-uvicorn", daemon=True)
     web.start()
     while not server.started and web.is_alive() and not stop.wait(0.1):
