@@ -1,4 +1,5 @@
-"""The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos]` loaded into SQLite."""
+"""The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos]` loaded into SQLite. No field may hold
+a control character (edge/control_chars.py): a name reaches parents' e-mail headers and every page."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.control_chars import field_problem
 from edge.sqlite import open_db
 
 REQUIRED_COLUMNS = ("person_id", "name", "class")
@@ -63,6 +65,10 @@ def read_roster_csv(path: str | Path) -> list[Person]:
                 line = reader.line_num
                 if None in row:
                     problems.append(f"line {line}: more fields than the header has")
+                    continue
+                controls = [m for col, v in row.items() if (m := field_problem(col, v or ""))]
+                if controls:
+                    problems.extend(f"line {line}: {m}" for m in controls)
                     continue
                 pid = (row.get("person_id") or "").strip()
                 name = (row.get("name") or "").strip()
