@@ -471,9 +471,14 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_temp(target: Path, text: str) -> Path:
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o600
+    """The new file beside the target: 0600, or 0640 when the old one was 0640 (install.sh gives the service group
+    read access) — never readable by other users, whatever the old file's mode was: it holds card UIDs (a 125 kHz
+    card's whole credential) and parents' phone numbers."""
+    old = target.stat().st_mode & 0o777 if target.exists() else 0o600
+    mode = 0o600 | (old & 0o040 if not old & 0o007 else 0)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # os.open's mode passes through the umask
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
         fh.flush()
@@ -488,6 +493,7 @@ def _backup(target: Path, stamp: str) -> Path | None:
     folder.mkdir(mode=0o700, exist_ok=True)
     dest = folder / f"{target.stem}.{stamp}{target.suffix}"
     shutil.copy2(target, dest)
+    os.chmod(dest, 0o600)  # a dated copy of personal data: its owner's only
     with dest.open("rb") as fh:
         os.fsync(fh.fileno())
     return dest
