@@ -14,15 +14,14 @@ from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, school_for, templates
 from edge.central.web.routes.common import SITE
+from edge.central.web.visibility import roles_with
 
 router = APIRouter()
 GATEWAY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 GATE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-VIEWERS = ("admin", "office", "guard")
-OPENERS = ("admin", "guard")
-REPLAYERS = ("admin", "office")
-"""Who sees the school's dead letters and replays them: what a refused tap held is the office's business (a pupil
-marked absent), not the guard's."""
+VIEWERS = roles_with("gates")
+OPENERS = roles_with("open_gate")
+REPLAYERS = roles_with("dead_letters")
 DEAD_LETTER_ROWS = 50
 
 
