@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 
-from edge.central.roster_import import apply_preview, make_preview
+from edge.central.store import open_store
 from edge.cli import cli
 from edge.config.central import load_central_config, parse_central_text
 from edge.demo.processes import spawn
@@ -45,21 +45,31 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.parametrize(("before", "after"), [(0o644, 0o600), (0o666, 0o600), (0o640, 0o640), (0o600, 0o600)])
-def test_a_roster_upload_never_leaves_a_file_others_can_read(tmp_path: Path, before: int, after: int) -> None:
+def test_a_school_export_is_private(tmp_path: Path) -> None:
+    """The roster now lives in the store (an upload writes no file); what leaves it as files — `edge school
+    export` — is 0600: card UIDs and parents' contacts."""
+    from datetime import date
+
+    from edge.central.school.files import export_school, import_central
+    from edge.central.web.db import WebDb
+
     (tmp_path / "data").mkdir()
-    roster, guardians = tmp_path / "data" / "roster.csv", tmp_path / "data" / "guardians.csv"
-    roster.write_text("person_id,name,class,card_uid\nan,An,6A,0F00A1B2C3\n", encoding="utf-8")
-    guardians.write_text("person_id,name,phone,email,channel,language,kinds\n", encoding="utf-8")
-    for f in (roster, guardians):
-        f.chmod(before)
-    school = parse_central_text(CENTRAL, env={}, base_dir=tmp_path).schools[0]
-    upload = b"person_id,name,class,card_uid\nan,An,6A,0F00A1B2C3\nbinh,Binh,6A,0F00A1B2C4\n"
-    pv = make_preview(school, upload, b"person_id,name,phone,email,channel,language,kinds\nan,Me,,,app,vi,\n")
-    assert pv.ok, pv.errors
-    applied = apply_preview(school, pv)
-    assert [mode(p) for p in applied.written] == [after, after]
-    assert all(mode(b) == 0o600 for b in applied.backups)  # the dated copies too
+    (tmp_path / "data" / "roster.csv").write_text("person_id,name,class,card_uid\nan,An,6A,0F00A1B2C3\n")
+    (tmp_path / "data" / "guardians.csv").write_text(
+        "person_id,name,phone,email,channel,language,kinds\nan,Me,,,app,vi,\n"
+    )
+    cfg = parse_central_text(CENTRAL, env={}, base_dir=tmp_path)
+    url = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    open_store(url).close()
+    db = WebDb(url)
+    try:
+        import_central(db, cfg, today=date(2026, 9, 7))
+        paths = export_school(db, "s1", tmp_path / "export")
+    finally:
+        db.close()
+    assert sorted(p.name for p in paths) == ["guardians.csv", "roster.csv", "school.yaml"]
+    assert all(mode(p) == 0o600 for p in paths), [oct(mode(p)) for p in paths]
+    assert "0F00A1B2C3" in (tmp_path / "export" / "roster.csv").read_text()
 
 
 def test_a_provisioned_roster_is_private(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from edge.central.school.state import SchoolState, load_school
 from edge.central.web.db import WebDb, WebTx
 from edge.config.central import CentralConfig, SchoolConfig
 from edge.roster import Person, RosterError, read_roster_csv
+from edge.security.private_files import write_private
 
 ROSTER_COLUMNS = ("person_id", "name", "class", "card_uid", "photos", "enrolled_from", "enrolled_until")
 
@@ -235,7 +236,8 @@ def school_yaml(state: SchoolState, roster: str = "roster.csv", guardians: str =
 
 
 def export_school(db: WebDb, site_id: str, out_dir: Path) -> list[Path]:
-    """Write OUT_DIR/school.yaml, roster.csv and guardians.csv; KeyError if the store has no such school."""
+    """Write OUT_DIR/school.yaml, roster.csv and guardians.csv; KeyError if the store has no such school. The files
+    are 0600 (card UIDs are a 125 kHz card's whole credential; guardians' phone numbers and addresses)."""
     state = load_school(db, site_id)
     if state is None:
         raise KeyError(site_id)
@@ -247,7 +249,5 @@ def export_school(db: WebDb, site_id: str, out_dir: Path) -> list[Path]:
     }
     paths = []
     for name, text in files.items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
+        paths.append(write_private(out_dir / name, text.encode("utf-8")))
     return paths
