@@ -110,10 +110,14 @@ def run_cmd(
 ) -> None:
     """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1). With --centre and
     --centre-key-file the office enrols faces on the Student page; with --pki/--identity too, each change is
-    signed and announced to the school's gateways (as `edge distribution publish`)."""
+    signed and announced to the school's gateways (as `edge distribution publish`), and the distributor publishes
+    each roster change (a web import, `edge school import`) to the gateways by itself."""
     from edge.central.web.server import ServerOptions, run
+    from edge.logs import setup_logging
     from edge.ops.server_metrics import parse_listen
 
+    root = click.get_current_context().find_root().obj or {}
+    setup_logging(root.get("log_level") or "INFO")  # the distributor, the gates link, the watcher: on stderr
     try:
         parse_listen(metrics_addr)
     except ValueError as exc:
@@ -169,8 +173,17 @@ def user() -> None:
 def user_add(
     store_url: str, role: str, classes: tuple[str, ...], site: str | None, password_stdin: bool, name: str
 ) -> None:
-    """Add the account NAME."""
+    """Add the account NAME. The school and classes must be in the store, spelt as the roster writes them."""
     db, accounts = _accounts(store_url)
+    from edge.central.school.state import check_account_scope
+
+    problems = check_account_scope(db, site, classes)
+    if problems:
+        db.close()
+        for p in problems:
+            click.echo(p, err=True)
+        _fail("the account was not added")
+        return
     try:
         u = accounts.add(name, _password(password_stdin), role, site_id=site, classes=classes)
         from edge.central.web import audit
