@@ -1,6 +1,7 @@
 """The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos][,enrolled_from][,enrolled_until]`
 loaded into SQLite (the gateway) or imported into the centre's store (`edge school import`), which keeps the
-enrolment dates (YYYY-MM-DD; empty: from the import day / still enrolled)."""
+enrolment dates (YYYY-MM-DD; empty: from the import day / still enrolled). No field may hold a control character
+(edge/control_chars.py): a name reaches parents' e-mail headers and every page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from edge.control_chars import field_problem
 from edge.sqlite import open_db
 
 REQUIRED_COLUMNS = ("person_id", "name", "class")
@@ -77,6 +79,10 @@ def read_roster_csv(path: str | Path) -> list[Person]:
                 line = reader.line_num
                 if None in row:
                     problems.append(f"line {line}: more fields than the header has")
+                    continue
+                controls = [m for col, v in row.items() if (m := field_problem(col, v or ""))]
+                if controls:
+                    problems.extend(f"line {line}: {m}" for m in controls)
                     continue
                 pid = (row.get("person_id") or "").strip()
                 name = (row.get("name") or "").strip()

@@ -111,9 +111,13 @@ def test_header_and_ids() -> None:
     dup = "person_id,name,channel,guardian_id\nan,A,app,g-1\nminh_anh,B,app,g-1\n"
     assert problems(dup) == ["line 3: guardian_id 'g-1' already on line 2"]
     assert "must be letters" in problems("person_id,name,channel,guardian_id\nan,A,app,g/1\n")[0]
-    # a multi-line quoted name: the line number is where the row ends, and the row is still parsed
+    # a multi-line quoted name: refused (a line break reaches e-mail headers) at the line where the row ends, and
+    # the next row is still checked at its own line
     multi = 'person_id,name,channel\nan,"A\nB",app\nghost,C,app\n'
-    assert problems(multi) == ["line 4: person_id 'ghost' is not in the roster"]
+    assert problems(multi) == [
+        "line 3: name holds a control character (U+000A) at position 2: remove it and upload again",
+        "line 4: person_id 'ghost' is not in the roster",
+    ]
 
 
 def test_unclosed_quote_and_huge_field() -> None:

@@ -120,7 +120,7 @@ def test_a_slow_viewer_is_dropped_not_buffered(tmp_path: Path) -> None:
     hub = LiveHub(ctx)
 
     async def scenario() -> tuple[bool, list[Any]]:
-        viewer = hub.subscribe(SITE, lambda _e: True)
+        viewer = hub.subscribe(SITE, lambda e: e)
         events = [{"site_id": SITE, "event_id": str(i), "id": i} for i in range(20)]
         hub.publish(events)  # from this thread, as the poller does; the viewer never reads
         await asyncio.sleep(0.1)

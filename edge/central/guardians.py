@@ -7,7 +7,8 @@ roster, keyed by person_id:
 Every row is checked when the file is loaded — never at 07:12 — and every problem is listed with its line
 number: unknown student, unknown channel name, a channel without the contact it needs (email needs an address,
 SMS a phone), phone numbers that are not valid (normalised to E.164; numbers without a country code are
-Vietnamese: `0912 345 678` → `+84912345678`), unknown languages or kinds, duplicate guardian ids.
+Vietnamese: `0912 345 678` → `+84912345678`), unknown languages or kinds, duplicate guardian ids, a control
+character in any field (edge/control_chars.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+
+from edge.control_chars import field_problem
 
 COLUMNS = ("person_id", "name", "phone", "email", "channel", "language", "kinds")
 OPTIONAL_COLUMNS = ("guardian_id",)
@@ -116,6 +119,10 @@ def parse_guardians(
             continue
         if len(row) != len(header):
             problems.append(f"line {line}: {len(row)} fields, the header has {len(header)}")
+            continue
+        controls = [m for h, cell in zip(header, row, strict=True) if (m := field_problem(h, cell))]
+        if controls:  # they would reach a notice's headers and text: refused before any other rule
+            problems.extend(f"line {line}: {m}" for m in controls)
             continue
         fields = {h: cell.strip() for h, cell in zip(header, row, strict=True)}
         g, errs = _row(fields, channels, people, default_kinds, per_person)

@@ -10,8 +10,9 @@ school's state that the notifier, the collector and the gateways run on (the sto
    quoted name is still one row).
 2. **checked** with the existing rules, not a copy of them: the rows are written as canonical CSV and given to
    `edge.roster.read_roster_csv` and `edge.central.guardians.parse_guardians`; their "line N" is mapped back to
-   the spreadsheet's row N'. Guardians are checked against the roster that will be in force (the new one if a
-   roster is uploaded too), so removing a student with guardians is an error, not a dangling row.
+   the spreadsheet's row N' (a control character in any cell, edge/control_chars.py, is one of those rules: it
+   would reach a parent's e-mail headers). Guardians are checked against the roster that will be in force (the
+   new one if a roster is uploaded too), so removing a student with guardians is an error, not a dangling row.
 3. **previewed**: added / changed (field by field) / removed against the students enrolled today in the store.
 4. **applied** (`apply_preview`): only when no row has an error; students and guardians are written in ONE
    transaction of the store that also bumps the school's version (edge/central/school/edits.py), so every process

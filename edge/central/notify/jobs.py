@@ -186,12 +186,25 @@ class Policy:
         return base * (0.5 + random.random() / 2)
 
 
+def _storable(outcome: Outcome) -> Outcome:
+    """The answer with a NUL replaced (U+FFFD): a provider's error body or an exception's text may hold one, and
+    PostgreSQL refuses NUL in text — recording the answer must never be what fails."""
+    if isinstance(outcome, Accepted) and "\x00" in outcome.detail:
+        return Accepted(outcome.detail.replace("\x00", "\ufffd"))
+    if isinstance(outcome, PermanentFailure) and "\x00" in outcome.reason:
+        return PermanentFailure(outcome.reason.replace("\x00", "\ufffd"))
+    if isinstance(outcome, RetryAfter) and "\x00" in outcome.reason:
+        return RetryAfter(outcome.seconds, outcome.reason.replace("\x00", "\ufffd"))
+    return outcome
+
+
 def finish(
     conn: Any, dialect: Dialect, job: Job, outcome: Outcome, policy: Policy, *, duration_ms: float,
     now: float | None = None,
 ) -> str:  # fmt: skip
     """Record the attempt and the answer; returns the job's new status (sent, queued, dead)."""
     at = time.time() if now is None else now
+    outcome = _storable(outcome)
     update: tuple[str, tuple[Any, ...]]
     if isinstance(outcome, Accepted):
         status, kind, detail = "sent", "accepted", outcome.detail

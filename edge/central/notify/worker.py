@@ -5,9 +5,11 @@ Threads (each named, each stopped by the one stop event, started and stopped in 
   notify-<school>-<channel>  claim due jobs of the channel, wait for its rate limit, send, record the answer
   notify-absence             after each class's cut-off (+ grace), queue "has not arrived" for who has not
 
-A channel that fails (RetryAfter) pauses with exponential backoff and gives its untried jobs back without
-counting an attempt: an SMTP server down for two minutes costs each notice at most a few attempts, and the other
-channels go on. A provider outage never touches check-in storage: jobs are rows in the store, nothing more.
+A channel that fails (RetryAfter) pauses with exponential backoff and gives its untried jobs back without counting an
+attempt: an SMTP server down for two minutes costs each notice at most a few attempts, and the other channels go on.
+A notice that cannot be rendered or sent (its channel raised) is dead-lettered with the reason and the loop goes on:
+no single notice can stop a channel (a thread stops only for a bug outside a send, or the store). A provider outage
+never touches check-in storage: jobs are rows in the store, nothing more.
 
 On PostgreSQL several notifier processes can run (claims use SKIP LOCKED); on SQLite run one.
 """
@@ -22,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from edge.central.notify import jobs as q
-from edge.central.notify.channels import Channel, RetryAfter, build_channels
+from edge.central.notify.channels import Channel, Outcome, PermanentFailure, RetryAfter, build_channels
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.notify.hook import excused_on
 from edge.central.notify.planner import absence_jobs
@@ -126,7 +128,7 @@ class Notifier:
                         q.release(conn, dialect, batch[i:])
                         return
                     started = time.monotonic()
-                    outcome = ch.send(job.spec.notice())
+                    outcome = self._send(ch, job)
                     took = time.monotonic() - started
                     status = q.finish(conn, dialect, job, outcome, self.policy, duration_ms=took * 1000)
                     hb.beat()
@@ -147,6 +149,16 @@ class Notifier:
         finally:
             hb.retire()
             conn.close()
+
+    def _send(self, ch: Channel, job: q.Job) -> Outcome:
+        """The channel's answer; a notice that cannot be rendered or sent at all (the channel raised) is
+        dead-lettered with the exception as its reason. One poisoned notice (a name with CR LF from an old roster,
+        a channel's bug on one input) must not stop every parent's notices: the loop goes on with the next."""
+        try:
+            return ch.send(job.spec.notice())
+        except Exception as exc:
+            log.exception("notice %s on %s/%s cannot be sent; dead-lettered", job.spec.key, job.spec.site, ch.name)
+            return PermanentFailure(f"cannot be rendered or sent: {type(exc).__name__}: {exc}")
 
     def _pause(self, seconds: float, hb: Heartbeat) -> None:
         """A deliberate wait (a channel's backoff) is progress: beat through it, so the watchdog can tell it from

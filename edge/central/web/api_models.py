@@ -110,8 +110,8 @@ class Gateway(BaseModel):
     outbox_depth: int | None
     fps: float | None
     version: str | None
-    gallery_version: str | None = None
-    roster_version: str | None = None
+    gallery_version: int | None = Field(None, description="The signed gallery's version the gateway runs (centre).")
+    roster_version: int | None = Field(None, description="The signed roster's version the gateway runs (centre).")
     clock_synced: bool | None = None
     alarms: list[str]
     gates: list[str]

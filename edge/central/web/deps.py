@@ -7,7 +7,9 @@ current_user            the logged-in user (session cookie or `Authorization: Be
 require_roles(*roles)   403 unless the user has one of the roles
 csrf_protect            POST forms: 403 without the session's token (field csrf_token / header X-CSRF-Token);
                         API-token calls (no cookie, so no CSRF risk) pass
-can_see_class(user, school_id, class_name) -> bool
+can_see_class(user, school_id, class_name) -> bool      (these three from visibility.py, the one role policy)
+can_see_school(user, school_id) -> bool
+may_see_card_uid(user) -> bool
 school_for(ctx, user, site_id) -> SchoolConfig (404 unknown, 403 another school's account)
 templates               Jinja2Templates, autoescaped; every template gets t(key, **fields), lang, user,
                         csrf_token, tz, and the filters local_time / local_date / local_datetime
@@ -31,6 +33,7 @@ from edge.central.web import csrf, i18n
 from edge.central.web.accounts import Role, User
 from edge.central.web.context import WebContext
 from edge.central.web.db import WebTx
+from edge.central.web.visibility import can_see_class, can_see_school, may_see_card_uid, roles_with
 from edge.config.central import SchoolConfig
 
 SESSION_COOKIE = "edge_session"
@@ -119,32 +122,7 @@ async def csrf_protect(request: Request, user: Annotated[User, Depends(current_u
         raise HTTPException(403, "csrf")
 
 
-def can_see_school(user: User, school_id: str) -> bool:
-    """An account sees its own school; only an admin may have none (the district admin, every school). A
-    non-admin without a school (made before Accounts.add required one) sees none rather than all."""
-    if user.site_id is None:
-        return user.role == "admin"
-    return user.site_id == school_id
-
-
-def can_see_class(user: User, school_id: str, class_name: str) -> bool:
-    """admin/office: every class of their school(s); teacher: own classes; guard: none (gates and counts only)."""
-    if not can_see_school(user, school_id):
-        return False
-    if user.role in ("admin", "office"):
-        return True
-    if user.role == "teacher":
-        return class_name in user.classes
-    return False
-
-
-CARD_READERS: tuple[Role, ...] = ("admin", "office")
-
-
-def may_see_card_uid(user: User) -> bool:
-    """A 125 kHz (EM4100) card's UID is the whole credential: whoever reads it can clone the card. So only the
-    office and admins (who issue cards) see it, on pages and in the API; teachers and guards never do."""
-    return user.role in CARD_READERS
+CARD_READERS: tuple[Role, ...] = roles_with("card_uid")
 
 
 def school_for(ctx: WebContext, user: User, site_id: str) -> SchoolConfig:
@@ -260,3 +238,6 @@ CtxDep = Annotated[WebContext, Depends(get_ctx)]
 """`ctx: CtxDep` in a route's parameters (Annotated, so no call in a default: ruff B008)."""
 UserDep = Annotated[User, Depends(current_user)]
 """`user: UserDep`: the logged-in user."""
+
+__all__ = ["CARD_READERS", "can_see_class", "can_see_school", "may_see_card_uid"]
+"""Re-exported from visibility.py (routes import them from here)."""

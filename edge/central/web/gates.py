@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -49,7 +50,8 @@ class GatewayState:
     def alarms(self) -> list[str]:
         """Every alarm still active: the health report's (outbox over cap, storage, loops …) and the device
         topic's (door held open, tamper, controller offline) — each once."""
-        out = [str(a) for a in self.health.get("alarms") or []]
+        reported = self.health.get("alarms")
+        out = [str(a)[:200] for a in reported[:50]] if isinstance(reported, list) else []
         for key, ev in sorted(self.device_alarms.items()):
             text = f"{ev.get('name')} ({ev.get('gate') or ev.get('controller') or key})"
             if not any(str(ev.get("name")) in a for a in out):
@@ -57,6 +59,9 @@ class GatewayState:
         return out
 
     def as_dict(self) -> dict[str, Any]:
+        """The page's and the API's row (api_models.Gateway): every value the gateway reported coerced to its
+        declared type, or None when it is not one — a gateway's message is input, and a health report with
+        `"fps": "x"` must show "—", not answer 500."""
         h = self.health
         return {
             "site_id": self.site_id,
@@ -64,16 +69,31 @@ class GatewayState:
             "status": self.status,
             "online": self.status == "online",
             "last_seen": self.last_seen,
-            "outbox_depth": h.get("outbox_depth"),
-            "fps": h.get("fps"),
-            "version": h.get("version"),
+            "outbox_depth": _count(h.get("outbox_depth")),
+            "fps": _finite(h.get("fps")),
+            "version": _text(h.get("version")),
             "gallery_version": _distributed_version(h, "gallery"),
             "roster_version": _distributed_version(h, "roster"),
-            "clock_synced": h.get("clock_synced"),
+            "clock_synced": h.get("clock_synced") if isinstance(h.get("clock_synced"), bool) else None,
             "alarms": self.alarms,
             "gates": sorted(self.gate_ids),
-            "last_error": h.get("last_error"),
+            "last_error": _text(h.get("last_error"), 500),
         }
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _finite(value: Any) -> float | None:
+    """A number JSON can carry back (Python's json reads NaN and Infinity; the response may not hold them)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _text(value: Any, limit: int = 100) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
 
 
 def _distributed_version(health: dict[str, Any], kind: str) -> int | None:

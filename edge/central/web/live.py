@@ -37,7 +37,8 @@ DROP = object()
 @dataclass(eq=False)
 class Viewer:
     site_id: str
-    visible: Callable[[dict[str, Any]], bool]
+    view: Callable[[dict[str, Any]], dict[str, Any] | None]
+    """What this viewer may see of an event (visibility.checkin_view), None for nothing."""
     queue: asyncio.Queue[Any]
     loop: asyncio.AbstractEventLoop
     dropped: bool = False
@@ -176,9 +177,11 @@ class LiveHub:
         return events
 
     # viewers ---------------------------------------------------------------------------------------------------
-    def subscribe(self, site_id: str, visible: Callable[[dict[str, Any]], bool], username: str | None = None) -> Viewer:
+    def subscribe(
+        self, site_id: str, view: Callable[[dict[str, Any]], dict[str, Any] | None], username: str | None = None
+    ) -> Viewer:
         """Call from the viewer's event loop (the SSE handler)."""
-        viewer = Viewer(site_id, visible, asyncio.Queue(self.queue_size), asyncio.get_running_loop())
+        viewer = Viewer(site_id, view, asyncio.Queue(self.queue_size), asyncio.get_running_loop())
         viewer.username = username
         with self._lock:
             self._viewers.add(viewer)
@@ -200,9 +203,10 @@ class LiveHub:
             viewers = list(self._viewers)
         for v in viewers:
             for e in events:
-                if e["site_id"] == v.site_id and v.visible(e):
+                shown = v.view(e) if e["site_id"] == v.site_id else None
+                if shown is not None:
                     with contextlib.suppress(RuntimeError):  # its loop has closed: the viewer is gone
-                        v.loop.call_soon_threadsafe(v.offer, e)
+                        v.loop.call_soon_threadsafe(v.offer, shown)
                         self.delivered += 1
 
     def end_user(self, username: str) -> int:

@@ -2,7 +2,9 @@
 
 `send(notice)` answers with what the worker must do next: Accepted (done), RetryAfter (try again later, maybe at
 the time the provider asked for) or PermanentFailure (no retry will help: a bad number, a rejected address —
-dead-letter it with the reason). A channel never raises for a provider's failure; it raises only for a bug.
+dead-letter it with the reason). A channel never raises for a provider's failure or for a notice it cannot put
+into its format (a control character where a header needs a line: PermanentFailure); it raises only for a bug,
+and the worker dead-letters even that notice (edge/central/notify/worker.py), so no notice can stop a channel.
 `honours_idempotency` says whether the receiving side drops a repeat of the same key, which decides whether a
 crash between "sent" and "recorded" can show a parent the same message twice.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,3 +96,14 @@ def http_outcome(status: int, body: bytes, retry_after: str | None) -> Outcome:
                 seconds = None
         return RetryAfter(seconds, detail)
     return PermanentFailure(detail)
+
+
+HEADER_SAFE = "/:@._~-"
+
+
+def header_key(key: str) -> str:
+    """The idempotency key as a header value: percent-encoded (RFC 3986) outside letters, digits and
+    `/:@._~-`, so no key — whatever person id it was made from (Vietnamese letters, a control character from a
+    roster loaded before the import refused them) — can break a header or add one. Keys of those characters,
+    every key made from a checked roster, are sent unchanged; a receiver that wants the text back unquotes it."""
+    return urllib.parse.quote(key, safe=HEADER_SAFE)

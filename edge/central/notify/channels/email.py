@@ -13,9 +13,30 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from edge.central.notify.channels.base import Accepted, Outcome, PermanentFailure, RateLimiter, RetryAfter
+from edge.central.notify.channels.base import (
+    Accepted,
+    Outcome,
+    PermanentFailure,
+    RateLimiter,
+    RetryAfter,
+    header_key,
+)
 from edge.central.notify.messages import Notice
 from edge.config.central import EmailChannel
+from edge.control_chars import field_problem
+
+_MSGID = str.maketrans("/:@%", "...=")
+"""The key's characters a Message-ID's left part cannot hold."""
+
+
+def header_problem(notice: Notice) -> str | None:
+    """Why the notice's Subject or address cannot be an e-mail header (a control character: the e-mail package
+    refuses CR, LF, U+2028 … in a header, and the others have no place there), or None."""
+    for field, value in (("subject", notice.subject), ("email address", notice.email or "")):
+        problem = field_problem(field, value)
+        if problem is not None:
+            return problem.split(": remove")[0] + ": not sendable as an e-mail header"
+    return None
 
 
 class Email:
@@ -34,8 +55,10 @@ class Email:
         msg["From"] = self.cfg.sender
         msg["To"] = formataddr(("", notice.email))
         msg["Subject"] = notice.subject
-        msg["Message-ID"] = make_msgid(idstring=notice.key.replace("/", ".").replace(":", "."), domain="edge-notify")
-        msg["Idempotency-Key"] = notice.key
+        key = header_key(notice.key)
+        idstring = key.translate(_MSGID)
+        msg["Message-ID"] = make_msgid(idstring=idstring, domain="edge-notify")
+        msg["Idempotency-Key"] = key
         msg.set_content(notice.text)
         msg.add_alternative(notice.html(), subtype="html")
         msg["Content-Language"] = notice.language  # after the parts: making them moves Content-* headers down
@@ -44,7 +67,13 @@ class Email:
     def send(self, notice: Notice) -> Outcome:
         if notice.email is None:
             return PermanentFailure("guardian has no email address")
-        msg = self.message(notice)
+        problem = header_problem(notice)
+        if problem is not None:
+            return PermanentFailure(problem)
+        try:
+            msg = self.message(notice)
+        except (ValueError, TypeError) as exc:  # what the e-mail package refuses: dead-letter it, with why
+            return PermanentFailure(f"the e-mail cannot be built: {exc}")
         try:
             with smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s) as smtp:
                 smtp.ehlo()

@@ -15,7 +15,14 @@ import unicodedata
 import urllib.error
 import urllib.request
 
-from edge.central.notify.channels.base import Outcome, PermanentFailure, RateLimiter, RetryAfter, http_outcome
+from edge.central.notify.channels.base import (
+    Outcome,
+    PermanentFailure,
+    RateLimiter,
+    RetryAfter,
+    header_key,
+    http_outcome,
+)
 from edge.central.notify.messages import Notice
 from edge.config.central import SmsHttpChannel
 
@@ -73,7 +80,7 @@ class SmsHttp:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "edge-notify/1"}
         headers.update(self.cfg.headers)
         if self.cfg.idempotency_header:
-            headers[self.cfg.idempotency_header] = notice.key
+            headers[self.cfg.idempotency_header] = header_key(notice.key)
         req = urllib.request.Request(self.cfg.url, data=self.body(notice), method="POST", headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:

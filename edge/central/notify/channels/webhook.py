@@ -1,9 +1,9 @@
 """Webhook: a JSON POST to the school's own app, a Zalo OA / messaging integration or a school information system.
 
-Headers: `X-Edge-Timestamp` (Unix seconds), `X-Edge-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
-— the receiver recomputes it and refuses a body older than a few minutes (replay) — and `Idempotency-Key`, the
-notice's key, so a receiver that stores keys drops a repeat after a crash between "sent" and "recorded".
-"""
+Headers: `X-Edge-Timestamp` (Unix seconds), `X-Edge-Signature: sha256=<hex HMAC-SHA256(secret,
+"<timestamp>.<body>")>` — the receiver recomputes it and refuses a body older than a few minutes (replay) — and
+`Idempotency-Key`, the notice's key (percent-encoded outside `[A-Za-z0-9/:@._~-]`, channels/base.py `header_key`), so
+a receiver that stores keys drops a repeat after a crash between "sent" and "recorded"."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-from edge.central.notify.channels.base import Outcome, RateLimiter, RetryAfter, http_outcome
+from edge.central.notify.channels.base import Outcome, RateLimiter, RetryAfter, header_key, http_outcome
 from edge.central.notify.messages import Notice
 from edge.config.central import WebhookChannel
 
@@ -55,7 +55,7 @@ class Webhook:
                 "User-Agent": "edge-notify/1",
                 TIMESTAMP_HEADER: ts,
                 SIGNATURE_HEADER: sign(self.cfg.secret, ts, body),
-                "Idempotency-Key": notice.key,
+                "Idempotency-Key": header_key(notice.key),
             },
         )
         try:

@@ -16,6 +16,7 @@ from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
 from edge.central.web.routes.common import CLASS, DAY, PERSON, SITE, class_students, directory, parse_day, today
+from edge.central.web.visibility import roles_with
 
 router = APIRouter()
 REASON_MAX = 500
@@ -48,7 +49,7 @@ def class_page(
             "rows": rows,
             "prev_day": (the_day - timedelta(days=1)).isoformat(),
             "next_day": (the_day + timedelta(days=1)).isoformat() if the_day < current else None,
-            "may_excuse": user.role in ("admin", "office", "teacher"),
+            "may_excuse": user.role in roles_with("excuse"),
             "may_register": user.role in ("admin", "office", "teacher"),
             "excusable": {str(Status.ABSENT), str(Status.PENDING), str(Status.EXCUSED)},
         },
@@ -57,7 +58,7 @@ def class_page(
 
 def _student_of_class(ctx: WebContext, user: User, site_id: str, class_name: str, person_id: str) -> SchoolDirectory:
     """The school's directory once the user may excuse in this class (403) and the student is in it (404)."""
-    if user.role not in ("admin", "office", "teacher"):
+    if user.role not in roles_with("excuse"):
         raise HTTPException(403, "forbidden")
     school_for(ctx, user, site_id)
     d = directory(ctx, site_id)

@@ -12,12 +12,13 @@ from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
 from edge.central.web.routes.common import SITE
+from edge.central.web.visibility import roles_with
 
 router = APIRouter()
 GATEWAY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 GATE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-VIEWERS = ("admin", "office", "guard")
-OPENERS = ("admin", "guard")
+VIEWERS = roles_with("gates")
+OPENERS = roles_with("open_gate")
 
 
 def gateway_rows(ctx: WebContext, site_id: str) -> list[dict[str, Any]]:

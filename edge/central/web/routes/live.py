@@ -18,9 +18,10 @@ from fastapi.responses import StreamingResponse
 
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, can_see_class, can_see_school, recheck_user, school_for
+from edge.central.web.deps import CtxDep, UserDep, can_see_school, recheck_user, school_for
 from edge.central.web.live import DROP
 from edge.central.web.routes.common import SITE
+from edge.central.web.visibility import checkin_view
 
 router = APIRouter()
 RESUME_MAX = 1000
@@ -68,13 +69,11 @@ async def live(
         except ValueError:
             raise HTTPException(422, "Last-Event-ID is not a number") from None
 
-    def visible(e: dict[str, Any]) -> bool:
-        if user.role == "guard":
-            return True
-        return e["class_name"] is not None and can_see_class(user, site_id, e["class_name"])
+    def view(e: dict[str, Any]) -> dict[str, Any] | None:
+        return checkin_view(user, site_id, e)  # the same rule for new and replayed events (visibility.py)
 
     async def stream() -> AsyncIterator[str]:
-        viewer = hub.subscribe(site_id, visible, user.username)  # subscribe, then replay: nothing falls between
+        viewer = hub.subscribe(site_id, view, user.username)  # subscribe, then replay: nothing falls between
         try:
             session = getattr(request.state, "session", None)
             expires_at: float | None = session.expires_at if session is not None else None
@@ -85,9 +84,10 @@ async def live(
                 rows = await asyncio.to_thread(hub.rows_after, after, site_id, RESUME_MAX)
                 events = await asyncio.to_thread(hub.events_for, rows)
                 for e in events:
-                    if visible(e):
+                    shown = view(e)
+                    if shown is not None:
                         replayed.add(e["event_id"])
-                        yield sse(e)
+                        yield sse(shown)
             quiet_since = time.monotonic()
             while True:
                 if time.monotonic() >= next_check or (expires_at is not None and time.time() >= expires_at):

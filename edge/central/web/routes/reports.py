@@ -37,6 +37,7 @@ from edge.central.web.deps import CtxDep, UserDep, audit, can_see_class, school_
 from edge.central.web.deps import language as page_language
 from edge.central.web.routes.common import CLASS, DAY, MONTH, SITE, directory, today, visible_classes
 from edge.central.web.routes.data_text import register_text
+from edge.central.web.visibility import POLICY
 
 router = APIRouter()
 register_text()
@@ -46,7 +47,7 @@ GRID_MAX_CELLS = 15_000
 """The page draws the student × day grid up to a month and ~15,000 cells (a few classes); a whole school's month
 shows the summary only (a 2,000-row grid is no use on a screen, and megabytes on a phone): downloads have all."""
 API_PAGE_MAX = 5000
-READERS = ("admin", "office", "teacher")
+READERS = tuple(role for role, r in POLICY.items() if r.students != "none")
 
 ClassQ = Annotated[str | None, Query(alias="class", pattern=CLASS)]
 FromQ = Annotated[str | None, Query(alias="from", pattern=DAY)]

@@ -30,11 +30,12 @@ from edge.central.web.accounts import User
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
 from edge.central.web.routes.common import SITE, directory, today
 from edge.central.web.routes.data_text import register_text
+from edge.central.web.visibility import roles_with
 
 router = APIRouter()
 register_text()
 
-EDITORS = ("admin", "office")
+EDITORS = roles_with("roster")
 PREVIEW_TTL_S = 30 * 60
 PREVIEWS_MAX = 32
 REQUEST_MAX = 2 * MAX_BYTES + 64 * 1024

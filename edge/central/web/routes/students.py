@@ -16,12 +16,13 @@ from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, may_see_card_uid, school_for, templates
 from edge.central.web.enrolment import EnrolmentError, FaceStatus
 from edge.central.web.routes.common import MONTH, PERSON, SITE, directory, parse_month, student, today
+from edge.central.web.visibility import roles_with
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-ENROLLERS = ("admin", "office")
+ENROLLERS = roles_with("enrol")
 """Who may enrol or remove a student's face (teachers and guards see the yes/no only)."""
 
 

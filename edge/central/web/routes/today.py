@@ -18,6 +18,7 @@ from edge.central.web.deps import (
     templates,
 )
 from edge.central.web.routes.common import SITE, directory, today, visible_classes
+from edge.central.web.visibility import can_count_class
 
 router = APIRouter()
 RECENT = 20
@@ -46,13 +47,13 @@ def today_page(
     live_after = ctx.live.max_id() if ctx.live is not None else None
     day, now = today(ctx, d)
     verdict = d.calendar.check(day)
-    # a guard sees the counts of every class (not the names behind them); others the classes they may open
-    shown = [p for p in d.students.values() if user.role == "guard" or can_see_class(user, site_id, p.class_name)]
+    # counts of the classes the user may count (a guard: every class), names only of those they may see
+    shown = [p for p in d.students.values() if can_count_class(user, site_id, p.class_name)]
     by_class = sd.school_day(ctx.db, d.calendar, site_id, shown, day, now)
     summaries = sd.summarise(by_class)
     totals = {k: sum(s.counts[k] for s in summaries) for k in (str(x) for x in sd.STATUSES)}
     lo, hi = day_bounds(day, school.timezone)
-    names = {p.person_id: p for p in shown}
+    names = {p.person_id: p for p in shown if can_see_class(user, site_id, p.class_name)}
     recent = [r for r in sd.latest(ctx.db, site_id, lo, hi, RECENT * 10) if r["person_id"] in names][:RECENT]
     return templates.TemplateResponse(
         request,
