@@ -64,9 +64,10 @@ PATTERNS: list[tuple[str, str]] = [
     (r"(?P<col>\w+) holds a control character \((?P<what>.*)\) at position (?P<p>\d+): remove it and upload again",
      "{col:column} chứa ký tự điều khiển ({what}) ở vị trí {p}: hãy xoá ký tự đó rồi tải lên lại"),
     # the guardians' rules (edge/central/guardians.py)
-    (r"header must be (?P<cols>[\w,]+)\[,guardian_id\](?P<rest>.*)",
+    (r"header must be (?P<cols>[\w,]+)\[,guardian_id\](?:; missing (?P<missing>\[[^\]]*\]))?"
+     r"(?:; unknown (?P<unknown>\[[^\]]*\]))?(?:; repeated (?P<repeated>\[[^\]]*\]))?",
      "dòng tiêu đề phải có các cột Mã học sinh, Họ và tên, Số điện thoại, Email, Kênh, Ngôn ngữ, Loại tin (và có "
-     "thể Mã phụ huynh){rest}"),
+     "thể Mã phụ huynh){missing?; thiếu: }{unknown?; cột không nhận ra: }{repeated?; cột bị lặp: }"),
     (r"the file is empty \(header person_id,name,phone,… expected\)", "tệp trống (cần dòng tiêu đề)"),
     (r"(?P<n>\d+) fields, the header has (?P<m>\d+)", "{n} ô, dòng tiêu đề có {m} cột"),
     (r"person_id is empty", "thiếu Mã học sinh"),
