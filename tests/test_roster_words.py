@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -186,3 +187,9 @@ def test_export_is_in_register_order_and_reads_back_unchanged() -> None:
         assert [p.person_id for p in pv.people] == ["b", "d", "v", "a"]
         assert {p.person_id: p for p in pv.people} == {p.person_id: p for p in people}
     assert roster_csv(people, "vi").startswith("\ufeffMã học sinh,Họ và tên,Lớp,Mã thẻ".encode())
+
+
+def test_readme_lists_the_roster_synonyms() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for canonical, names in ROSTER_SYNONYMS.items():
+        assert f"| `{canonical}` | {' · '.join(names[1:])} |" in readme, canonical
