@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -20,8 +21,10 @@ from openpyxl import Workbook
 from edge.central.notify.hook import connect, excused_on
 from edge.central.notify.planner import absence_jobs
 from edge.central.school import edits
-from edge.central.school.state import version_of
+from edge.central.school.live import LiveSchools
+from edge.central.school.state import SchoolState, version_of
 from edge.central.web.context import WebContext
+from edge.central.web.db import WebDb
 from edge.config.central import GateName
 from edge.devtools.postgres import PostgresServer
 from tests.web_support import SITE, USERS, checkin, csrf_from, login, make_web
@@ -121,6 +124,8 @@ def test_calendar_times_terms_go_live_and_refusals(web: tuple[WebContext, TestCl
     v = version_of(ctx.db, SITE)
     bad = post(c, f"{CAL}/days", CAL, kind="holiday", name="Ngược", start="2026-12-10", end="2026-12-01")
     assert bad.status_code == 422 and "Ngày kết thúc trước ngày bắt đầu" in bad.text
+    bad = post(c, f"{CAL}/days", CAL, kind="holiday", name="Nghỉ\u202e", start="2026-12-10", end="")
+    assert bad.status_code == 422 and "ký tự điều khiển" in bad.text
     bad = post(c, f"{CAL}/times", CAL, scope="class", name="6A", cutoff="25:00", dismissal="")
     assert bad.status_code == 422 and "Giờ không hợp lệ" in bad.text
     assert post(c, f"{CAL}/terms/remove", CAL, key="2027-01-25|Học kỳ II").status_code == 303
@@ -134,6 +139,25 @@ def test_calendar_times_terms_go_live_and_refusals(web: tuple[WebContext, TestCl
         token = csrf_from(other.get(f"/s/{SITE}/today").text)
         r = other.post(f"{CAL}/days", data={"csrf_token": token, "kind": "holiday", "name": "x", "start": "2026-12-01"})
         assert r.status_code == 403
+
+
+def test_a_running_notifier_follows_the_calendar_edit(web: tuple[WebContext, TestClient]) -> None:
+    """A second LiveSchools, started as the notifier starts it (its own watcher: LISTEN/NOTIFY or a poll), hears
+    of the holiday without a restart."""
+    ctx, c = web
+    notifier = LiveSchools(WebDb(ctx.db.url), ctx.cfg, poll_s=0.2).start(name="test-notifier-watch")
+    heard: queue.Queue[SchoolState] = queue.Queue()
+    notifier.subscribe(heard.put)
+    try:
+        assert notifier[SITE].calendar.is_school_day(date(2026, 12, 2))
+        r = post(c, f"{CAL}/days", CAL, kind="holiday", name="Nghỉ đột xuất", start="2026-12-02", end="2026-12-03")
+        assert r.status_code == 303
+        state = heard.get(timeout=10)
+        assert [h.name for h in state.calendar.holidays][-1] == "Nghỉ đột xuất"
+        assert not notifier[SITE].calendar.is_school_day(date(2026, 12, 3))
+    finally:
+        notifier.stop()
+        notifier.db.close()
 
 
 # bulk and multi-day excuses -------------------------------------------------------------------------------------

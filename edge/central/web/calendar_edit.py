@@ -22,6 +22,7 @@ from edge.central.school import edits
 from edge.central.school.state import load_school
 from edge.central.web.db import WebTx
 from edge.config.central import CalendarConfig, Holiday, MakeupDay, Term, Times
+from edge.control_chars import first_forbidden
 
 DayKind = Literal["holiday", "makeup"]
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -45,6 +46,8 @@ def _name(text: str) -> str:
     name = " ".join(text.split())
     if not name or len(name) > NAME_MAX:
         raise CalendarEditError("office.cal_bad_name", n=NAME_MAX)
+    if first_forbidden(name) is not None:  # a holiday's name is shown on every page and in `edge calendar check`
+        raise CalendarEditError("office.control_char")
     return name
 
 

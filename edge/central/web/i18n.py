@@ -354,6 +354,11 @@ TEXT.update(
             "There is no school day in this range.",
         ),
         "office.excuse_no_reason": ("Cần có lý do.", "A reason is required."),
+        "office.control_char": (
+            "Văn bản chứa ký tự điều khiển (không nhìn thấy): hãy gõ lại.",
+            "The text holds a control (invisible) character: type it again.",
+        ),
+        "office.id": ("Mã", "ID"),
         "office.back": ("← Quay lại", "← Back"),
         "office.excuse_range": ("Cho phép vắng nhiều học sinh / nhiều ngày", "Excuse several students / days"),
         "office.excuse_range_done": ("Đã ghi {n} ngày vắng có phép.", "{n} excused days recorded."),

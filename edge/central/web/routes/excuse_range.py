@@ -16,6 +16,7 @@ from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_f
 from edge.central.web.routes.classes import REASON_MAX
 from edge.central.web.routes.common import CLASS, DAY, PERSON, SITE, class_students, directory
 from edge.central.web.visibility import roles_with
+from edge.control_chars import first_forbidden
 
 router = APIRouter()
 
@@ -47,6 +48,8 @@ def excuse_range(
     try:
         if not text:
             raise er.RangeError("office.excuse_no_reason")
+        if first_forbidden(text) is not None:
+            raise er.RangeError("office.control_char")
         days = er.school_days(d.calendar, date.fromisoformat(start), date.fromisoformat(end))
         with ctx.db.transaction() as tx:
             done = er.excuse_range(tx, site_id, chosen, days, text, user.username, time.time())
