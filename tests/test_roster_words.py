@@ -5,7 +5,11 @@ said in Vietnamese, and the template/export workbooks (Text card column, registe
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -193,3 +197,18 @@ def test_readme_lists_the_roster_synonyms() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for canonical, names in ROSTER_SYNONYMS.items():
         assert f"| `{canonical}` | {' · '.join(names[1:])} |" in readme, canonical
+
+
+def test_the_office_roster_bench_runs() -> None:
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-m", "edge.bench.roster_office", "--students", "120", "--runs", "1"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(out.stdout)
+    assert figures["students"] == 120 and figures["export_xlsx_ms"]["n"] == 1
