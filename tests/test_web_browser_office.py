@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from edge.central.school import edits
+from edge.config.central import GateName
 from tests.web_support import SITE, browser, browser_available, checkin, live_server, make_web, password_of
 
 pytestmark = pytest.mark.skipif(not browser_available(), reason="Debian chromium + chromium-driver not installed")
@@ -194,6 +196,9 @@ def test_unknown_cards_as_the_guard(site: tuple[Any, Any, str], shots: Path, siz
     from selenium.webdriver.common.by import By
 
     ctx, driver, base = site
+    with ctx.db.transaction() as tx:  # the gate's configured name, as the school set it
+        edits.set_gate_names(tx, SITE, {"main-in": GateName(vi="cổng chính", en="main gate")})
+    ctx.directories.reload(SITE)
     stranger = checkin(None, datetime(2026, 11, 24, 0, 12, tzinfo=UTC), decision="denied")
     stranger["card_uid"] = "0F00C0FFEE"
     ctx.store.store_batch([stranger])
@@ -203,6 +208,6 @@ def test_unknown_cards_as_the_guard(site: tuple[Any, Any, str], shots: Path, siz
     by_id(driver, "nav-unknown-cards").click()
     wait_for(driver, lambda: driver.find_elements(By.ID, "unknown-cards"), "the list")
     cells = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#unknown-cards tbody td")]
-    assert cells == ["24/11/2026 07:12:00", "main-in · Trường THCS Thử", "••••C0FFEE"]
+    assert cells == ["24/11/2026 07:12:00", "cổng chính · Trường THCS Thử", "••••C0FFEE"]
     assert "0F00C0FFEE" not in driver.page_source
     shoot(driver, shots, "unknown-cards", size)
