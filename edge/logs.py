@@ -13,3 +13,12 @@ def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("PIL").setLevel(logging.WARNING)
+
+
+def masked_uid(uid: str | None) -> str:
+    """A card UID as logs may show it: its last 4 hex digits ('…B2C3'), enough to tell cards apart when reading a
+    log, not enough to clone one (a 125 kHz EM4100 card's UID is its whole credential, and logs are read and kept
+    by more people than the roster). '-' for no card."""
+    if not uid:
+        return "-"
+    return "…" + uid[-4:] if len(uid) > 4 else "…"

@@ -113,7 +113,7 @@ class SerialCardReader:
         try:
             self.on_card(CardRead(self.reader_id, uid, now))
         except Exception:
-            log.exception("card handler failed for %s on reader %s", uid, self.reader_id)
+            log.exception("card handler failed on reader %s (the card UID is not logged)", self.reader_id)
 
     @property
     def bad_frames(self) -> int:

@@ -8,7 +8,9 @@ row with a bad phone number — is checked here, at load time.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import string
 from collections.abc import Mapping
 from datetime import date, time
@@ -408,7 +410,27 @@ def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = Non
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from exc
-    return parse_central_text(text, file=str(p), env=env, base_dir=p.resolve().parent)
+    cfg = parse_central_text(text, file=str(p), env=env, base_dir=p.resolve().parent)
+    exposed = exposed_secrets(p, text)
+    if exposed:
+        logging.getLogger(__name__).warning(
+            "%s is readable by every user of this machine (mode %04o) and holds %s written in the file: "
+            "chmod 0600 (or 0640 root:edge, as install.sh does), or take them from the environment "
+            "(secret: ${EDGE_WEBHOOK_SECRET}) or systemd credentials",
+            p, p.stat().st_mode & 0o777, ", ".join(exposed),
+        )  # fmt: skip
+    return cfg
+
+
+_LITERAL_SECRET = re.compile(r"\b(secret|password)\s*:\s*(?![\"']?\$\{)[^\s,}\]#]")
+
+
+def exposed_secrets(path: Path, text: str) -> list[str]:
+    """The secrets (`secret:` / `password:` keys) written as literal values in a central.yaml that other users may
+    read; empty when the file is private or every secret comes from ${ENV}."""
+    if not path.stat().st_mode & 0o004:
+        return []
+    return sorted({m.group(1) for m in _LITERAL_SECRET.finditer(text)})
 
 
 def render_docs() -> str:

@@ -1,5 +1,6 @@
 """The demo's child processes: each `edge …` command the README documents, run as production runs it (its own
-process, its own log file), started in one visible order and stopped in the reverse order by one ExitStack.
+process, its own log file), started in one visible order and stopped in the reverse order by one ExitStack —
+on a normal end and on SIGTERM, SIGINT or SIGHUP, however the demo was started (`StopSignals`).
 """
 
 from __future__ import annotations
@@ -8,11 +9,76 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+
+from edge.security.private_files import touch_private
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread by a stop signal: it unwinds the demo's ExitStack, which stops every child in the
+    reverse order of their start. A KeyboardInterrupt, so code that already stops on Ctrl-C stops on it too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class StopSignals:
+    """SIGTERM, SIGINT and SIGHUP stop the demo cleanly, whatever it inherited: `nohup` ignores SIGHUP and a shell's
+    `cmd &` ignores SIGINT, so a demo started in the background once exited on SIGTERM (the default action, no
+    clean-up) and left Mosquitto, the collector, notifier, web app and gateway running under PID 1.
+
+    The first signal raises Stopped; later ones are ignored, so the clean stop runs to its end. Inside `held()` (a
+    process being started and registered for stopping) a signal waits until the block ends: raised in between, it
+    would leave a process running that nobody stops. A flag, not pthread_sigmask: the kernel may hand a signal
+    to any thread, but Python runs the handler in the main thread, which is the one that checks the flag."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._pending: int | None = None
+        self._holding = 0
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is not None:
+            return
+        if self._holding:
+            self._pending = signum
+            return
+        self.signum = signum
+        raise Stopped(signum)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (a test calling the demo from a thread)
+        for s in STOP_SIGNALS:
+            self._previous[s] = signal.signal(s, self._handler)
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding and self._pending is not None and self.signum is None:
+                self.signum, self._pending = self._pending, None
+                raise Stopped(self.signum)
 
 
 @dataclass
@@ -43,9 +109,8 @@ class Child:
 
 
 def spawn(name: str, args: list[str], logs: Path) -> Child:
-    """`python -m edge ARGS` with stdout+stderr in logs/NAME.log."""
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{name}.log"
+    """`python -m edge ARGS` with stdout+stderr in logs/NAME.log (0600: logs name students and gates)."""
+    log = touch_private(logs / f"{name}.log")
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "edge", *args],

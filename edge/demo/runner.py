@@ -5,7 +5,8 @@ Start order (stopped in reverse): parents' receivers (SMTP, webhook) → the sch
 (throwaway site CA, TLS, ACL) → collector (stores check-ins and queues notices in one transaction) → notifier →
 web app → gate hardware (controller, readers) → gateway. Then the morning (edge/demo/morning.py) plays, and the demo
 exits 0 only when every expectation holds. The data folder is kept and its path printed; `--serve` keeps
-everything running until Ctrl-C so a person can open the web app.
+everything running until Ctrl-C (or SIGTERM, SIGHUP) so a person can open the web app. A stop signal at any other
+moment stops every process started so far, in reverse order, and the demo exits 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from edge.demo import guard
 from edge.demo.gate_rig import GateRig, start_rig
 from edge.demo.morning import LATE_CARD, LATECOMER, MAIN_TAPS, SIDE_TAP, Morning, check
 from edge.demo.notices import Delivery, Parents
-from edge.demo.processes import Child, run_edge, spawn, wait_http
+from edge.demo.processes import Child, Stopped, StopSignals, run_edge, spawn, wait_http
 from edge.demo.school import SITE, DemoSchool, write_school
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.subscriber import Subscriber
@@ -98,11 +99,19 @@ def run_demo(workdir: Path | None = None, console: Console | None = None, serve:
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="edge-demo-"))  # kept: its path is printed
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    with ExitStack() as stack:
-        return _run(con, work, stack, t0, serve)
+    signals = StopSignals()
+    signals.install()
+    try:
+        with ExitStack() as stack:
+            return _run(con, work, stack, t0, serve, signals)
+    except Stopped as stop:
+        con.print(f"[red]stopped by {stop}[/red]: every process it started was stopped, in reverse order")
+        return 128 + stop.signum
+    finally:
+        signals.restore()
 
 
-def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> int:
+def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool, signals: StopSignals) -> int:
     data = data_dir()
     logs = work / "logs"
     store_url = f"sqlite:///{work}/centre.sqlite"
@@ -114,8 +123,9 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     for r in report.results:
         con.print(f"   {r.status:9s} {r.person_id:20s} {Path(r.photo).name} {r.detail}")
 
-    parents = Parents(work / "parents")
-    stack.callback(parents.close)
+    with signals.held():  # each thing that runs is registered for stopping before a signal may stop the demo
+        parents = Parents(work / "parents")
+        stack.callback(parents.close)
     school = write_school(
         work / "school", data, smtp_port=parents.smtp.port, smtp_cafile=parents.smtp.cafile,
         webhook_url=parents.webhook_url,
@@ -127,7 +137,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         f"({parents.webhook_url})"
     )
 
-    broker = stack.enter_context(MosquittoBroker(work / "broker", site=SITE))
+    with signals.held():
+        broker = stack.enter_context(MosquittoBroker(work / "broker", site=SITE))
     con.print(
         f"[bold]3. broker[/bold]: private mosquitto on 127.0.0.1:{broker.port}, closed: TLS, a client certificate"
         " per identity from a throwaway site CA, the ACL"
@@ -135,10 +146,11 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     # identities first, as provisioning does: the collector accepts check-ins from the PKI's gateways only
     broker.identity(GATEWAY, "gateway")
     broker.identity("demo-web", "server")
-    feed = Subscriber(
-        broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
-    )
-    stack.callback(feed.close)
+    with signals.held():
+        feed = Subscriber(
+            broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
+        )
+        stack.callback(feed.close)
     assert broker.pki is not None
     # the school's state goes into the store once (the migration from files); every process runs on the store
     imported = run_edge(
@@ -149,9 +161,10 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     children: list[Child] = []
 
     def start(name: str, args: list[str]) -> Child:
-        child = spawn(name, args, logs)
-        children.append(child)
-        stack.callback(child.stop)
+        with signals.held():
+            child = spawn(name, args, logs)
+            children.append(child)
+            stack.callback(child.stop)
         return child
 
     collector = start(
@@ -172,8 +185,9 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     wait_http(web_url + "/login", web, 60)
     con.print(f"[bold]6. web app[/bold] at {web_url} (log in as {guard.login_hint(password)})")
 
-    rig = start_rig(work, data)
-    stack.callback(rig.close)
+    with signals.held():
+        rig = start_rig(work, data)
+        stack.callback(rig.close)
     cfg_path = work / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(gateway_config(work, broker.client_config(GATEWAY), rig), sort_keys=False))
     gateway = start("gateway", ["gateway", "run", "-c", str(cfg_path)])
@@ -207,7 +221,8 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     elapsed = time.monotonic() - t0  # the morning, without the time a person spends on --serve
     if serve:
         con.print(
-            f"[bold]serving[/bold]: the web app at {web_url} ({guard.login_hint(password)}); Ctrl-C to stop",
+            f"[bold]serving[/bold]: the web app at {web_url} ({guard.login_hint(password)}); Ctrl-C (or SIGTERM, "
+            "SIGHUP) to stop",
             soft_wrap=True,  # one line, whatever the width: people and scripts copy the URL and the password
         )
         _serve_until_interrupted(children)
@@ -365,6 +380,7 @@ def _wait_topic(feed: Subscriber, topic: str, payload: bytes, timeout: float, ch
 
 
 def _serve_until_interrupted(children: list[Child]) -> None:
+    """Until a stop signal (Stopped is a KeyboardInterrupt) or a child of the centre exits."""
     stop = threading.Event()
     try:
         while not stop.wait(0.5):

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from edge.roster import Person, read_roster_csv
+from edge.security.private_files import touch_private
 
 SITE = "demo-school"
 SCHOOL_NAME = "Trường THCS Demo"
@@ -95,17 +96,17 @@ def write_school(
     local = moment.astimezone(ZoneInfo(zone))
     early = (local - timedelta(minutes=1)).strftime("%H:%M")
     later = (local + timedelta(minutes=15)).strftime("%H:%M")
-    roster = folder / "roster.csv"
+    roster, guardians, central = folder / "roster.csv", folder / "guardians.csv", folder / "central.yaml"
+    for f in (roster, guardians, central):  # card UIDs, parents' addresses, the webhook secret: 0600 from the start
+        touch_private(f)
     shutil.copyfile(data / "roster.csv", roster)
     people = tuple(read_roster_csv(roster))
-    guardians = folder / "guardians.csv"
     with guardians.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["person_id", "name", "phone", "email", "channel", "language", "kinds", "guardian_id"])
         for g in GUARDIANS:
             email = f"{g.guardian_id}@parents.example" if g.channel == "email" else ""
             w.writerow([g.person_id, g.name, "", email, g.channel, g.language, "arrived;absent", g.guardian_id])
-    central = folder / "central.yaml"
     central.write_text(
         "# Written by `edge demo` for its throwaway school: cut-offs computed from the moment it started.\n"
         + yaml.safe_dump(

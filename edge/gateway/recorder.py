@@ -10,6 +10,7 @@ from collections.abc import Callable
 from edge.clock import ClockStatus
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.policy import Observation, Policy, Verdict
+from edge.logs import masked_uid
 from edge.outbox import Outbox, OutboxWriteError
 from edge.topics import GatewayTopics
 
@@ -79,7 +80,7 @@ class CheckinRecorder:
             event.method,
             event.decision,
             event.person_id,
-            event.card_uid,
+            masked_uid(event.card_uid),
             event.distance,
         )
         if self.on_recorded:
@@ -90,7 +91,7 @@ class CheckinRecorder:
             return self._record(v)
         except OutboxWriteError as exc:
             self.lost += 1
-            self.last_error = f"check-in not stored ({v.decision} {v.person_id or v.card_uid or ''}): {exc}"
+            self.last_error = f"check-in not stored ({v.decision} {v.person_id or masked_uid(v.card_uid)}): {exc}"
             log.critical("%s; the gate decision itself stands. Free disk space on the gateway.", self.last_error)
             return None
 

@@ -187,7 +187,7 @@ def plan(
         except ConfigError as exc:
             raise ProvisionError(f"the generated config does not validate:\n{exc}") from None
         p.add("config.yaml", text)
-        p.add("roster.csv", roster.read_bytes() if roster else EMPTY_ROSTER)
+        p.add("roster.csv", roster.read_bytes() if roster else EMPTY_ROSTER, 0o600)  # card UIDs
         if roster is None:
             p.notes.append("roster.csv is empty until the centre publishes one (edge distribution publish SITE)")
         if gallery_key is not None:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from edge.security.private_files import private_dir, write_private
+from edge.security.private_files import private_dir, write_atomic, write_private
 
 Role = Literal["gateway", "collector", "server", "operator", "broker", "bridge"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -223,7 +223,7 @@ class Pki:
         )
         write_private(self.ca_key_path, _key_pem(key))
         self.ca_cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        self._revoked_path.write_text("[]\n")
+        write_atomic(self._revoked_path, b"[]\n")
         self._write_crl()
         return True
 
@@ -351,7 +351,7 @@ class Pki:
         if any(int(e["serial"]) == ident.serial for e in entries):
             return False
         entries.append({"serial": ident.serial, "name": name, "at": _now().isoformat(timespec="seconds")})
-        self._revoked_path.write_text(json.dumps(entries, indent=1) + "\n")
+        write_atomic(self._revoked_path, (json.dumps(entries, indent=1) + "\n").encode())
         self._write_crl()
         return True
 
@@ -369,7 +369,7 @@ class Pki:
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
             )
         crl = builder.sign(ca_key, None)
-        self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        write_atomic(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))  # never a torn CRL
 
     def refresh_crl(self) -> None:
         """Re-sign the CRL with a new next-update (it is valid CRL_DAYS; an expired CRL makes the broker refuse

@@ -69,3 +69,29 @@ def tighten_sqlite(path: str | Path) -> None:
     for f in sqlite_files(path):
         if f.exists():
             os.chmod(f, PRIVATE_FILE)
+
+
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> Path:
+    """Replace `path` with `data` so that every reader sees the whole old file or the whole new one, never a torn
+    one (a half-written CRL makes the broker refuse every client): a temporary file in the same folder, written
+    and fsynced, renamed over the old one, the folder fsynced. The file keeps its current mode (else `mode`)."""
+    p = Path(path)
+    keep = p.stat().st_mode & 0o777 if p.exists() else mode
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, keep)
+    try:
+        os.write(fd, data)
+        os.fchmod(fd, keep)  # the umask filtered os.open's mode
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, p)
+    dir_fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return p

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from edge.central.store import migrate
@@ -179,7 +180,15 @@ class PostgresStore(CheckinStore):
 
             pg_dump = find_pg_bin("pg_dump")
         touch_private(dest)
-        subprocess.run([pg_dump, "--format=custom", "--file", str(dest), self._conninfo], check=True, timeout=3600)
+        # the password goes in pg_dump's environment, not its argv: any user can read a process's argv (ps,
+        # /proc/PID/cmdline), only its owner and root its environment
+        params = conninfo_to_dict(self._conninfo)
+        password = params.pop("password", None)
+        env = dict(os.environ, PGPASSWORD=str(password)) if password else None
+        subprocess.run(
+            [pg_dump, "--format=custom", "--file", str(dest), make_conninfo("", **params)], check=True, timeout=3600,
+            env=env,
+        )  # fmt: skip
 
     def close(self) -> None:
         self._pool.close()
