@@ -12,13 +12,18 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
 
+from edge.central.roster_import import apply_preview, make_preview
+from edge.central.school.files import import_central
+from edge.central.school.state import load_school
 from edge.central.store import open_store
+from edge.central.web.db import WebDb
 from edge.cli import cli
 from edge.config.central import load_central_config, parse_central_text
 from edge.demo.processes import spawn
@@ -70,6 +75,33 @@ def test_a_school_export_is_private(tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == ["guardians.csv", "roster.csv", "school.yaml"]
     assert all(mode(p) == 0o600 for p in paths), [oct(mode(p)) for p in paths]
     assert "0F00A1B2C3" in (tmp_path / "export" / "roster.csv").read_text()
+
+
+def test_a_roster_upload_leaves_no_file_behind(tmp_path: Path) -> None:
+    """Since #20 a web upload writes the store, not roster.csv/guardians.csv: no new file, no dated backup copy
+    (which once had to be made private) appears anywhere beside the school's files."""
+    (tmp_path / "data").mkdir()
+    roster, guardians = tmp_path / "data" / "roster.csv", tmp_path / "data" / "guardians.csv"
+    roster.write_text("person_id,name,class,card_uid\nan,An,6A,0F00A1B2C3\n", encoding="utf-8")
+    guardians.write_text("person_id,name,phone,email,channel,language,kinds\n", encoding="utf-8")
+    cfg = parse_central_text(CENTRAL, env={}, base_dir=tmp_path)
+    url = f"sqlite:///{tmp_path / 'store' / 'centre.sqlite'}"
+    (tmp_path / "store").mkdir()
+    open_store(url).close()
+    db = WebDb(url)
+    try:
+        import_central(db, cfg, today=date(2026, 9, 1))
+        before = sorted(p for p in tmp_path.rglob("*") if "store" not in p.parts)
+        school = cfg.schools[0]
+        upload = b"person_id,name,class,card_uid\nan,An,6A,0F00A1B2C3\nbinh,Binh,6A,0F00A1B2C4\n"
+        pv = make_preview(school, upload, b"person_id,name,phone,email,channel,language,kinds\nan,Me,,,app,vi,\n",
+                          current=load_school(db, school.id), today=date(2026, 9, 7))  # fmt: skip
+        assert pv.ok, pv.errors
+        applied = apply_preview(db, school, pv, today=date(2026, 9, 7))
+        assert applied.roster is not None and applied.roster.added == ["binh"]
+        assert sorted(p for p in tmp_path.rglob("*") if "store" not in p.parts) == before
+    finally:
+        db.close()
 
 
 def test_a_provisioned_roster_is_private(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.central.guardians import Guardian, GuardiansError, parse_guardians
+from edge.central.roster_columns import Kind, canonical_header
+from edge.central.roster_excel import excel_warnings
 from edge.central.school import edits
 from edge.central.school.edits import RosterChange
 from edge.central.school.state import SchoolState, load_school, version_of
@@ -53,7 +55,6 @@ MAX_UNZIPPED = 64 * 1024 * 1024
 """An XLSX whose parts unzip to more than this is refused (a real 20,000-row roster is a few MiB)."""
 MAX_CELL = 10_000
 
-Kind = Literal["roster", "guardians"]
 ROSTER_FIELDS = ("person_id", "name", "class", "card_uid", "photos")
 GUARDIAN_FIELDS = ("person_id", "name", "phone", "email", "channel", "language", "kinds", "guardian_id")
 _LINE = re.compile(r"\bline (\d+)")
@@ -74,6 +75,8 @@ class Table:
     fmt: Literal["csv", "xlsx"]
     header: list[str]
     rows: list[tuple[int, list[str]]]
+    kinds: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(row, column) → 'number' or 'date' for an XLSX cell Excel stored as such (text cells are absent)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ class Preview:
     school_id: str
     base: str
     errors: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """Values Excel is known to mangle (roster_excel.py), with their rows: shown, never blocking."""
     roster: Diff | None = None
     guardians: Diff | None = None
     roster_text: str | None = None
@@ -164,17 +168,22 @@ def detect(data: bytes) -> Literal["csv", "xlsx"]:
     return "csv"
 
 
-def read_table(data: bytes) -> Table:
-    """The upload as a Table (see `detect` for the format rules and the module docstring for the caps)."""
+def read_table(data: bytes, kind: Kind | None = None) -> Table:
+    """The upload as a Table (see `detect` for the format rules and the module docstring for the caps); with
+    `kind`, the header's Vietnamese or English words become the canonical columns (roster_columns.py)."""
     fmt = detect(data)
-    rows = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data.decode("utf-8").removeprefix("\ufeff"))
+    kinds: dict[tuple[int, int], str] = {}
+    text = "" if fmt == "xlsx" else data.decode("utf-8").removeprefix("\ufeff")
+    rows = _xlsx_rows(data, kinds) if fmt == "xlsx" else _csv_rows(text)
     if not rows or rows[0][0] != 1:
         raise UploadError("the first row must be the header (person_id,name,…)")
     header = [h.strip() for h in rows[0][1]]
     while header and not header[-1]:
         header.pop()
+    if kind is not None:
+        header = canonical_header(header, kind)
     body = [(n, cells) for n, cells in rows[1:] if any(c.strip() for c in cells)]
-    return Table(fmt, header, body)
+    return Table(fmt, header, body, kinds)
 
 
 def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
@@ -213,15 +222,16 @@ def _xlsx_value(v: Any) -> str:
         return "TRUE" if v else "FALSE"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    if isinstance(v, datetime):
-        return v.isoformat(sep=" ")
+    if isinstance(v, datetime):  # a date cell: Excel stores dates as datetimes at midnight
+        return v.date().isoformat() if v.time() == time() else v.isoformat(sep=" ")
     if isinstance(v, date | time):
         return v.isoformat()
     text = getattr(v, "text", None)  # openpyxl's ArrayFormula / DataTableFormula: the formula's text
     return str(text) if isinstance(text, str) else str(v)
 
 
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def _xlsx_rows(data: bytes, kinds: dict[tuple[int, int], str]) -> list[tuple[int, list[str]]]:
+    """The sheet's rows as text; `kinds` receives the (row, column) of every number or date cell."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -241,6 +251,11 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
                 if n > MAX_ROWS + 1:
                     raise UploadError(f"more than {MAX_ROWS:,} rows")
                 cells = [_xlsx_value(v) for v in values]
+                for i, v in enumerate(values):
+                    if isinstance(v, int | float) and not isinstance(v, bool):
+                        kinds[(n, i)] = "number"
+                    elif isinstance(v, date | datetime):
+                        kinds[(n, i)] = "date"
                 while cells and cells[-1] == "":
                     cells.pop()
                 _check_cells(n, cells)
@@ -389,9 +404,10 @@ def make_preview(
     people = old_people
     if roster_upload is not None:
         try:
-            table = read_table(roster_upload)
+            table = read_table(roster_upload, "roster")
         except UploadError as exc:
             raise UploadError(f"roster: {exc}") from None
+        pv.warnings.extend(Problem("roster", n, m) for n, m in excel_warnings("roster", table))
         people, problems = check_roster(table)
         pv.errors.extend(problems)
         if not problems:
@@ -404,7 +420,7 @@ def make_preview(
     ids = {p.person_id for p in people}
     if guardians_upload is not None:
         try:
-            gtable = read_table(guardians_upload)
+            gtable = read_table(guardians_upload, "guardians")
         except UploadError as exc:
             raise UploadError(f"guardians: {exc}") from None
         # a broken roster: still check the guardians' own rules, without the student ids

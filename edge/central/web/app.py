@@ -27,8 +27,10 @@ from edge.central.web.routes import (
     admin,
     api,
     auth,
+    calendar,
     classes,
     enrol,
+    excuse_range,
     gates,
     live,
     register,
@@ -36,6 +38,7 @@ from edge.central.web.routes import (
     roster,
     students,
     today,
+    unknown_cards,
 )
 from edge.central.web.routes.common import SITE
 
@@ -54,6 +57,9 @@ ROUTERS: tuple[ModuleType, ...] = (
     reports,
     roster,
     admin,
+    calendar,
+    excuse_range,
+    unknown_cards,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 

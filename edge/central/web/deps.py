@@ -29,7 +29,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from edge.central.web import audit as audit_log
-from edge.central.web import csrf, i18n
+from edge.central.web import csrf, i18n, navigation
 from edge.central.web.accounts import Role, User
 from edge.central.web.context import WebContext
 from edge.central.web.db import WebTx
@@ -227,6 +227,7 @@ def _environment() -> jinja2.Environment:
     env.filters["local_time"] = local_time
     env.filters["local_date"] = local_date
     env.filters["local_datetime"] = local_datetime
+    env.globals["nav_links"] = navigation.links
     return env
 
 

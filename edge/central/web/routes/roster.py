@@ -25,9 +25,12 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from edge.central import roster_export
+from edge.central.roster_columns import synonym_rows
 from edge.central.roster_import import MAX_BYTES, Preview, StaleImport, UploadError, apply_preview, make_preview
+from edge.central.roster_messages import localise
 from edge.central.web.accounts import User
-from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, language, school_for, templates
 from edge.central.web.routes.common import SITE, directory, today
 from edge.central.web.routes.data_text import register_text
 from edge.central.web.visibility import roles_with
@@ -114,6 +117,8 @@ def _page(request: Request, ctx: Any, site_id: str, status: int = 200, **extra: 
         "upload_error": None,
         "upload_error_key": None,
         "applied": False,
+        "synonyms": synonym_rows("roster"),
+        "guardian_synonyms": synonym_rows("guardians"),
         **extra,
     }
     return templates.TemplateResponse(request, "roster.html", context, status)
@@ -164,13 +169,13 @@ async def preview(
             today=day,
         )
     except UploadError as exc:
-        return _page(request, ctx, site_id, 422, upload_error=str(exc))
+        return _page(request, ctx, site_id, 422, upload_error=localise(str(exc), language(request)))
     key = previews(request).put(pv, site_id, user.username) if pv.ok else None
     request.state.tz = school.timezone
     return templates.TemplateResponse(
         request,
         "roster_preview.html",
-        {"school": school, "pv": pv, "preview_id": key},
+        {"school": school, "pv": pv, "preview_id": key, "say": lambda m: localise(m, language(request))},
         200 if not pv.errors else 422,
     )
 
@@ -207,3 +212,45 @@ def apply(
     audit(ctx, user, "roster.apply", detail, request, site_id)
     ctx.directories.reload(site_id)
     return RedirectResponse(f"/s/{site_id}/roster?applied=1", 303)
+
+
+# the template and the export -------------------------------------------------------------------------------------
+
+
+def _file(data: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/s/{site_id}/roster/template.xlsx", include_in_schema=False)
+def template(request: Request, user: UserDep, ctx: CtxDep, site_id: Annotated[str, Path(pattern=SITE)]) -> Response:
+    """The workbook to fill in: the school's language's headers, one example row, card column as Text."""
+    school_for(ctx, user, site_id)
+    _editor(user)
+    lang = language(request)
+    return _file(roster_export.template_xlsx(lang), roster_export.XLSX_TYPE, f"{site_id}-roster-template-{lang}.xlsx")
+
+
+@router.get("/s/{site_id}/roster/export.{fmt}", include_in_schema=False)
+def export(
+    request: Request,
+    user: UserDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Path(pattern=SITE)],
+    fmt: Annotated[str, Path(pattern=r"^(xlsx|csv)$")],
+) -> Response:
+    """The students enrolled today, in the import's format (upload it back unchanged: nothing changes)."""
+    school_for(ctx, user, site_id)
+    _editor(user)
+    d = directory(ctx, site_id)
+    day, _now = today(ctx, d)
+    people = [p for p in d.students.values() if p.enrolled_on(day)]
+    lang = language(request)
+    name = f"{site_id}-roster-{day.isoformat()}.{fmt}"
+    audit(ctx, user, "roster.export", {"format": fmt, "students": len(people)}, request, site_id)
+    if fmt == "xlsx":
+        return _file(roster_export.roster_xlsx(people, lang), roster_export.XLSX_TYPE, name)
+    return _file(roster_export.roster_csv(people, lang), roster_export.CSV_TYPE, name)
