@@ -126,7 +126,8 @@ def test_web_upload_of_guardians(school: SchoolConfig) -> None:
         ["an", "Mẹ An", "0912 345 678", "", "app", "vi", "arrived"],
         ["binh", "Bố Bình", "", "bo\x9bbinh@example.com", "mail", "vi", "arrived"],
     ]
-    pv = make_preview(school, None, as_xlsx(rows))
+    students = [["person_id", "name", "class"], ["an", "An", "6A"], ["binh", "Bình", "6A"]]
+    pv = make_preview(school, as_csv(students), as_xlsx(rows))  # guardians are checked against the roster in force
     assert [(p.file, p.row) for p in pv.errors] == [("guardians", 3)]
     assert "email holds a control character (U+009B)" in pv.errors[0].message
 

@@ -116,7 +116,7 @@ def test_a_provisioned_roster_is_private(tmp_path: Path) -> None:
          str(pki.dir), "--out", str(out), "--roster", str(roster), "--prefix", str(Path(sys.prefix).parent)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert mode(out / "roster.csv") == 0o600 and mode(out / "tls" / "client.key") == 0o600
+    assert mode(out / "roster.csv") == 0o600 and mode(out / "tls" / "gateway-gw-north.key") == 0o600
 
 
 def test_the_demos_school_files_and_logs_are_private(tmp_path: Path) -> None:
