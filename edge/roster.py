@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from edge.sqlite import open_db
@@ -21,6 +22,16 @@ class Person:
     card_uid: str | None
     photos: tuple[str, ...] = ()
     """Enrolment photos (optional `photos` column: paths relative to the CSV, separated by ';')."""
+    enrolled_from: date | None = None
+    """First day the student belongs to the school (the centre's store); None: always has."""
+    enrolled_until: date | None = None
+    """Last day (included) the student belongs to the school; None: still enrolled."""
+
+    def enrolled_on(self, day: date) -> bool:
+        """Whether `day` is inside the enrolment: outside it the student cannot be absent (nor counted)."""
+        if self.enrolled_from is not None and day < self.enrolled_from:
+            return False
+        return self.enrolled_until is None or day <= self.enrolled_until
 
 
 class RosterError(Exception):
