@@ -25,6 +25,7 @@ from edge.central.notify.worker import Notifier
 from edge.central.store import CheckinStore, open_store
 from edge.config.central import CentralConfig, load_central_config
 from tests.helpers import wait_until
+from tests.store_school import seed_school
 
 SECRET = "webhook-secret-0123456789"
 REPO = Path(__file__).resolve().parent.parent
@@ -135,6 +136,7 @@ def test_kill_9_mid_batch_loses_nothing(tmp_path: Path, smtp: SmtpReceiver) -> N
     store = open_store(url)
     arrive(store, cfg, range(n))
     store.close()
+    seed_school(url, cfg)  # the notifier starts only on a store holding the school
     cmd = [sys.executable, "-m", "edge", "notify", "run", "-c", str(path), "--store", url]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     kills = 0

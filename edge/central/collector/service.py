@@ -35,8 +35,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.central.collector import reads, wire
-from edge.central.collector.witness import GateWitness
 from edge.central.collector.validate import Rejected, parse_checkin
+from edge.central.collector.witness import GateWitness
 from edge.central.store import CheckinStore, OnStored, Reject
 from edge.ops.heartbeat import Heartbeat
 from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared

@@ -173,5 +173,6 @@ def open_count(tx: DbTx, site_id: str) -> int:
 
 def registered_gateways(tx: DbTx, site_id: str) -> list[str]:
     """The school's registered, not revoked gateways (the registry of 0005_school_state)."""
-    rows = tx.query("SELECT gateway_id FROM gateways WHERE site_id = ? AND revoked_at IS NULL", (site_id,))
-    return sorted(str(r["gateway_id"]) for r in rows)
+    from edge.central.school.edits import active_gateways
+
+    return active_gateways(tx, site_id)

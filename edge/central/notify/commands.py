@@ -101,13 +101,13 @@ def notify() -> None:
 def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_addr: str) -> None:
     """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
 
-    Exit 2 on a bad config, roster or guardians file (every problem listed), 3 if the store fails."""
+    Exit 2 on a bad config, roster or guardians file (every problem listed) or a store that does not hold the
+    schools (missing, not migrated, no school row or no students: it never creates one), 3 if the store fails."""
     import signal
 
     from edge.central.notify.directory import DirectoryError, load_directories
     from edge.central.notify.hook import arrivals, connect
     from edge.central.notify.worker import Notifier
-    from edge.central.store import open_store
     from edge.config.central import CentralConfig
     from edge.logs import setup_logging
 
@@ -121,7 +121,14 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
             click.echo(problem, err=True)
         click.echo("refusing to start: fix the roster / guardians problems above", err=True)
         sys.exit(2)
-    open_store(store_url).close()  # applies pending migrations (the notify tables)
+    from edge.central.notify.preflight import store_problems
+
+    problems = store_problems(store_url, [school.id for school in cfg.schools])
+    if problems:  # never notify from a store that does not hold the school: every child would be "absent"
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"refusing to start: the store {store_url} does not hold the school(s) to notify for", err=True)
+        sys.exit(2)
     if not store_url.startswith(("postgresql://", "postgres://")):
         import fcntl
 
