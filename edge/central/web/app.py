@@ -23,7 +23,20 @@ from edge.central.web import i18n
 from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
-from edge.central.web.routes import admin, api, auth, classes, enrol, gates, live, reports, roster, students, today
+from edge.central.web.routes import (
+    admin,
+    api,
+    auth,
+    classes,
+    enrol,
+    gates,
+    holds,
+    live,
+    reports,
+    roster,
+    students,
+    today,
+)  # fmt: skip
 from edge.central.web.routes.common import SITE
 
 log = logging.getLogger(__name__)
@@ -36,6 +49,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     enrol,
     live,
     gates,
+    holds,
     api,
     reports,
     roster,
