@@ -157,6 +157,11 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
         cfg.notify, directories, lambda: connect(store_url), arrivals, heartbeats=heartbeats, observe=metrics.observe
     )
 
+    if (guard := notifier.absence) is not None:
+        from edge.ops.server_metrics import gates_metrics
+
+        gates_metrics(metrics.registry, lambda: dict(guard.gates_down), lambda: notifier.counters["absence_held"])
+
     def stop(_signum: int, _frame: object) -> None:
         notifier.stop_event.set()
 
