@@ -228,3 +228,35 @@ def test_judge_gaps_and_reasons() -> None:
     stopped = {"gw-1": [(0.0, "online"), (800.0, "stopped"), (980.0, "online")]}
     v = judge(Evidence(100.0, ev.uptime, {"gw-1": link}, stopped, 5), ["gw-1"], rules, 1000.0, expect_checkins=True)
     assert v.reasons == [Reason("gateway_down", "gw-1", 800.0, 980.0, "stopped")]
+
+
+def test_the_cli_lists_releases_and_drops_held_batches(school: School) -> None:
+    from click.testing import CliRunner
+
+    from edge.central.school.edits import upsert_school
+    from edge.central.web import audit
+    from edge.central.web.db import WebDb
+    from edge.cli import cli
+
+    school.tap("bao", "07:05")
+    with q.transaction(school.conn, school.dialect):
+        upsert_school(school.tx, "s1", name="Trường A", timezone="Asia/Ho_Chi_Minh")
+    assert school.passes("07:16") == 0
+    b = school.only_batch()
+    run = CliRunner()
+    listed = run.invoke(cli, ["notify", "holds", "--store", school.url])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{b.id} s1 2026-11-24 cut-off 07:15 [held] 1 student(s), 1 notice(s): no collector" in listed.output
+    assert "6A     Minh Anh -> minh_anh-g1 (app)" in listed.output
+    released = run.invoke(cli, ["notify", "release", str(b.id), "--by", "office1", "--store", school.url])
+    assert released.exit_code == 0 and "released by office1" in released.output
+    again = run.invoke(cli, ["notify", "drop", str(b.id), "--by", "office1", "--store", school.url])
+    assert again.exit_code == 1 and "already releasing" in again.output
+    assert run.invoke(cli, ["notify", "drop", "999", "--by", "x", "--store", school.url]).exit_code == 1
+    assert school.passes("07:17") == 1 and school.absent() == [("minh_anh", "minh_anh-g1")]
+    db = WebDb(school.url, pool_size=1)
+    try:
+        (row,) = audit.recent(db, action="absence_hold_release")
+    finally:
+        db.close()
+    assert (row["username"], row["site_id"], row["detail"]["via"]) == ("office1", "s1", "cli")

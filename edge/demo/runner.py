@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib import resources
@@ -29,17 +30,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edge.central.attendance.calendar import SchoolCalendar
-from edge.central.attendance.daily import attendance
-from edge.central.attendance.report import write_attendance
-from edge.central.attendance.rule import decide
+from edge.central.attendance.report import judge_day, write_attendance
+from edge.central.school.state import load_school
 from edge.central.store import open_store
-from edge.config.central import load_central_config
+from edge.central.web.db import WebDb
 from edge.demo import guard
 from edge.demo.gate_rig import GateRig, start_rig
 from edge.demo.morning import LATE_CARD, LATECOMER, MAIN_TAPS, SIDE_TAP, Morning, check
 from edge.demo.notices import Delivery, Parents
-from edge.demo.processes import Child, spawn, wait_http
+from edge.demo.processes import Child, run_edge, spawn, wait_http
 from edge.demo.school import SITE, DemoSchool, write_school
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.subscriber import Subscriber
@@ -141,6 +140,12 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
     )
     stack.callback(feed.close)
+    assert broker.pki is not None
+    # the school's state goes into the store once (the migration from files); every process runs on the store
+    imported = run_edge(
+        ["school", "import", str(school.central), "--store", store_url, "--pki", str(broker.pki.dir)]
+    ).stdout.strip()
+    con.print(f"   `edge school import`: {escape(imported)}")
     morning = Morning()
     children: list[Child] = []
 
@@ -183,16 +188,21 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     )
 
     con.print("[bold]8. the morning[/bold]")
-    _play(con, feed, rig, parents, school, morning, (web_url, password), children)
+    _play(con, feed, rig, parents, school, morning, (web_url, password), children, lambda: _release_held(store_url))
 
     store = open_store(store_url)
+    db = WebDb(store_url)
     try:
         morning.stored = _wait_stored(store, len(morning.checkins), timeout=10)
-        _statuses(store, school, morning)
+        state = load_school(db, SITE)
+        assert state is not None
+        now = datetime.now(UTC)
+        # the statuses `edge report` and the web app show: one implementation, from the store
+        morning.statuses = {r.person.person_id: r.attendance.status for r in judge_day(db, state, school.day, now)}
         con.print(f"[bold]9. attendance[/bold] {school.day} in the school's time zone ({school.zone})")
-        cal = SchoolCalendar.of(load_central_config(school.central).school(SITE))
-        write_attendance(store, list(school.people), school.day, school.zone, console=con, calendar=cal)
+        write_attendance(db, state, school.day, now, console=con)
     finally:
+        db.close()
         store.close()
     _notices_table(con, morning.deliveries)
     elapsed = time.monotonic() - t0  # the morning, without the time a person spends on --serve
@@ -222,8 +232,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         f"notices {len(morning.deliveries)}; {elapsed:.1f}s"
     )
     con.print(
-        f"data folder kept: {work}  (try `edge report --store sqlite:///{work}/centre.sqlite --roster "
-        f"{school.roster} --central {school.central} --school {SITE} --date {school.day}`)"
+        f"data folder kept: {work}  (try `edge report --store sqlite:///{work}/centre.sqlite --date {school.day}`)"
     )
     con.print("[green]demo OK[/green]" if not problems else f"[red]demo FAILED[/red] (logs in {logs})")
     return 0 if not problems else 1
@@ -248,13 +257,16 @@ def _play(
     m: Morning,
     web: tuple[str, str],
     children: list[Child],
+    release_held: Callable[[], list[str]],
 ) -> None:
-    """Drive the morning: taps on a timeline, then the guard, then the latecomer; print what happens live."""
+    """Drive the morning: taps on a timeline, then the guard, then the office releases the absence notices held
+    at 7B's cut-off, then the latecomer; print what happens live."""
     names = school.names
     start = time.monotonic()
     deadline = start + DEADLINE_S
     main_taps = list(MAIN_TAPS)
-    side_tapped = guard_done = late_tapped = False
+    side_tapped = guard_done = late_tapped = released = False
+    next_look = 0.0
     while time.monotonic() < deadline:
         now = time.monotonic() - start
         while main_taps and now >= main_taps[0][0]:
@@ -265,6 +277,12 @@ def _play(
         if not guard_done and m.arrivals_done():
             guard_done = True
             _open_gate_from_web(con, rig, m, *web)
+        if guard_done and not released and now >= next_look:
+            next_look = now + 1.0
+            lines = release_held()
+            released = bool(lines)
+            for line in lines:
+                con.print(f"   {escape(line)}")
         absent_told = {d.guardian_id for d in m.deliveries if d.kind == "absent"}
         if not late_tapped and guard_done and {"g-rose-1", "g-rose-2"} <= absent_told:
             con.print(f"   {names[LATECOMER]} (7B) arrives after her class's cut-off and taps her card")
@@ -293,6 +311,27 @@ def _play(
     _settle(parents, m)
 
 
+def _release_held(store_url: str) -> list[str]:
+    """The office's review of the held absence notices. 7B's cut-off passed before the demo's collector and gateway
+    were up, so nothing vouches that its taps could arrive: the notifier held the batch instead of telling every
+    7B parent "not arrived". Now the gates have been up and the morning's taps are in, the office releases it
+    (`edge notify release`): each student is judged again, only who is still absent is told."""
+    from edge.central.gates import holds
+
+    db = WebDb(store_url, pool_size=1)
+    try:
+        with db.transaction() as tx:
+            held = holds.batches(tx, SITE, status=["held"])
+    finally:
+        db.close()
+    lines = []
+    for b in held:
+        why = ", ".join(r.code for r in b.reasons)
+        lines.append(f"the notifier held {b.notices} absence notice(s) of the {b.cutoff} cut-off ({why})")
+        lines.append(run_edge(["notify", "release", str(b.id), "--by", "office", "--store", store_url]).stdout.strip())
+    return lines
+
+
 def _settle(parents: Parents, m: Morning, quiet_s: float = 1.0) -> None:
     """Let a late duplicate show itself: collect deliveries for a moment after the last expected one."""
     end = time.monotonic() + quiet_s
@@ -310,13 +349,6 @@ def _open_gate_from_web(con: Console, rig: GateRig, m: Morning, web_url: str, pa
         m.gate_result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     m.relay_driven = rig.controller.opened_since(mark, timeout=5.0)
     con.print(f"   gate result: {m.gate_result}; controller relay driven: {m.relay_driven}")
-
-
-def _statuses(store: Any, school: DemoSchool, m: Morning) -> None:
-    cal = SchoolCalendar.of(load_central_config(school.central).school(SITE))
-    rows, _ = attendance(store, list(school.people), school.day, school.zone)
-    now = datetime.now(UTC)
-    m.statuses = {r.person_id: decide(cal, r.class_name, school.day, r.taps, now=now).status for r in rows}
 
 
 def _show_checkin(con: Console, ev: dict[str, Any], names: dict[str, str], zone: str) -> None:

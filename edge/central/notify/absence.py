@@ -26,6 +26,7 @@ from edge.central.gates.evidence import load as load_evidence
 from edge.central.gates.judge import Rules, Verdict, describe, judge
 from edge.central.notify import jobs as q
 from edge.central.notify.directory import SchoolDirectory
+from edge.central.notify.hook import _rfc3339, excused_on
 from edge.central.notify.planner import JobSpec, absence_jobs
 from edge.central.web.db import WebTx
 
@@ -39,12 +40,6 @@ class PassResult:
     queued: int = 0
     held: int = 0
     released: int = 0
-
-
-def _rfc3339(t: datetime) -> str:
-    from edge.central.notify.hook import _rfc3339 as fmt
-
-    return fmt(t)
 
 
 @dataclass
@@ -76,7 +71,7 @@ class AbsenceGuard:
     def _due(self, conn: Any, dialect: q.Dialect, d: SchoolDirectory, now: datetime, out: PassResult) -> None:
         judged = now - timedelta(seconds=self.grace_s)
         day = d.calendar.local_day(judged)
-        jobs = absence_jobs(d, day, judged, self._arrived(conn, d, day))
+        jobs = absence_jobs(d, day, judged, self._arrived(conn, d, day), excused_on(conn, dialect, d.id, day))
         if not jobs:
             return
         tx = WebTx(conn, dialect)
@@ -117,7 +112,8 @@ class AbsenceGuard:
         for b in holds.releasing(tx, d.id):
             people = {n.person_id for n in holds.notices(tx, b.id)}
             arrived = self._arrived(conn, d, b.day)
-            jobs = [j for j in absence_jobs(d, b.day, now, arrived) if j.person_id in people]
+            excused = excused_on(conn, dialect, d.id, b.day)
+            jobs = [j for j in absence_jobs(d, b.day, now, arrived, excused) if j.person_id in people]
             with q.transaction(conn, dialect):
                 if not holds.finish_release(tx, b.id, 0, len(people & arrived)):
                     continue  # another notifier released it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,4 +68,19 @@ def arrivals(conn: Any, site: str, start: datetime, end: datetime) -> set[str]:
         "AND person_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ?"
     )
     rows = conn.execute(q.placeholders(dialect, sql), (site, _rfc3339(start), _rfc3339(end))).fetchall()
+    return {r[0] for r in rows}
+
+
+def excused_on(conn: Any, dialect: q.Dialect, site: str, day: date) -> set[str]:
+    """Students the school excused on `day` (the web app's excuses): excused is excused, never "absent". A store
+    without the web app's tables (migration 0004) has no excuses."""
+    try:
+        rows = conn.execute(
+            q.placeholders(dialect, "SELECT person_id FROM excuses WHERE site_id = ? AND day = ?"),
+            (site, day.isoformat()),
+        ).fetchall()
+    except Exception:
+        if dialect == "postgresql" and getattr(conn, "info", None) is not None and not conn.autocommit:
+            conn.rollback()
+        return set()
     return {r[0] for r in rows}

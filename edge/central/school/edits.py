@@ -186,10 +186,13 @@ def _iso(d: date | None) -> str | None:
     return None if d is None else d.isoformat()
 
 
-def replace_students(tx: Tx, site_id: str, people: Iterable[Person], *, today: date, full: bool = True) -> RosterChange:
-    """Write the roster: new students are enrolled from `today` (the school's date of the import) unless the row
-    says otherwise; a student already known is updated; with `full`, a student missing from `people` leaves:
-    enrolled_until = yesterday and the card is freed (not deleted: past days keep their attendance).
+def replace_students(
+    tx: Tx, site_id: str, people: Iterable[Person], *, today: date, full: bool = True, new_from: date | None = None
+) -> RosterChange:
+    """Write the roster: new students are enrolled from `new_from` or else `today` (the school's date of the
+    import) unless the row says otherwise; a student already known is updated; with `full`, a student missing
+    from `people` leaves: enrolled_until = yesterday and the card is freed (not deleted: past days keep their
+    attendance).
     A student who comes back is enrolled again from `today`."""
     people = list(people)
     known = {
@@ -219,7 +222,7 @@ def replace_students(tx: Tx, site_id: str, people: Iterable[Person], *, today: d
                     p.class_name,
                     p.card_uid,
                     photos,
-                    _iso(p.enrolled_from) or today.isoformat(),
+                    _iso(p.enrolled_from) or (new_from or today).isoformat(),
                     _iso(p.enrolled_until),
                 ),
             )
