@@ -189,7 +189,8 @@ def collector() -> None:
     "gateways_file",
     default=None,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File listing the known gateways, one site_id/gateway_id per line: others are dead-lettered.",
+    help="A fixed list of gateways, one site_id/gateway_id per line (a lab); default: the store's registry, "
+    "followed live (`edge school gateway add`, provisioning).",
 )
 @click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Broker CA (TLS).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Our certificate.")
@@ -221,7 +222,8 @@ def collector() -> None:
     "notify_config",
     default=None,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="central.yaml: queue parents' notices in each batch's transaction (`edge notify run` sends them).",
+    help="central.yaml (channels, templates): queue parents' notices in each batch's transaction, for the schools "
+    "the store holds (students, guardians, calendar followed live); `edge notify run` sends them.",
 )
 @click.pass_context
 def collector_run(
@@ -267,9 +269,16 @@ def collector_run(
         )
     if tls is None:
         log.warning("INSECURE: collecting over plaintext MQTT without a certificate (--insecure-plaintext)")
+    store = open_store(store_url)
+    registry = None
     if gateways_file:
         known = _read_gateways(gateways_file)
-    store = open_store(store_url)
+    else:
+        from edge.central.collector.registry import GatewayRegistry
+
+        registry = GatewayRegistry(store_url, pki_known=known)
+        known = registry.start().known()
+    hook, schools = _notify_hook(notify_config, store_url) if notify_config else (None, None)
     c = Collector(
         store,
         host=host,
@@ -282,9 +291,15 @@ def collector_run(
         known_gateways=known,
         tls=tls,
         batch=BatchSettings(max_events=batch_max, max_wait_ms=batch_ms, receive_maximum=max(4 * batch_max, 100)),
-        on_stored=_notify_hook(notify_config) if notify_config else None,
+        on_stored=hook,
         witness=GateWitness(store_url, collector_id, topic_prefix),
     )
+    if registry is not None:
+
+        def follow(new: set[str] | None) -> None:
+            c.known_gateways = new  # one reference swap: the ingest thread reads it per message
+
+        registry.on_change = follow
     stop = threading.Event()
     _stop_on_signals(stop)
     from edge.ops.heartbeat import Heartbeats
@@ -305,27 +320,40 @@ def collector_run(
             sup.ready(f"collecting as {collector_id}")  # once
     sup.stopping()
     c.stop()
+    if registry is not None:
+        registry.stop()
+    if schools is not None:
+        schools.stop()
     if metrics is not None:
         metrics.stop()
     store.close()
     sys.exit(3 if c.fatal.is_set() else 0)
 
 
-def _notify_hook(path: Path) -> Any:
-    """The parents' notifications hook (#9) from central.yaml; every problem listed, exit 2, before collecting."""
-    from edge.central.notify.directory import DirectoryError, load_directories
+def _notify_hook(path: Path, store_url: str) -> tuple[Any, Any]:
+    """The parents' notifications hook (#9) on the schools the store holds, followed live, with central.yaml's
+    channels and templates; a school central.yaml names that the store does not hold stops the start (exit 2)."""
     from edge.central.notify.hook import NotifyHook
+    from edge.central.school.live import LiveSchools
+    from edge.central.web.db import WebDb
     from edge.config.central import load_central_config
 
     try:
-        return NotifyHook(load_directories(load_central_config(path)))
+        cfg = load_central_config(path)
     except ConfigError as exc:
         _echo_issues(exc)
-    except DirectoryError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-    click.echo(f"refusing to start: {path} has problems", err=True)
-    sys.exit(2)
+        click.echo(f"refusing to start: {path} has problems", err=True)
+        sys.exit(2)
+    schools = LiveSchools(WebDb(store_url), cfg)
+    missing = {s.id: schools.problems[s.id] for s in cfg.schools if s.id not in schools}
+    if missing:
+        for problems in missing.values():
+            for problem in problems:
+                click.echo(problem, err=True)
+        schools.db.close()
+        click.echo("refusing to start: the store does not hold the schools of central.yaml", err=True)
+        sys.exit(2)
+    return NotifyHook(schools.start(name="collector-schools")), schools
 
 
 def _collector_tls(

@@ -10,16 +10,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from edge.central.school import edits
+from edge.central.school.files import import_central
 from edge.central.store import open_store
 from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
 from tests.helpers import wait_until
-from tests.store_school import seed_school
 from tests.test_metrics import scrape, value
 from tests.test_notify_jobs import central_text
 from tests.web_support import free_port
@@ -83,7 +84,11 @@ def test_a_store_without_the_school_or_its_students_is_refused(
 def test_on_the_school_store_it_runs_and_raises_the_gates_down_alarm(config: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/centre.sqlite"
     open_store(url).close()
-    seed_school(url, load_central_config(config))
+    web = WebDb(url, pool_size=1)  # the school in the store, as `edge school import` puts it
+    try:
+        import_central(web, load_central_config(config), today=date(2026, 9, 1))
+    finally:
+        web.close()
     port = free_port()
     log = tmp_path / "notify.log"
     cmd = [sys.executable, "-m", "edge", "notify", "run", "-c", str(config), "--store", url,

@@ -15,7 +15,7 @@ a WARNING ("gates down at …"), and back to "up" as INFO; `gates_down` holds th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -50,7 +50,9 @@ class AbsenceGuard:
     gates_down: dict[str, bool] = field(default_factory=dict)
     """Per school: are its gates down now (the last pass's judgement)?"""
 
-    def run(self, conn: Any, dialect: q.Dialect, directories: dict[str, SchoolDirectory], now: datetime) -> PassResult:
+    def run(
+        self, conn: Any, dialect: q.Dialect, directories: Mapping[str, SchoolDirectory], now: datetime
+    ) -> PassResult:
         out = PassResult()
         for d in directories.values():
             self._release(conn, dialect, d, now, out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ class NotifyHook:
     it (the same student's second tap) hits the jobs' unique key. An exception here rolls the batch back and
     stops the collector unacknowledged — nothing is lost, and a bug cannot silently drop notices."""
 
-    def __init__(self, directories: dict[str, SchoolDirectory]) -> None:
+    def __init__(self, directories: Mapping[str, SchoolDirectory]) -> None:
         self.directories = directories
         self.queued = 0
 

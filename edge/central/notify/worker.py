@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,7 @@ class Notifier:
     def __init__(
         self,
         notify: NotifyConfig,
-        directories: dict[str, SchoolDirectory],
+        directories: Mapping[str, SchoolDirectory],
         connect: Connect,
         arrivals: Arrivals | None = None,
         *,

@@ -95,6 +95,7 @@ class WebContext:
         return None if d is None else d.school
 
     def close(self) -> None:
+        self.directories.stop()
         if self.live is not None:
             self.live.stop()
         if self.gates is not None:
