@@ -311,7 +311,10 @@ class Collector:
         # counted before the receipts go out: whoever sees a receipt also sees the count
         self.stats.batches += 1
         if self.witness is not None and events:
-            self.witness.checkins(events)
+            try:
+                self.witness.checkins(events)
+            except Exception:  # the evidence is best effort; the batch's acks and receipts must go out
+                log.exception("collector witness: check-ins not recorded")
         answers: list[tuple[str, int | None, str | None, str, str]] = []
         for o in outcomes:
             if o.event is not None:
