@@ -40,12 +40,13 @@ def _job(person: str, guardian: str) -> JobSpec:
 
 
 def _hold(ctx: Any, cutoff: str = "07:45") -> int:
-    """A batch the notifier held: gateway gw-1 offline since 07:00, two students."""
+    """A batch the notifier held: gateway gw-1 offline since 07:00, three students."""
     since = (SCHOOL_MORNING - timedelta(minutes=30)).timestamp()
     with ctx.db.transaction() as tx:
         return holds.hold(
             tx, SITE, DAY, cutoff, [Reason("gateway_down", "gw-1", since, None, "offline")],
-            [_job("chi", "chi-g1"), _job("em", "em-g1")], {"chi": ("Lê Minh Chi", "6A"), "em": ("Hoàng Em", "6B")},
+            [_job("chi", "chi-g1"), _job("em", "em-g1"), _job("an", "an-g1")],
+            {"chi": ("Lê Minh Chi", "6A"), "em": ("Hoàng Em", "6B"), "an": ("Nguyễn Văn An", "6A")},
         )  # fmt: skip
 
 
@@ -94,7 +95,9 @@ def test_held_page_lists_reasons_and_students_in_both_languages(web: tuple[Any, 
     html = c.get(f"/s/{SITE}/holds").text
     assert f'id="hold-{hold_id}" data-status="held"' in html
     assert "thiết bị gw-1: Mất kết nối từ 07:00 đến bây giờ" in html
-    assert "Lê Minh Chi" in html and "Hoàng Em" in html and "2 học sinh, 2 thông báo" in html
+    assert "Lê Minh Chi" in html and "Hoàng Em" in html and "3 học sinh, 3 thông báo" in html
+    assert "<td>Nguyễn Văn Ba</td>" in html  # An's guardian, by name from the store
+    assert "<td>em-g1</td>" in html  # one the store does not know (any more) by id
     c.cookies.set("edge_lang", "en")
     html = c.get(f"/s/{SITE}/holds").text
     assert "gateway gw-1 Offline from 07:00 to now" in html and "Release (each student judged again)" in html

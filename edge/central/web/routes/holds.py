@@ -33,6 +33,8 @@ def holds_page(request: Request, user: UserDep, ctx: CtxDep, site_id: Annotated[
         found = holds.batches(tx, site_id, limit=50)
         notices = {b.id: holds.notices(tx, b.id) for b in found}
     now = alarm(ctx.db, site_id, school.name, tz, rules_of(ctx.cfg), ctx.clock().timestamp())
+    d = ctx.directories.get(site_id)
+    guardians = {g.guardian_id: g.name for gs in (d.guardians.values() if d else []) for g in gs}
     return templates.TemplateResponse(
         request,
         "holds.html",
@@ -43,6 +45,7 @@ def holds_page(request: Request, user: UserDep, ctx: CtxDep, site_id: Annotated[
                 for b in found
             ],
             "gates_down": [reason_text(t, r, tz) for r in now.reasons],
+            "guardians": guardians,
         },
     )
 
