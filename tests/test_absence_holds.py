@@ -88,8 +88,12 @@ schools:
     roster: roster.csv
     guardians: guardians.csv
     calendar: {terms: [{name: T1, start: 2026-09-05, end: 2027-01-16}], cutoff: "07:15", dismissal: "16:30"}
-    channels: [{name: app, type: webhook, url: "http://127.0.0.1:9/", secret: s3cret-s3cret-s3cret}]
-notify: {absence_grace_s: 60, holds: {window_s: 3600, max_gap_s: 60, stale_s: 120, stuck_outbox_s: 60}}
+    channels:
+      - {name: app, type: webhook, url: "http://127.0.0.1:9/", secret: s3cret-s3cret-s3cret}
+      - {name: mail, type: email, host: 127.0.0.1, port: 9, sender: diemdanh@school.example}
+notify:
+  absence_grace_s: 60
+  holds: {window_s: 3600, max_gap_s: 60, stale_s: 120, stuck_outbox_s: 60, office_email: {s1: vp@school.example}}
 """
     cfg = parse_central_text(text, env={}, base_dir=tmp_path)
     d = load_directories(cfg)["s1"]
@@ -260,3 +264,19 @@ def test_the_cli_lists_releases_and_drops_held_batches(school: School) -> None:
     finally:
         db.close()
     assert (row["username"], row["site_id"], row["detail"]["via"]) == ("office1", "s1", "cli")
+
+
+def test_the_office_is_emailed_once_when_the_gates_go_down(school: School) -> None:
+    vouch(school.conn, school.dialect, "s1", ["gw-1"], school.ts("05:00"), school.ts("07:00"))
+    school.tap("bao", "06:55")
+    assert school.passes("06:59") == 0  # healthy: no alarm
+    assert school.tx.query("SELECT key FROM notify_jobs WHERE kind = 'gates_down'") == []
+    school.link("offline", "07:00")
+    school.passes("07:01", "07:02", "07:10")  # down from 07:01 on: one e-mail, not one per pass
+    (mail,) = school.tx.query(
+        "SELECT channel, email, subject, text, person_id FROM notify_jobs WHERE kind = 'gates_down'"
+    )
+    assert (mail["channel"], mail["email"], mail["person_id"]) == ("mail", "vp@school.example", "office")
+    assert mail["subject"] == "Cổng không ổn định — Trường A / Gates down — Trường A"
+    assert "thiết bị gw-1: Mất kết nối từ 07:00 đến bây giờ" in mail["text"]
+    assert "gateway gw-1 Offline from 07:00 to now" in mail["text"]

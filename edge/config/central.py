@@ -328,6 +328,11 @@ class HoldsConfig(_Section):
     stuck_outbox_s: float = Field(
         60.0, ge=1, le=3600, description="A check-in waiting this long in a gateway's outbox is stuck (unhealthy)."
     )
+    office_email: dict[str, str] = Field(
+        default_factory=dict,
+        description="School id -> the office's address: a 'gates down' e-mail through the school's email channel.",
+    )
+    alarm_every_s: float = Field(1800.0, ge=60, le=86400, description="At most one 'gates down' e-mail this often.")
 
 
 class NotifyConfig(_Section):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.central.gates.evidence import Evidence
@@ -27,6 +28,11 @@ class Rules:
     max_gap_s: float = 60.0
     stale_s: float = 120.0
     stuck_outbox_s: float = 60.0
+
+    @staticmethod
+    def of(cfg: Any) -> Rules:
+        """From central.yaml's `notify.holds` (edge.config.central.HoldsConfig)."""
+        return Rules(cfg.window_s, cfg.max_gap_s, cfg.stale_s, cfg.stuck_outbox_s)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ Each pass, per school:
    `held` counter — the office sees it on the web app.
 
 Besides, each pass judges the gates as they are now (edge/central/gates/alarm.py): a change to "down" is logged as
-a WARNING ("gates down at …"), and back to "up" as INFO; `gates_down` holds the current state for the metrics."""
+a WARNING ("GATES DOWN at …") and, when `notify.holds.office_email` names the school's office, an e-mail to it
+(gates_mail.py, at most one per `alarm_every_s`); back to "up" is INFO; `gates_down` is the state for the metrics."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from typing import Any
 from edge.central.gates import holds
 from edge.central.gates.alarm import gates_now
 from edge.central.gates.evidence import load as load_evidence
-from edge.central.gates.judge import Rules, Verdict, describe, judge
+from edge.central.gates.judge import Reason, Rules, Verdict, describe, judge
 from edge.central.notify import jobs as q
 from edge.central.notify.directory import SchoolDirectory
+from edge.central.notify.gates_mail import gates_down_job
 from edge.central.notify.hook import _rfc3339, excused_on
 from edge.central.notify.planner import JobSpec, absence_jobs
 from edge.central.web.db import WebTx
@@ -47,8 +49,12 @@ class AbsenceGuard:
     rules: Rules
     grace_s: float
     arrivals: Arrivals
+    office_email: dict[str, str] = field(default_factory=dict)
+    """School id -> the office's address for the "gates down" e-mail (gates_mail.py)."""
+    alarm_every_s: float = 1800.0
     gates_down: dict[str, bool] = field(default_factory=dict)
     """Per school: are its gates down now (the last pass's judgement)?"""
+    _mailed: dict[str, float] = field(default_factory=dict)
 
     def run(
         self, conn: Any, dialect: q.Dialect, directories: Mapping[str, SchoolDirectory], now: datetime
@@ -133,5 +139,20 @@ class AbsenceGuard:
         self.gates_down[d.id] = down
         if down and was is not True:
             log.warning("GATES DOWN at %s: %s", d.id, "; ".join(describe(r, d.calendar.tz) for r in verdict.reasons))
+            self._mail(conn, dialect, d, verdict.reasons, now)
         elif not down and was is True:
             log.info("gates at %s healthy again", d.id)
+
+    def _mail(self, conn: Any, dialect: q.Dialect, d: SchoolDirectory, reasons: list[Reason], now: datetime) -> None:
+        address = self.office_email.get(d.id)
+        last = self._mailed.get(d.id)
+        if address is None or (last is not None and now.timestamp() - last < self.alarm_every_s):
+            return
+        job = gates_down_job(d, reasons, now, address)
+        if job is None:
+            log.warning("gates down at %s: no email channel to tell the office (%s)", d.id, address)
+            return
+        with q.transaction(conn, dialect):
+            q.enqueue(q.ConnTx(conn, dialect), [job])
+        self._mailed[d.id] = now.timestamp()
+        log.info("gates down at %s: the office (%s) is told by e-mail", d.id, address)

@@ -62,7 +62,13 @@ class Notifier:
         self.connect = connect
         self.arrivals = arrivals
         self.absence = (
-            AbsenceGuard(Rules(**notify.holds.model_dump()), notify.absence_grace_s, arrivals)
+            AbsenceGuard(
+                Rules.of(notify.holds),
+                notify.absence_grace_s,
+                arrivals,
+                notify.holds.office_email,
+                notify.holds.alarm_every_s,
+            )
             if arrivals is not None
             else None
         )

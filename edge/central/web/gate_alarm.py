@@ -62,7 +62,7 @@ def alarm(db: WebDb, site_id: str, name: str, tz: ZoneInfo, rules: Rules, now: f
 
 def rules_of(cfg: CentralConfig) -> Rules:
     """The hold rules of central.yaml (notify.holds): the banner judges as the notifier does."""
-    return Rules(**cfg.notify.holds.model_dump())
+    return Rules.of(cfg.notify.holds)
 
 
 def reason_text(t: Callable[..., str], r: Reason, tz: ZoneInfo) -> str:

@@ -150,6 +150,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "method.face": ("Khuôn mặt", "Face"),
     "method.card+face": ("Thẻ + mặt", "Card + face"),
     "gates.alarm.down": ("Cổng ở {school} không ổn định:", "The gates at {school} are down:"),
+    "gates.alarm.subject": ("Cổng không ổn định — {school}", "Gates down — {school}"),
     "gates.alarm.down_note": (
         "Thông báo vắng mặt sẽ bị giữ lại cho đến khi văn phòng xem xét.",
         "Absence notices will be held until the office reviews them.",
