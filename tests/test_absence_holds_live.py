@@ -25,6 +25,7 @@ import yaml
 from edge.central.collector.service import Collector
 from edge.central.collector.witness import GateWitness
 from edge.central.gates import holds
+from edge.central.notify.absence import AbsenceGuard
 from edge.central.notify.directory import load_directories
 from edge.central.notify.hook import NotifyHook, arrivals, connect
 from edge.central.notify.receivers import HttpReceiver
@@ -65,31 +66,9 @@ def next_cutoff(lead_s: float = 20.0) -> datetime:
 class Centre:
     def __init__(self, tmp: Path, broker: MosquittoBroker, url: str) -> None:
         self.tmp, self.broker, self.url = tmp, broker, url
-        self.cutoff = next_cutoff()
-        today = self.cutoff.date()
         (tmp / "roster.csv").write_text(ROSTER)
         (tmp / "guardians.csv").write_text(GUARDIANS)
         self.receiver = HttpReceiver(secret=SECRET, dedupe=True)
-        data = {
-            "schools": [{
-                "id": SITE, "name": "Trường Thử", "timezone": "Asia/Ho_Chi_Minh",
-                "roster": "roster.csv", "guardians": "guardians.csv",
-                "calendar": {
-                    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "terms": [{"name": "T", "start": str(today - timedelta(days=2)),
-                               "end": str(today + timedelta(days=2))}],
-                    "cutoff": f"{self.cutoff:%H:%M}",
-                },
-                "channels": [{"name": "app", "type": "webhook", "url": self.receiver.url, "secret": SECRET}],
-            }],
-            "notify": {
-                "poll_s": 0.1, "absence_grace_s": 1,
-                "holds": {"window_s": 8, "max_gap_s": 2, "stale_s": 4, "stuck_outbox_s": 2},
-            },
-        }  # fmt: skip
-        (tmp / "central.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-        self.cfg = load_central_config(tmp / "central.yaml")
-        self.directories = load_directories(self.cfg)
         self.store: CheckinStore = open_store(url)
         self.db = WebDb(url, pool_size=2)
         with self.db.transaction() as tx:
@@ -110,17 +89,52 @@ class Centre:
         )
         self.gateway: Gateway | None = None
         self.collector: Collector | None = None
-        self.notifier = Notifier(self.cfg.notify, self.directories, lambda: connect(url), arrivals)
+        self.hook: NotifyHook | None = None
+        self.notifier: Notifier | None = None
+        self.cutoff = datetime.max.replace(tzinfo=TZ)
+
+    def school_config(self) -> None:
+        """central.yaml with the cut-off at the next whole minute that leaves the gates a full window
+        (`holds.window_s`, 8 s) of health before it, counted from now: the processes are up."""
+        self.cutoff = next_cutoff(lead_s=8 + 6)
+        today = self.cutoff.date()
+        data = {
+            "schools": [{
+                "id": SITE, "name": "Trường Thử", "timezone": "Asia/Ho_Chi_Minh",
+                "roster": "roster.csv", "guardians": "guardians.csv",
+                "calendar": {
+                    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "terms": [{"name": "T", "start": str(today - timedelta(days=2)),
+                               "end": str(today + timedelta(days=2))}],
+                    "cutoff": f"{self.cutoff:%H:%M}",
+                },
+                "channels": [{"name": "app", "type": "webhook", "url": self.receiver.url, "secret": SECRET}],
+            }],
+            "notify": {
+                "poll_s": 0.1, "absence_grace_s": 1,
+                "holds": {"window_s": 8, "max_gap_s": 2, "stale_s": 4, "stuck_outbox_s": 2},
+            },
+        }  # fmt: skip
+        (self.tmp / "central.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        cfg = load_central_config(self.tmp / "central.yaml")
+        directories = load_directories(cfg)
+        self.hook = NotifyHook(directories)
+        self.notifier = Notifier(cfg.notify, directories, lambda: connect(self.url), arrivals)
 
     # processes ---------------------------------------------------------------------------------------------
     def start_collector(self) -> None:
         self.collector = Collector(
             self.store, host="127.0.0.1", port=self.broker.port, collector_id="col-holds", group="col-holds",
-            tls=self.broker.identity("col-holds", "collector"), on_stored=NotifyHook(self.directories),
+            tls=self.broker.identity("col-holds", "collector"), on_stored=self._stored,
             witness=GateWitness(self.url, "col-holds", "edge/v1", beat_s=0.5),
         )  # fmt: skip
         self.collector.start()
         assert self.collector.wait_ready(20)
+
+    def _stored(self, tx: Any, stored: list[dict[str, Any]]) -> None:
+        """The notify hook, as the collector runs it (set once the school's config is written)."""
+        if self.hook is not None:
+            self.hook(tx, stored)
 
     def stop_collector(self) -> None:
         assert self.collector is not None
@@ -142,10 +156,13 @@ class Centre:
     def start(self) -> None:
         self.start_collector()
         self.start_gateway()
+        self.school_config()
+        assert self.notifier is not None
         self.notifier.start()
 
     def close(self) -> None:
-        self.notifier.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
         if self.gateway is not None:
             self.stop_gateway()
         if self.collector is not None:
@@ -155,6 +172,11 @@ class Centre:
         self.receiver.close()
         self.db.close()
         self.store.close()
+
+    @property
+    def guard(self) -> AbsenceGuard:
+        assert self.notifier is not None and self.notifier.absence is not None
+        return self.notifier.absence
 
     # the school day -------------------------------------------------------------------------------------------
     def link(self, column: str) -> Any:
@@ -215,7 +237,7 @@ def test_healthy_gates_send_the_absence_notice_as_before(centre: Centre) -> None
     c.wait_cutoff()
     assert c.receiver.wait_for(2, 30), c.receiver.received
     assert c.absence_notices() == ["binh", "chi"]
-    assert c.batch() is None and c.notifier.absence is not None and c.notifier.absence.gates_down[SITE] is False
+    assert c.batch() is None and c.guard.gates_down[SITE] is False
 
 
 def test_gateway_stopped_before_the_cutoff_holds_then_release_tells_only_the_absent(centre: Centre) -> None:
@@ -231,13 +253,12 @@ def test_gateway_stopped_before_the_cutoff_holds_then_release_tells_only_the_abs
     assert b is not None and b.status == "held" and b.students == 2
     assert ("gateway_down", "gw-1", "stopped") in [(r.code, r.gateway, r.status) for r in b.reasons]
     assert c.absent_jobs() == [] and c.absence_notices() == []
-    assert c.notifier.absence is not None
     wait_until(
-        lambda: c.notifier.absence is not None and c.notifier.absence.gates_down.get(SITE) is True,
+        lambda: c.guard.gates_down.get(SITE) is True,
         20,
         "the gates-down alarm",
     )
-    assert c.notifier.counters["absence_held"] == 2
+    assert c.notifier is not None and c.notifier.counters["absence_held"] == 2
     # the gateway comes back; Bình arrives late and taps
     c.start_gateway()
     c.tap("binh")
