@@ -280,3 +280,34 @@ def test_the_office_is_emailed_once_when_the_gates_go_down(school: School) -> No
     assert mail["subject"] == "Cổng không ổn định — Trường A / Gates down — Trường A"
     assert "thiết bị gw-1: Mất kết nối từ 07:00 đến bây giờ" in mail["text"]
     assert "gateway gw-1 Offline from 07:00 to now" in mail["text"]
+
+
+def test_the_witness_survives_a_store_it_cannot_write_and_keeps_what_it_saw(school: School) -> None:
+    from edge.central.collector.witness import GateWitness
+
+    clock = iter(float(t) for t in range(1000, 2000))
+    w = GateWitness(school.url, "col-w", "edge/v1", clock=lambda: next(clock))
+    w.start_db()
+    try:
+        w.connected()
+        w.message("edge/v1/s1/gw-1/status", b"online")
+        w.message("edge/v1/s1/gw-1/health", b'{"outbox_depth": 2, "outbox_oldest_age_s": 1.5}')
+        w.message("edge/v1/s1/gw-1/health", b"not json")  # ignored, never raised
+        w.checkins([{"site_id": "s1", "gateway_id": "gw-1", "occurred_at": "2026-11-24T00:05:00.000Z"}])
+        with q.transaction(school.conn, school.dialect):
+            school.tx.execute("ALTER TABLE gateway_links RENAME TO gateway_links_away")
+        w.beat()
+        assert w.last_error is not None and w.beats == 0
+        with q.transaction(school.conn, school.dialect):
+            school.tx.execute("ALTER TABLE gateway_links_away RENAME TO gateway_links")
+        w.message("edge/v1/s1/gw-1/status", b"offline")
+        w.beat()
+        assert w.last_error is None and w.beats == 1
+    finally:
+        w.stop()
+    link = school.tx.query("SELECT status, outbox_depth, outbox_oldest_age_s, last_checkin_at FROM gateway_links")
+    assert link == [{"status": "offline", "outbox_depth": 2, "outbox_oldest_age_s": 1.5,
+                     "last_checkin_at": datetime(2026, 11, 24, 0, 5, tzinfo=UTC).timestamp()}]  # fmt: skip
+    log = school.tx.query("SELECT status FROM gateway_link_log ORDER BY id")
+    assert [r["status"] for r in log] == ["online", "offline"]
+    assert school.tx.query("SELECT collector_id FROM collector_uptime") == [{"collector_id": "col-w"}]

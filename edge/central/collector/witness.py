@@ -76,14 +76,19 @@ class GateWitness:
 
     # lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
-        self._db = WebDb(self.url, pool_size=1)
+        self.start_db()
         self._thread.start()
+
+    def start_db(self) -> None:
+        """Open the store (`start` does; a test beats by hand without the thread)."""
+        self._db = WebDb(self.url, pool_size=1)
 
     def stop(self) -> None:
         """A last beat (the uptime up to now), then the connection closes."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
         if self._db is not None:
             self._db.close()
 
