@@ -250,6 +250,7 @@ def collector_run(
 ) -> None:
     """Store every gateway's check-ins (shared subscription $share/GROUP/PREFIX/+/+/checkin), in batches."""
     from edge.central.collector.service import BatchSettings, Collector
+    from edge.central.collector.witness import GateWitness
     from edge.central.store import open_store
 
     setup_logging(ctx.obj["log_level"] or "INFO")
@@ -291,6 +292,7 @@ def collector_run(
         tls=tls,
         batch=BatchSettings(max_events=batch_max, max_wait_ms=batch_ms, receive_maximum=max(4 * batch_max, 100)),
         on_stored=hook,
+        witness=GateWitness(store_url, collector_id, topic_prefix),
     )
     if registry is not None:
 

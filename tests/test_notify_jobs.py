@@ -27,6 +27,7 @@ from edge.central.notify.worker import Notifier
 from edge.central.store import CheckinStore, open_store
 from edge.cli import cli
 from edge.config.central import CentralConfig, WebhookChannel, parse_central_text
+from tests.gate_evidence import vouch
 from tests.helpers import wait_until
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -343,6 +344,7 @@ def test_absence_pass_in_the_worker(db: Db, directory: SchoolDirectory) -> None:
 
     cfg = central(Path(d.school.roster or ".").parent).notify
     n = Notifier(cfg, {"s1": d}, connect, arrivals, channels={})
+    vouch(conn, dialect, "s1", ["gw-1"], local(d, "05:00").timestamp(), local(d, "07:16").timestamp() + 1)
     assert n.absence_pass(conn, dialect, local(d, "07:15")) == 0  # within the grace after the cut-off
     assert n.absence_pass(conn, dialect, local(d, "07:16") + timedelta(seconds=1)) == 1  # Bình: minh_anh absent
     assert n.absence_pass(conn, dialect, local(d, "09:00")) == 0

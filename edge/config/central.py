@@ -322,6 +322,31 @@ class SchoolConfig(_Section):
         raise KeyError(name)
 
 
+class HoldsConfig(_Section):
+    """When absence notices are held: the gates' health before a cut-off (edge/central/gates/judge.py)."""
+
+    window_s: float = Field(
+        7200.0, ge=1, le=86400, description="The gates must have been healthy from this long before the cut-off."
+    )
+    max_gap_s: float = Field(
+        60.0, ge=1, le=3600, description="A collector or gateway away for longer than this makes the window unhealthy."
+    )
+    stale_s: float = Field(
+        120.0,
+        ge=1,
+        le=3600,
+        description="A gateway not heard from (any message, a health report) this long is unhealthy.",
+    )
+    stuck_outbox_s: float = Field(
+        60.0, ge=1, le=3600, description="A check-in waiting this long in a gateway's outbox is stuck (unhealthy)."
+    )
+    office_email: dict[str, str] = Field(
+        default_factory=dict,
+        description="School id -> the office's address: a 'gates down' e-mail through the school's email channel.",
+    )
+    alarm_every_s: float = Field(1800.0, ge=60, le=86400, description="At most one 'gates down' e-mail this often.")
+
+
 class NotifyConfig(_Section):
     """The notifier worker (`edge notify run`)."""
 
@@ -347,6 +372,9 @@ class NotifyConfig(_Section):
     kinds: list[NoticeKind] = Field(
         default_factory=lambda: list(DEFAULT_KINDS),
         description="Kinds a guardian gets unless guardians.csv says otherwise ('left' is opt-in).",
+    )
+    holds: HoldsConfig = Field(
+        default_factory=HoldsConfig, description="Absence notices are held when the gates were not healthy."
     )
 
 

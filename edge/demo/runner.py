@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib import resources
@@ -201,7 +202,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool, sig
     )
 
     con.print("[bold]8. the morning[/bold]")
-    _play(con, feed, rig, parents, school, morning, (web_url, password), children)
+    _play(con, feed, rig, parents, school, morning, (web_url, password), children, lambda: _release_held(store_url))
 
     store = open_store(store_url)
     db = WebDb(store_url)
@@ -271,13 +272,16 @@ def _play(
     m: Morning,
     web: tuple[str, str],
     children: list[Child],
+    release_held: Callable[[], list[str]],
 ) -> None:
-    """Drive the morning: taps on a timeline, then the guard, then the latecomer; print what happens live."""
+    """Drive the morning: taps on a timeline, then the guard, then the office releases the absence notices held
+    at 7B's cut-off, then the latecomer; print what happens live."""
     names = school.names
     start = time.monotonic()
     deadline = start + DEADLINE_S
     main_taps = list(MAIN_TAPS)
-    side_tapped = guard_done = late_tapped = False
+    side_tapped = guard_done = late_tapped = released = False
+    next_look = 0.0
     while time.monotonic() < deadline:
         now = time.monotonic() - start
         while main_taps and now >= main_taps[0][0]:
@@ -288,6 +292,12 @@ def _play(
         if not guard_done and m.arrivals_done():
             guard_done = True
             _open_gate_from_web(con, rig, m, *web)
+        if guard_done and not released and now >= next_look:
+            next_look = now + 1.0
+            lines = release_held()
+            released = bool(lines)
+            for line in lines:
+                con.print(f"   {escape(line)}")
         absent_told = {d.guardian_id for d in m.deliveries if d.kind == "absent"}
         if not late_tapped and guard_done and {"g-rose-1", "g-rose-2"} <= absent_told:
             con.print(f"   {names[LATECOMER]} (7B) arrives after her class's cut-off and taps her card")
@@ -314,6 +324,27 @@ def _play(
     else:
         con.print(f"[red]the morning did not finish within {DEADLINE_S:.0f}s[/red]")
     _settle(parents, m)
+
+
+def _release_held(store_url: str) -> list[str]:
+    """The office's review of the held absence notices. 7B's cut-off passed before the demo's collector and gateway
+    were up, so nothing vouches that its taps could arrive: the notifier held the batch instead of telling every
+    7B parent "not arrived". Now the gates have been up and the morning's taps are in, the office releases it
+    (`edge notify release`): each student is judged again, only who is still absent is told."""
+    from edge.central.gates import holds
+
+    db = WebDb(store_url, pool_size=1)
+    try:
+        with db.transaction() as tx:
+            held = holds.batches(tx, SITE, status=["held"])
+    finally:
+        db.close()
+    lines = []
+    for b in held:
+        why = ", ".join(r.code for r in b.reasons)
+        lines.append(f"the notifier held {b.notices} absence notice(s) of the {b.cutoff} cut-off ({why})")
+        lines.append(run_edge(["notify", "release", str(b.id), "--by", "office", "--store", store_url]).stdout.strip())
+    return lines
 
 
 def _settle(parents: Parents, m: Morning, quiet_s: float = 1.0) -> None:

@@ -2,10 +2,11 @@
 
 Why the cut-offs are computed from the moment the demo starts: the attendance rule works on real time, to the
 minute (edge/central/attendance/rule.py), and a demo may not wait for 07:45 to come round. So the demo
-compresses the morning: class 7B's cut-off is the minute that has just passed (its absent student's parent is told
-at once, and the latecomer who taps later is late), class 6A's is a quarter of an hour away (everyone who arrives
-during the demo is on time). Every process — the collector's notice planner, the notifier, the web app, the report
-— reads the same central.yaml, so they all agree on who is late, exactly as in production.
+compresses the morning: class 7B's cut-off is the minute that has just passed (its absence notices are held — the
+gates were not up before it — until the office releases them, and the latecomer who taps later is late), class
+6A's is a quarter of an hour away (everyone who arrives during the demo is on time). Every process — the
+collector's notice planner, the notifier, the web app, the report — reads the same central.yaml, so they all agree
+on who is late, exactly as in production.
 
 The school's clock: the demo picks the fixed-offset zone (Etc/GMT±N) in which it is now seven o'clock in the
 morning, so the times shown read like a school morning whatever hour the demo is run at; the zone is printed.

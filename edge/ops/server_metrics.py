@@ -143,6 +143,31 @@ class NotifierMetrics:
         return [depth, jobs]
 
 
+def gates_metrics(
+    registry: CollectorRegistry, gates_down: Callable[[], dict[str, bool]], held: Callable[[], int]
+) -> None:
+    """The "gates down" alarm and the held absence notices (edge/central/notify/absence.py), read at scrape time:
+    `edge_notify_gates_down{site}` 1 while a school's gates are down (alert on it), and
+    `edge_notify_absence_held_total` the absence notices held for the office since the notifier started."""
+
+    def produce() -> Iterable[Metric]:
+        down = GaugeMetricFamily(
+            "edge_notify_gates_down",
+            "1 while the school's gates are down (collector or a gateway away, stale, or taps stuck): absence "
+            "notices are being held.",
+            labels=["site"],
+        )
+        for site, is_down in sorted(gates_down().items()):
+            down.add_metric([site], 1.0 if is_down else 0.0)
+        total = CounterMetricFamily(
+            "edge_notify_absence_held", "Absence notices held for the office (gates not healthy before the cut-off)."
+        )
+        total.add_metric([], float(held()))
+        return [down, total]
+
+    registry.register(SnapshotCollector(produce))
+
+
 def serve_registry(registry: CollectorRegistry, addr: str, what: str) -> MetricsServer | None:
     """`registry` on `addr`, or None when off or the port is taken (logged: never fatal)."""
     listen = parse_listen(addr)

@@ -77,6 +77,8 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
     elif ident.role == "collector":
         lines += [
             f"topic read {prefix}/+/+/checkin",
+            f"topic read {prefix}/+/+/status",  # the gateways' health, the evidence before absence notices
+            f"topic read {prefix}/+/+/health",
             f"topic write {prefix}/+/+/receipt",
             f"topic readwrite {prefix}/collectors/{name}/status",
         ]

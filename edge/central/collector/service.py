@@ -37,6 +37,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.central.collector import reads, wire
 from edge.central.collector.validate import Rejected, parse_checkin
+from edge.central.collector.witness import GateWitness
 from edge.central.store import CheckinStore, OnStored, Reject
 from edge.ops.heartbeat import Heartbeat
 from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared
@@ -106,6 +107,7 @@ class Collector:
         batch: BatchSettings | None = None,
         on_stored: OnStored | None = None,
         one_write: bool | None = None,
+        witness: GateWitness | None = None,
     ) -> None:
         self.store = store
         self.known_gateways = known_gateways
@@ -122,6 +124,10 @@ class Collector:
         self.subscribed = threading.Event()
         self.fatal = threading.Event()
         """Set when the database cannot be written: the caller should stop (messages stay unacknowledged)."""
+        self.witness = witness
+        """Records in the store that this collector is connected and what it hears of the gateways (witness.py):
+        the evidence before any absence notice. None: not recorded (then the notifier holds absence notices)."""
+        self._witness_mid: int | None = None
         self.heartbeat: Heartbeat | None = None
         """Beaten by the writer loop (at least every 0.1 s while it moves): what the systemd watchdog checks."""
         self._queue: queue.Queue[_Msg] = queue.Queue()
@@ -163,6 +169,10 @@ class Collector:
         s = self._settings
         log.info("collector %s connecting to %s:%d, subscribing %s", s.client_id, s.host, s.port, self.topic)
         self._writer.start()
+        if self.witness is not None:
+            self.witness.start()
+            for topic in self.witness.topics:
+                self._client.message_callback_add(topic, self._on_witnessed)
         props = connect_properties(s)
         props.ReceiveMaximum = self.batch.receive_maximum
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
@@ -180,6 +190,9 @@ class Collector:
             self._client.publish(self.status_topic, b"stopped", qos=1, retain=True).wait_for_publish(2)
         self._client.disconnect()
         self._client.loop_stop()
+        if self.witness is not None:
+            self.witness.disconnected()
+            self.witness.stop()
         log.info("collector stopped: %s", self.stats)
 
     # paho's thread ------------------------------------------------------------------------------------------
@@ -191,18 +204,32 @@ class Collector:
         if self._one_write:
             reads.install(client)  # the new connection's socket, read 64 KiB at a time (reads.py)
         client.subscribe(self.topic, options=SubscribeOptions(qos=1))
+        if self.witness is not None:  # QoS 0: a persistent session must not queue old statuses (witness.py)
+            _rc, self._witness_mid = client.subscribe([(t, SubscribeOptions(qos=0)) for t in self.witness.topics])
 
-    def _on_subscribe(self, client: mqtt.Client, _ud: Any, _mid: int, rcs: list[ReasonCode], _p: Any) -> None:
+    def _on_subscribe(self, client: mqtt.Client, _ud: Any, mid: int, rcs: list[ReasonCode], _p: Any) -> None:
+        if mid == self._witness_mid:
+            if any(rc.is_failure for rc in rcs):
+                log.error(
+                    "the broker refuses the collector the gateways' status and health (%s): the notifier will hold "
+                    "absence notices; regenerate the broker's ACL (edge broker config)",
+                    [reason_text(r) for r in rcs],
+                )
+            return
         if any(rc.is_failure for rc in rcs):
             log.error("subscription to %s refused: %s", self.topic, [reason_text(r) for r in rcs])
             return
         client.publish(self.status_topic, b"online", qos=1, retain=True)
         self.subscribed.set()
+        if self.witness is not None:
+            self.witness.connected()
         log.info("collector subscribed to %s", self.topic)
 
     def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         self.subscribed.clear()
         self.stats.disconnects += 1
+        if self.witness is not None:
+            self.witness.disconnected()
         log.warning("collector disconnected: %s; reconnecting", reason_text(rc))
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
@@ -214,6 +241,13 @@ class Collector:
         except UnicodeDecodeError:  # paho decodes the topic lazily
             topic = bytes(msg._topic).decode("utf-8", errors="replace")
         self._queue.put(_Msg(msg.mid, msg.qos, topic, bytes(msg.payload)))
+
+    def _on_witnessed(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            assert self.witness is not None
+            self.witness.message(msg.topic, bytes(msg.payload))
+        except Exception:  # a gateway's odd status or health must not stop paho's thread
+            log.exception("collector witness: message on %s not understood", msg.topic[:200])
 
     # the writer's thread ------------------------------------------------------------------------------------
     def _next_batch(self) -> list[_Msg]:
@@ -286,6 +320,11 @@ class Collector:
             return
         # counted before the receipts go out: whoever sees a receipt also sees the count
         self.stats.batches += 1
+        if self.witness is not None and events:
+            try:
+                self.witness.checkins(events)
+            except Exception:  # the evidence is best effort; the batch's acks and receipts must go out
+                log.exception("collector witness: check-ins not recorded")
         answers: list[tuple[str, int | None, str | None, str, str]] = []
         for o in outcomes:
             if o.event is not None:

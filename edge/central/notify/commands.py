@@ -143,13 +143,14 @@ def notify() -> None:
 def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_addr: str) -> None:
     """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
 
-    Exit 2 on a bad config or a store without the schools (every problem listed), 3 if the store fails."""
+    Exit 2 on a bad config or a store that does not hold the schools (missing — it never creates one —, not
+    migrated, no school row or no students: every problem listed), 3 if the store fails."""
     import signal
 
     from edge.central.notify.hook import arrivals, connect
+    from edge.central.notify.preflight import store_problems
     from edge.central.notify.worker import Notifier
     from edge.central.school.live import LiveSchools
-    from edge.central.store import open_store
     from edge.central.web.db import WebDb
     from edge.config.central import CentralConfig
     from edge.logs import setup_logging
@@ -157,7 +158,12 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
     cfg = _load(config_path)
     assert isinstance(cfg, CentralConfig)
     setup_logging((ctx.obj or {}).get("log_level") or "INFO")
-    open_store(store_url).close()  # applies pending migrations (the notify tables, the school state)
+    problems = store_problems(store_url, [school.id for school in cfg.schools])  # migrates a store that is behind
+    if problems:  # never notify from a store that does not hold the school: every child would be "absent"
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"refusing to start: the store {store_url} does not hold the school(s) to notify for", err=True)
+        sys.exit(2)
     # students, guardians, calendar and cut-offs: the store's, followed live (an office edit is in force
     # within a second, no restart); channels and templates: central.yaml's
     directories = LiveSchools(WebDb(store_url), cfg)
@@ -195,6 +201,11 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
     notifier = Notifier(
         cfg.notify, directories, lambda: connect(store_url), arrivals, heartbeats=heartbeats, observe=metrics.observe
     )
+
+    if (guard := notifier.absence) is not None:
+        from edge.ops.server_metrics import gates_metrics
+
+        gates_metrics(metrics.registry, lambda: dict(guard.gates_down), lambda: notifier.counters["absence_held"])
 
     def stop(_signum: int, _frame: object) -> None:
         notifier.stop_event.set()
@@ -304,3 +315,79 @@ def notify_notices(store_url: str, site: str, person_id: str, day: str | None) -
         conn.close()
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@notify.command("holds")
+@STORE
+@click.option("--site", "site_id", default=None, help="Only this school (default: every school in the store).")
+@click.option("--all", "show_all", is_flag=True, help="Also the batches already released or dropped.")
+def notify_holds(store_url: str, site_id: str | None, show_all: bool) -> None:
+    """Absence batches held because the gates were not healthy (what the web app's Held notices page shows)."""
+    from zoneinfo import ZoneInfo
+
+    from edge.central.gates import holds
+    from edge.central.gates.judge import describe
+    from edge.central.school.state import school_ids
+    from edge.central.web.db import WebDb
+
+    db = WebDb(store_url, pool_size=1)
+    try:
+        with db.transaction() as tx:
+            for site in [site_id] if site_id else school_ids(tx):
+                row = tx.query("SELECT timezone FROM schools WHERE site_id = ?", (site,))
+                tz = ZoneInfo(row[0]["timezone"] if row else "UTC")
+                for b in holds.batches(tx, site, status=None if show_all else holds.OPEN):
+                    reasons = "; ".join(describe(r, tz) for r in b.reasons)
+                    click.echo(f"#{b.id} {site} {b.day} cut-off {b.cutoff} [{b.status}] {b.students} student(s), "
+                               f"{b.notices} notice(s): {reasons}")  # fmt: skip
+                    for n in holds.notices(tx, b.id):
+                        click.echo(f"    {n.class_name:<6} {n.name} -> {n.guardian_id} ({n.channel})")
+    finally:
+        db.close()
+
+
+def _decide(store_url: str, hold_id: int, action: str, by: str) -> None:
+    from edge.central.gates import holds
+    from edge.central.web import audit
+    from edge.central.web.db import WebDb
+
+    db = WebDb(store_url, pool_size=1)
+    try:
+        with db.transaction() as tx:
+            row = tx.query("SELECT site_id FROM absence_holds WHERE id = ?", (hold_id,))
+            if not row:
+                click.echo(f"no held batch #{hold_id}", err=True)
+                sys.exit(1)
+            site = str(row[0]["site_id"])
+            b = holds.batch(tx, site, hold_id)
+            assert b is not None
+            if not holds.decide(tx, site, hold_id, action, by):
+                click.echo(f"batch #{hold_id} is already {b.status}", err=True)
+                sys.exit(1)
+            detail = {"hold": hold_id, "day": b.day.isoformat(), "cutoff": b.cutoff, "notices": b.notices, "via": "cli"}
+            audit.record(tx, by, f"absence_hold_{action}", detail, None, site)
+    finally:
+        db.close()
+    what = "the notifier queues who is still absent within seconds" if action == "release" else "nothing will be sent"
+    click.echo(f"batch #{hold_id} {'released' if action == 'release' else 'dropped'} by {by}: {what}")
+
+
+BY = click.option("--by", required=True, help="Who decides (recorded in the audit log), e.g. the office's account.")
+
+
+@notify.command("release")
+@STORE
+@click.argument("hold_id", type=int)
+@BY
+def notify_release(store_url: str, hold_id: int, by: str) -> None:
+    """Release a held batch: each student is judged again (who has arrived since gets nothing), each notice once."""
+    _decide(store_url, hold_id, "release", by)
+
+
+@notify.command("drop")
+@STORE
+@click.argument("hold_id", type=int)
+@BY
+def notify_drop(store_url: str, hold_id: int, by: str) -> None:
+    """Drop a held batch: none of its absence notices is ever sent."""
+    _decide(store_url, hold_id, "drop", by)

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from edge.central.notify import jobs as q
@@ -47,7 +48,9 @@ def connect(url: str) -> tuple[Any, q.Dialect]:
         from edge.central.store.postgres import conninfo
 
         return psycopg.connect(conninfo(url), autocommit=True), "postgresql"
-    conn = sqlite3.connect(sqlite_path(url), timeout=30, isolation_level=None, check_same_thread=False)
+    # mode=rw: an existing database only — a wrong path must fail, not become an empty store with no arrivals
+    uri = f"{Path(sqlite_path(url)).resolve().as_uri()}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn, "sqlite"

@@ -3,7 +3,8 @@ absence notices when a cut-off passes.
 
 Threads (each named, each stopped by the one stop event, started and stopped in this order):
   notify-<school>-<channel>  claim due jobs of the channel, wait for its rate limit, send, record the answer
-  notify-absence             after each class's cut-off (+ grace), queue "has not arrived" for who has not
+  notify-absence             after each class's cut-off (+ grace), queue "has not arrived" for who has not —
+                             or hold them when the gates were not healthy (absence.py)
 
 A channel that fails (RetryAfter) pauses with exponential backoff and gives its untried jobs back without counting an
 attempt: an SMTP server down for two minutes costs each notice at most a few attempts, and the other channels go on.
@@ -20,14 +21,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from edge.central.gates.judge import Rules
 from edge.central.notify import jobs as q
+from edge.central.notify.absence import AbsenceGuard
 from edge.central.notify.channels import Channel, Outcome, PermanentFailure, RetryAfter, build_channels
 from edge.central.notify.directory import SchoolDirectory
-from edge.central.notify.hook import excused_on
-from edge.central.notify.planner import absence_jobs
 from edge.config.central import NotifyConfig
 from edge.ops.heartbeat import Heartbeat, Heartbeats
 
@@ -62,6 +63,18 @@ class Notifier:
         self.directories = directories
         self.connect = connect
         self.arrivals = arrivals
+        self.absence = (
+            AbsenceGuard(
+                Rules.of(notify.holds),
+                notify.absence_grace_s,
+                arrivals,
+                notify.holds.office_email,
+                notify.holds.alarm_every_s,
+            )
+            if arrivals is not None
+            else None
+        )
+        """The guarded absence pass: holds a cut-off's notices when the gates were not healthy."""
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.policy = q.Policy(notify.max_attempts, notify.backoff_initial_s, notify.backoff_max_s)
         if channels is None:
@@ -73,7 +86,7 @@ class Notifier:
         self.heartbeats = heartbeats or Heartbeats()
         """Each loop beats once per round: the systemd watchdog (edge.ops.supervision) pings only while they do."""
         self.observe = observe
-        self.counters: dict[str, int] = {"sent": 0, "retried": 0, "dead": 0, "absence_queued": 0}
+        self.counters: dict[str, int] = {"sent": 0, "retried": 0, "dead": 0, "absence_queued": 0, "absence_held": 0}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.errors: list[BaseException] = []
@@ -182,19 +195,15 @@ class Notifier:
             conn.close()
 
     def absence_pass(self, conn: Any, dialect: q.Dialect, now: datetime) -> int:
-        """Queue the absence notices due at `now` (cut-off + grace passed); returns how many were new."""
-        assert self.arrivals is not None
-        judged = now - timedelta(seconds=self.cfg.absence_grace_s)
-        new = 0
-        for site, d in self.directories.items():
-            day: date = d.calendar.local_day(judged)
-            start = d.calendar.at(day, datetime.min.time())
-            arrived = self.arrivals(conn, site, start, start + timedelta(days=1))
-            jobs = absence_jobs(d, day, judged, arrived, excused_on(conn, dialect, site, day))
-            if jobs:
-                with q.transaction(conn, dialect):
-                    new += q.enqueue(q.ConnTx(conn, dialect), jobs)
+        """Queue the absence notices due at `now` (cut-off + grace passed) — or hold them when the gates were not
+        healthy, and queue the batches the office released (edge/central/notify/absence.py); returns how many
+        notices were queued."""
+        assert self.absence is not None
+        result = self.absence.run(conn, dialect, self.directories, now)
+        new = result.queued + result.released
         if new:
             self._count("absence_queued", new)
             log.info("queued %d absence notice(s)", new)
+        if result.held:
+            self._count("absence_held", result.held)
         return new

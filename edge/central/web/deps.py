@@ -33,7 +33,7 @@ from edge.central.web import csrf, i18n, navigation
 from edge.central.web.accounts import Role, User
 from edge.central.web.context import WebContext
 from edge.central.web.db import WebTx
-from edge.central.web.visibility import can_see_class, can_see_school, may_see_card_uid, roles_with
+from edge.central.web.visibility import can_see_class, can_see_school, may_see_card_uid, rights, roles_with
 from edge.config.central import SchoolConfig
 
 SESSION_COOKIE = "edge_session"
@@ -213,7 +213,28 @@ def _context(request: Request) -> dict[str, Any]:
         "csrf_token": session.csrf if session is not None else "",
         "tz": tz or "UTC",
         "schools": ctx.schools if ctx is not None else [],
+        "gate_alarms": _gate_alarms(request, ctx, lang),
     }
+
+
+def _gate_alarms(request: Request, ctx: WebContext | None, lang: str) -> list[dict[str, Any]]:
+    """The "gates down" / held-notices banner of every page, for the accounts that act on it (admin, office)."""
+    user: User | None = getattr(request.state, "user", None)
+    if ctx is None or user is None or not rights(user).holds:
+        return []
+    from edge.central.web.gate_alarm import alarm, reason_text, rules_of
+
+    t, now, out = i18n.translator(lang), ctx.clock().timestamp(), []
+    for school in ctx.schools:
+        if not can_see_school(user, school.id):
+            continue
+        tz = ZoneInfo(school.timezone)
+        a = alarm(ctx.db, school.id, school.name, tz, rules_of(ctx.cfg), now)
+        if a.raised:
+            texts = [reason_text(t, r, tz) for r in a.reasons]
+            out.append({"site_id": a.site_id, "school_name": a.school_name, "reasons": a.reasons, "texts": texts,
+                        "held": a.held})  # fmt: skip
+    return out
 
 
 def _environment() -> jinja2.Environment:

@@ -49,6 +49,8 @@ def links(user: User | None, schools: Iterable[SchoolConfig]) -> list[Link]:
         if r.roster:
             out.append(Link(f"{base}/roster", "nav.roster", {}, "nav-roster"))
             out.append(Link(f"{base}/calendar", "nav.calendar", {}, "nav-calendar"))
+        if r.holds:
+            out.append(Link(f"{base}/holds", "nav.holds", {}, "nav-holds"))
     if r.roster:
         out.append(Link("/api/docs", "nav.api", {}, "nav-api"))
     if user.role == "admin":

@@ -41,17 +41,19 @@ class Rights:
     dead_letters: bool
     """See and replay the school's dead letters (what a refused tap held: a pupil marked absent is the office's
     business, not the guard's)."""
+    holds: bool
+    """See the "gates down" alarm and the held absence notices, and release or drop them."""
 
 
 POLICY: dict[Role, Rights] = {
     "admin": Rights("all", "all", card_uid=True, gates=True, open_gate=True, roster=True, enrol=True, excuse=True,
-                    register=True, dead_letters=True),
+                    register=True, dead_letters=True, holds=True),
     "office": Rights("all", "all", card_uid=True, gates=True, open_gate=False, roster=True, enrol=True, excuse=True,
-                     register=True, dead_letters=True),
+                     register=True, dead_letters=True, holds=True),
     "teacher": Rights("own", "own", card_uid=False, gates=False, open_gate=False, roster=False, enrol=False,
-                      excuse=True, register=True, dead_letters=False),
+                      excuse=True, register=True, dead_letters=False, holds=False),
     "guard": Rights("all", "none", card_uid=False, gates=True, open_gate=True, roster=False, enrol=False,
-                    excuse=False, register=False, dead_letters=False),
+                    excuse=False, register=False, dead_letters=False, holds=False),
 }  # fmt: skip
 """Accounts and the audit log are the admin's alone (routes/admin.py requires the role)."""
 
