@@ -19,6 +19,7 @@ from edge.central.notify.directory import SchoolDirectory
 from edge.central.notify.planner import jobs_for_checkin
 from edge.central.store import sqlite_path
 from edge.central.store.base import Tx
+from edge.central.store.dialect import placeholders
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def arrivals(conn: Any, site: str, start: datetime, end: datetime) -> set[str]:
         "SELECT DISTINCT person_id FROM checkins WHERE site_id = ? AND decision = 'granted' AND direction = 'in' "
         "AND person_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ?"
     )
-    rows = conn.execute(q.placeholders(dialect, sql), (site, _rfc3339(start), _rfc3339(end))).fetchall()
+    rows = conn.execute(placeholders(sql, dialect), (site, _rfc3339(start), _rfc3339(end))).fetchall()
     return {r[0] for r in rows}
 
 
@@ -77,7 +78,7 @@ def excused_on(conn: Any, dialect: q.Dialect, site: str, day: date) -> set[str]:
     without the web app's tables (migration 0004) has no excuses."""
     try:
         rows = conn.execute(
-            q.placeholders(dialect, "SELECT person_id FROM excuses WHERE site_id = ? AND day = ?"),
+            placeholders("SELECT person_id FROM excuses WHERE site_id = ? AND day = ?", dialect),
             (site, day.isoformat()),
         ).fetchall()
     except Exception:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from edge.central.notify.channels.base import Accepted, Outcome, PermanentFailure, RetryAfter
 from edge.central.notify.planner import JobSpec
 from edge.central.store.base import Tx
+from edge.central.store.dialect import placeholders
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -39,10 +40,9 @@ _COLUMNS = (
 
 
 def _sql(dialect: Dialect, text: str) -> str:
-    return text if dialect == "sqlite" else text.replace("?", "%s")
+    return placeholders(text, dialect)
 
 
-placeholders = _sql
 """`?` SQL for `dialect` (psycopg takes %s)."""
 
 

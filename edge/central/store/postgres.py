@@ -33,6 +33,7 @@ from edge.central.store.base import (
     reject_row,
     split_batch_duplicates,
 )
+from edge.central.store.dialect import placeholders
 from edge.security.private_files import touch_private
 
 _COLS = ", ".join(ROW_COLUMNS)
@@ -57,12 +58,12 @@ class _PgTx:
         self.raw = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cur = self.raw.execute(sql.replace("?", "%s").encode(), tuple(params))
+        cur = self.raw.execute(placeholders(sql, "postgresql").encode(), tuple(params))
         return cur.rowcount
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.raw.cursor() as cur:
-            cur.executemany(sql.replace("?", "%s").encode(), rows)
+            cur.executemany(placeholders(sql, "postgresql").encode(), rows)
 
 
 def conninfo(url: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.central.store import sqlite_path
+from edge.central.store.dialect import placeholders
 
 Engine = Literal["sqlite", "postgresql"]
 
@@ -29,7 +30,7 @@ class WebTx:
         self.engine = engine
 
     def _sql(self, sql: str) -> str:
-        return sql if self.engine == "sqlite" else sql.replace("?", "%s")
+        return placeholders(sql, self.engine)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = self.conn.execute(self._sql(sql), tuple(params))
