@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,6 +98,19 @@ def http_outcome(status: int, body: bytes, retry_after: str | None) -> Outcome:
                 seconds = None
         return RetryAfter(seconds, detail)
     return PermanentFailure(detail)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
+    """POST `body` and map the answer with `http_outcome`: the one HTTP call of the channels that speak to a
+    provider over HTTP (webhook, SMS gateway). A network failure (refused, timeout, DNS) is a retry, never a raise."""
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return http_outcome(resp.status, resp.read(512), resp.headers.get("Retry-After"))
+    except urllib.error.HTTPError as exc:
+        return http_outcome(exc.code, exc.read(512) if exc.fp else b"", exc.headers.get("Retry-After"))
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        return RetryAfter(None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
 
 
 HEADER_SAFE = "/:@._~-"

@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 import string
 import unicodedata
-import urllib.error
-import urllib.request
 
 from edge.central.notify.channels.base import (
     Outcome,
     PermanentFailure,
     RateLimiter,
-    RetryAfter,
     header_key,
-    http_outcome,
+    post,
 )
 from edge.central.notify.messages import Notice
 from edge.config.central import SmsHttpChannel
@@ -81,14 +78,7 @@ class SmsHttp:
         headers.update(self.cfg.headers)
         if self.cfg.idempotency_header:
             headers[self.cfg.idempotency_header] = header_key(notice.key)
-        req = urllib.request.Request(self.cfg.url, data=self.body(notice), method="POST", headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:
-                return http_outcome(resp.status, resp.read(512), resp.headers.get("Retry-After"))
-        except urllib.error.HTTPError as exc:
-            return http_outcome(exc.code, exc.read(512) if exc.fp else b"", exc.headers.get("Retry-After"))
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            return RetryAfter(None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+        return post(self.cfg.url, self.body(notice), headers, self.cfg.timeout_s)
 
     def close(self) -> None:
         pass

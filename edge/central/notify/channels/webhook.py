@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-import urllib.error
-import urllib.request
 
-from edge.central.notify.channels.base import Outcome, RateLimiter, RetryAfter, header_key, http_outcome
+from edge.central.notify.channels.base import Outcome, RateLimiter, header_key, post
 from edge.central.notify.messages import Notice
 from edge.config.central import WebhookChannel
 
@@ -46,25 +44,14 @@ class Webhook:
     def send(self, notice: Notice) -> Outcome:
         body = notice.payload_bytes()
         ts = str(int(time.time()))
-        req = urllib.request.Request(
-            self.cfg.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "edge-notify/1",
-                TIMESTAMP_HEADER: ts,
-                SIGNATURE_HEADER: sign(self.cfg.secret, ts, body),
-                "Idempotency-Key": header_key(notice.key),
-            },
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:
-                return http_outcome(resp.status, resp.read(512), resp.headers.get("Retry-After"))
-        except urllib.error.HTTPError as exc:
-            return http_outcome(exc.code, exc.read(512) if exc.fp else b"", exc.headers.get("Retry-After"))
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            return RetryAfter(None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "edge-notify/1",
+            TIMESTAMP_HEADER: ts,
+            SIGNATURE_HEADER: sign(self.cfg.secret, ts, body),
+            "Idempotency-Key": header_key(notice.key),
+        }
+        return post(self.cfg.url, body, headers, self.cfg.timeout_s)
 
     def close(self) -> None:
         pass
