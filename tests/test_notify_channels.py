@@ -226,16 +226,16 @@ def test_sms_gateway(tmp_path: Any) -> None:
 
 # MQTT -----------------------------------------------------------------------------------------------------
 def mqtt_cfg(broker: MosquittoBroker) -> MqttChannel:
-    identity = getattr(broker, "identity", None)
-    cfg = MqttChannel(name="push", type="mqtt", host="127.0.0.1", port=broker.port, timeout_s=10)
-    if identity is not None:  # the lead's TLS broker: a client certificate for the notifier
-        files = identity("notifier", "server")
-        cfg = cfg.model_copy(update={"ca": str(files.ca), "cert": str(files.cert), "key": str(files.key)})
-    return cfg
+    files = broker.identity("notifier", "server")  # the closed broker: a client certificate for the notifier
+    assert files is not None
+    return MqttChannel(
+        name="push", type="mqtt", host="127.0.0.1", port=broker.port, timeout_s=10,
+        ca=str(files.ca), cert=str(files.cert), key=str(files.key),
+    )  # fmt: skip
 
 
 def test_mqtt_publishes_to_guardian_topic(broker: MosquittoBroker, watcher: Watcher) -> None:
-    site = broker.site if broker.pki is not None else "s1"  # a server identity writes its own site's notify/# only
+    site = broker.site  # a server identity writes its own site's notify/# only
     ch = build_channel(mqtt_cfg(broker), site)
     try:
         out = ch.send(notice("en", site=site))
