@@ -26,7 +26,6 @@ from tests.web_support import (
     SITE,
     TZ,
     browser,
-    browser_available,
     checkin,
     live_server,
     login,
@@ -259,7 +258,7 @@ def test_the_register_page_and_who_may_print_it(web: tuple[WebContext, TestClien
     assert c.get(f"/s/{SITE}/class/6A/register.pdf?month=2026-11").status_code == 403
 
 
-@pytest.mark.skipif(not browser_available(), reason="Debian chromium + chromium-driver not installed")
+@pytest.mark.needs("chromium")
 def test_the_class_day_prints_on_a4(tmp_path: Path) -> None:
     """Chromium with print media emulated (CDP Emulation.setEmulatedMedia) at an A4 page's CSS width (210 mm =
     794 px): the navigation, pager and excuse forms are hidden, the school's name shows, the table fits the width."""

@@ -13,11 +13,10 @@ import pytest
 
 from edge.ops.supervision import Supervision
 from edge.ops.units import ROLES, Layout, UnitError, render_unit
+from tests.system_tools import unavailable
 
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None, reason="systemd-analyze not installed (bootstrap --dev installs it)"
-)
+needs_analyze = pytest.mark.needs("systemd-analyze")
 
 
 def parse(text: str) -> dict[str, dict[str, list[str]]]:
@@ -168,5 +167,5 @@ def test_exposure_score_stays_low(tmp_path: Path, role: str) -> None:
     )
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", proc.stdout + proc.stderr)
     if m is None:
-        pytest.skip(f"this systemd-analyze has no offline security check: {proc.stderr.strip()[:200]}")
+        unavailable(f"this systemd-analyze has no offline security check: {proc.stderr.strip()[:200]}")
     assert float(m.group(1)) <= 3.0, proc.stdout
