@@ -163,7 +163,6 @@ def test_a_student_enrolled_at_the_centre_is_recognised_by_a_running_gateway(
             f" then fetch+install+cameras+decision {t_recognised - t_gallery_out:.1f} s;"
             f" gallery {g_manifest.size} bytes in {g_manifest.chunks} chunk(s))"
         )
-        assert t_recognised - t0 < 30
 
         assert gw.distribution is not None and gw.distribution.wait_installed("roster", r_manifest.version, 10)
         health = gw.snapshot()["distribution"]

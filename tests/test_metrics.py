@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,7 @@ def reader() -> Iterator[Rdm6300Simulator]:
 
 
 def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm6300Simulator, tmp_path: Path) -> None:
+    began = time.monotonic()
     (tmp_path / "photos" / "obama").mkdir(parents=True)
     shutil.copy(FACES / "obama_1.jpg", tmp_path / "photos" / "obama" / "1.jpg")
     enroll(
@@ -109,8 +111,10 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
     assert value(samples, "edge_gateway_checkins_total", decision="denied", method="card", gate="main-in") == 1
     assert value(samples, "edge_gateway_checkins_total", decision="granted", method="face", gate="main-in") == 1
     assert value(samples, "edge_gateway_publish_latency_seconds_count") >= 3
-    assert value(samples, "edge_gateway_receipt_latency_seconds_count") >= 3
-    assert 0 < value(samples, "edge_gateway_receipt_latency_seconds_sum") < 60
+    receipts = value(samples, "edge_gateway_receipt_latency_seconds_count")
+    assert receipts >= 3
+    # in seconds: each receipt came back during this test (a unit check, not a bound on how fast)
+    assert 0 < value(samples, "edge_gateway_receipt_latency_seconds_sum") <= receipts * (time.monotonic() - began)
     assert value(samples, "edge_gateway_decision_latency_seconds_count", camera="cam-1") == 1
     assert value(samples, "edge_gateway_outbox_depth") == 0
     assert value(samples, "edge_gateway_outbox_oldest_age_seconds") == 0

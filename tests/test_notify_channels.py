@@ -5,7 +5,7 @@ messages in both languages; rate limits."""
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -261,10 +261,11 @@ def test_mqtt_broker_down_is_retry(broker: MosquittoBroker) -> None:
 
 # rate limits ----------------------------------------------------------------------------------------------
 def test_rate_limiter_burst_then_rate() -> None:
-    lim = RateLimiter(rate_per_s=10, burst=3)
-    waits = [lim.reserve() for _ in range(5)]
-    assert waits[:3] == [0.0, 0.0, 0.0]
-    assert 0.05 < waits[3] <= 0.1 and 0.15 < waits[4] <= 0.2
-    start = time.monotonic()
-    assert lim.acquire()
-    assert time.monotonic() - start >= 0.2  # the sixth token waits behind the fourth and fifth
+    now = [0.0]
+    lim = RateLimiter(rate_per_s=10, burst=3, clock=lambda: now[0])
+    assert [lim.reserve() for _ in range(5)] == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])  # burst, then 10/s
+    stop = threading.Event()
+    stop.set()
+    assert not lim.acquire(stop), "the sixth token waits behind the fourth and fifth (a set stop ends the wait)"
+    now[0] += 0.6  # the bucket refills (to its burst, no more): the next send needs no wait
+    assert [lim.acquire(stop) for _ in range(4)] == [True, True, True, False]
