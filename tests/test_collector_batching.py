@@ -14,8 +14,8 @@ from edge.central.collector.service import BatchSettings, Collector, _Msg
 from edge.central.store import CheckinStore, OnStored, Outcome, Reject, open_store
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
+from tests.collector_support import TOPIC, event
 from tests.helpers import Watcher, wait_until
-from tests.test_collector import TOPIC, event
 
 
 def test_batches_are_bounded_by_count_and_by_time(tmp_path: Path) -> None:

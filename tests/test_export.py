@@ -179,7 +179,7 @@ def test_report_in_the_school_time_zone_and_formats(tmp_path: Path) -> None:
 
 
 def test_report_uses_the_attendance_rule_with_the_school_calendar(tmp_path: Path) -> None:
-    from tests.test_calendar import CENTRAL
+    from tests.calendar_support import CENTRAL
 
     db = tmp_path / "c.sqlite"
     fill(db)  # site "s": a at 06:30, b at 14:45 on 2026-11-24 in Asia/Ho_Chi_Minh (UTC+7)

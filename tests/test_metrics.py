@@ -9,13 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from edge.camera.memory import ArraySource
 from edge.config import load_config
@@ -27,31 +25,12 @@ from edge.ops.server_metrics import parse_listen, serve_collector_metrics
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, face_frame, gallery_key, gateway_config, start_collector, wait_until
+from tests.metrics_support import Samples, scrape, value
 
 ROSTER = """person_id,name,class,card_uid
 obama,Barack Obama,12A,
 rose,Rose Leslie,11C,62E3086CED
 """
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(url: str) -> tuple[Samples, dict[str, str]]:
-    """({(sample name, labels): value}, {family name: type})."""
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        assert resp.status == 200
-        text = resp.read().decode()
-    samples: Samples = {}
-    types: dict[str, str] = {}
-    for family in text_string_to_metric_families(text):
-        types[family.name] = family.type
-        for s in family.samples:
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
-    return samples, types
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from edge.central.store import open_store
 from edge.ops.metrics import MetricsServer
 from edge.ops.server_metrics import NotifierMetrics
 from tests.helpers import wait_until
-from tests.test_metrics import scrape, value
-from tests.test_notify_jobs import SECRET, central, checkin
+from tests.metrics_support import scrape, value
+from tests.notify_support import SECRET, central, checkin
 
 
 def test_notifier_metrics_after_real_traffic(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from tests.web_support import (
     login,
     make_web,
     password_of,
+    screenshot,
 )
 
 ZONE = ZoneInfo(TZ)
@@ -295,7 +296,7 @@ def test_the_class_day_prints_on_a4(tmp_path: Path) -> None:
             reg = driver.find_element(By.ID, "register-table")
             width = driver.execute_script("return document.documentElement.clientWidth")
             assert driver.execute_script("return arguments[0].getBoundingClientRect().right", reg) <= width
-            driver.save_screenshot(str(tmp_path / "register-print.png"))
+            screenshot(driver, tmp_path, "register-print")
     finally:
         ctx.close()
         ctx.store.close()

@@ -17,8 +17,8 @@ from edge.central.web.context import utc_now
 from edge.central.web.gates import GateMonitor
 from edge.devtools.mosquitto import MosquittoBroker
 from firmware_bridge.simulators.avr_sim import AvrGateSim
+from tests.gate_support import ADA, RELAY1, Rig, start_rig, stop_rig
 from tests.helpers import Watcher, wait_until
-from tests.test_gate_devices import ADA, RELAY1, Rig, start_rig, stop_rig
 from tests.web_support import ROSTER, SITE, browser, live_server, make_web, password_of, screenshot
 
 pytestmark = pytest.mark.needs("chromium")
