@@ -14,26 +14,10 @@ import pytest
 from edge.ops.supervision import Supervision
 from edge.ops.units import ROLES, Layout, UnitError, render_unit
 from tests.system_tools import unavailable
+from tests.units_support import parse
 
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.needs("systemd-analyze")
-
-
-def parse(text: str) -> dict[str, dict[str, list[str]]]:
-    """A unit as {section: {key: [values]}} (keys may repeat: DeviceAllow=, LoadCredential=)."""
-    out: dict[str, dict[str, list[str]]] = {}
-    section: dict[str, list[str]] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if m := re.fullmatch(r"\[(\w+)\]", line):
-            section = out.setdefault(m.group(1), {})
-            continue
-        assert section is not None, f"key outside a section: {line}"
-        key, _, value = line.partition("=")
-        section.setdefault(key, []).append(value)
-    return out
 
 
 def layout(tmp: Path) -> Layout:

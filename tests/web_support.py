@@ -32,7 +32,7 @@ from edge.central.web.context import WebContext, WebSettings
 from edge.central.web.db import WebDb
 from edge.config.central import parse_central_text
 from edge.events.checkin import rfc3339_ms
-from tests.system_tools import CHROMEDRIVER, CHROMIUM, require
+from tests.system_tools import CHROMEDRIVER, CHROMIUM, problem, require
 
 SITE = "test-school"
 TZ = "Asia/Ho_Chi_Minh"
@@ -235,6 +235,11 @@ CHROME_FLAGS = (
 )
 
 
+def browser_available() -> bool:
+    """Chromium and chromedriver installed (prefer the `needs("chromium")` mark: under CI=true it fails, not skips)."""
+    return problem("chromium") is None
+
+
 @contextmanager
 def browser(tmp_path: Path, width: int = 1100, height: int = 900) -> Iterator[Any]:
     """Headless Debian Chromium driven by Selenium, with a fresh profile in tmp_path; quit on exit. Without
@@ -257,13 +262,13 @@ def browser(tmp_path: Path, width: int = 1100, height: int = 900) -> Iterator[An
         driver.quit()
 
 
-SCREENSHOTS_ENV = "EDGE_SCREENSHOTS_DIR"
+SCREENSHOTS_ENV = "EDGE_SCREENSHOTS"
 """Where screenshot() writes. Unset (every test run): a folder under the test's tmp_path, so a run changes no
 tracked file. scripts/screenshots.sh sets it to docs/screenshots to refresh the README's pictures."""
 
 
 def screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
-    """Save the browser's window as `name`.png (into $EDGE_SCREENSHOTS_DIR, else tmp_path/screenshots) and check
+    """Save the browser's window as `name`.png (into $EDGE_SCREENSHOTS, else tmp_path/screenshots) and check
     that a picture was written."""
     folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
