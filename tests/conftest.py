@@ -1,4 +1,5 @@
-"""Session fixtures: one real Mosquitto per test session (on a free port), owned and cleaned up here."""
+"""Session fixtures: one real Mosquitto per test session (on a free port), owned and cleaned up here; the `needs`
+mark (tests/system_tools.py: a missing program skips the test, and fails it under CI=true)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,29 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresMissing, PostgresServer
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.helpers import Watcher
+from tests.system_tools import TOOLS, in_ci, missing_tools, require, unavailable
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"needs(*tools): the programs the test runs ({', '.join(TOOLS)}); skip without them, fail in CI"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        require(*mark.args)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    missing = missing_tools()
+    where = "CI=true: a missing tool fails its tests" if in_ci() else "not CI: a missing tool skips its tests"
+    return [f"tools: {where}; missing: " + ("; ".join(f"{k} ({v})" for k, v in missing.items()) or "none")]
 
 
 @pytest.fixture(scope="session")
 def _broker_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
+    require("mosquitto")
     broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"))
     broker.start()
     yield broker
@@ -33,11 +53,11 @@ def broker(_broker_session: MosquittoBroker) -> Iterator[MosquittoBroker]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One throw-away PostgreSQL per session (initdb + pg_ctl on a free port, never the system's); tests take
-    `postgres.fresh_database()`. Skipped where the server binaries are not installed."""
+    `postgres.fresh_database()`. Skipped where the server binaries are not installed (a failure under CI=true)."""
     try:
         server = PostgresServer().start()
     except PostgresMissing as exc:
-        pytest.skip(str(exc))
+        unavailable(f"postgresql: {exc}")
     yield server
     server.stop()
 
@@ -59,6 +79,7 @@ def firmware_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     """The gate controller firmware and its simavr harness, built once per session: (gate.elf, gate_sim)."""
     from firmware_bridge.simulators.avr_sim import build
 
+    require("avr")
     return build(tmp_path_factory.mktemp("firmware"))
 
 

@@ -39,7 +39,7 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import gateway_config, wait_until
-from tests.test_bridge import Uplink
+from tests.uplink_support import Uplink
 
 SITE = "test-school"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +21,13 @@ from typing import Any
 import pytest
 
 from edge.central.bridge import BridgeSettings, bridge_conf
-from edge.devtools.mosquitto import MosquittoBroker, free_port
+from edge.devtools.mosquitto import MosquittoBroker
 from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.forwarder import OutboxForwarder
 from edge.outbox import Outbox
 from edge.transport.mqtt import MqttSettings, MqttTransport
 from tests.helpers import client, start_collector, wait_until
+from tests.uplink_support import Uplink
 
 SITE, OTHER, GW = "school-a", "school-b", "gw-1"
 OUTAGE_S = float(os.environ.get("EDGE_BRIDGE_OUTAGE_S", "60"))
@@ -46,81 +45,6 @@ class SchoolBroker(MosquittoBroker):
         super()._write_conf()
         with self.conf.open("a") as f:
             f.write(self.extra)
-
-
-class Uplink:
-    """A TCP proxy standing for the school's Internet link: cut() drops every connection and stops listening (a
-    reconnect is refused, as across a dead link), restore() listens on the same port again.
-
-    Why not accept-then-close while cut: Mosquitto 2.0.11's bridge spins at 100 % CPU, serving nobody, when the
-    remote closes the TCP connection in the middle of the TLS handshake (eclipse/mosquitto#2594; seen here with
-    this proxy) — what a TCP load balancer with no healthy backend does. README "Deploying for a district" says so."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = target_port
-        self.port = free_port()
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server: socket.socket | None = None
-        self.restore()
-        self._thread = threading.Thread(target=self._accept, name="uplink-proxy", daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            server = self._server
-            if server is None:
-                self._stop.wait(0.05)
-                continue
-            try:
-                client, _ = server.accept()
-            except OSError:  # timeout, or cut() closed the listening socket under us
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), name="uplink-pipe", daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        with self._lock:
-            server, self._server = self._server, None
-            conns, self._conns = self._conns, []
-        if server is not None:
-            server.close()
-        for c in conns:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-            c.close()
-
-    def restore(self) -> None:
-        server = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port at once
-        server.settimeout(0.2)
-        with self._lock:
-            self._server = server
-
-    def close(self) -> None:
-        self._stop.set()
-        self.cut()
-        self._thread.join(5)
 
 
 @pytest.fixture

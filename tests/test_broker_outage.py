@@ -9,8 +9,8 @@ from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.gateway.service import Gateway
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, start_collector, wait_until
-from tests.test_end_to_end import gateway_cfg
 
 CARDS = [f"{i:010X}" for i in range(0xA000000001, 0xA000000001 + 12)]
 

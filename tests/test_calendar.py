@@ -13,29 +13,9 @@ from edge.central.attendance.rule import Status, Tap, decide, is_after_dismissal
 from edge.cli import cli
 from edge.config.central import CentralConfig, load_central_config, parse_central_text
 from edge.config.loader import ConfigError
+from tests.calendar_support import CENTRAL
 
 REPO = Path(__file__).resolve().parent.parent
-
-CENTRAL = """\
-schools:
-  - id: s1
-    name: Trường A
-    timezone: Asia/Ho_Chi_Minh
-    calendar:
-      weekdays: [mon, tue, wed, thu, fri, sat]
-      terms:
-        - {name: T1, start: 2026-09-05, end: 2027-01-16}
-        - {name: T2, start: "2027-01-25", end: 2027-05-29}
-      holidays:
-        - {name: New year, start: 2027-01-01}
-        - {name: Tet, start: 2027-02-08, end: 2027-02-19}
-      cutoff: "07:15"
-      dismissal: "16:30"
-      grades:
-        "6": {cutoff: "07:00", dismissal: "11:00"}
-      classes:
-        "6A": {cutoff: "07:30"}
-"""
 
 
 @pytest.fixture

@@ -5,35 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from edge.central.collector.service import Collector
 from edge.central.store import open_store
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.events.checkin import new_event_id
+from tests.collector_support import TOPIC, event
 from tests.helpers import Watcher, start_collector, wait_until
-
-TOPIC = "edge/v1/test-school/gw-1/checkin"
-
-
-def event(seq: int, **over: Any) -> dict[str, Any]:
-    e = CheckIn(
-        new_event_id(),
-        "test-school",
-        "gw-1",
-        "main",
-        "in",
-        rfc3339_ms(),
-        seq,
-        "card",
-        "p1",
-        "granted",
-        card_uid="0F00A1B2C3",
-    ).to_dict()
-    e.update(over)
-    return e
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 
 from edge.central.collector.service import Collector
 from edge.devtools.mosquitto import MosquittoBroker
+from tests.collector_support import TOPIC, event
 from tests.helpers import Watcher, start_collector, wait_until
-from tests.test_collector import TOPIC, event
 
 RECEIPTS = "edge/v1/test-school/gw-1/receipt"
 

@@ -16,8 +16,7 @@ from edge.central.store.migrate import latest_version
 from edge.cli import cli
 from edge.devtools.postgres import PostgresServer
 from edge.events.checkin import rfc3339_ms
-from tests.test_migrations import make_legacy_db
-from tests.test_store import event
+from tests.store_support import event, make_legacy_db
 
 
 def test_migrate_command_upgrades_a_legacy_database(tmp_path: Path) -> None:

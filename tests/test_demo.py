@@ -1,10 +1,15 @@
 """The README's main job: `edge demo` plays a school morning end to end — gate, centre, parents, web app — and
-every expectation of the story holds (not only its exit code). Run with --serve: while the centre keeps running,
-a real browser logs in to the demo's web app and saves the screenshots the README shows; Ctrl-C (SIGINT) then
+every expectation of the story holds (not only its exit code). The expectations are worked out here from the
+demo's INPUT (its roster, photos and guardians, the taps of its script, the cut-offs in the central.yaml it
+wrote) and checked against what the stores hold (the centre's database, `edge report`, the notices counted at
+the receivers), never against the demo's own list of what should happen (edge/demo/morning.py).
+Run with --serve: while the centre keeps running, a real browser logs in to the demo's web app and takes the
+screenshots the README shows (scripts/screenshots.sh writes them to docs/screenshots/); Ctrl-C (SIGINT) then
 stops everything in order."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import queue
@@ -14,16 +19,21 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import datetime, time
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from edge.demo.morning import ARRIVALS, NOTICES, STATUSES, UNKNOWN_CARD
-from edge.demo.school import GUARDIANS, SITE
+from edge.central.store import open_store
+from edge.demo.morning import LATE_CARD, MAIN_TAPS, SIDE_TAP
+from edge.demo.runner import data_dir
+from edge.demo.school import SITE
 from tests.helpers import wait_until
-from tests.web_support import browser, browser_available
-
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+from tests.system_tools import problem, unavailable
+from tests.web_support import browser, screenshot
 
 
 def _lines(proc: subprocess.Popen[str], out: list[str], q: queue.Queue[str]) -> None:
@@ -50,8 +60,7 @@ def _screenshots(web_url: str, password: str, tmp_path: Path) -> None:
         ):
             driver.get(web_url + path)
             assert expect in driver.page_source, (path, driver.page_source[:2000])
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(SHOTS / f"{name}.png"))
+            screenshot(driver, tmp_path, name)
 
 
 @pytest.mark.slow
@@ -75,7 +84,8 @@ def test_demo_plays_the_whole_morning(tmp_path: Path) -> None:
                 break
         web_url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)  # type: ignore[union-attr]
         password = re.search(r"password (\S+?)\)", line).group(1)  # type: ignore[union-attr]
-        if browser_available():
+        no_browser = problem("chromium")
+        if no_browser is None:
             _screenshots(web_url, password, tmp_path)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(60) == 0, "".join(out)[-5000:]
@@ -87,37 +97,46 @@ def test_demo_plays_the_whole_morning(tmp_path: Path) -> None:
     assert "demo OK" in text
     summary = json.loads((work / "demo-summary.json").read_text(encoding="utf-8"))
     assert summary["problems"] == []
+    school = yaml.safe_load((work / "school" / "central.yaml").read_text(encoding="utf-8"))["schools"][0]
+    guardians = list(csv.DictReader((work / "school" / "guardians.csv").open(encoding="utf-8")))
+    stored = _stored(work)
 
-    # the gate: every check-in published was stored once; who came, how
-    assert summary["published"] == summary["stored"] > 0
-    granted = {e["person_id"]: e["method"] for e in summary["checkins"] if e["decision"] == "granted"}
-    assert {p: granted.get(p) for p in ARRIVALS} == ARRIVALS
-    strangers = [e for e in summary["checkins"] if e["method"] == "face" and e["person_id"] is None]
+    # the gate: every check-in the gateway published is in the centre's database, once
+    assert sorted(e["event_id"] for e in summary["checkins"]) == sorted(e["event_id"] for e in stored)
+    seqs = [e["seq"] for e in stored]
+    assert sorted(seqs) == list(range(1, len(stored) + 1)), "no seq lost or repeated"
+    # who came, and how: from the roster, the photos and the script's taps
+    granted = {e["person_id"]: e["method"] for e in stored if e["decision"] == "granted"}
+    assert granted == _expected_arrivals(data_dir())
+    strangers = [e for e in stored if e["method"] == "face" and e["person_id"] is None]
     assert strangers and all(e["decision"] == "unknown" for e in strangers)
-    assert any(e.get("card_uid") == UNKNOWN_CARD and e["decision"] == "denied" for e in summary["checkins"])
-    seqs = [e["seq"] for e in summary["checkins"]]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    unknown_cards = {c for _, c in MAIN_TAPS} - set(_card_holders(data_dir()))
+    assert unknown_cards and all(
+        any(e["card_uid"] == c and e["decision"] == "denied" and e["person_id"] is None for e in stored)
+        for c in unknown_cards
+    )
 
-    # the rule: on time, late, absent
-    assert summary["statuses"] == {p: str(s) for p, s in STATUSES.items()}
+    # the rule: on time, late, absent, from each class's cut-off and the stored times
+    statuses = _expected_statuses(data_dir(), school, stored)
+    assert set(statuses.values()) == {"present", "late", "absent"}, "the morning shows every status"
+    assert summary["statuses"] == statuses
 
     # the parents: each notice exactly once, in the guardian's language, through the guardian's channel
-    notices = summary["notices"]
-    assert {(n["guardian_id"], n["kind"], n["late"]) for n in notices} == NOTICES
-    assert len(notices) == len(NOTICES) and not any(n["duplicate"] for n in notices)
-    spec = {g.guardian_id: g for g in GUARDIANS}
+    notices = summary["notices"]  # as counted at the receivers (the SMTP server and the webhook receiver)
+    assert not any(n["duplicate"] for n in notices)
+    assert sorted((n["guardian_id"], n["kind"], n["late"]) for n in notices) == _expected_notices(guardians, statuses)
+    spec = {g["guardian_id"]: g for g in guardians}
     for n in notices:
         g = spec[n["guardian_id"]]
-        assert n["language"] == g.language
-        assert n["channel"] == ("email" if g.channel == "email" else "webhook")
-    late_vi = next(n for n in notices if n["guardian_id"] == "g-rose-1" and n["late"])
-    assert "muộn" in late_vi["text"]
+        assert n["language"] == g["language"]
+        assert n["channel"] == ("email" if g["email"] else "webhook")
+        if n["late"]:
+            assert ("muộn" if g["language"] == "vi" else "late") in n["text"], n["text"]
 
     # the guard opened the gate from the web app: a signed command, its result on the page, the relay
     assert summary["gate_result"]["ok"] is True
     assert summary["relay_driven"] is True
     assert set(summary["exits"].values()) == {0}, summary["exits"]
-    assert summary["seconds"] < 120, summary["seconds"]  # ~25 s here; the issue's bound is 90 s
 
     # every process stopped: nothing listens on the broker's or the web app's port any more
     broker_port = int(re.search(r"private mosquitto on 127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
@@ -139,5 +158,64 @@ def test_demo_plays_the_whole_morning(tmp_path: Path) -> None:
         check=True,
     )  # fmt: skip
     people = {p["person_id"]: p["status"] for p in json.loads(report.stdout)["people"]}
-    assert people["rose_leslie"] == "late" and people["joe_biden"] == "present"
-    assert people["kit_harington"] == "absent"
+    assert people == statuses
+    if no_browser is not None:  # the demo ran and was checked; only its screenshots were not taken
+        unavailable(f"chromium: {no_browser}")
+
+
+def _card_holders(data: Path) -> dict[str, str]:
+    """card UID -> person_id, from the demo's roster."""
+    with (data / "roster.csv").open(encoding="utf-8") as fh:
+        return {r["card_uid"]: r["person_id"] for r in csv.DictReader(fh) if r["card_uid"]}
+
+
+def _expected_arrivals(data: Path) -> dict[str, str]:
+    """person_id -> how they are let in: the enrolled student without a card by the main gate's camera, each
+    card the script taps by its holder (the side gate wants card AND face)."""
+    holders = _card_holders(data)
+    enrolled = {p.name for p in (data / "photos").iterdir() if p.is_dir()}
+    out = dict.fromkeys(enrolled - set(holders.values()), "face")
+    out.update({holders[card]: "card" for _, card in MAIN_TAPS if card in holders})
+    out[holders[SIDE_TAP[1]]] = "card+face"
+    out[holders[LATE_CARD]] = "card"
+    return out
+
+
+def _stored(work: Path) -> list[dict[str, Any]]:
+    store = open_store(f"sqlite:///{work}/centre.sqlite")
+    try:
+        return list(store.checkins(order="seq"))
+    finally:
+        store.close()
+
+
+def _expected_statuses(data: Path, school: dict[str, Any], stored: list[dict[str, Any]]) -> dict[str, str]:
+    """Each student's status by THE rule: first granted arrival before the class's cut-off present, after it
+    late, none absent (every class's cut-off has passed or everyone in it arrived, as the demo is built)."""
+    zone = ZoneInfo(school["timezone"])
+    calendar = school["calendar"]
+    first_in: dict[str, time] = {}
+    for e in stored:
+        if e["decision"] == "granted" and e["direction"] == "in":
+            at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).astimezone(zone).time()
+            first_in[e["person_id"]] = min(at, first_in.get(e["person_id"], at))
+    out: dict[str, str] = {}
+    with (data / "roster.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            cutoff = time.fromisoformat(
+                calendar.get("classes", {}).get(r["class"], {}).get("cutoff", calendar["cutoff"])
+            )
+            arrived = first_in.get(r["person_id"])
+            out[r["person_id"]] = "absent" if arrived is None else "late" if arrived >= cutoff else "present"
+    return out
+
+
+def _expected_notices(guardians: list[dict[str, str]], statuses: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """(guardian, kind, late) each guardian must get once: an arrival; an absence at the cut-off; a latecomer's
+    guardians both (not there at the cut-off, then arrived late)."""
+    kinds = {
+        "present": [("arrived", False)],
+        "absent": [("absent", False)],
+        "late": [("absent", False), ("arrived", True)],
+    }
+    return sorted((g["guardian_id"], kind, late) for g in guardians for kind, late in kinds[statuses[g["person_id"]]])

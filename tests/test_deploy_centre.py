@@ -37,7 +37,7 @@ from edge.ops.provision import plan
 from edge.ops.units import Layout, unit_name
 from edge.security.broker_reload import apply
 from tests.helpers import Watcher, wait_until
-from tests.test_sdnotify import NotifySocket
+from tests.sdnotify_support import NotifySocket
 from tests.unit_process import from_unit, start
 from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from
 

@@ -163,7 +163,6 @@ def test_a_student_enrolled_at_the_centre_is_recognised_by_a_running_gateway(
             f" then fetch+install+cameras+decision {t_recognised - t_gallery_out:.1f} s;"
             f" gallery {g_manifest.size} bytes in {g_manifest.chunks} chunk(s))"
         )
-        assert t_recognised - t0 < 30
 
         assert gw.distribution is not None and gw.distribution.wait_installed("roster", r_manifest.version, 10)
         health = gw.snapshot()["distribution"]
@@ -626,10 +625,9 @@ def test_a_server_identity_writes_only_its_own_sites_topics(broker: MosquittoBro
     from edge.security.broker_config import acl_for
     from tests.helpers import client
 
-    ident = broker.pki.get("test-centre") if broker.pki is not None else None
-    if ident is None:
-        broker.identity("test-centre", "server")
-        ident = broker.pki.get("test-centre")  # type: ignore[union-attr]
+    assert broker.pki is not None
+    broker.identity("test-centre", "server")  # issued once per session: the first caller issues it
+    ident = broker.pki.get("test-centre")
     assert ident is not None
     writes = [line for line in acl_for(ident) if line.startswith("topic write")]
     assert writes and all(line.split()[2].startswith(f"edge/v1/{SITE}/") for line in writes), writes

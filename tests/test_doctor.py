@@ -63,13 +63,9 @@ def test_a_healthy_gateway(broker: MosquittoBroker, reader: Rdm6300Simulator, tm
     assert status(checks, "camera cam-1") == "ok" and "delivers frames (640x360)" in checks["camera cam-1"][0]["detail"]
     assert status(checks, "reader reader-1") == "ok"
     assert "accepts this gateway" in checks["broker"][0]["detail"]
-    if broker.pki is not None:  # the closed broker of #6: TLS with this gateway's own certificate
-        assert status(checks, "broker") == "ok" and "(TLS)" in checks["broker"][0]["detail"]
-        assert status(checks, "identity") == "ok"
-        assert checks["identity"][0]["detail"] == f"certificate gw-doctor, role gateway, site {broker.pki.site}"
-    else:
-        assert status(checks, "broker") == "warn"
-        assert "plaintext" in checks["broker"][0]["fix"], "no TLS configured: said, with the fix"
+    assert status(checks, "broker") == "ok" and "(TLS)" in checks["broker"][0]["detail"]  # its own certificate
+    assert status(checks, "identity") == "ok"
+    assert checks["identity"][0]["detail"] == f"certificate gw-doctor, role gateway, site {broker.site}"
     assert status(checks, "roster") == "ok" and checks["roster"][0]["detail"].startswith("2 people, sha256 ")
     assert status(checks, "gallery") == "ok" and "1 templates of 1 people" in checks["gallery"][0]["detail"]
     assert status(checks, "disk") == "ok" and status(checks, "outbox") == "ok"
@@ -78,6 +74,16 @@ def test_a_healthy_gateway(broker: MosquittoBroker, reader: Rdm6300Simulator, tm
         CliRunner().invoke(cli, ["doctor", "-c", str(tmp_path / "config.yaml"), "--timeout", "5", "--strict"]).exit_code
         == 2
     ), "--strict: warnings fail too"
+
+
+def test_a_plaintext_broker_is_a_warning_with_its_fix(reader: Rdm6300Simulator, tmp_path: Path) -> None:
+    plain = MosquittoBroker(tmp_path / "plain-mosquitto", insecure_plaintext=True).start()
+    try:
+        _code, checks = doctor(setup_gateway(tmp_path, plain.port, reader.port))
+    finally:
+        plain.stop()
+    assert status(checks, "broker") == "warn"
+    assert "plaintext" in checks["broker"][0]["fix"], "no TLS configured: said, with the fix"
 
 
 def test_problems_are_found_and_each_has_a_fix(broker: MosquittoBroker, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,25 +15,8 @@ from edge.recognition.decision import DecisionRule
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.recognition.scores import similarity
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
-from tests.helpers import FACES, Watcher, gallery_key, gateway_config, start_collector, wait_until, write_video
-
-ROSTER = """person_id,name,class,card_uid
-obama,Barack Obama,12A,
-biden,Joe Biden,12A,0F00D4E5F6
-rose,Rose Leslie,11C,62E3086CED
-kit,Kit Harington,11C,
-"""
-
-
-def gateway_cfg(
-    tmp: Path, port: MosquittoBroker | int, reader_url: str | None, video: Path | None, **extra: Any
-) -> Path:
-    gate: dict[str, Any] = {"id": "main-in", "direction": "in", "mode": "card_or_face"}
-    if video:
-        gate["cameras"] = [{"id": "cam-1", "source": str(video), "realtime": False}]
-    if reader_url:
-        gate["readers"] = [{"id": "reader-1", "port": reader_url}]
-    return gateway_config(tmp, port, "gw-e2e", gate, ROSTER, **extra)
+from tests.gateway_support import gateway_cfg
+from tests.helpers import FACES, Watcher, gallery_key, start_collector, wait_until, write_video
 
 
 @pytest.mark.slow

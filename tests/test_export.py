@@ -156,7 +156,7 @@ def _school(db: Path, people: list[Person]) -> None:
     from edge.central.school import edits
     from edge.central.web.db import WebDb
     from edge.config.central import parse_central_text
-    from tests.test_calendar import CENTRAL
+    from tests.calendar_support import CENTRAL
 
     cfg = parse_central_text(CENTRAL.replace("id: s1", "id: s"), env={}).schools[0]
     assert cfg.calendar is not None

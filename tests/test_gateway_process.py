@@ -14,8 +14,8 @@ import pytest
 
 from edge.devtools.mosquitto import MosquittoBroker
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, start_collector, wait_until
-from tests.test_end_to_end import gateway_cfg
 
 STATUS = "edge/v1/test-school/gw-e2e/status"
 

@@ -8,17 +8,16 @@ import shutil
 import subprocess
 import sys
 import threading
-import urllib.request
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from edge.camera.memory import ArraySource
 from edge.config import load_config
-from edge.config.model import CameraConfig, GatewayConfig
+from edge.config.model import CameraConfig
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.gateway.service import Gateway
 from edge.ops.metrics import MetricsServer
@@ -26,31 +25,12 @@ from edge.ops.server_metrics import parse_listen, serve_collector_metrics
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, face_frame, gallery_key, gateway_config, start_collector, wait_until
+from tests.metrics_support import Samples, scrape, value
 
 ROSTER = """person_id,name,class,card_uid
 obama,Barack Obama,12A,
 rose,Rose Leslie,11C,62E3086CED
 """
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(url: str) -> tuple[Samples, dict[str, str]]:
-    """({(sample name, labels): value}, {family name: type})."""
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        assert resp.status == 200
-        text = resp.read().decode()
-    samples: Samples = {}
-    types: dict[str, str] = {}
-    for family in text_string_to_metric_families(text):
-        types[family.name] = family.type
-        for s in family.samples:
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
-    return samples, types
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 @pytest.fixture
@@ -61,6 +41,7 @@ def reader() -> Iterator[Rdm6300Simulator]:
 
 
 def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm6300Simulator, tmp_path: Path) -> None:
+    began = time.monotonic()
     (tmp_path / "photos" / "obama").mkdir(parents=True)
     shutil.copy(FACES / "obama_1.jpg", tmp_path / "photos" / "obama" / "1.jpg")
     enroll(
@@ -109,8 +90,10 @@ def test_gateway_metrics_after_real_traffic(broker: MosquittoBroker, reader: Rdm
     assert value(samples, "edge_gateway_checkins_total", decision="denied", method="card", gate="main-in") == 1
     assert value(samples, "edge_gateway_checkins_total", decision="granted", method="face", gate="main-in") == 1
     assert value(samples, "edge_gateway_publish_latency_seconds_count") >= 3
-    assert value(samples, "edge_gateway_receipt_latency_seconds_count") >= 3
-    assert 0 < value(samples, "edge_gateway_receipt_latency_seconds_sum") < 60
+    receipts = value(samples, "edge_gateway_receipt_latency_seconds_count")
+    assert receipts >= 3
+    # in seconds: each receipt came back during this test (a unit check, not a bound on how fast)
+    assert 0 < value(samples, "edge_gateway_receipt_latency_seconds_sum") <= receipts * (time.monotonic() - began)
     assert value(samples, "edge_gateway_decision_latency_seconds_count", camera="cam-1") == 1
     assert value(samples, "edge_gateway_outbox_depth") == 0
     assert value(samples, "edge_gateway_outbox_oldest_age_seconds") == 0
@@ -208,7 +191,7 @@ def test_a_taken_metrics_port_is_logged_not_fatal(tmp_path: Path, caplog: pytest
     taken.listen()
     port = taken.getsockname()[1]
     gate = {"id": "main-in", "direction": "in", "mode": "card", "readers": [{"id": "r1", "port": "loop://"}]}
-    unsigned = {"commands": {"require_signature": False}} if "commands" in GatewayConfig.model_fields else {}
+    unsigned = {"commands": {"require_signature": False}}
     cfg = load_config(gateway_config(tmp_path, 1, "gw-port", gate, ROSTER, metrics={"port": port}, **unsigned))
     ops = GatewayOps(cfg, env={})
     gw = Gateway(cfg, transport=MemoryTransport(), heartbeats=ops.heartbeats, drain_timeout_s=0.5)

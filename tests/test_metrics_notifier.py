@@ -4,6 +4,7 @@ failed attempt, one dead-lettered on a 400, the send latency histogram, the queu
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from edge.central.store import open_store
 from edge.ops.metrics import MetricsServer
 from edge.ops.server_metrics import NotifierMetrics
 from tests.helpers import wait_until
-from tests.test_metrics import scrape, value
-from tests.test_notify_jobs import SECRET, central, checkin
+from tests.metrics_support import scrape, value
+from tests.notify_support import SECRET, central, checkin
 
 
 def test_notifier_metrics_after_real_traffic(tmp_path: Path) -> None:
     receiver = HttpReceiver(secret=SECRET, dedupe=True)
+    began = time.monotonic()
     first_try = {"minh_anh-g1": True}
 
     def respond(body: dict[str, Any], _h: dict[str, str]) -> tuple[int, dict[str, str]] | None:
@@ -68,7 +70,8 @@ def test_notifier_metrics_after_real_traffic(tmp_path: Path) -> None:
     assert value(samples, "edge_notify_notices_total", **labels, outcome="failed") == 1
     assert value(samples, "edge_notify_notices_total", **labels, outcome="dead") == 1
     assert value(samples, "edge_notify_send_seconds_count", channel="app") == 3
-    assert 0 < value(samples, "edge_notify_send_seconds_sum", channel="app") < 10
+    # in seconds: the three sends happened during this test (a unit check, not a bound on how fast)
+    assert 0 < value(samples, "edge_notify_send_seconds_sum", channel="app") <= 3 * (time.monotonic() - began)
     assert value(samples, "edge_notify_queue_depth", channel="app") == 0
     assert value(samples, "edge_notify_jobs", kind="arrived", channel="app", status="sent") == 1
     assert value(samples, "edge_notify_jobs", kind="arrived", channel="app", status="dead") == 1

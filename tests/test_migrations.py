@@ -4,64 +4,16 @@ version; running migrate again, or from two processes at once, changes nothing."
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from edge.central.store import open_store
 from edge.central.store.migrate import latest_version, migrations
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id
-
-OLD_COLUMNS = {
-    "event_id": str,
-    "site_id": str,
-    "gateway_id": str,
-    "gate": str,
-    "direction": str,
-    "occurred_at": str,
-    "seq": int,
-    "method": str,
-    "person_id": str,
-    "decision": str,
-    "card_uid": str,
-    "distance": float,
-    "device_id": str,
-    "clock_unsynced": int,
-    "received_at": float,
-    "payload": str,
-}
-
-
-def make_legacy_db(path: Path, n: int, *, with_clock_column: bool = True) -> list[str]:
-    """The schema and rows of the collector before migrations (edge/collector/store.py at 74b4619)."""
-    db = sqlite_utils.Database(sqlite3.connect(path))
-    cols = dict(OLD_COLUMNS)
-    if not with_clock_column:
-        del cols["clock_unsynced"]
-    db["checkins"].create(cols, pk="event_id")  # type: ignore[union-attr]
-    db["checkins"].create_index(["gateway_id", "seq"])  # type: ignore[union-attr]
-    db["checkins"].create_index(["occurred_at"])  # type: ignore[union-attr]
-    db["rejected"].create(  # type: ignore[union-attr]
-        {"id": int, "received_at": float, "topic": str, "reason": str, "payload": str}, pk="id"
-    )
-    ids = []
-    for i in range(n):
-        e = CheckIn(new_event_id(), "s1", "gw-1", "main", "in", f"2026-11-2{i % 3}T07:00:00.000Z", i, "card", "p1",
-                    "granted").to_dict()  # fmt: skip
-        row = {k: e.get(k) for k in cols if k not in ("received_at", "payload")}
-        row["received_at"] = 1.0
-        row["payload"] = json.dumps(e)
-        db["checkins"].insert(row)  # type: ignore[union-attr]
-        ids.append(e["event_id"])
-    db["rejected"].insert({"received_at": 1.0, "topic": "t", "reason": "not JSON", "payload": "{x"})  # type: ignore[union-attr]
-    db.conn.commit()
-    db.conn.close()
-    return ids
+from tests.store_support import make_legacy_db
 
 
 @pytest.mark.parametrize("with_clock_column", [True, False])

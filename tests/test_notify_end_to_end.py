@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -52,11 +51,10 @@ def central_yaml(tmp: Path, broker: MosquittoBroker, app: HttpReceiver, smtp: Sm
     (tmp / "guardians.csv").write_text(GUARDIANS)
     today = datetime.now(UTC).date()
     term = {"name": "T", "start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))}
-    push: dict[str, Any] = {"name": "push", "type": "mqtt", "host": "127.0.0.1", "port": broker.port}
-    identity = getattr(broker, "identity", None)
-    if identity is not None:  # a TLS broker with client certificates
-        files = identity("notifier", "server")
-        push.update({"ca": str(files.ca), "cert": str(files.cert), "key": str(files.key)})
+    files = broker.identity("notifier", "server")  # the closed broker: a client certificate for the notifier
+    assert files is not None
+    push = {"name": "push", "type": "mqtt", "host": "127.0.0.1", "port": broker.port}
+    push.update({"ca": str(files.ca), "cert": str(files.cert), "key": str(files.key)})
     data = {
         "schools": [
             {

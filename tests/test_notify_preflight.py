@@ -21,8 +21,8 @@ from edge.central.store import open_store
 from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
 from tests.helpers import wait_until
-from tests.test_metrics import scrape, value
-from tests.test_notify_jobs import central_text
+from tests.metrics_support import scrape, value
+from tests.notify_support import central_text
 from tests.web_support import free_port
 
 REPO = Path(__file__).resolve().parent.parent

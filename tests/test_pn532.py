@@ -108,8 +108,8 @@ def test_gateway_with_a_pn532_reader_stores_a_mifare_checkin(broker: MosquittoBr
     from edge.config import load_config
     from edge.gateway.service import Gateway
     from firmware_bridge.simulators.pn532_sim import Pn532Simulator
+    from tests.gateway_support import gateway_cfg
     from tests.helpers import start_collector, wait_until
-    from tests.test_end_to_end import gateway_cfg
 
     with Pn532Simulator() as sim:
         gate = {

@@ -15,8 +15,8 @@ from edge.gateway.service import Gateway
 from edge.outbox import Outbox
 from edge.transport.memory import MemoryTransport
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, start_collector, wait_until
-from tests.test_end_to_end import gateway_cfg
 
 RECEIPTS = "edge/v1/s/g/receipt"
 

@@ -77,9 +77,10 @@ def test_each_pass_is_decided_once_from_a_few_encodings(scene: Scene) -> None:
     assert [len(d.encodings) for d in decisions] == [2, 2, 2]
     stranger = decisions[1].identification
     assert stranger.distance is not None and stranger.distance > rule_.threshold + CoreSettings().early_reject
-    assert core.stats.encodings == 6 and core.stats.decisions == 3
-    # YuNet also finds the half-hidden bystander at the edge of biden_2.jpg: tracked, never decided (one at a time)
-    assert core.stats.tracks == (4 if scene[2] == "sface" else 3)
+    # each pass decided once, and every face encoded went into a decision (none computed and thrown away); a
+    # bystander the detector may find at the edge of biden_2.jpg is tracked, never decided (checked by the list above)
+    assert core.stats.decisions == len(decisions)
+    assert core.stats.encodings == sum(len(d.encodings) for d in decisions)
     assert core.stats.full_detections < core.stats.frames  # between full detections only around the faces
     obama = decisions[0]
     assert 2 <= obama.eligible_frame <= 3 and obama.decided_frame >= obama.eligible_frame
@@ -91,7 +92,7 @@ def test_worker_processes_give_the_same_decisions_and_stop(scene: Scene) -> None
     assert encoder.wait_ready(60), "encoder workers did not load their model"
     decisions, core = run(scene[0], scene[1], encoder)
     assert [d.person_id for d in decisions] == ["obama", None, "biden"]
-    assert core.stats.encodings + core.stats.encodings_skipped >= 6
+    assert core.stats.encodings + core.stats.encodings_skipped >= sum(len(d.encodings) for d in decisions)
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("face-encoder")]
 
 

@@ -26,12 +26,12 @@ from tests.web_support import (
     SITE,
     TZ,
     browser,
-    browser_available,
     checkin,
     live_server,
     login,
     make_web,
     password_of,
+    screenshot,
 )
 
 ZONE = ZoneInfo(TZ)
@@ -259,7 +259,7 @@ def test_the_register_page_and_who_may_print_it(web: tuple[WebContext, TestClien
     assert c.get(f"/s/{SITE}/class/6A/register.pdf?month=2026-11").status_code == 403
 
 
-@pytest.mark.skipif(not browser_available(), reason="Debian chromium + chromium-driver not installed")
+@pytest.mark.needs("chromium")
 def test_the_class_day_prints_on_a4(tmp_path: Path) -> None:
     """Chromium with print media emulated (CDP Emulation.setEmulatedMedia) at an A4 page's CSS width (210 mm =
     794 px): the navigation, pager and excuse forms are hidden, the school's name shows, the table fits the width."""
@@ -296,7 +296,7 @@ def test_the_class_day_prints_on_a4(tmp_path: Path) -> None:
             reg = driver.find_element(By.ID, "register-table")
             width = driver.execute_script("return document.documentElement.clientWidth")
             assert driver.execute_script("return arguments[0].getBoundingClientRect().right", reg) <= width
-            driver.save_screenshot(str(tmp_path / "register-print.png"))
+            screenshot(driver, tmp_path, "register-print")
     finally:
         ctx.close()
         ctx.store.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import pytest
 from edge.camera.base import Frame
 from edge.camera.capture import CaptureWorker
 from edge.config import load_config
-from edge.config.model import GatewayConfig
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.gateway.face_worker import FaceWorker
 from edge.gateway.policy import GateInfo, Observation
@@ -39,51 +37,10 @@ from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.recognition.gallery import Gallery
 from edge.transport.memory import MemoryTransport
 from tests.helpers import FACES, face_frame, gateway_config, wait_until
+from tests.sdnotify_support import NotifySocket
 
 # an in-memory transport has no broker TLS: the signed commands of #6 are off for these gateways
-UNSIGNED = {"commands": {"require_signature": False}} if "commands" in GatewayConfig.model_fields else {}
-
-
-class NotifySocket:
-    """The service manager's side: a datagram socket collecting what the process sends."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
-        self.messages: list[dict[str, str]] = []
-
-    def next(self, timeout: float) -> dict[str, str] | None:
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(4096)
-        except TimeoutError:
-            return None
-        msg = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
-        self.messages.append(msg)
-        return msg
-
-    def wait_for(self, key: str, timeout: float, value: str | None = None) -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            msg = self.next(left)
-            if msg is not None and key in msg and (value is None or value in msg[key]):
-                return msg
-        raise AssertionError(f"no {key}{'~' + value if value else ''} within {timeout}s; got {self.messages[-5:]}")
-
-    def quiet_for(self, key: str, seconds: float) -> list[dict[str, str]]:
-        """Everything received in `seconds`; fails if `key` was among it."""
-        got: list[dict[str, str]] = []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            msg = self.next(left)
-            if msg is not None:
-                got.append(msg)
-                assert key not in msg, f"{key} sent while stuck: {got}"
-        return got
-
-    def close(self) -> None:
-        self.sock.close()
+UNSIGNED = {"commands": {"require_signature": False}}
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from tests.helpers import Watcher, wait_until
-from tests.test_metrics import scrape, value
-from tests.test_notify_jobs import SECRET, central_text, checkin
-from tests.test_sdnotify import NotifySocket
+from tests.metrics_support import scrape, value
+from tests.notify_support import SECRET, central_text, checkin
+from tests.sdnotify_support import NotifySocket
 
 WATCHDOG_USEC = "2000000"
 """2 s: a loop is stuck after 1 s without a beat (half the period), pings every 2/3 s while healthy."""

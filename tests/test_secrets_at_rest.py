@@ -32,8 +32,8 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer, find_pg_bin
 from edge.security.pki import Pki
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, wait_until
-from tests.test_end_to_end import gateway_cfg
 
 CENTRAL = """\
 schools:

@@ -21,8 +21,8 @@ from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.subscriber import Subscriber
 from edge.gateway.service import Gateway
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
+from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, client, signed, start_collector, wait_until
-from tests.test_end_to_end import gateway_cfg
 
 GW = "gw-e2e"  # gateway_cfg's gateway id
 BASE = f"edge/v1/test-school/{GW}"

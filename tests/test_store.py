@@ -14,13 +14,8 @@ import pytest
 from edge.central.store import CheckinStore, Reject, Tx, open_store
 from edge.central.store.migrate import latest_version
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id
-
-
-def event(seq: int, occurred_at: str = "2026-11-24T07:45:00.000Z", site: str = "s1", **over: Any) -> dict[str, Any]:
-    e = CheckIn(new_event_id(), site, "gw-1", "main", "in", occurred_at, seq, "card", "p1", "granted").to_dict()
-    e.update(over)
-    return e
+from edge.events.checkin import new_event_id
+from tests.store_support import event
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,28 +13,11 @@ import pytest
 
 from edge.ops.supervision import Supervision
 from edge.ops.units import ROLES, Layout, UnitError, render_unit
+from tests.system_tools import unavailable
+from tests.units_support import parse
 
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None, reason="systemd-analyze not installed (bootstrap --dev installs it)"
-)
-
-
-def parse(text: str) -> dict[str, dict[str, list[str]]]:
-    """A unit as {section: {key: [values]}} (keys may repeat: DeviceAllow=, LoadCredential=)."""
-    out: dict[str, dict[str, list[str]]] = {}
-    section: dict[str, list[str]] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if m := re.fullmatch(r"\[(\w+)\]", line):
-            section = out.setdefault(m.group(1), {})
-            continue
-        assert section is not None, f"key outside a section: {line}"
-        key, _, value = line.partition("=")
-        section.setdefault(key, []).append(value)
-    return out
+needs_analyze = pytest.mark.needs("systemd-analyze")
 
 
 def layout(tmp: Path) -> Layout:
@@ -177,5 +160,5 @@ def test_exposure_score_stays_low(tmp_path: Path, role: str) -> None:
     )
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", proc.stdout + proc.stderr)
     if m is None:
-        pytest.skip(f"this systemd-analyze has no offline security check: {proc.stderr.strip()[:200]}")
+        unavailable(f"this systemd-analyze has no offline security check: {proc.stderr.strip()[:200]}")
     assert float(m.group(1)) <= 3.0, proc.stdout

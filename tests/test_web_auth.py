@@ -7,6 +7,7 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,18 +108,38 @@ def test_limiter_records_before_the_hash_and_delays_progressively() -> None:
     assert lim.begin("amy", "1.1.1.1") == Gate()
 
 
-def test_concurrent_logins_beyond_the_hash_slots_wait_briefly_then_are_answered_busy(web: Any) -> None:
+def test_concurrent_logins_beyond_the_hash_slots_wait_briefly_then_are_answered_busy(
+    web: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ctx, c = web
-    assert ctx.limiter.try_verify_slot() and ctx.limiter.try_verify_slot()  # two hashes already running
+    tries: list[bool] = []
+    take: Callable[..., bool] = ctx.limiter.try_verify_slot
+
+    def counted(ip: str = "") -> bool:
+        tries.append(took := take(ip))
+        return took
+
+    monkeypatch.setattr(ctx.limiter, "try_verify_slot", counted)
+    assert take() and take()  # two hashes already running, and none ends
     try:
-        t0 = time.monotonic()
         r = login(c, "office")
-        waited = time.monotonic() - t0
-        assert r.status_code == 503 and r.headers["retry-after"] == "2" and 2.5 < waited < 6.0, waited
+        assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert "busy" in r.text or "bận" in r.text
+        assert len(tries) > 1 and not any(tries), "it waited for a slot (asked again) before answering busy"
+        # a slot freed while a login waits is taken: the login goes through
+        tries.clear()
+
+        def freed_on_the_third_try(ip: str = "") -> bool:
+            if len(tries) == 2:
+                ctx.limiter.release_verify_slot()
+            return counted(ip)
+
+        monkeypatch.setattr(ctx.limiter, "try_verify_slot", freed_on_the_third_try)
+        assert login(c, "office").status_code == 303
+        assert tries == [False, False, True]
     finally:
         ctx.limiter.release_verify_slot()
-        ctx.limiter.release_verify_slot()
+    monkeypatch.setattr(ctx.limiter, "try_verify_slot", take)
     assert login(c, "office").status_code == 303
 
 
@@ -297,19 +318,16 @@ def test_a_teachers_classes_are_classes_of_their_own_school_only(web: Any) -> No
 
 
 def test_a_flood_of_random_names_keeps_the_limiter_bounded() -> None:
-    """Review 2, M-A: every key kept at most KEEP stamps, at most MAX_KEYS keys (LRU), each begin() O(1)."""
+    """Review 2, M-A: every key kept at most KEEP stamps, at most MAX_KEYS keys (LRU)."""
     from edge.central.web.ratelimit import KEEP, MAX_KEYS
 
     now = [0.0]
     lim = LoginLimiter(clock=lambda: now[0])
-    t0 = time.perf_counter()
     for i in range(3 * MAX_KEYS):
         now[0] = i * 0.01
         lim.begin(f"name-{i}", f"10.0.{i % 250}.{i % 200}")
-    per_call_us = (time.perf_counter() - t0) / (3 * MAX_KEYS) * 1e6
     assert lim.keys() <= MAX_KEYS
     assert max(len(q) for q in lim._attempts.values()) <= KEEP
-    assert per_call_us < 200, per_call_us
 
 
 def test_one_name_guessed_from_many_addresses_is_a_rate_not_a_burst() -> None:

@@ -1,7 +1,7 @@
 """The data pages in a real browser (headless Debian Chromium through Selenium, the app on uvicorn): an office
 user uploads a roster XLSX with one bad row and sees that row's number (nothing applied), then downloads the
-monthly report from the Reports page's link and the file holds the expected rows. Saves docs/screenshots/
-reports.png and roster.png for the README."""
+monthly report from the Reports page's link and the file holds the expected rows. Takes reports.png and
+roster.png (the README's: scripts/screenshots.sh writes them to docs/screenshots/; a test run, to its tmp_path)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from tests.web_support import ROSTER, SITE, TZ, browser, browser_available, checkin, live_server, make_web, password_of
+from tests.web_support import ROSTER, SITE, TZ, browser, checkin, live_server, make_web, password_of, screenshot
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="Debian chromium + chromium-driver not installed")
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+pytestmark = pytest.mark.needs("chromium")
 WAIT_S = 10.0
 
 
@@ -65,7 +64,6 @@ def test_roster_upload_and_report_download(tmp_path: Path) -> None:
     wb.save(sheet)
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         with live_server(app, ctx) as srv, browser(tmp_path, width=1200, height=1000) as driver:
             driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
@@ -80,14 +78,14 @@ def test_roster_upload_and_report_download(tmp_path: Path) -> None:
             cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
             assert cells[1] == "4" and "not-a-card" in cells[2]
             assert not driver.find_elements(By.ID, "roster-apply")
-            driver.save_screenshot(str(SHOTS / "roster.png"))
+            screenshot(driver, tmp_path, "roster")
             assert (tmp_path / "roster.csv").read_text(encoding="utf-8") == ROSTER
 
             driver.get(f"{srv.url}/s/{SITE}/reports?month=2026-11")
             wait_for(driver, lambda: driver.find_elements(By.ID, "report-summary"), "the summary table")
             dung = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#sum-dung td")]
             assert dung[3:6] == ["0", "4", "11"]  # on time, late, absent: 15 school days before today (24th, 07:30)
-            driver.save_screenshot(str(SHOTS / "reports.png"))
+            screenshot(driver, tmp_path, "reports")
             driver.find_element(By.ID, "dl-csv-summary").click()
             files = wait_for(driver, lambda: list(downloads.glob("*.csv")), "the downloaded CSV")
             wait_for(driver, lambda: not list(downloads.glob("*.crdownload")), "the download to finish")

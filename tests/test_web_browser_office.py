@@ -22,9 +22,9 @@ from openpyxl import Workbook
 
 from edge.central.school import edits
 from edge.config.central import GateName
-from tests.web_support import SITE, browser, browser_available, checkin, live_server, make_web, password_of
+from tests.web_support import SITE, browser, checkin, live_server, make_web, password_of, screenshot
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="Debian chromium + chromium-driver not installed")
+pytestmark = pytest.mark.needs("chromium")
 WAIT_S = 10.0
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
 
@@ -36,11 +36,8 @@ def size(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: EDGE_SCREENSHOTS (e.g. docs/screenshots, for the README) or the test's temp dir."""
-    target = os.environ.get("EDGE_SCREENSHOTS")
-    out = Path(target) if target else tmp_path / "shots"
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    """The test's temp dir: web_support.screenshot writes there, or into EDGE_SCREENSHOTS (docs/screenshots)."""
+    return tmp_path
 
 
 def shoot(driver: Any, shots: Path, name: str, size: str) -> None:
@@ -54,8 +51,7 @@ def shoot(driver: Any, shots: Path, name: str, size: str) -> None:
         {"width": width, "height": min(int(height), 4000), "deviceScaleFactor": 1, "mobile": size == "phone"},
     )
     try:
-        path = shots / f"{name}.png"
-        driver.save_screenshot(str(path))
+        path = screenshot(driver, shots, name)
         assert path.stat().st_size > 1000
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -16,8 +16,8 @@ from edge.central.web import audit
 from edge.central.web.gates import GateMonitor
 from edge.devtools.mosquitto import MosquittoBroker
 from firmware_bridge.simulators.avr_sim import AvrGateSim
+from tests.gate_support import RELAY1, Rig, start_rig, stop_rig
 from tests.helpers import Watcher, wait_until
-from tests.test_gate_devices import RELAY1, Rig, start_rig, stop_rig
 from tests.web_support import SITE, csrf_from, login, make_web
 
 

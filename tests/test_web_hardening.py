@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,11 @@ def web(tmp_path: Path) -> Iterator[tuple[WebContext, FastAPI]]:
         ctx.store.close()
 
 
-def _raw(url: str, head: str, body_parts: Iterator[bytes], timeout: float = 5.0) -> tuple[int, float, int]:
-    """Send `head` then the body parts until the server answers (or the parts run out): (status, seconds to the
-    answer, body bytes sent). A server that reads the whole body first shows as all parts sent."""
+def _raw(url: str, head: str, body_parts: Iterator[bytes], timeout: float = 10.0) -> tuple[int, int]:
+    """Send `head` then the body parts until the server answers (or the parts run out): (status, body bytes
+    sent). A server that reads the whole body first shows as all parts sent."""
     parts = urlsplit(url)
     sent = 0
-    t0 = time.monotonic()
     with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=timeout) as s:
         s.sendall(head.encode())
         s.setblocking(False)
@@ -59,7 +57,7 @@ def _raw(url: str, head: str, body_parts: Iterator[bytes], timeout: float = 5.0)
                 break
             answer += more
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
-    return status, time.monotonic() - t0, sent
+    return status, sent
 
 
 def _chunks(total: int, size: int = 64 * 1024, framing: bool = False) -> Iterator[bytes]:
@@ -78,9 +76,9 @@ def test_a_30_mib_body_without_login_is_refused_by_its_length_before_any_read(
             f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             f"Content-Length: {30 * MiB}\r\n\r\n"
         )
-        status, seconds, sent = _raw(srv.url, head, _chunks(30 * MiB))
+        status, sent = _raw(srv.url, head, _chunks(30 * MiB))
     assert status == 413
-    assert seconds < 2.0 and sent < 8 * MiB  # answered from the headers, the 30 MiB never needed
+    assert sent < 8 * MiB  # answered from the headers, the 30 MiB never needed
 
 
 def test_a_chunked_body_is_counted_as_it_arrives_and_cut_off_past_the_cap(web: tuple[WebContext, FastAPI]) -> None:
@@ -90,8 +88,8 @@ def test_a_chunked_body_is_counted_as_it_arrives_and_cut_off_past_the_cap(web: t
             "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             "Transfer-Encoding: chunked\r\n\r\n"
         )
-        status, seconds, sent = _raw(srv.url, head, _chunks(30 * MiB, framing=True))
-    assert status == 413 and seconds < 2.0 and sent < 8 * MiB
+        status, sent = _raw(srv.url, head, _chunks(30 * MiB, framing=True))
+    assert status == 413 and sent < 8 * MiB
 
 
 def test_caps_per_path_and_small_bodies_still_work(web: tuple[WebContext, FastAPI]) -> None:

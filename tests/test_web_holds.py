@@ -21,12 +21,12 @@ from tests.web_support import (
     SCHOOL_MORNING,
     SITE,
     browser,
-    browser_available,
     csrf_from,
     live_server,
     login,
     make_web,
     password_of,
+    screenshot,
 )
 
 DAY = SCHOOL_MORNING.date()
@@ -128,7 +128,7 @@ def test_release_and_drop_are_decided_once_and_audited(web: tuple[Any, TestClien
     assert sorted(rows) == [("absence_hold_drop", "office", second), ("absence_hold_release", "office", first)]
 
 
-@pytest.mark.skipif(not browser_available(), reason="needs Debian chromium + chromedriver")
+@pytest.mark.needs("chromium")
 def test_the_office_releases_a_held_batch_in_a_browser(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -149,7 +149,7 @@ def test_the_office_releases_a_held_batch_in_a_browser(tmp_path: Path) -> None:
             banner = wait.until(ec.presence_of_element_located((By.ID, f"holds-banner-{SITE}")))
             banner.find_element(By.LINK_TEXT, "Xem xét").click()
             wait.until(ec.url_contains("/holds"))
-            drv.save_screenshot(str(tmp_path / "holds.png"))
+            screenshot(drv, tmp_path, "holds")
             drv.find_element(By.CSS_SELECTOR, f"#hold-{hold_id} button.release").click()
             wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'#hold-{hold_id}[data-status="releasing"]')))
         assert [r["detail"]["hold"] for r in audit.recent(ctx.db, action="absence_hold_release")] == [hold_id]

@@ -1,12 +1,10 @@
-"""The live feed behind Today (#10): a stored check-in reaches an SSE viewer within 1 s, Last-Event-ID resumes
-from the store, a viewer that stops reading is dropped instead of buffered."""
+"""The live feed behind Today (#10): a stored check-in reaches an SSE viewer (how fast: `edge bench web`),
+Last-Event-ID resumes from the store, a viewer that stops reading is dropped instead of buffered, a stream ends
+when its login or rights end."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,48 +16,8 @@ import pytest
 
 from edge.central.web.live import DROP, LiveHub
 from tests.helpers import wait_until
+from tests.live_support import Stream
 from tests.web_support import SCHOOL_MORNING, SITE, checkin, csrf_from, live_server, login, make_web
-
-
-def _events(lines: Iterator[str], out: queue.Queue[Any]) -> None:
-    event: dict[str, str] = {}
-    try:
-        for line in lines:
-            if line == "":
-                if event:
-                    out.put(event)
-                event = {}
-            elif not line.startswith(":"):
-                key, _, value = line.partition(":")
-                event[key] = value.lstrip(" ")
-    except httpx.HTTPError:
-        pass
-    out.put(None)
-
-
-class Stream:
-    """An SSE client in a thread: parsed messages in .messages."""
-
-    def __init__(self, client: httpx.Client, path: str, headers: dict[str, str] | None = None) -> None:
-        self.messages: queue.Queue[Any] = queue.Queue()
-        self._cm = client.stream("GET", path, headers=headers or {}, timeout=httpx.Timeout(10, read=30))
-        self.response = self._cm.__enter__()
-        self.thread = threading.Thread(
-            target=_events, args=(self.response.iter_lines(), self.messages), name="test-sse", daemon=True
-        )
-        self.thread.start()
-
-    def next_checkin(self, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
-            assert msg is not None, "stream ended"
-            if msg.get("event") == "checkin":
-                return {"id": msg["id"], **json.loads(msg["data"])}
-
-    def close(self) -> None:
-        self.response.close()
-        self._cm.__exit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,7 +29,7 @@ def web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, A
     ctx.store.close()
 
 
-def test_a_stored_checkin_reaches_the_viewer_within_a_second(web: tuple[Any, Any]) -> None:
+def test_a_stored_checkin_reaches_the_viewer(web: tuple[Any, Any]) -> None:
     ctx, app = web
     with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as client:
         assert login(client, "teacher6a").status_code == 303
@@ -83,14 +41,11 @@ def test_a_stored_checkin_reaches_the_viewer_within_a_second(web: tuple[Any, Any
         other = checkin("dung", SCHOOL_MORNING)  # 6B: not this teacher's class
         ctx.store.insert(other)
         ev = checkin("an", SCHOOL_MORNING + timedelta(minutes=1))
-        stored_at = time.monotonic()
         ctx.store.insert(ev)
-        got = stream.next_checkin(timeout=2)
-        latency = time.monotonic() - stored_at
+        got = stream.next_checkin(timeout=10)
         assert got["event_id"] == ev["event_id"], "the other class's check-in must not reach a 6A teacher"
         assert got["name"] == "Nguyễn Văn An" and got["class_name"] == "6A" and got["time"] == "07:31:00"
         assert got["counts"]["present"] == 1 and got["counts"]["pending"] == 2
-        assert latency < 1.0, f"{latency:.2f}s from stored to received"
         stream.close()
 
 
@@ -105,7 +60,7 @@ def test_last_event_id_resumes_from_the_store(web: tuple[Any, Any]) -> None:
             ctx.store.insert(e)
         last_id = ctx.live.rows_after(0)[0]["ingest_id"]  # the id of `first`, as the browser saw it
         stream = Stream(client, f"/s/{SITE}/live", {"Last-Event-ID": str(last_id)})
-        got = [stream.next_checkin(timeout=2) for _ in missed]
+        got = [stream.next_checkin(timeout=10) for _ in missed]
         assert [g["event_id"] for g in got] == [e["event_id"] for e in missed]
         assert all(int(g["id"]) > last_id for g in got)
         stream.close()
@@ -192,13 +147,13 @@ def test_a_late_committed_lower_number_is_still_delivered(web: tuple[Any, Any]) 
     assert hub.poll_once() == [], "each row once"
 
 
-def _ends(stream: Stream, timeout: float) -> float:
-    """Seconds until the stream says bye (or closes); fails if it is still open after `timeout`."""
-    t0 = time.monotonic()
+def _ends(stream: Stream, timeout: float = 10.0) -> None:
+    """Wait for the stream to say bye (or close); fails (queue.Empty) if it is still open after `timeout`."""
+    deadline = time.monotonic() + timeout
     while True:
-        msg = stream.messages.get(timeout=max(0.01, timeout - (time.monotonic() - t0)))
+        msg = stream.messages.get(timeout=max(0.01, deadline - time.monotonic()))
         if msg is None or msg.get("event") == "bye":
-            return time.monotonic() - t0
+            return
 
 
 @pytest.fixture
@@ -232,13 +187,18 @@ def test_the_stream_ends_when_the_login_or_the_rights_end(
             ctx.accounts.set_password("teacher6a", "a-brand-new-password")
         elif change == "classes":
             ctx.db.execute("UPDATE web_users SET classes = ? WHERE username = ?", ('["6B"]', "teacher6a"))
-        assert _ends(stream, 5) < 3.0
+        _ends(stream)  # at the next re-check (every 0.5 s here)
         wait_until(lambda: ctx.live.viewers == 0, 5, "the viewer gone")
         stream.close()
 
 
-def test_logout_and_an_admin_disabling_end_the_stream_at_once(sqlite_web: tuple[Any, Any]) -> None:
+def test_logout_and_an_admin_disabling_end_the_stream_at_once(
+    sqlite_web: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge.central.web.routes import live as live_route
+
     ctx, app = sqlite_web
+    monkeypatch.setattr(live_route, "RECHECK_S", 3600.0)  # no re-check during the test: only the action ends it
     with live_server(app, ctx) as server, httpx.Client(base_url=server.url) as teacher:
         assert login(teacher, "teacher6a").status_code == 303
         stream = Stream(teacher, f"/s/{SITE}/live")
@@ -248,7 +208,7 @@ def test_logout_and_an_admin_disabling_end_the_stream_at_once(sqlite_web: tuple[
             token = csrf_from(admin.get("/admin/users").text)
             r = admin.post("/admin/users/teacher6a/disable", data={"csrf_token": token}, follow_redirects=False)
             assert r.status_code == 303
-        assert _ends(stream, 5) < 1.0  # at once, not at the 15 s re-check
+        _ends(stream)  # at once: the re-check is an hour away
         stream.close()
         ctx.accounts.set_disabled("teacher6a", False)
         login(teacher, "teacher6a")
@@ -256,5 +216,5 @@ def test_logout_and_an_admin_disabling_end_the_stream_at_once(sqlite_web: tuple[
         wait_until(lambda: ctx.live.viewers == 1, 5, "the viewer")
         token = csrf_from(teacher.get(f"/s/{SITE}/today").text)
         assert teacher.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
-        assert _ends(stream, 5) < 1.0
+        _ends(stream)
         stream.close()

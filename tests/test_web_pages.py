@@ -5,6 +5,7 @@ hostile parameters answered 404/422 (never 500), the Student page, keyset pagina
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +45,12 @@ def _morning(ctx: Any) -> None:
         ctx.store.insert(e)
 
 
+def _today_counts(html: str) -> dict[str, dict[str, int]]:
+    """Today's summary table: {class ("" for the totals row): {status: count}}."""
+    rows = re.findall(r'<tr data-class="([^"]*)">(.*?)</tr>', html, re.S)
+    return {cls: {s: int(n) for s, n in re.findall(r'data-status="(\w+)">(\d+)<', cells)} for cls, cells in rows}
+
+
 def test_today_and_class_day_follow_the_attendance_rule(web: tuple[Any, TestClient]) -> None:
     ctx, c = web
     _morning(ctx)
@@ -54,7 +61,13 @@ def test_today_and_class_day_follow_the_attendance_rule(web: tuple[Any, TestClie
     assert (counts["6A"]["present"], counts["6A"]["late"], counts["6A"]["absent"]) == (1, 1, 1)
     assert (counts["6B"]["present"], counts["6B"]["absent"]) == (1, 2)
     page = c.get(f"/s/{SITE}/today")
-    assert page.status_code == 200 and "Đi muộn" in page.text and "Nguyễn Văn An" in page.text
+    assert page.status_code == 200
+    shown = _today_counts(page.text)  # the page's table says what the API says
+    assert (shown["6A"]["present"], shown["6A"]["late"], shown["6A"]["absent"]) == (1, 1, 1)
+    assert (shown["6B"]["present"], shown["6B"]["absent"]) == (1, 2)
+    assert (shown[""]["present"], shown[""]["late"], shown[""]["absent"]) == (2, 1, 3)  # the totals row
+    feed = page.text.split('id="feed"')[1]  # the recent check-ins: an's among them, the denied tap named nobody
+    assert "Nguyễn Văn An" in feed and "Trần Thị Bình" in feed
     day = c.get(f"/api/v1/schools/{SITE}/classes/6A/days/2026-11-24").json()
     rows = {s["person_id"]: s for s in day["students"]}
     assert rows["an"]["status"] == "present" and rows["an"]["local_first_in"] == "2026-11-24T07:30:00+07:00"

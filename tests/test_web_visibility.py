@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from edge.central.web.accounts import Role
 from edge.central.web.visibility import COUNT_FIELDS, POLICY
-from tests.test_web_live import Stream
+from tests.live_support import Stream
 from tests.web_support import SCHOOL_MORNING, SITE, checkin, live_server, login, make_web
 
 README = Path(__file__).resolve().parent.parent / "README.md"

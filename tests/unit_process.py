@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.test_systemd_units import parse
+from tests.units_support import parse
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ with known passwords, logging a test client in, storing check-ins, a live uvicor
 from __future__ import annotations
 
 import itertools
+import os
 import re
-import shutil
 import socket
 import threading
 import uuid
@@ -33,6 +33,7 @@ from edge.central.web.context import WebContext, WebSettings
 from edge.central.web.db import WebDb
 from edge.config.central import parse_central_text
 from edge.events.checkin import rfc3339_ms
+from tests.system_tools import CHROMEDRIVER, CHROMIUM, problem, require
 
 SITE = "test-school"
 TZ = "Asia/Ho_Chi_Minh"
@@ -231,8 +232,6 @@ def live_server(app: FastAPI, ctx: WebContext | None = None) -> Iterator[LiveSer
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROME_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -246,12 +245,15 @@ CHROME_FLAGS = (
 
 
 def browser_available() -> bool:
-    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists() and shutil.which(CHROMEDRIVER) is not None
+    """Chromium and chromedriver installed (prefer the `needs("chromium")` mark: under CI=true it fails, not skips)."""
+    return problem("chromium") is None
 
 
 @contextmanager
 def browser(tmp_path: Path, width: int = 1100, height: int = 900) -> Iterator[Any]:
-    """Headless Debian Chromium driven by Selenium, with a fresh profile in tmp_path; quit on exit."""
+    """Headless Debian Chromium driven by Selenium, with a fresh profile in tmp_path; quit on exit. Without
+    Chromium the test is skipped (failed under CI=true: tests/system_tools.py)."""
+    require("chromium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -267,3 +269,19 @@ def browser(tmp_path: Path, width: int = 1100, height: int = 900) -> Iterator[An
         yield driver
     finally:
         driver.quit()
+
+
+SCREENSHOTS_ENV = "EDGE_SCREENSHOTS"
+"""Where screenshot() writes. Unset (every test run): a folder under the test's tmp_path, so a run changes no
+tracked file. scripts/screenshots.sh sets it to docs/screenshots to refresh the README's pictures."""
+
+
+def screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
+    """Save the browser's window as `name`.png (into $EDGE_SCREENSHOTS, else tmp_path/screenshots) and check
+    that a picture was written."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"no screenshot {name}"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return path

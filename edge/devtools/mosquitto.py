@@ -142,7 +142,7 @@ class MosquittoBroker:
 
     def reload(self, timeout: float = 10.0) -> None:
         """Rewrite the ACL and CRL from the PKI and make a running broker read them (SIGHUP), returning once it
-        has. Mosquitto 2 reads the ACL and its listeners' CRL again on SIGHUP (tests/test_security_broker.py shows
+        has. Mosquitto 2 reads the ACL and its listeners' CRL again on SIGHUP (tests/test_security_attacks.py shows
         a revoked client refused and a valid one accepted after it): what a site does after `edge pki revoke`."""
         if self.pki is None or self._files is None:
             return

@@ -1,1 +1,2 @@
-"""Face recognition: encoder (dlib via face_recognition), gallery of templates, enrolment."""
+"""Face recognition: detector and encoder backends (SFace by default, dlib kept as an alternative; backend.py),
+gallery of templates, enrolment, the decision rule."""
