@@ -189,7 +189,8 @@ def collector() -> None:
     "gateways_file",
     default=None,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File listing the known gateways, one site_id/gateway_id per line: others are dead-lettered.",
+    help="A fixed list of gateways, one site_id/gateway_id per line (a lab); default: the store's registry, "
+    "followed live (`edge school gateway add`, provisioning).",
 )
 @click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Broker CA (TLS).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Our certificate.")
@@ -221,7 +222,8 @@ def collector() -> None:
     "notify_config",
     default=None,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="central.yaml: queue parents' notices in each batch's transaction (`edge notify run` sends them).",
+    help="central.yaml (channels, templates): queue parents' notices in each batch's transaction, for the schools "
+    "the store holds (students, guardians, calendar followed live); `edge notify run` sends them.",
 )
 @click.pass_context
 def collector_run(
@@ -266,9 +268,16 @@ def collector_run(
         )
     if tls is None:
         log.warning("INSECURE: collecting over plaintext MQTT without a certificate (--insecure-plaintext)")
+    store = open_store(store_url)
+    registry = None
     if gateways_file:
         known = _read_gateways(gateways_file)
-    store = open_store(store_url)
+    else:
+        from edge.central.collector.registry import GatewayRegistry
+
+        registry = GatewayRegistry(store_url, pki_known=known)
+        known = registry.start().known()
+    hook, schools = _notify_hook(notify_config, store_url) if notify_config else (None, None)
     c = Collector(
         store,
         host=host,
@@ -281,8 +290,14 @@ def collector_run(
         known_gateways=known,
         tls=tls,
         batch=BatchSettings(max_events=batch_max, max_wait_ms=batch_ms, receive_maximum=max(4 * batch_max, 100)),
-        on_stored=_notify_hook(notify_config) if notify_config else None,
+        on_stored=hook,
     )
+    if registry is not None:
+
+        def follow(new: set[str] | None) -> None:
+            c.known_gateways = new  # one reference swap: the ingest thread reads it per message
+
+        registry.on_change = follow
     stop = threading.Event()
     _stop_on_signals(stop)
     from edge.ops.heartbeat import Heartbeats
@@ -303,27 +318,40 @@ def collector_run(
             sup.ready(f"collecting as {collector_id}")  # once
     sup.stopping()
     c.stop()
+    if registry is not None:
+        registry.stop()
+    if schools is not None:
+        schools.stop()
     if metrics is not None:
         metrics.stop()
     store.close()
     sys.exit(3 if c.fatal.is_set() else 0)
 
 
-def _notify_hook(path: Path) -> Any:
-    """The parents' notifications hook (#9) from central.yaml; every problem listed, exit 2, before collecting."""
-    from edge.central.notify.directory import DirectoryError, load_directories
+def _notify_hook(path: Path, store_url: str) -> tuple[Any, Any]:
+    """The parents' notifications hook (#9) on the schools the store holds, followed live, with central.yaml's
+    channels and templates; a school central.yaml names that the store does not hold stops the start (exit 2)."""
     from edge.central.notify.hook import NotifyHook
+    from edge.central.school.live import LiveSchools
+    from edge.central.web.db import WebDb
     from edge.config.central import load_central_config
 
     try:
-        return NotifyHook(load_directories(load_central_config(path)))
+        cfg = load_central_config(path)
     except ConfigError as exc:
         _echo_issues(exc)
-    except DirectoryError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-    click.echo(f"refusing to start: {path} has problems", err=True)
-    sys.exit(2)
+        click.echo(f"refusing to start: {path} has problems", err=True)
+        sys.exit(2)
+    schools = LiveSchools(WebDb(store_url), cfg)
+    missing = {s.id: schools.problems[s.id] for s in cfg.schools if s.id not in schools}
+    if missing:
+        for problems in missing.values():
+            for problem in problems:
+                click.echo(problem, err=True)
+        schools.db.close()
+        click.echo("refusing to start: the store does not hold the schools of central.yaml", err=True)
+        sys.exit(2)
+    return NotifyHook(schools.start(name="collector-schools")), schools
 
 
 def _collector_tls(
@@ -397,49 +425,57 @@ def export_cmd(store_url: str, fmt: str, day: date | None, tz: str, order: str) 
 
 @cli.command("report")
 @_STORE_OPTION
-@click.option("--roster", "roster_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
-@click.option("--tz", default="UTC", show_default=True, help="The school's time zone: the day and the times in it.")
+@click.option("--school", default=None, help="The school (site_id); default: the only school in the store.")
+@click.option("--date", "day", default=None, callback=_parse_date, help="The day (YYYY-MM-DD); default: today there.")
+@click.option("--tz", default=None, help="Show times in this zone (default: the school's; the day stays the school's).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option(
-    "--central",
-    "central_path",
+    "--at",
+    "at_text",
     default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="central.yaml: with --school, late/absent follow the school's calendar and cut-offs (and its time zone).",
+    help="Judge as at this instant (ISO 8601 with its offset, e.g. 2026-11-24T07:30+07:00); default: now. "
+    "Before a class's cut-off its students without an arrival are 'pending'.",
 )
-@click.option("--school", default=None, help="The school (site_id) in --central.")
 def report_cmd(
-    store_url: str,
-    roster_path: str,
-    day: date | None,
-    tz: str,
-    fmt: str,
-    central_path: Path | None,
-    school: str | None,
+    store_url: str, school: str | None, day: date | None, tz: str | None, fmt: str, at_text: str | None
 ) -> None:
-    """Attendance: who came in, when (school time) and how; who is late or absent."""
+    """A school's day from the store, judged as the web app judges it: present / late / absent / excused /
+    pending (before the cut-off) / no_school; students enrolled that day; times in the school's zone."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from edge.central.attendance.report import write_attendance
-    from edge.roster import read_roster_csv
+    from edge.central.school.state import load_school, school_ids, school_problem
+    from edge.central.web.db import WebDb
 
-    calendar = None
-    if central_path is not None or school is not None:
-        if central_path is None or school is None:
-            raise click.UsageError("--central and --school go together")
-        from edge.central.attendance.calendar import SchoolCalendar
-        from edge.config.central import load_central_config
-
-        try:
-            school_cfg = load_central_config(central_path).school(school)
-        except (ConfigError, KeyError, ValueError) as exc:
-            raise click.UsageError(str(exc)) from None
-        calendar = SchoolCalendar.of(school_cfg)
-        tz = school_cfg.timezone
-    store = _open_existing_store(store_url)
+    _open_existing_store(store_url).close()
+    db = WebDb(store_url)
     try:
-        write_attendance(store, read_roster_csv(roster_path), day, tz, fmt, calendar=calendar)  # type: ignore[arg-type]
+        if school is None:
+            ids = school_ids(db)
+            if len(ids) != 1:
+                raise click.UsageError(f"--school: the store holds {', '.join(ids) or 'no school'}")
+            school = ids[0]
+        state = load_school(db, school)
+        if state is None:
+            raise click.UsageError(school_problem(db, school) or f"no school {school!r}")
+        if tz is not None:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+        now = datetime.now(UTC)
+        if at_text is not None:
+            try:
+                now = datetime.fromisoformat(at_text.replace("Z", "+00:00"))
+            except ValueError:
+                raise click.BadParameter("use ISO 8601, e.g. 2026-11-24T07:30+07:00", param_hint="--at") from None
+            if now.tzinfo is None:
+                raise click.BadParameter("give the offset, e.g. +07:00 or Z", param_hint="--at")
+        the_day = day or now.astimezone(ZoneInfo(state.timezone)).date()
+        write_attendance(db, state, the_day, now, tz, fmt)  # type: ignore[arg-type]
     finally:
-        store.close()
+        db.close()
 
 
 def _open_existing_store(url: str) -> Any:
@@ -618,6 +654,7 @@ def _register() -> None:
     from edge.central.bridge import bridge
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
+    from edge.central.school.commands import school
     from edge.central.web.commands import server
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
     from edge.security.commands import broker_group, command_group, pki_group
@@ -635,6 +672,7 @@ def _register() -> None:
         broker_group,
         command_group,
         server,
+        school,
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd

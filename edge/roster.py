@@ -1,15 +1,19 @@
-"""The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos]` loaded into SQLite."""
+"""The roster: who may pass. A CSV `person_id,name,class[,card_uid][,photos][,enrolled_from][,enrolled_until]`
+loaded into SQLite (the gateway) or imported into the centre's store (`edge school import`), which keeps the
+enrolment dates (YYYY-MM-DD; empty: from the import day / still enrolled)."""
 
 from __future__ import annotations
 
 import csv
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from edge.sqlite import open_db
 
 REQUIRED_COLUMNS = ("person_id", "name", "class")
+OPTIONAL_COLUMNS = ("card_uid", "photos", "enrolled_from", "enrolled_until")
 _UID = re.compile(r"^(?:[0-9A-F]{2}){4,10}$")
 
 
@@ -21,6 +25,16 @@ class Person:
     card_uid: str | None
     photos: tuple[str, ...] = ()
     """Enrolment photos (optional `photos` column: paths relative to the CSV, separated by ';')."""
+    enrolled_from: date | None = None
+    """First day the student belongs to the school (the centre's store); None: always has."""
+    enrolled_until: date | None = None
+    """Last day (included) the student belongs to the school; None: still enrolled."""
+
+    def enrolled_on(self, day: date) -> bool:
+        """Whether `day` is inside the enrolment: outside it the student cannot be absent (nor counted)."""
+        if self.enrolled_from is not None and day < self.enrolled_from:
+            return False
+        return self.enrolled_until is None or day <= self.enrolled_until
 
 
 class RosterError(Exception):
@@ -50,9 +64,9 @@ def read_roster_csv(path: str | Path) -> list[Person]:
             reader = csv.DictReader(fh)
             header = [h.strip() for h in reader.fieldnames or []]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            unknown = [c for c in header if c not in (*REQUIRED_COLUMNS, "card_uid", "photos")]
+            unknown = [c for c in header if c not in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)]
             if missing or unknown:
-                msg = "line 1: header must be person_id,name,class[,card_uid][,photos]"
+                msg = "line 1: header must be person_id,name,class[,card_uid][,photos][,enrolled_from][,enrolled_until]"
                 msg += f"; missing {missing}" if missing else ""
                 msg += f"; unknown {unknown}" if unknown else ""
                 raise RosterError(str(p), [msg])
@@ -88,7 +102,12 @@ def read_roster_csv(path: str | Path) -> list[Person]:
                 if uid:
                     seen_cards[uid] = line
                 photos = tuple(x.strip() for x in (row.get("photos") or "").split(";") if x.strip())
-                people.append(Person(pid, name, cls, uid, photos))
+                try:
+                    window = _enrolment(row.get("enrolled_from"), row.get("enrolled_until"))
+                except ValueError as exc:
+                    problems.append(f"line {line}: {exc}")
+                    continue
+                people.append(Person(pid, name, cls, uid, photos, *window))
     except OSError as exc:
         raise RosterError(str(p), [f"cannot read the file: {exc.strerror}"]) from exc
     except csv.Error as exc:
@@ -96,6 +115,19 @@ def read_roster_csv(path: str | Path) -> list[Person]:
     if problems:
         raise RosterError(str(p), problems)
     return people
+
+
+def _enrolment(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    out: list[date | None] = []
+    for label, raw in (("enrolled_from", start), ("enrolled_until", end)):
+        text = (raw or "").strip()
+        try:
+            out.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            raise ValueError(f"{label} {text!r} is not a date YYYY-MM-DD") from None
+    if out[0] is not None and out[1] is not None and out[1] < out[0]:
+        raise ValueError(f"enrolled_until {out[1]} is before enrolled_from {out[0]}")
+    return out[0], out[1]
 
 
 class RosterStore:

@@ -130,8 +130,7 @@ def test_demo_plays_the_whole_morning(tmp_path: Path) -> None:
     assert f"data folder kept: {work}" in text.replace("\n", "")
     report = subprocess.run(
         [
-            str(edge), "report", "--store", f"sqlite:///{work}/centre.sqlite", "--roster",
-            str(work / "school" / "roster.csv"), "--central", str(work / "school" / "central.yaml"),
+            str(edge), "report", "--store", f"sqlite:///{work}/centre.sqlite",
             "--school", SITE, "--date", summary["day"], "--format", "json",
         ],
         capture_output=True,

@@ -33,6 +33,7 @@ def test_school_files_validate_and_7b_cutoff_has_just_passed(tmp_path: Path) -> 
     cfg = load_central_config(school.central).school("demo-school")
     local = now.astimezone(ZoneInfo(school.zone))
     assert (local.hour, school.early_cutoff, school.cutoff) == (7, "07:49", "08:05")
+    assert cfg.calendar is not None
     assert cfg.calendar.classes[EARLY_CLASS].cutoff == "07:49" and cfg.calendar.cutoff == "08:05"
     assert len(cfg.calendar.weekdays) == 7  # whatever day the demo is run on
     assert {p.class_name for p in school.people} == {"6A", EARLY_CLASS}

@@ -1,4 +1,6 @@
-"""`edge export` (jsonl, csv, --date with time zone) and the attendance report."""
+"""`edge export` (jsonl, csv, --date with time zone), the day's rows from the check-ins, and `edge report`'s
+formats (spreadsheet-safe cells, the school's zone, a table never cut to 80 columns). The attendance rule's cases
+through `edge report` and the web API are in tests/test_attendance_one_answer.py."""
 
 from __future__ import annotations
 
@@ -105,11 +107,6 @@ def test_attendance_rows(tmp_path: Path) -> None:
     assert rows[2].first_in is None
     assert unidentified == {"denied": 1, "unknown": 0}
     store.close()
-    roster_csv = tmp_path / "roster.csv"
-    roster_csv.write_text("person_id,name,class\na,Ann,1A\nb,Bob,1A\nc,Cid,1B\n")
-    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--date", "2026-11-24"])
-    assert r.exit_code == 0, r.output
-    assert "present 1/3" in r.output and "absent" in r.output
 
 
 INJECTIONS = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"]
@@ -135,13 +132,8 @@ def test_csv_cells_are_safe_for_spreadsheets(tmp_path: Path) -> None:
     assert [row["person_id"] for row in rows] == ["'" + v for v in INJECTIONS]
     assert [row["device_id"] for row in rows] == ["'" + v for v in INJECTIONS]
 
-    roster_csv = tmp_path / "roster.csv"
-    with roster_csv.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["person_id", "name", "class"])
-        for i, bad in enumerate(INJECTIONS):
-            w.writerow([f"p{i}", bad, bad])
-    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--format", "csv"])
+    _school(db, [Person(f"p{i}", bad.strip(), bad.strip(), None) for i, bad in enumerate(INJECTIONS)])
+    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--date", "2026-11-24", "--format", "csv"])
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.output)))
     cells = {row["person_id"]: (row["name"], row["class"]) for row in rows}
@@ -152,20 +144,41 @@ def test_csv_cells_are_safe_for_spreadsheets(tmp_path: Path) -> None:
         assert name.removeprefix("'") == bad.strip() and (name.startswith("'") or bad.strip() != bad)
 
 
+def _school(db: Path, people: list[Person]) -> None:
+    """School "s" in the store: the test calendar (Asia/Ho_Chi_Minh, 2026-11-24 a school day), `people` enrolled
+    from before the term."""
+    from datetime import date
+
+    from edge.central.school import edits
+    from edge.central.web.db import WebDb
+    from edge.config.central import parse_central_text
+    from tests.test_calendar import CENTRAL
+
+    cfg = parse_central_text(CENTRAL.replace("id: s1", "id: s"), env={}).schools[0]
+    assert cfg.calendar is not None
+    web = WebDb(f"sqlite:///{db}")
+    try:
+        with web.transaction() as tx:
+            edits.upsert_school(tx, "s", name=cfg.name, timezone=cfg.timezone)
+            edits.set_calendar(tx, "s", cfg.calendar)
+            edits.replace_students(tx, "s", people, today=date(2026, 9, 1))
+    finally:
+        web.close()
+
+
 def test_report_in_the_school_time_zone_and_formats(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    fill(db)
-    roster_csv = tmp_path / "roster.csv"
+    fill(db)  # a at 06:30, b at 14:45 on 2026-11-24, Asia/Ho_Chi_Minh
     long_name = "Bartholomew Alexander Montgomery-Fitzwilliam the Third of Somewhere Far"
-    roster_csv.write_text(f"person_id,name,class\na,Ann,1A\nb,{long_name},1A\nc,Cid,1B\n")
-    args = ["report", "--store", str(db), "--roster", str(roster_csv), "--date", "2026-11-24"]
+    _school(db, [Person("a", "Ann", "6A", None), Person("b", long_name, "6A", None), Person("c", "Cid", "7B", None)])
+    args = ["report", "--store", str(db), "--date", "2026-11-24"]
 
-    r = CliRunner().invoke(cli, [*args, "--tz", "Europe/Berlin", "--format", "json"])
+    r = CliRunner().invoke(cli, [*args, "--format", "json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
+    assert doc["tz"] == "Asia/Ho_Chi_Minh", "the school's zone by default, never UTC"
     first_in = {p["person_id"]: p["first_in"] for p in doc["people"]}
-    # 23:30 UTC on the 23rd is 00:30 on the 24th in Berlin: Ann is present that day, at school time
-    assert first_in == {"a": "2026-11-24T00:30:00.000+01:00", "b": "2026-11-24T08:45:00.000+01:00", "c": None}
+    assert first_in == {"a": "2026-11-24T06:30:00.000+07:00", "b": "2026-11-24T14:45:00.000+07:00", "c": None}
     assert doc["present"] == 2 and doc["roster"] == 3 and doc["unidentified"] == {"denied": 1, "unknown": 0}
 
     r = CliRunner().invoke(cli, [*args, "--tz", "Europe/Berlin"])  # a table, into a pipe (not a terminal)
@@ -176,32 +189,5 @@ def test_report_in_the_school_time_zone_and_formats(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, [*args, "--format", "csv", "--tz", "America/New_York"])
     rows = list(csv.DictReader(io.StringIO(r.output)))
     assert {row["person_id"]: row["first_in"] for row in rows}["b"] == "2026-11-24T02:45:00.000-05:00"
-
-
-def test_report_uses_the_attendance_rule_with_the_school_calendar(tmp_path: Path) -> None:
-    from tests.test_calendar import CENTRAL
-
-    db = tmp_path / "c.sqlite"
-    fill(db)  # site "s": a at 06:30, b at 14:45 on 2026-11-24 in Asia/Ho_Chi_Minh (UTC+7)
-    central = tmp_path / "central.yaml"
-    central.write_text(CENTRAL.replace("id: s1", "id: s"))
-    roster_csv = tmp_path / "roster.csv"
-    roster_csv.write_text("person_id,name,class\na,Ann,6A\nb,Bob,7B\nc,Cid,7B\n")
-    args = ["report", "--store", str(db), "--roster", str(roster_csv), "--central", str(central), "--school", "s"]
-
-    r = CliRunner().invoke(cli, [*args, "--date", "2026-11-24", "--format", "json"])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
-    assert doc["tz"] == "Asia/Ho_Chi_Minh" and doc["late"] == 1
-    people = {p["person_id"]: (p["status"], p["first_in"]) for p in doc["people"]}
-    assert people == {
-        "a": ("present", "2026-11-24T06:30:00.000+07:00"),  # 6A's cut-off is 07:30
-        "b": ("late", "2026-11-24T14:45:00.000+07:00"),  # the school's cut-off is 07:15
-        "c": ("absent", None),
-    }
-    r = CliRunner().invoke(cli, [*args, "--date", "2026-11-24"])
-    assert r.exit_code == 0 and "late" in r.output
-    r = CliRunner().invoke(cli, [*args, "--date", "2027-01-01", "--format", "csv"])  # New year: a holiday
-    assert {row["status"] for row in csv.DictReader(io.StringIO(r.output))} == {"no_school"}
-    r = CliRunner().invoke(cli, ["report", "--store", str(db), "--roster", str(roster_csv), "--school", "s"])
-    assert r.exit_code == 2 and "go together" in r.output
+    r = CliRunner().invoke(cli, [*args, "--school", "nowhere"])
+    assert r.exit_code == 2 and "does not hold school 'nowhere'" in r.output

@@ -155,8 +155,10 @@ def test_card_taps_to_parents(
     store.close()
 
 
-def test_collector_refuses_a_broken_notify_config(tmp_path: Path) -> None:
-    """`edge collector run --notify-config` checks roster and guardians before collecting anything."""
+def test_collector_refuses_a_school_the_store_does_not_hold(tmp_path: Path) -> None:
+    """`edge collector run --notify-config` queues notices for the schools the store holds (#20): a school named in
+    central.yaml but never imported stops the start with what to do, before anything is collected; and a broken
+    guardians file is refused at the import, with every problem listed."""
     from click.testing import CliRunner
 
     from edge.cli import cli
@@ -178,5 +180,10 @@ def test_collector_refuses_a_broken_notify_config(tmp_path: Path) -> None:
          "--notify-config", str(tmp_path / "central.yaml")],
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "line 7: person_id 'ghost' is not in the roster" in result.output
-    assert "channel 'email' is not one of this school's channels ['app']" in result.output
+    assert "the store does not hold school 's'" in result.output and "edge school import" in result.output
+    imported = CliRunner().invoke(
+        cli, ["school", "import", str(tmp_path / "central.yaml"), "--store", f"sqlite:///{tmp_path}/c.sqlite"]
+    )
+    assert imported.exit_code == 2
+    assert "line 7: person_id 'ghost' is not in the roster" in imported.output
+    assert "channel 'email' is not one of this school's channels ['app']" in imported.output

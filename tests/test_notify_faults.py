@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,9 @@ from edge.central.notify.directory import load_directories
 from edge.central.notify.hook import NotifyHook, connect
 from edge.central.notify.receivers import HttpReceiver, SmtpReceiver
 from edge.central.notify.worker import Notifier
+from edge.central.school.files import import_central
 from edge.central.store import CheckinStore, open_store
+from edge.central.web.db import WebDb
 from edge.config.central import CentralConfig, load_central_config
 from tests.helpers import wait_until
 
@@ -135,6 +137,11 @@ def test_kill_9_mid_batch_loses_nothing(tmp_path: Path, smtp: SmtpReceiver) -> N
     store = open_store(url)
     arrive(store, cfg, range(n))
     store.close()
+    web = WebDb(url)  # the notifier runs on the school as the store holds it (`edge school import`)
+    try:
+        import_central(web, cfg, today=date(2026, 9, 1))
+    finally:
+        web.close()
     cmd = [sys.executable, "-m", "edge", "notify", "run", "-c", str(path), "--store", url]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     kills = 0

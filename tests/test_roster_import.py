@@ -1,13 +1,15 @@
 """Roster and guardians upload (edge/central/roster_import.py): format by content, caps, spreadsheet row numbers
-in every error, preview (added / changed / removed), atomic apply with a backup, nothing written on any error,
-formulas and HTML kept as data; hypothesis properties for the readers."""
+in every error, preview (added / changed / removed) against the store, apply in one transaction of the store
+(enrolment dates, the version bumped), nothing written on any error, formulas and HTML kept as data; hypothesis
+properties for the readers. The store-backed tests run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,18 +18,25 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from edge.central.guardians import read_guardians
+from edge.central.guardians import Guardian
 from edge.central.roster_import import (
     MAX_BYTES,
     MAX_ROWS,
+    Applied,
+    Preview,
     StaleImport,
     UploadError,
     apply_preview,
     make_preview,
     read_table,
 )
+from edge.central.school.files import import_central
+from edge.central.school.state import load_school
+from edge.central.store import open_store
+from edge.central.web.db import WebDb
 from edge.config.central import SchoolConfig, parse_central_text
-from edge.roster import read_roster_csv
+from edge.devtools.postgres import PostgresServer
+from edge.roster import Person
 from tests.helpers import fuzz_examples
 
 CENTRAL = """\
@@ -43,12 +52,54 @@ ROSTER = "person_id,name,class,card_uid\nan,Nguyễn An,6A,0F00A1B2C3\nbinh,Tr�
 GUARDIANS = "person_id,name,phone,email,channel,language,kinds\nan,Mẹ An,0912 345 678,,app,vi,arrived;absent\n"
 
 
-@pytest.fixture
-def school(tmp_path: Path) -> SchoolConfig:
+IMPORT_DAY = date(2026, 11, 2)
+TODAY = date(2026, 11, 24)
+
+
+class School:
+    """The school s1 in a store (imported from ROSTER/GUARDIANS on IMPORT_DAY); previews and applies on TODAY."""
+
+    def __init__(self, cfg: SchoolConfig, db: WebDb) -> None:
+        self.cfg, self.db, self.id = cfg, db, cfg.id
+
+    def preview(self, roster: bytes | None = None, guardians: bytes | None = None) -> Preview:
+        return make_preview(self.cfg, roster, guardians, current=load_school(self.db, self.id), today=TODAY)
+
+    def apply(self, pv: Preview) -> Applied:
+        return apply_preview(self.db, self.cfg, pv, today=TODAY)
+
+    def students(self) -> dict[str, Person]:
+        state = load_school(self.db, self.id)
+        assert state is not None
+        return {p.person_id: p for p in state.enrolled(TODAY)}
+
+    def guardians(self) -> list[Guardian]:
+        state = load_school(self.db, self.id)
+        assert state is not None
+        return list(state.guardians)
+
+    def snapshot(self) -> object:
+        state = load_school(self.db, self.id)
+        assert state is not None
+        return state.version, state.students, state.guardians
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def school(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[School]:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "roster.csv").write_text(ROSTER, encoding="utf-8")
     (tmp_path / "data" / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
-    return parse_central_text(CENTRAL, env={}, base_dir=tmp_path).schools[0]
+    cfg = parse_central_text(CENTRAL, env={}, base_dir=tmp_path)
+    if request.param == "postgresql":
+        pg: PostgresServer = request.getfixturevalue("postgres")
+        url = pg.fresh_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'central.sqlite'}"
+    open_store(url).close()
+    db = WebDb(url)
+    import_central(db, cfg, today=IMPORT_DAY)
+    yield School(cfg.schools[0], db)
+    db.close()
 
 
 def xlsx(rows: Sequence[Sequence[object]]) -> bytes:
@@ -62,33 +113,30 @@ def xlsx(rows: Sequence[Sequence[object]]) -> bytes:
     return buf.getvalue()
 
 
-def snapshot(school: SchoolConfig) -> tuple[bytes, bytes]:
-    assert school.roster and school.guardians
-    return Path(school.roster).read_bytes(), Path(school.guardians).read_bytes()
-
-
-def test_csv_preview_and_apply(school: SchoolConfig) -> None:
+def test_csv_preview_and_apply(school: School) -> None:
     upload = "person_id,name,class,card_uid\nan,Nguyễn Văn An,6A,0f00a1b2c3\nchi,Lê Chi,7A,\ndung,Phạm Dũng,7B,\n"
-    pv = make_preview(school, upload.encode())
+    pv = school.preview(upload.encode())
     assert pv.ok and not pv.errors and pv.students == 3
     assert pv.roster is not None
     assert [r["person_id"] for r in pv.roster.added] == ["dung"]
     assert [r["person_id"] for r in pv.roster.removed] == ["binh"]
     changes = {c.key: c.fields for c in pv.roster.changed}
     assert changes == {"an": {"name": ("Nguyễn An", "Nguyễn Văn An")}, "chi": {"class": ("7B", "7A")}}
-    applied = apply_preview(school, pv)
-    assert school.roster is not None
-    people = {p.person_id: p for p in read_roster_csv(school.roster)}
+    applied = school.apply(pv)
+    people = school.students()
     assert set(people) == {"an", "chi", "dung"} and people["an"].card_uid == "0F00A1B2C3"
-    assert len(applied.backups) == 1 and applied.backups[0].read_text(encoding="utf-8") == ROSTER
-    assert applied.backups[0].parent.name == "backups"
-    assert not list(Path(school.roster).parent.glob(".*.tmp"))
-    with pytest.raises(StaleImport):  # the same preview again: the files it was made against are gone
-        apply_preview(school, pv)
+    assert people["dung"].enrolled_from == TODAY and people["an"].enrolled_from == IMPORT_DAY
+    state = load_school(school.db, school.id)
+    assert state is not None and state.version == applied.version
+    binh = next(p for p in state.students if p.person_id == "binh")  # left, not deleted: history stays
+    assert binh.enrolled_until == date(2026, 11, 23)
+    assert applied.roster is not None and applied.roster.left == ["binh"] and applied.roster.added == ["dung"]
+    with pytest.raises(StaleImport):  # the same preview again: the school it was made against has changed
+        school.apply(pv)
 
 
-def test_xlsx_with_one_bad_row_shows_its_number_and_writes_nothing(school: SchoolConfig) -> None:
-    before = snapshot(school)
+def test_xlsx_with_one_bad_row_shows_its_number_and_writes_nothing(school: School) -> None:
+    before = school.snapshot()
     data = xlsx(
         [
             ["person_id", "name", "class", "card_uid"],
@@ -98,26 +146,26 @@ def test_xlsx_with_one_bad_row_shows_its_number_and_writes_nothing(school: Schoo
             ["chi", "Lê Chi", "7B", None],
         ]
     )
-    pv = make_preview(school, data)
+    pv = school.preview(data)
     assert not pv.ok
     assert [(p.file, p.row) for p in pv.errors] == [("roster", 4)]
     assert "NOT-HEX" in pv.errors[0].message and str(pv.errors[0]).startswith("roster: row 4: card_uid")
     with pytest.raises(ValueError, match="nothing was written"):
-        apply_preview(school, pv)
-    assert snapshot(school) == before
+        school.apply(pv)
+    assert school.snapshot() == before
 
 
-def test_csv_row_numbers_are_spreadsheet_rows(school: SchoolConfig) -> None:
+def test_csv_row_numbers_are_spreadsheet_rows(school: School) -> None:
     # row 2's name holds a line break: the CSV has an extra line, the spreadsheet does not
     upload = 'person_id,name,class\nan,"Nguyễn\nAn",6A\nan,Dup,6A\n,,6A\n'
-    pv = make_preview(school, upload.encode())
+    pv = school.preview(upload.encode())
     assert [(p.row, p.message) for p in pv.errors] == [
         (3, "duplicate person_id 'an' (first on row 2)"),
         (4, "person_id and name are required"),
     ]
 
 
-def test_formulas_and_html_are_kept_as_data(school: SchoolConfig) -> None:
+def test_formulas_and_html_are_kept_as_data(school: School) -> None:
     data = xlsx(
         [
             ["person_id", "name", "class"],
@@ -127,18 +175,17 @@ def test_formulas_and_html_are_kept_as_data(school: SchoolConfig) -> None:
     )
     table = read_table(data)
     assert table.fmt == "xlsx" and table.rows[0] == (2, ["an", '=HYPERLINK("http://evil","click")', "6A"])
-    pv = make_preview(school, data, None)
+    pv = school.preview(data, None)
     assert pv.ok, pv.errors  # binh (removed) has no guardian; an keeps hers
-    apply_preview(school, pv)
-    assert school.roster is not None
-    names = {p.person_id: p.name for p in read_roster_csv(school.roster)}
+    school.apply(pv)
+    names = {p.person_id: p.name for p in school.students().values()}
     assert names == {"an": '=HYPERLINK("http://evil","click")', "chi": "<script>alert(1)</script>"}
 
 
-def test_guardians_checked_against_the_roster_in_force(school: SchoolConfig) -> None:
-    before = snapshot(school)
+def test_guardians_checked_against_the_roster_in_force(school: School) -> None:
+    before = school.snapshot()
     new_roster = b"person_id,name,class\nbinh,B,6A\n"  # drops 'an', who has a guardian
-    pv = make_preview(school, new_roster)
+    pv = school.preview(new_roster)
     assert not pv.ok and pv.errors[0].file == "guardians" and "'an'" in pv.errors[0].message
     guardians = (
         "person_id,name,phone,email,channel,language,kinds\n"
@@ -146,24 +193,21 @@ def test_guardians_checked_against_the_roster_in_force(school: SchoolConfig) -> 
         "zed,Nobody,,,app,vi,\n"
         "binh,X,,,fax,xx,\n"
     )
-    pv = make_preview(school, new_roster, guardians.encode())
+    pv = school.preview(new_roster, guardians.encode())
     assert [(p.file, p.row) for p in pv.errors] == [("guardians", 3), ("guardians", 4), ("guardians", 4)]
     assert "not in the roster" in pv.errors[0].message
-    assert snapshot(school) == before
-    ok = make_preview(school, new_roster, guardians.encode().rsplit(b"zed", 1)[0])
+    assert school.snapshot() == before
+    ok = school.preview(new_roster, guardians.encode().rsplit(b"zed", 1)[0])
     assert ok.ok and ok.guardians is not None
     assert [g["guardian_id"] for g in ok.guardians.added] == ["binh-g1"]
     assert [g["guardian_id"] for g in ok.guardians.removed] == ["an-g1"]
-    apply_preview(school, ok)
-    assert school.guardians is not None
-    assert [g.phone for g in read_guardians(school.guardians, channels={"app": "mqtt"}, people={"binh"})] == [
-        "+84912345679"
-    ]
+    school.apply(ok)
+    assert [g.phone for g in school.guardians()] == ["+84912345679"]
 
 
-def test_guardians_xlsx_phone_typed_as_a_number(school: SchoolConfig) -> None:
+def test_guardians_xlsx_phone_typed_as_a_number(school: School) -> None:
     data = xlsx([["person_id", "name", "phone", "channel"], ["an", "Mẹ", 912345678, "app"]])
-    pv = make_preview(school, None, data)
+    pv = school.preview(None, data)
     assert pv.ok and pv.guardians is not None
     assert pv.guardians.changed[0].fields["name"] == ("Mẹ An", "Mẹ")
 
@@ -186,12 +230,12 @@ def test_guardians_xlsx_phone_typed_as_a_number(school: SchoolConfig) -> None:
         ),
     ],
 )
-def test_unreadable_uploads_are_clear_errors(school: SchoolConfig, data: bytes | str, message: str) -> None:
-    before = snapshot(school)
+def test_unreadable_uploads_are_clear_errors(school: School, data: bytes | str, message: str) -> None:
+    before = school.snapshot()
     raw = data.encode() if isinstance(data, str) else data
     with pytest.raises(UploadError, match="roster: .*" + message):
-        make_preview(school, raw)
-    assert snapshot(school) == before
+        school.preview(raw)
+    assert school.snapshot() == before
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -202,34 +246,22 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def test_zips_that_are_not_workbooks(school: SchoolConfig) -> None:
+def test_zips_that_are_not_workbooks(school: School) -> None:
     with pytest.raises(UploadError, match="a zip file, not a spreadsheet"):
-        make_preview(school, _zip({"a.txt": b"hello"}))
+        school.preview(_zip({"a.txt": b"hello"}))
     with pytest.raises(UploadError, match="OpenDocument"):
-        make_preview(school, _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}))
+        school.preview(_zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}))
     bomb = _zip({"[Content_Types].xml": b"<x/>", "xl/big.xml": b"\x00" * (80 * 1024 * 1024)})
     assert len(bomb) < MAX_BYTES
     with pytest.raises(UploadError, match="unzips to"):
-        make_preview(school, bomb)
+        school.preview(bomb)
     with pytest.raises(UploadError, match="not a readable XLSX"):
-        make_preview(school, _zip({"[Content_Types].xml": b"<not xml"}))
+        school.preview(_zip({"[Content_Types].xml": b"<not xml"}))
 
 
-def test_no_upload_or_no_configured_file(tmp_path: Path) -> None:
-    text = CENTRAL.replace("    roster: data/roster.csv\n", "").replace("    guardians: data/guardians.csv\n", "")
-    bare = parse_central_text(text, env={}, base_dir=tmp_path).schools[0]
+def test_no_upload(school: School) -> None:
     with pytest.raises(UploadError, match="choose"):
-        make_preview(bare)
-    with pytest.raises(UploadError, match=r"no roster file in central\.yaml"):
-        make_preview(bare, b"person_id,name,class\n")
-
-
-def test_a_new_file_is_created_private(tmp_path: Path) -> None:
-    school = parse_central_text(CENTRAL, env={}, base_dir=tmp_path).schools[0]
-    (tmp_path / "data").mkdir()
-    pv = make_preview(school, b"person_id,name,class\nan,A,6A\n")
-    applied = apply_preview(school, pv)
-    assert applied.backups == [] and (Path(school.roster or "").stat().st_mode & 0o777) == 0o600
+        school.preview()
 
 
 # ------------------------------------------------------------------------------------------ properties
@@ -253,7 +285,7 @@ def test_random_bytes_never_crash_the_reader(data: bytes) -> None:
 @settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(names=st.lists(st.tuples(_name, _cls), min_size=1, max_size=15), as_xlsx=st.booleans())
 def test_any_names_survive_upload_and_apply_exactly(
-    school: SchoolConfig, names: list[tuple[str, str]], as_xlsx: bool
+    school: School, names: list[tuple[str, str]], as_xlsx: bool
 ) -> None:
     rows = [[f"p{i}", n, c] for i, (n, c) in enumerate(names)]
     if as_xlsx:
@@ -263,22 +295,22 @@ def test_any_names_survive_upload_and_apply_exactly(
         csv.writer(buf).writerows([["person_id", "name", "class"], *rows])
         data = buf.getvalue().encode()
     guardians = b"person_id,name,phone,email,channel,language,kinds\n"
-    pv = make_preview(school, data, guardians)
+    pv = school.preview(data, guardians)
     assert pv.ok, pv.errors
-    apply_preview(school, pv)
-    assert school.roster is not None
+    school.apply(pv)
     if as_xlsx:  # XML turns a CR into LF (the XLSX format, not us: Excel writes _x000D_ for a kept CR)
         rows = [[pid, n.replace("\r\n", "\n").replace("\r", "\n"), c] for pid, n, c in rows]
-    assert [(p.person_id, p.name, p.class_name) for p in read_roster_csv(school.roster)] == [tuple(r) for r in rows]
+    got = sorted((p.person_id, p.name, p.class_name) for p in school.students().values())
+    assert got == sorted(tuple(r) for r in rows)
 
 
 @settings(max_examples=fuzz_examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad=st.sets(st.integers(min_value=0, max_value=29), min_size=1, max_size=5))
-def test_bad_rows_are_reported_at_their_rows(school: SchoolConfig, bad: set[int]) -> None:
-    before = snapshot(school)
+def test_bad_rows_are_reported_at_their_rows(school: School, bad: set[int]) -> None:
+    before = school.snapshot()
     rows: list[list[object]] = [["person_id", "name", "class", "card_uid"]]
     for i in range(30):
         rows.append([f"p{i}", f'Name\n{i}, "q"', "6A", "ZZ" if i in bad else None])
-    pv = make_preview(school, xlsx(rows))
+    pv = school.preview(xlsx(rows))
     assert sorted(p.row for p in pv.errors if p.row is not None) == sorted(i + 2 for i in bad)
-    assert snapshot(school) == before
+    assert school.snapshot() == before

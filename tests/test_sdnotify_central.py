@@ -15,6 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ import pytest
 from edge.central.notify.directory import load_directories
 from edge.central.notify.hook import NotifyHook
 from edge.central.notify.receivers import HttpReceiver
+from edge.central.school.files import import_central
 from edge.central.store import open_store
+from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from tests.helpers import Watcher, wait_until
@@ -133,6 +136,11 @@ def test_notifier_process_ready_watchdog_none_while_a_send_hangs_then_metrics(
     config = _school(tmp_path, receiver.url)
     url = f"sqlite:///{tmp_path}/central.sqlite"
     store = open_store(url)  # migrated: the notifier starts on an empty queue
+    web = WebDb(url)  # the school in the store, as `edge school import` puts it (the notifier runs on the store)
+    try:
+        import_central(web, load_central_config(config), today=date(2026, 9, 1))
+    finally:
+        web.close()
     port = free_port()
     proc = start(
         ["notify", "run", "-c", str(config), "--store", url, "--metrics", f"127.0.0.1:{port}"], notify_socket, tmp_path

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.central.web import audit
+from edge.roster import Person
 from tests.web_support import ROSTER, SCHOOL_MORNING, SITE, checkin, csrf_from, login, make_web
 
 SCRIPT_NAME = "<script>alert('x')</script> Tuấn"
@@ -252,25 +253,34 @@ def test_api_docs_page_needs_no_cdn(web: tuple[Any, TestClient]) -> None:
     assert "cdn" not in page.text.lower() and "<script" not in page.text
 
 
-def test_a_changed_roster_file_is_picked_up_and_a_broken_one_keeps_the_last_good(
+def test_a_roster_change_in_the_store_is_on_the_next_page_and_the_old_csv_is_not_read(
     web: tuple[Any, TestClient], tmp_path: Path
 ) -> None:
-    import os
-    import time
+    """#20: the store is the one truth. Another process (`edge school import`, a second web app) adds a student:
+    the next page shows them; editing the CSV the school was once imported from changes nothing."""
+    from datetime import date
+
+    from edge.central.school import edits
+    from edge.central.school.state import load_school
+    from edge.central.web.db import WebDb
 
     ctx, c = web
     login(c, "office")
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER_WITH_SCRIPT + "giang,Vũ Giang,6B,,\n", encoding="utf-8")
-    os.utime(roster, (time.time() + 5, time.time() + 5))  # a new mtime even within the filesystem's granularity
+    other = WebDb(ctx.db.url)  # another process's connection
+    try:
+        state = load_school(other, SITE)
+        assert state is not None
+        people = [*state.students, Person("giang", "Vũ Giang", "6B", None)]
+        with other.transaction() as tx:
+            edits.replace_students(tx, SITE, people, today=date(2026, 11, 24))
+    finally:
+        other.close()
     ctx.directories._checked.clear()  # skip the once-a-second throttle
     assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text
-    roster.write_text("person_id,name\nbroken", encoding="utf-8")
-    os.utime(roster, (time.time() + 10, time.time() + 10))
+    (tmp_path / "roster.csv").write_text("person_id,name\nbroken", encoding="utf-8")
     ctx.directories._checked.clear()
-    assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text, "the last good roster stays in use"
-    today = c.get(f"/s/{SITE}/today").text
-    assert 'id="directory-problems"' in today and "header must be" in today
+    assert "Vũ Giang" in c.get(f"/s/{SITE}/class/6B").text, "a file is an import format, not what the app reads"
+    assert 'id="directory-problems"' not in c.get(f"/s/{SITE}/today").text
 
 
 def test_card_uids_only_for_office_and_admin(web: tuple[Any, TestClient]) -> None:

@@ -1,5 +1,5 @@
 """The Roster page (edge/central/web/routes/roster.py) through the real app with auth and CSRF on: upload →
-preview (added / changed / removed, errors at their spreadsheet rows) → apply (audited, the directory reloaded);
+preview (added / changed / removed, errors at their spreadsheet rows) → apply (into the store, audited);
 an XLSX with one bad row applies nothing; oversized, not-a-spreadsheet, formula and <script> uploads; previews
 are server-side, single-use and bound to their user; teachers and guards are refused."""
 
@@ -9,16 +9,23 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
+from edge.central.school import edits
+from edge.central.school.state import load_school
 from edge.central.web.context import WebContext
 from edge.devtools.postgres import PostgresServer
-from tests.web_support import ROSTER, SITE, login, make_web
+from edge.roster import Person
+from tests.web_support import ROSTER, SCHOOL_MORNING, SITE, login, make_web
+
+TODAY = SCHOOL_MORNING.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
 BASE = f"/s/{SITE}/roster"
 HEADER = ["person_id", "name", "class", "card_uid", "photos"]
@@ -105,16 +112,21 @@ def test_upload_preview_apply(web_any: tuple[WebContext, TestClient, Path]) -> N
     assert "em" in page.split('class="rows removed"')[1].split("</table>")[0]
     pid = re.search(r'name="preview_id" value="([^"]+)"', page)
     assert pid
-    before = (tmp / "roster.csv").read_text(encoding="utf-8")
-    assert before == ROSTER  # a preview writes nothing
+    before = load_school(ctx.db, SITE)
+    assert before is not None and before.students[0].name != "Nguyễn Văn An Mới"  # a preview writes nothing
     r = c.post(f"{BASE}/apply", data={"csrf_token": csrf_of(page), "preview_id": pid.group(1)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"{BASE}?applied=1"
-    after = (tmp / "roster.csv").read_text(encoding="utf-8")
-    assert "Nguyễn Văn An Mới" in after and "<script>alert('x')</script>" in after and "em," not in after
-    assert '=HYPERLINK(""http://evil"")' in after  # kept as text in the system's own file
-    assert list((tmp / "backups").glob("roster.*.csv"))
+    after = load_school(ctx.db, SITE)
+    assert after is not None and after.version > before.version
+    now = {p.person_id: p for p in after.enrolled(TODAY)}
+    assert now["an"].name == "Nguyễn Văn An Mới" and now["giang"].name == "<script>alert('x')</script>"
+    assert now["hoa"].name == '=HYPERLINK("http://evil")'  # kept as text in the store
+    assert now["giang"].enrolled_from == TODAY  # a new student is enrolled from the import day
+    assert "em" not in now and not (tmp / "backups").exists()
+    em = next(p for p in after.students if p.person_id == "em")  # left yesterday; history stays
+    assert em.enrolled_until == TODAY - timedelta(days=1)
     d = ctx.directories.get(SITE)
-    assert d is not None and d.students["an"].name == "Nguyễn Văn An Mới" and "em" not in d.students
+    assert d is not None and d.students["an"].name == "Nguyễn Văn An Mới"
     audit = ctx.db.query("SELECT username, action, detail, ip FROM web_audit WHERE action = 'roster.apply'")
     assert len(audit) == 1 and audit[0]["username"] == "office" and '"giang"' in audit[0]["detail"]
     assert 'id="roster-applied"' in c.get(f"{BASE}?applied=1").text
@@ -202,13 +214,17 @@ def test_csrf_roles_and_foreign_previews(web: tuple[WebContext, TestClient, Path
 
 
 def test_stale_preview_is_refused(web: tuple[WebContext, TestClient, Path]) -> None:
-    _, c, tmp = web
+    ctx, c, _tmp = web
     _, page = upload(c, b"person_id,name,class\nan,A,6A\nbinh,B,6A\nchi,C,6A\ndung,D,6B\nem,E,6B\n", name="r.csv")
     pid = re.search(r'name="preview_id" value="([^"]+)"', page)
     assert pid
-    (tmp / "roster.csv").write_text(ROSTER + "zed,Z,6B,,\n", encoding="utf-8")  # someone else changed it
+    state = load_school(ctx.db, SITE)
+    assert state is not None
+    with ctx.db.transaction() as tx:  # someone else changed the roster (another office PC, `edge school import`)
+        edits.replace_students(tx, SITE, [*state.students, Person("zed", "Z", "6B", None)], today=TODAY)
     r = c.post(f"{BASE}/apply", data={"csrf_token": csrf_of(page), "preview_id": pid.group(1)})
-    assert r.status_code == 409 and "zed" in (tmp / "roster.csv").read_text(encoding="utf-8")
+    after = load_school(ctx.db, SITE)
+    assert r.status_code == 409 and after is not None and "zed" in {p.person_id for p in after.students}
 
 
 def test_the_preview_is_parsed_off_the_event_loop(

@@ -25,8 +25,24 @@ def edge(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     return subprocess.CompletedProcess(list(args), r.exit_code, r.stdout, r.stderr)
 
 
+def _school(tmp_path: Path, store: str) -> None:
+    """The test school in the store, the way a technician does it: `edge school import central.yaml`."""
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
+    (tmp_path / "central.yaml").write_text(CENTRAL, encoding="utf-8")
+    r = edge("school", "import", str(tmp_path / "central.yaml"), "--store", store, "--today", "2026-09-01")
+    assert r.returncode == 0, r.stderr
+
+
 def test_user_and_token_commands(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    _school(tmp_path, store)
+    r = edge("server", "user", "add", "--store", store, "--role", "teacher", "--class", "6a", "--site", SITE,
+             "--password-stdin", "co.lan", stdin="a-long-password\n")  # fmt: skip
+    assert r.returncode == 2 and "did you mean '6A'" in r.stderr, "the class as the roster writes it"
+    r = edge("server", "user", "add", "--store", store, "--role", "office", "--site", "no-such-school",
+             "--password-stdin", "x1", stdin="a-long-password\n")  # fmt: skip
+    assert r.returncode == 2 and "'no-such-school' is not in the store" in r.stderr
     r = edge("server", "user", "add", "--store", store, "--role", "teacher", "--class", "6A", "--site", SITE,
              "--password-stdin", "co.lan", stdin="a-long-password\n")  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -65,10 +81,8 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
 
 
 def test_server_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
-    (tmp_path / "central.yaml").write_text(CENTRAL, encoding="utf-8")
     store = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    _school(tmp_path, store)
     assert edge("server", "user", "add", "--store", store, "--role", "office", "--site", SITE, "--password-stdin",
                 "office", stdin="office-password-1\n").returncode == 0  # fmt: skip
     port, metrics_port = free_port(), free_port()

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from edge.central.school.files import import_central
 from edge.central.store import open_store
 from edge.central.web.app import create_app
 from edge.central.web.context import WebContext, WebSettings
@@ -35,6 +36,8 @@ from edge.events.checkin import rfc3339_ms
 
 SITE = "test-school"
 TZ = "Asia/Ho_Chi_Minh"
+IMPORTED_ON = date(2026, 9, 1)
+"""The day the test school was imported into the store: its students are enrolled from then (before the term)."""
 SCHOOL_MORNING = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
 """Tuesday 24 Nov 2026, 07:30 in Hà Nội: before the 07:45 cut-off of a school day."""
 
@@ -101,13 +104,19 @@ def make_web(
     settings: WebSettings | None = None,
     live: bool = False,
 ) -> tuple[WebContext, FastAPI]:
-    """A centre with one school, its roster and guardians, the store migrated, a user of each role (USERS, with
-    password_of(name)) and the app. live=True starts the live feed (LiveHub) too; close with ctx.close()."""
+    """A centre with one school, its roster and guardians imported into the store (`edge school import`, before
+    the term: every student enrolled from IMPORTED_ON), a user of each role (USERS, with password_of(name)) and
+    the app. live=True starts the live feed (LiveHub) too; close with ctx.close()."""
     (tmp_path / "roster.csv").write_text(roster, encoding="utf-8")
     (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
     cfg = parse_central_text(CENTRAL, base_dir=tmp_path)
     url = store_url or f"sqlite:///{tmp_path / 'centre.sqlite'}"
     store = open_store(url)
+    import_db = WebDb(url)
+    try:
+        import_central(import_db, cfg, today=IMPORTED_ON)
+    finally:
+        import_db.close()
     ctx = WebContext(
         cfg,
         store,

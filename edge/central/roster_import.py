@@ -1,7 +1,7 @@
 """Roster and guardians upload: CSV or XLSX in, a preview of what would change, then an all-or-nothing apply.
 
 Why this shape: the office keeps the roster in a spreadsheet, and a wrong upload must never half-replace the
-files the notifier and the gateways read. So an upload is
+school's state that the notifier, the collector and the gateways run on (the store, #20). So an upload is
 
 1. **read** (`read_table`): the format is decided by the bytes, never by the file name — an XLSX is a zip holding
    `[Content_Types].xml`; anything else must be UTF-8 CSV. Size (2 MiB), rows (20,000), columns and the unzipped
@@ -12,13 +12,14 @@ files the notifier and the gateways read. So an upload is
    `edge.roster.read_roster_csv` and `edge.central.guardians.parse_guardians`; their "line N" is mapped back to
    the spreadsheet's row N'. Guardians are checked against the roster that will be in force (the new one if a
    roster is uploaded too), so removing a student with guardians is an error, not a dangling row.
-3. **previewed**: added / changed (field by field) / removed against the school's current files.
-4. **applied** (`apply_preview`): only when no row has an error; both files are written to temporary files,
-   fsynced, re-read with the real loaders, the previous versions copied to `backups/` with a UTC timestamp,
-   then renamed over the old ones (a failed second rename puts the first file back). A preview made against
-   files that have changed since is refused (`StaleImport`).
+3. **previewed**: added / changed (field by field) / removed against the students enrolled today in the store.
+4. **applied** (`apply_preview`): only when no row has an error; students and guardians are written in ONE
+   transaction of the store that also bumps the school's version (edge/central/school/edits.py), so every process
+   and the gateways' roster follow it within seconds, or nothing changes at all. A new student is enrolled from
+   the import day; a student missing from the uploaded roster leaves (enrolled until yesterday, history kept).
+   A preview made against a version of the school that has changed since is refused (`StaleImport`).
 
-Formula cells (`=HYPERLINK(...)`) and HTML in names are data: kept exactly as typed in the roster files (an XLSX
+Formula cells (`=HYPERLINK(...)`) and HTML in names are data: kept exactly as typed in the store (an XLSX
 formula is read as its text, never evaluated); the web page escapes them and every CSV/XLSX download neutralises
 them (edge/central/spreadsheet.py).
 """
@@ -26,22 +27,21 @@ them (edge/central/spreadsheet.py).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import os
 import re
-import secrets
-import shutil
 import tempfile
-import threading
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.central.guardians import Guardian, GuardiansError, parse_guardians, read_guardians
+from edge.central.guardians import Guardian, GuardiansError, parse_guardians
+from edge.central.school import edits
+from edge.central.school.edits import RosterChange
+from edge.central.school.state import SchoolState, load_school, version_of
+from edge.central.web.db import WebDb
 from edge.config.central import DEFAULT_KINDS, SchoolConfig
 from edge.roster import Person, RosterError, read_roster_csv
 
@@ -63,7 +63,7 @@ class UploadError(ValueError):
 
 
 class StaleImport(RuntimeError):
-    """The roster or guardians files changed after the preview was made: preview again."""
+    """The school's roster or guardians changed in the store after the preview was made: preview again."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ class Diff:
 
 @dataclass
 class Preview:
-    """What an upload would do. `errors` empty ⇔ it can be applied; `base` fingerprints the files it was made
-    against."""
+    """What an upload would do. `errors` empty ⇔ it can be applied; `base` is the school's version in the store it
+    was made against."""
 
     school_id: str
     base: str
@@ -120,6 +120,9 @@ class Preview:
     guardians_text: str | None = None
     students: int = 0
     guardian_rows: int = 0
+    people: list[Person] | None = None
+    """The checked roster rows to write (None: no roster uploaded)."""
+    guardian_list: list[Guardian] | None = None
 
     @property
     def ok(self) -> bool:
@@ -349,8 +352,7 @@ def diff(old: Mapping[str, dict[str, str]], new: Mapping[str, dict[str, str]]) -
 
 
 def render_csv(fields: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
-    """The file the school's config points at, exactly as data (no formula quoting: this is the system's own
-    file, read back by the loaders; downloads are what get neutralised)."""
+    """The checked rows as CSV (what the preview shows was checked by the real loaders in exactly this form)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\r\n")  # CR in a cell: quoted
     writer.writeheader()
@@ -359,33 +361,11 @@ def render_csv(fields: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
     return buf.getvalue()
 
 
-def fingerprint(school: SchoolConfig) -> str:
-    """sha256 over the current roster and guardians files (missing files count as empty)."""
-    h = hashlib.sha256()
-    for p in (school.roster, school.guardians):
-        h.update(b"\x00file\x00")
-        if p is not None and Path(p).exists():
-            h.update(Path(p).read_bytes())
-    return h.hexdigest()
-
-
-def _current(
-    school: SchoolConfig, channels: Mapping[str, str], kinds: Collection[str], warnings: list[str]
-) -> tuple[list[Person], list[Guardian] | None]:
-    """The files in force now. A broken current file is a warning, not an error: the upload is how it gets fixed."""
-    people: list[Person] = []
-    if school.roster is not None and Path(school.roster).exists():
-        try:
-            people = read_roster_csv(school.roster)
-        except RosterError as exc:
-            warnings.extend(f"the current roster has problems: {p}" for p in exc.problems[:20])
-    guardians: list[Guardian] | None = None
-    if school.guardians is not None and Path(school.guardians).exists():
-        try:
-            guardians = read_guardians(school.guardians, channels=channels, people=None, default_kinds=kinds)
-        except GuardiansError as exc:
-            warnings.extend(f"the current guardians file has problems: {p}" for p in exc.problems[:20])
-    return people, guardians
+def _current(state: SchoolState | None, today: date) -> tuple[list[Person], list[Guardian]]:
+    """The students enrolled today and their guardians, as the store holds them."""
+    if state is None:
+        return [], []
+    return state.enrolled(today), list(state.guardians)
 
 
 def make_preview(
@@ -394,18 +374,17 @@ def make_preview(
     guardians_upload: bytes | None = None,
     *,
     default_kinds: Collection[str] = DEFAULT_KINDS,
+    current: SchoolState | None = None,
+    today: date | None = None,
 ) -> Preview:
-    """Read, check and compare the uploads (either or both); never writes anything. UploadError for an upload
-    that is not a readable spreadsheet at all; row problems are in `Preview.errors`."""
+    """Read, check and compare the uploads (either or both) with `current`, the school's state in the store
+    (None: a school without students yet); never writes anything. UploadError for an upload that is not a
+    readable spreadsheet at all; row problems are in `Preview.errors`."""
     channels = {c.name: c.type for c in school.channels}
-    pv = Preview(school.id, fingerprint(school))
+    pv = Preview(school.id, str(current.version if current is not None else 0))
     if roster_upload is None and guardians_upload is None:
         raise UploadError("choose a roster file, a guardians file, or both")
-    if roster_upload is not None and school.roster is None:
-        raise UploadError(f"school {school.id} has no roster file in central.yaml (schools[].roster)")
-    if guardians_upload is not None and school.guardians is None:
-        raise UploadError(f"school {school.id} has no guardians file in central.yaml (schools[].guardians)")
-    old_people, old_guardians = _current(school, channels, default_kinds, pv.warnings)
+    old_people, old_guardians = _current(current, today or date.today())
     people = old_people
     if roster_upload is not None:
         try:
@@ -420,6 +399,7 @@ def make_preview(
             )
             pv.roster_text = render_csv(ROSTER_FIELDS, (roster_fields(p) for p in people))
             pv.students = len(people)
+            pv.people = people
     ids = {p.person_id for p in people}
     if guardians_upload is not None:
         try:
@@ -436,6 +416,7 @@ def make_preview(
             )
             pv.guardians_text = render_csv(GUARDIAN_FIELDS, (guardian_fields(g) for g in guardians))
             pv.guardian_rows = len(guardians)
+            pv.guardian_list = guardians
     elif roster_upload is not None and not pv.errors and old_guardians:
         orphans = sorted({g.person_id for g in old_guardians} - ids)
         for pid in orphans:
@@ -452,108 +433,36 @@ def make_preview(
 
 # --------------------------------------------------------------------------------------------------- applying
 
-_apply_lock = threading.Lock()
-
 
 @dataclass(frozen=True)
 class Applied:
-    written: list[Path]
-    backups: list[Path]
+    version: int
+    """The school's version after the import (every process follows it)."""
+    roster: RosterChange | None
+    guardians: int | None
+    """Guardian rows written, or None when no guardians file was uploaded."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_temp(target: Path, text: str) -> Path:
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o600
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return tmp
-
-
-def _backup(target: Path, stamp: str) -> Path | None:
-    if not target.exists():
-        return None
-    folder = target.parent / "backups"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    dest = folder / f"{target.stem}.{stamp}{target.suffix}"
-    shutil.copy2(target, dest)
-    with dest.open("rb") as fh:
-        os.fsync(fh.fileno())
-    return dest
-
-
-def apply_preview(
-    school: SchoolConfig,
-    preview: Preview,
-    *,
-    default_kinds: Collection[str] = DEFAULT_KINDS,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Applied:
-    """Replace the school's roster and/or guardians files with the preview's; nothing is written when the
-    preview has errors or the files changed since it was made (StaleImport)."""
+def apply_preview(db: WebDb, school: SchoolConfig, preview: Preview, *, today: date) -> Applied:
+    """Write the preview's students and/or guardians into the store in one transaction (with the version bump);
+    nothing is written when the preview has errors or the school changed since it was made (StaleImport).
+    `today` is the school's date: new students are enrolled from it, missing ones leave the day before."""
     if preview.school_id != school.id:
         raise ValueError(f"this preview is for school {preview.school_id}, not {school.id}")
     if not preview.ok:
         raise ValueError("the upload has errors (or nothing to apply): nothing was written")
-    plan: list[tuple[Path, str]] = []
-    if preview.roster_text is not None and school.roster is not None:
-        plan.append((Path(school.roster), preview.roster_text))
-    if preview.guardians_text is not None and school.guardians is not None:
-        plan.append((Path(school.guardians), preview.guardians_text))
-    with _apply_lock:
-        if fingerprint(school) != preview.base:
-            raise StaleImport("the roster or guardians file changed after this preview: upload it again")
-        temps: list[Path] = []
-        try:
-            for target, text in plan:
-                temps.append(_write_temp(target, text))
-            _verify(school, plan, temps, default_kinds)
-            stamp = now().strftime("%Y%m%dT%H%M%S%fZ")
-            backups = [b for target, _ in plan if (b := _backup(target, stamp)) is not None]
-            done: list[Path] = []
-            try:
-                for (target, _), tmp in zip(plan, temps, strict=True):
-                    os.replace(tmp, target)
-                    done.append(target)
-            except OSError:
-                for target in done:  # put back what was already replaced
-                    b = next((x for x in backups if x.name.startswith(target.stem + ".")), None)
-                    if b is not None:
-                        shutil.copy2(b, target)
-                raise
-            for folder in {t.parent for t, _ in plan}:
-                _fsync_dir(folder)
-        finally:
-            for tmp in temps:
-                tmp.unlink(missing_ok=True)
-    return Applied([t for t, _ in plan], backups)
-
-
-def _verify(
-    school: SchoolConfig, plan: Sequence[tuple[Path, str]], temps: Sequence[Path], kinds: Collection[str]
-) -> None:
-    """Re-read the written temp files with the real loaders: what lands on disk is what they will accept."""
-    files = {target: tmp for (target, _), tmp in zip(plan, temps, strict=True)}
-    people: list[Person] = []
-    if school.roster is not None:
-        roster = Path(school.roster)
-        source = files.get(roster, roster)
-        if source.exists():
-            people = read_roster_csv(source)
-    if school.guardians is not None and Path(school.guardians) in files:
-        read_guardians(
-            files[Path(school.guardians)],
-            channels={c.name: c.type for c in school.channels},
-            people={p.person_id for p in people},
-            default_kinds=kinds,
-        )
+    with db.transaction() as tx:
+        if tx.engine == "postgresql":  # one importer of a school at a time (the version check below then holds)
+            tx.query("SELECT pg_advisory_xact_lock(hashtext(?))", (f"edge-school:{school.id}",))
+        if str(version_of(tx, school.id)) != preview.base:
+            raise StaleImport("the roster or guardians changed after this preview: upload it again")
+        if load_school(tx, school.id) is None:
+            raise StaleImport(f"school {school.id} is not in the store: import it first (`edge school import`)")
+        change = None
+        if preview.people is not None:
+            change = edits.replace_students(tx, school.id, preview.people, today=today)
+        written = None
+        if preview.guardian_list is not None:
+            written = edits.replace_guardians(tx, school.id, preview.guardian_list)
+        version = version_of(tx, school.id)
+    return Applied(version, change, written)

@@ -97,8 +97,24 @@ class Holiday(_Section):
         return self
 
 
+class MakeupDay(_Section):
+    """A make-up school day ("ngày học bù"): school on a day that would otherwise have none (a Saturday that
+    replaces a day of a holiday)."""
+
+    name: str = Field(description="Why, shown by `edge calendar check`, e.g. 'Học bù ngày 30/4'.")
+    start: date = Field(strict=False, description="The make-up day, YYYY-MM-DD.")
+    end: date | None = Field(None, strict=False, description="Last make-up day (included); null: the start day only.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MakeupDay:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"make-up day {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
 class CalendarConfig(_Section):
-    """When a school has school: weekdays within terms, minus holidays; cut-off and dismissal per grade/class."""
+    """When a school has school: weekdays within terms, minus holidays, plus make-up days, from the go-live date
+    on; cut-off and dismissal per grade/class."""
 
     weekdays: list[Weekday] = Field(
         default_factory=lambda: list(SCHOOL_WEEK),
@@ -109,6 +125,14 @@ class CalendarConfig(_Section):
         min_length=1, description="Terms; a day outside every term is not a school day (summer, between terms)."
     )
     holidays: list[Holiday] = Field(default_factory=list, description="Days off inside the terms.")
+    makeup_days: list[MakeupDay] = Field(
+        default_factory=list, description="Make-up school days ('ngày học bù'): school even on a weekend or holiday."
+    )
+    go_live: date | None = Field(
+        None,
+        strict=False,
+        description="First day the gates record attendance; no day before it counts (no absence before the system).",
+    )
     cutoff: str = Field(
         "07:45", pattern=HHMM, description="Default cut-off 'HH:MM': no granted 'in' by then → absent; after → late."
     )
@@ -244,13 +268,17 @@ class SchoolConfig(_Section):
     """One school (one site)."""
 
     id: str = Field(pattern=IDENT, description="The school's site_id (as in the gateways' check-ins).")
-    name: str = Field(description="School name ({school} in templates).")
-    timezone: str = Field("Asia/Ho_Chi_Minh", description="IANA time zone of the school's clocks and calendar.")
-    calendar: CalendarConfig = Field(description="School days, cut-off and dismissal times.")
-    roster: str | None = Field(None, description="Roster CSV (person_id,name,class,…); needed for notices.")
-    guardians: str | None = Field(None, description="guardians.csv (see README 'Parents' notifications').")
+    name: str = Field("", description="School name ({school} in templates); import source, the store holds it.")
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh", description="IANA time zone of the school's clocks; import source, the store holds it."
+    )
+    calendar: CalendarConfig | None = Field(
+        None, description="School days and times: imported into the store by `edge school import`, not read at run."
+    )
+    roster: str | None = Field(None, description="Roster CSV (person_id,name,class,…) for `edge school import`.")
+    guardians: str | None = Field(None, description="guardians.csv for `edge school import` (README 'Parents').")
     gates: dict[str, GateName] = Field(
-        default_factory=dict, description="Display names of gates by gate id; unnamed gates show their id."
+        default_factory=dict, description="Gate display names by gate id, for `edge school import`."
     )
     channels: list[ChannelConfig] = Field(default_factory=list, description="Notification channels of this school.")
     templates: Templates = Field(default_factory=Templates, description="Overrides of the built-in messages.")
@@ -265,6 +293,13 @@ class SchoolConfig(_Section):
     @classmethod
     def _zone(cls, v: str) -> str:
         return _check_zone(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("name"):
+            return {**data, "name": data.get("id", "")}
+        return data
 
     @model_validator(mode="after")
     def _unique_channels(self) -> SchoolConfig:

@@ -29,17 +29,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edge.central.attendance.calendar import SchoolCalendar
-from edge.central.attendance.daily import attendance
-from edge.central.attendance.report import write_attendance
-from edge.central.attendance.rule import decide
+from edge.central.attendance.report import judge_day, write_attendance
+from edge.central.school.state import load_school
 from edge.central.store import open_store
-from edge.config.central import load_central_config
+from edge.central.web.db import WebDb
 from edge.demo import guard
 from edge.demo.gate_rig import GateRig, start_rig
 from edge.demo.morning import LATE_CARD, LATECOMER, MAIN_TAPS, SIDE_TAP, Morning, check
 from edge.demo.notices import Delivery, Parents
-from edge.demo.processes import Child, spawn, wait_http
+from edge.demo.processes import Child, run_edge, spawn, wait_http
 from edge.demo.school import SITE, DemoSchool, write_school
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.subscriber import Subscriber
@@ -141,6 +139,12 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         broker.port, "edge/v1/#", client_id="edge-demo-watch", tls=broker.identity("demo-watch", "server")
     )
     stack.callback(feed.close)
+    assert broker.pki is not None
+    # the school's state goes into the store once (the migration from files); every process runs on the store
+    imported = run_edge(
+        ["school", "import", str(school.central), "--store", store_url, "--pki", str(broker.pki.dir)]
+    ).stdout.strip()
+    con.print(f"   `edge school import`: {escape(imported)}")
     morning = Morning()
     children: list[Child] = []
 
@@ -186,13 +190,18 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
     _play(con, feed, rig, parents, school, morning, (web_url, password), children)
 
     store = open_store(store_url)
+    db = WebDb(store_url)
     try:
         morning.stored = _wait_stored(store, len(morning.checkins), timeout=10)
-        _statuses(store, school, morning)
+        state = load_school(db, SITE)
+        assert state is not None
+        now = datetime.now(UTC)
+        # the statuses `edge report` and the web app show: one implementation, from the store
+        morning.statuses = {r.person.person_id: r.attendance.status for r in judge_day(db, state, school.day, now)}
         con.print(f"[bold]9. attendance[/bold] {school.day} in the school's time zone ({school.zone})")
-        cal = SchoolCalendar.of(load_central_config(school.central).school(SITE))
-        write_attendance(store, list(school.people), school.day, school.zone, console=con, calendar=cal)
+        write_attendance(db, state, school.day, now, console=con)
     finally:
+        db.close()
         store.close()
     _notices_table(con, morning.deliveries)
     elapsed = time.monotonic() - t0  # the morning, without the time a person spends on --serve
@@ -222,8 +231,7 @@ def _run(con: Console, work: Path, stack: ExitStack, t0: float, serve: bool) -> 
         f"notices {len(morning.deliveries)}; {elapsed:.1f}s"
     )
     con.print(
-        f"data folder kept: {work}  (try `edge report --store sqlite:///{work}/centre.sqlite --roster "
-        f"{school.roster} --central {school.central} --school {SITE} --date {school.day}`)"
+        f"data folder kept: {work}  (try `edge report --store sqlite:///{work}/centre.sqlite --date {school.day}`)"
     )
     con.print("[green]demo OK[/green]" if not problems else f"[red]demo FAILED[/red] (logs in {logs})")
     return 0 if not problems else 1
@@ -310,13 +318,6 @@ def _open_gate_from_web(con: Console, rig: GateRig, m: Morning, web_url: str, pa
         m.gate_result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     m.relay_driven = rig.controller.opened_since(mark, timeout=5.0)
     con.print(f"   gate result: {m.gate_result}; controller relay driven: {m.relay_driven}")
-
-
-def _statuses(store: Any, school: DemoSchool, m: Morning) -> None:
-    cal = SchoolCalendar.of(load_central_config(school.central).school(SITE))
-    rows, _ = attendance(store, list(school.people), school.day, school.zone)
-    now = datetime.now(UTC)
-    m.statuses = {r.person_id: decide(cal, r.class_name, school.day, r.taps, now=now).status for r in rows}
 
 
 def _show_checkin(con: Console, ev: dict[str, Any], names: dict[str, str], zone: str) -> None:

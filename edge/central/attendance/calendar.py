@@ -40,11 +40,19 @@ class SchoolCalendar:
 
     @classmethod
     def of(cls, school: SchoolConfig) -> SchoolCalendar:
+        if school.calendar is None:
+            raise ValueError(f"school {school.id}: no calendar (the store holds it: `edge school import`)")
         return cls(school.calendar, school.timezone)
 
     def check(self, day: date) -> DayVerdict:
-        """A school day is a configured weekday inside a term and not a holiday; the reason says which rule decided."""
+        """A school day is a configured weekday inside a term and not a holiday, or a make-up day; never before the
+        go-live date (the system did not exist: nothing can be absent). The reason says which rule decided."""
         weekday = WEEKDAYS[day.weekday()]
+        if self.config.go_live is not None and day < self.config.go_live:
+            return DayVerdict(day, False, f"before the go-live date {self.config.go_live}")
+        makeup = next((m for m in self.config.makeup_days if m.start <= day <= (m.end or m.start)), None)
+        if makeup is not None:
+            return DayVerdict(day, True, f"make-up school day: {makeup.name}")
         term = next((t for t in self.config.terms if t.start <= day <= t.end), None)
         if term is None:
             return DayVerdict(day, False, "outside every term")
@@ -98,7 +106,11 @@ class SchoolCalendar:
     def dismissal_at(self, day: date, class_name: str) -> datetime:
         return self.at(day, self.times_for(class_name).dismissal)
 
-    def school_days(self, start: date, end: date) -> list[date]:
+    def school_days(self, start: date, end: date, *, today: date | None = None) -> list[date]:
+        """School days from start to end (included); with `today`, none after it: a day that has not come is not
+        a school day yet (a month's rate counts the days that happened)."""
+        if today is not None:
+            end = min(end, today)
         out, d = [], start
         while d <= end:
             if self.is_school_day(d):

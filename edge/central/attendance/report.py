@@ -1,12 +1,16 @@
-"""`edge report`: the day's attendance for people (a rich table), spreadsheets (CSV) or programs (JSON).
+"""`edge report`: one school's day of attendance for people (a rich table), spreadsheets (CSV) or programs (JSON).
 
-Times are shown in the school's time zone (--tz), not UTC. The table is never cut to 80 columns when the output
-is a pipe or a file: the console is as wide as the table needs."""
+The answer is the web app's: the school (students enrolled that day, calendar, cut-offs, zone) comes from the
+store, the check-ins and the office's excuses too, and every student is judged by THE attendance rule through the
+same function the Today page and the API call (edge/central/web/school_day.py: school_day). So an excused student
+is "excused", a class whose cut-off has not passed is "pending", a day before go-live or a student not yet enrolled
+is not counted — here exactly as on the web app. Times are in the school's zone unless --tz says otherwise.
+
+The table is never cut to 80 columns when the output is a pipe or a file: the console is as wide as the table."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import IO, Literal
 from zoneinfo import ZoneInfo
@@ -15,40 +19,53 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edge.central.attendance.calendar import SchoolCalendar
-from edge.central.attendance.daily import AttendanceRow, attendance
-from edge.central.attendance.rule import decide
+from edge.central.attendance.export import day_bounds
+from edge.central.school.state import SchoolState
 from edge.central.spreadsheet import write_csv
-from edge.central.store import CheckinStore
-from edge.roster import Person
+from edge.central.web.db import WebDb
+from edge.central.web.school_day import StudentDay, school_day
 
 Format = Literal["table", "csv", "json"]
 FIELDS = ("person_id", "name", "class", "status", "first_in", "method", "gate", "events")
 
 
-def local_time(utc: str | None, tz: str) -> str | None:
-    """An RFC 3339 UTC instant as local ISO 8601 with its offset (2026-11-24T08:45:00.000+01:00)."""
-    if utc is None:
+def local_time(instant: datetime | str | None, tz: str) -> str | None:
+    """An instant (aware, or RFC 3339 UTC text) as local ISO 8601 with its offset (2026-11-24T08:45:00.000+01:00)."""
+    if instant is None:
         return None
-    t = datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
-    return t.isoformat(timespec="milliseconds")
+    t = datetime.fromisoformat(instant.replace("Z", "+00:00")) if isinstance(instant, str) else instant
+    return t.astimezone(ZoneInfo(tz)).isoformat(timespec="milliseconds")
 
 
-def _status(r: AttendanceRow, day: date | None, calendar: SchoolCalendar | None) -> str:
-    """present / absent from the check-ins alone; with the school's calendar and a day, THE rule's verdict
-    (present / late / absent / no_school), the same one the parents' notices use."""
-    if calendar is None or day is None:
-        return "present" if r.first_in is not None else "absent"
-    return str(decide(calendar, r.class_name, day, r.taps).status)
+def unidentified(db: WebDb, site_id: str, day: date, tz: str) -> dict[str, int]:
+    """Check-ins of the day with nobody identified, by decision (a denied card, an unknown face)."""
+    lo, hi = day_bounds(day, tz)
+    rows = db.query(
+        "SELECT decision, count(*) AS n FROM checkins WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ? "
+        "AND (decision <> 'granted' OR person_id IS NULL) GROUP BY decision",
+        (site_id, lo, hi),
+    )
+    out = {"denied": 0, "unknown": 0}
+    out.update({str(r["decision"]): int(r["n"]) for r in rows})
+    return out
 
 
-def _record(r: AttendanceRow, tz: str, status: str) -> dict[str, object]:
-    d = asdict(r)
+def judge_day(db: WebDb, state: SchoolState, day: date, now: datetime) -> list[StudentDay]:
+    """Every student enrolled on `day`, judged at `now`: present first by arrival, then the others by name."""
+    d = state.directory(None)
+    by_class = school_day(db, d.calendar, state.site_id, state.students, day, now)
+    rows = [r for rows in by_class.values() for r in rows]
+    far = datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+    rows.sort(key=lambda r: (r.first_in is None, r.first_in or far, r.person.name, r.person.person_id))
+    return rows
+
+
+def _record(r: StudentDay, tz: str) -> dict[str, object]:
     return {
-        "person_id": d["person_id"],
-        "name": d["name"],
-        "class": d["class_name"],
-        "status": status,
+        "person_id": r.person.person_id,
+        "name": r.person.name,
+        "class": r.person.class_name,
+        "status": r.status,
         "first_in": local_time(r.first_in, tz),
         "method": r.method,
         "gate": r.gate,
@@ -57,26 +74,34 @@ def _record(r: AttendanceRow, tz: str, status: str) -> dict[str, object]:
 
 
 def write_attendance(
-    store: CheckinStore,
-    roster: list[Person],
-    day: date | None = None,
-    tz: str = "UTC",
+    db: WebDb,
+    state: SchoolState,
+    day: date,
+    now: datetime,
+    tz: str | None = None,
     fmt: Format = "table",
     out: IO[str] | None = None,
     console: Console | None = None,
-    calendar: SchoolCalendar | None = None,
 ) -> None:
-    """`calendar` (the school's, from central.yaml) makes "late" and "no school" follow the attendance rule."""
-    rows, unidentified = attendance(store, roster, day, tz)
-    records = [_record(r, tz, _status(r, day, calendar)) for r in rows]
+    """The school's `day` judged at `now`; `tz` (default: the school's zone) is only how times are shown."""
+    tz = tz or state.timezone
+    rows = judge_day(db, state, day, now)
+    records = [_record(r, tz) for r in rows]
+    counts = {s: sum(rec["status"] == s for rec in records) for s in ("present", "late", "absent", "excused")}
+    present_n = counts["present"] + counts["late"]
+    nobody = unidentified(db, state.site_id, day, state.timezone)
     if fmt == "json":
         doc = {
-            "date": day.isoformat() if day else None,
+            "school": state.site_id,
+            "date": day.isoformat(),
             "tz": tz,
-            "present": sum(r.first_in is not None for r in rows),
-            "late": sum(rec["status"] == "late" for rec in records),
+            "school_day": state.directory(None).calendar.check(day).school_day,
+            "present": present_n,
+            "late": counts["late"],
+            "absent": counts["absent"],
+            "excused": counts["excused"],
             "roster": len(rows),
-            "unidentified": unidentified,
+            "unidentified": nobody,
             "people": records,
         }
         con = console or Console(file=out, soft_wrap=True)
@@ -87,29 +112,31 @@ def write_attendance(
 
         write_csv(out or sys.stdout, FIELDS, records)
         return
-    table = Table(title=f"Attendance {day.isoformat() if day else '(all days)'} ({tz})")
+    verdict = state.directory(None).calendar.check(day)
+    table = Table(title=f"Attendance {state.name} {day.isoformat()} ({tz}): {verdict.reason}")
     for col in ("person", "name", "class", "status", "first in", "method", "gate", "events"):
         table.add_column(col, no_wrap=col in ("person", "first in"))
+    colour = {"late": "yellow", "absent": "red", "excused": "cyan", "pending": "dim"}
     for rec, r in zip(records, rows, strict=True):
-        present = r.first_in is not None
+        status = str(rec["status"])
         table.add_row(
             escape(str(rec["person_id"])),  # a name is data, never rich markup
             escape(str(rec["name"])),
             escape(str(rec["class"])),
-            "[yellow]late[/yellow]" if rec["status"] == "late" else str(rec["status"]),
-            str(rec["first_in"]) if present else "[red]absent[/red]",
+            f"[{colour[status]}]{status}[/{colour[status]}]" if status in colour else status,
+            str(rec["first_in"] or ""),
             escape(r.method or ""),
             escape(r.gate or ""),
             str(r.checkins),
-            style=None if present else "dim",
+            style=None if r.first_in is not None else "dim",
         )
     con = console or Console(file=out)
     if not con.is_terminal:
         wide = con.options.update_width(100_000)
         con.width = max(con.width, int(table.__rich_measure__(con, wide).maximum))
     con.print(table)
-    present_n = sum(r.first_in is not None for r in rows)
     con.print(
-        f"present {present_n}/{len(rows)}; events with nobody identified: "
-        f"{unidentified.get('denied', 0)} denied card(s), {unidentified.get('unknown', 0)} unknown face(s)"
+        f"present {present_n}/{len(rows)} (late {counts['late']}), absent {counts['absent']}, excused "
+        f"{counts['excused']}; events with nobody identified: {nobody.get('denied', 0)} denied card(s), "
+        f"{nobody.get('unknown', 0)} unknown face(s)"
     )

@@ -8,6 +8,9 @@ parent's "arrived late at 08:03" and the register's "late" always agree.
   after the cut-off minute: a child seen at 07:45:40 with a 07:45 cut-off is on time, because every message shows
   minutes and "arrived at 07:45" next to "had not arrived by 07:45" would contradict itself.
 - No arrival: *pending* before the cut-off, *absent* from the cut-off on; *excused* if the school excused the day.
+- No absence where none can be: a day before the school's go-live date or outside the term is *no school*
+  (calendar.py), and so is a day outside the student's enrolment (enrolled_from … enrolled_until, the store's
+  students table) — a transfer student has no absences for the month before they came.
 - Leaving is the first granted `out` at or after the dismissal minute (the opt-in "left" notice).
 """
 
@@ -76,16 +79,20 @@ def decide(
     *,
     now: datetime | None = None,
     excused: bool = False,
+    enrolled: bool = True,
 ) -> Attendance:
     """The student's status on `day` from their check-ins (any order; other days' are ignored).
 
-    `now` is the moment of judgement (None: after the day is over).
+    `now` is the moment of judgement (None: after the day is over). `enrolled`: whether the day is inside the
+    student's enrolment (Person.enrolled_on); outside it there is no school for them.
     """
     cutoff = calendar.cutoff_at(day, class_name)
     dismissal = calendar.dismissal_at(day, class_name)
     verdict = calendar.check(day)
     if not verdict.school_day:
         return Attendance(day, Status.NO_SCHOOL, None, None, cutoff, dismissal, verdict.reason)
+    if not enrolled:
+        return Attendance(day, Status.NO_SCHOOL, None, None, cutoff, dismissal, "not enrolled on this day")
     granted = sorted(
         (calendar.local(t.occurred_at), t.direction)
         for t in taps

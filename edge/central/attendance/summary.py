@@ -128,6 +128,8 @@ class RangeReport:
         for p in self.students:
             s = StudentSummary(p)
             for r in self.records.get(p.person_id, []):
+                if r.status == Status.NO_SCHOOL:
+                    continue  # not enrolled that day: not one of the student's school days
                 s.school_days += 1
                 if r.status == Status.PRESENT:
                     s.present += 1
@@ -147,6 +149,8 @@ class RangeReport:
         for i, d in enumerate(self.days):
             for p in self.students:
                 r = self.records[p.person_id][i]
+                if r.status == Status.NO_SCHOOL:
+                    continue  # a day outside the student's enrolment: no row (and no absence)
                 yield {
                     "date": d,
                     "person_id": p.person_id,
@@ -243,8 +247,10 @@ def attendance_range(
     """Every selected student's status on every school day of [start, end] (school's time zone).
 
     `site_id`: only that school's check-ins count (a district store holds many schools). `now`: the moment of
-    judgement, so today's students not yet in are 'pending' before the cut-off and future days are pending too;
-    None judges every day as over. `fetch(lo, hi)`: where the check-ins of [lo, hi) come from instead of
+    judgement, so today's students not yet in are 'pending' before the cut-off, and days after today are not
+    school days yet (not in `days`, counted nowhere); None judges every day as over. A student is in the report
+    when enrolled on at least one of its days; a day outside their enrolment is 'no_school' for them.
+    `fetch(lo, hi)`: where the check-ins of [lo, hi) come from instead of
     `store.checkins` (the web app passes its indexed per-school read); rows need person_id, occurred_at,
     direction, decision, method, gate (and site_id when `site_id` is given).
     """
@@ -253,10 +259,10 @@ def attendance_range(
         if store is None:
             raise TypeError("attendance_range needs a store or a fetch function")
         fetch = store.checkins
-    students = select_students(roster, classes)
     calendar = _CachedCalendar(calendar)
     tz = calendar.tz.key
-    days = calendar.school_days(start, end)
+    days = calendar.school_days(start, end, today=None if now is None else calendar.local_day(now))
+    students = [p for p in select_students(roster, classes) if _enrolled_within(p, start, end)]
     by_person: dict[str, list[dict[str, Any]]] = {p.person_id: [] for p in students}
     if days:
         lo, _ = day_bounds(days[0], tz)
@@ -283,6 +289,12 @@ def attendance_range(
     return report
 
 
+def _enrolled_within(p: Person, start: date, end: date) -> bool:
+    return (p.enrolled_from is None or p.enrolled_from <= end) and (
+        p.enrolled_until is None or p.enrolled_until >= start
+    )
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -297,7 +309,7 @@ def _day_record(
     note: str | None = None,
 ) -> DayRecord:
     taps = [Tap(r["_at"], r["direction"], r["decision"]) for r in rows]
-    verdict = decide(calendar, person.class_name, day, taps, now=now, excused=excused)
+    verdict = decide(calendar, person.class_name, day, taps, now=now, excused=excused, enrolled=person.enrolled_on(day))
     ordered = sorted(rows, key=lambda r: r["_at"])
     first_in_row = next((r for r in ordered if r["direction"] == "in"), None)
     outs = [r for r in ordered if r["direction"] == "out"]

@@ -101,27 +101,31 @@ def notify() -> None:
 def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_addr: str) -> None:
     """Send queued notices and queue absence notices at each cut-off, until SIGTERM / SIGINT.
 
-    Exit 2 on a bad config, roster or guardians file (every problem listed), 3 if the store fails."""
+    Exit 2 on a bad config or a store without the schools (every problem listed), 3 if the store fails."""
     import signal
 
-    from edge.central.notify.directory import DirectoryError, load_directories
     from edge.central.notify.hook import arrivals, connect
     from edge.central.notify.worker import Notifier
+    from edge.central.school.live import LiveSchools
     from edge.central.store import open_store
+    from edge.central.web.db import WebDb
     from edge.config.central import CentralConfig
     from edge.logs import setup_logging
 
     cfg = _load(config_path)
     assert isinstance(cfg, CentralConfig)
     setup_logging((ctx.obj or {}).get("log_level") or "INFO")
-    try:
-        directories = load_directories(cfg)
-    except DirectoryError as exc:
-        for problem in exc.problems:
+    open_store(store_url).close()  # applies pending migrations (the notify tables, the school state)
+    # students, guardians, calendar and cut-offs: the store's, followed live (an office edit is in force
+    # within a second, no restart); channels and templates: central.yaml's
+    directories = LiveSchools(WebDb(store_url), cfg)
+    missing = [p for s in cfg.schools if s.id not in directories for p in directories.problems.get(s.id, [])]
+    if missing:
+        for problem in missing:
             click.echo(problem, err=True)
-        click.echo("refusing to start: fix the roster / guardians problems above", err=True)
+        click.echo("refusing to start: the store does not hold the schools of central.yaml", err=True)
         sys.exit(2)
-    open_store(store_url).close()  # applies pending migrations (the notify tables)
+    directories.start(name="notifier-schools")
     if not store_url.startswith(("postgresql://", "postgres://")):
         import fcntl
 
@@ -162,6 +166,7 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
         pass
     sup.stopping()
     notifier.stop()
+    directories.stop()
     if server is not None:
         server.stop()
     sys.exit(3 if notifier.errors else 0)

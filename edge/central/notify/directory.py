@@ -1,6 +1,10 @@
-"""Everything the notifier knows about a school, loaded and checked once at start: config, calendar, messages,
-roster, guardians. A problem anywhere (a guardian of a student not in the roster, a channel name the school does
-not have, a bad phone) stops the start with every problem listed — not a failed send at 07:12.
+"""SchoolDirectory: everything the notifier, the web app and the reports know about a school — config (channels,
+templates), calendar, messages, students, guardians — as one read model.
+
+Processes build it from the store (edge/central/school/state.py: SchoolState.directory, followed live by
+edge/central/school/live.py). `load_school`/`load_directories` here build it from central.yaml's import files
+without a store (tests and benches of the notifier's internals); they check every row the way
+`edge school import` does, listing every problem.
 """
 
 from __future__ import annotations

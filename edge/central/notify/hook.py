@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from edge.central.notify import jobs as q
@@ -27,7 +28,7 @@ class NotifyHook:
     it (the same student's second tap) hits the jobs' unique key. An exception here rolls the batch back and
     stops the collector unacknowledged — nothing is lost, and a bug cannot silently drop notices."""
 
-    def __init__(self, directories: dict[str, SchoolDirectory]) -> None:
+    def __init__(self, directories: Mapping[str, SchoolDirectory]) -> None:
         self.directories = directories
         self.queued = 0
 
@@ -65,4 +66,19 @@ def arrivals(conn: Any, site: str, start: datetime, end: datetime) -> set[str]:
         "AND person_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ?"
     )
     rows = conn.execute(q.placeholders(dialect, sql), (site, _rfc3339(start), _rfc3339(end))).fetchall()
+    return {r[0] for r in rows}
+
+
+def excused_on(conn: Any, dialect: q.Dialect, site: str, day: date) -> set[str]:
+    """Students the school excused on `day` (the web app's excuses): excused is excused, never "absent". A store
+    without the web app's tables (migration 0004) has no excuses."""
+    try:
+        rows = conn.execute(
+            q.placeholders(dialect, "SELECT person_id FROM excuses WHERE site_id = ? AND day = ?"),
+            (site, day.isoformat()),
+        ).fetchall()
+    except Exception:
+        if dialect == "postgresql" and getattr(conn, "info", None) is not None and not conn.autocommit:
+            conn.rollback()
+        return set()
     return {r[0] for r in rows}

@@ -92,7 +92,7 @@ def jobs_for_checkin(directory: SchoolDirectory, checkin: Mapping[str, Any]) -> 
         return []
     cal = directory.calendar
     day = cal.local_day(at)
-    if not cal.is_school_day(day):
+    if not cal.is_school_day(day) or not person.enrolled_on(day):
         return []
     local = cal.local(at)
     direction = checkin.get("direction")
@@ -139,16 +139,19 @@ def jobs_for_checkin(directory: SchoolDirectory, checkin: Mapping[str, Any]) -> 
     return out
 
 
-def absence_jobs(directory: SchoolDirectory, day: date, now: datetime, arrived: Iterable[str]) -> list[JobSpec]:
-    """Absence notices due at `now` on `day`: students of classes whose cut-off has passed, with no granted `in`
-    (`arrived`: the person ids with one). Repeated passes create nothing new (unique key)."""
+def absence_jobs(
+    directory: SchoolDirectory, day: date, now: datetime, arrived: Iterable[str], excused: Iterable[str] = ()
+) -> list[JobSpec]:
+    """Absence notices due at `now` on `day`: students enrolled that day, of classes whose cut-off has passed,
+    with no granted `in` (`arrived`: the person ids with one) and not excused by the school (`excused`).
+    Repeated passes create nothing new (unique key)."""
     cal = directory.calendar
     if not cal.is_school_day(day):
         return []
-    came = set(arrived)
+    skip = set(arrived) | set(excused)
     out = []
     for person in directory.students.values():
-        if person.person_id in came:
+        if person.person_id in skip or not person.enrolled_on(day):
             continue
         cutoff_at = cal.cutoff_at(day, person.class_name)
         if now < cutoff_at:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from edge.central.notify import jobs as q
 from edge.central.notify.channels import Channel, RetryAfter, build_channels
 from edge.central.notify.directory import SchoolDirectory
+from edge.central.notify.hook import excused_on
 from edge.central.notify.planner import absence_jobs
 from edge.config.central import NotifyConfig
 from edge.ops.heartbeat import Heartbeat, Heartbeats
@@ -46,7 +47,7 @@ class Notifier:
     def __init__(
         self,
         notify: NotifyConfig,
-        directories: dict[str, SchoolDirectory],
+        directories: Mapping[str, SchoolDirectory],
         connect: Connect,
         arrivals: Arrivals | None = None,
         *,
@@ -177,7 +178,7 @@ class Notifier:
             day: date = d.calendar.local_day(judged)
             start = d.calendar.at(day, datetime.min.time())
             arrived = self.arrivals(conn, site, start, start + timedelta(days=1))
-            jobs = absence_jobs(d, day, judged, arrived)
+            jobs = absence_jobs(d, day, judged, arrived, excused_on(conn, dialect, site, day))
             if jobs:
                 with q.transaction(conn, dialect):
                     new += q.enqueue(q.ConnTx(conn, dialect), jobs)

@@ -169,8 +169,17 @@ def user() -> None:
 def user_add(
     store_url: str, role: str, classes: tuple[str, ...], site: str | None, password_stdin: bool, name: str
 ) -> None:
-    """Add the account NAME."""
+    """Add the account NAME. The school and classes must be in the store, spelt as the roster writes them."""
     db, accounts = _accounts(store_url)
+    from edge.central.school.state import check_account_scope
+
+    problems = check_account_scope(db, site, classes)
+    if problems:
+        db.close()
+        for p in problems:
+            click.echo(p, err=True)
+        _fail("the account was not added")
+        return
     try:
         u = accounts.add(name, _password(password_stdin), role, site_id=site, classes=classes)
         from edge.central.web import audit

@@ -226,15 +226,15 @@ def _context(request: Request) -> dict[str, Any]:
     session = getattr(request.state, "session", None)
     ctx: WebContext | None = getattr(request.app.state, "ctx", None)
     tz = getattr(request.state, "tz", None)
-    if tz is None and ctx is not None and ctx.cfg.schools:
-        tz = ctx.cfg.schools[0].timezone
+    if tz is None and ctx is not None and ctx.schools:
+        tz = ctx.schools[0].timezone
     return {
         "t": i18n.translator(lang),
         "lang": lang,
         "user": getattr(request.state, "user", None),
         "csrf_token": session.csrf if session is not None else "",
         "tz": tz or "UTC",
-        "schools": ctx.cfg.schools if ctx is not None else [],
+        "schools": ctx.schools if ctx is not None else [],
     }
 
 

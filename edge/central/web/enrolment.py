@@ -88,6 +88,8 @@ class EnrolmentLink:
         self.settings = settings or EnrolSettings(model=model)
         self.max_templates = max_templates
         self._lock = threading.Lock()
+        self.lock = self._lock
+        """Held while a gallery is changed and published; the distributor (distributor.py) takes it too."""
         self._cache_lock = threading.Lock()
         self._counts: dict[str, tuple[tuple[int, int, int], dict[str, int]]] = {}
         self._signing: Signing | None = None

@@ -58,6 +58,8 @@ class StudentDay:
     method: str | None
     checkins: int
     excuse: dict[str, Any] | None = None
+    gate: str | None = None
+    """The gate of the arrival."""
     notices: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -80,7 +82,7 @@ def checkins_between(db: WebDb, site_id: str, lo: str, hi: str) -> list[dict[str
     )
 
 
-JUDGED_FIELDS = "person_id, occurred_at, direction, decision, method"
+JUDGED_FIELDS = "person_id, occurred_at, direction, decision, method, gate"
 
 
 def granted_between(db: WebDb, site_id: str, lo: str, hi: str) -> list[dict[str, Any]]:
@@ -148,7 +150,9 @@ def _judge(
 ) -> StudentDay:
     rows = list(rows)
     taps = [Tap(parse_instant(r["occurred_at"]), r["direction"], r["decision"]) for r in rows]
-    att = decide(calendar, person.class_name, day, taps, now=now, excused=excuse is not None)
+    att = decide(
+        calendar, person.class_name, day, taps, now=now, excused=excuse is not None, enrolled=person.enrolled_on(day)
+    )
     granted = [r for r in rows if r["decision"] == "granted"]
     ins = [r for r in granted if r["direction"] == "in"]
     outs = [r for r in granted if r["direction"] == "out"]
@@ -160,15 +164,17 @@ def _judge(
         ins[0]["method"] if ins else None,
         len(granted),
         excuse,
+        gate=ins[0].get("gate") if ins else None,
     )
 
 
 def class_day(
     db: WebDb, calendar: SchoolCalendar, site_id: str, students: list[Person], day: date, now: datetime
 ) -> list[StudentDay]:
-    """One row per student of the class in register order (given name first, Vietnamese collation), judged by the
-    attendance rule."""
+    """One row per student of the class enrolled on `day`, in register order (given name first, Vietnamese
+    collation), judged by the attendance rule."""
     calendar = memo(calendar)
+    students = [p for p in students if p.enrolled_on(day)]
     lo, hi = day_bounds(day, str(calendar.tz))
     ids = {p.person_id for p in students}
     by_person: dict[str, list[dict[str, Any]]] = {}
@@ -188,8 +194,10 @@ def class_day(
 def school_day(
     db: WebDb, calendar: SchoolCalendar, site_id: str, students: Iterable[Person], day: date, now: datetime
 ) -> dict[str, list[StudentDay]]:
-    """Every student of the school on `day`, grouped by class (one query for the check-ins, one for excuses)."""
+    """Every student of the school enrolled on `day`, grouped by class (one query for the check-ins, one for
+    excuses). `edge report`, the Today page and the API all answer through this."""
     calendar = memo(calendar)
+    students = [p for p in students if p.enrolled_on(day)]
     lo, hi = day_bounds(day, str(calendar.tz))
     by_person: dict[str, list[dict[str, Any]]] = {}
     for r in granted_between(db, site_id, lo, hi):
@@ -224,11 +232,15 @@ def month_days(month: date) -> tuple[date, date]:
 def student_month(
     db: WebDb, calendar: SchoolCalendar, site_id: str, person: Person, month: date, now: datetime
 ) -> list[StudentDay]:
-    """The student's school days of `month` (up to today), newest first."""
+    """The student's school days of `month` (up to today, inside their enrolment), newest first."""
     calendar = memo(calendar)
     first, last = month_days(month)
     today = calendar.local_day(now)
     last = min(last, today)
+    if person.enrolled_until is not None:
+        last = min(last, person.enrolled_until)
+    if person.enrolled_from is not None:
+        first = max(first, person.enrolled_from)
     if last < first:
         return []
     lo, _ = day_bounds(first, str(calendar.tz))

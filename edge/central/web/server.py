@@ -1,7 +1,8 @@
 """`edge server run`: the web app in one process — uvicorn in a named thread, the live feed ("web-live"), the
-gates' MQTT link and the enrolment link (the centre's galleries, each change published), started in one order
-and stopped in the reverse, with sd_notify READY/WATCHDOG/STOPPING (edge.ops.supervision) like the gateway and
-the collector."""
+gates' MQTT link, the enrolment link (the centre's galleries, each change published), the schools' watcher
+("web-schools": the store's state followed live) and the distributor ("distributor": every roster or gallery
+change built, signed and published to the gateways by itself), started in one order and stopped in the reverse,
+with sd_notify READY/WATCHDOG/STOPPING (edge.ops.supervision) like the gateway and the collector."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import uvicorn
 
+from edge.central.distribution.distributor import Distributor, Target
 from edge.central.store import open_store
 from edge.central.web.app import create_app
 from edge.central.web.context import WebContext, WebSettings
@@ -79,6 +81,27 @@ def build_context(opts: ServerOptions) -> WebContext:
     return ctx
 
 
+def distributor(opts: ServerOptions, ctx: WebContext) -> Distributor | None:
+    """The distributor when the server can sign (--pki/--identity) and has the centre's folder (--centre); None
+    (with a warning saying what is missing) otherwise."""
+    if opts.pki_dir is None or opts.identity is None or opts.centre_dir is None:
+        log.warning(
+            "distributor off: rosters are not published to the gateways automatically "
+            "(give --pki, --identity and --centre)"
+        )
+        return None
+    from edge.central.distribution.centre import CentreStore
+    from edge.security.pki import Pki
+    from edge.security.sealed import read_key_file
+
+    tls = Pki(opts.pki_dir).tls_files(opts.identity)
+    target = Target(opts.mqtt_host, opts.mqtt_port, tls, opts.identity, opts.topic_prefix)
+    key = read_key_file(opts.centre_key_file) if opts.centre_key_file is not None else b""
+    centre = ctx.enrolment.store if ctx.enrolment is not None else CentreStore(opts.centre_dir, key)
+    lock = ctx.enrolment.lock if ctx.enrolment is not None else None
+    return Distributor(ctx.directories, centre, target, model=opts.centre_model, lock=lock)
+
+
 def enrolment_link(opts: ServerOptions) -> EnrolmentLink | None:
     """The centre's galleries under their key, and — with --pki/--identity — the same server identity signing
     each new gallery version (as the gates link signs commands). None without --centre."""
@@ -139,6 +162,10 @@ def run(opts: ServerOptions) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     metrics_server = serve_registry(metrics.registry, opts.metrics, "web app")
+    ctx.directories.start(name="web-schools")
+    dist = distributor(opts, ctx)
+    if dist is not None:
+        dist.start()
     ctx.live.start()
     if ctx.gates is not None and not ctx.gates.start():
         log.warning("gates: not subscribed to the broker yet (it keeps trying)")
@@ -155,6 +182,8 @@ def run(opts: ServerOptions) -> None:
     ctx.live.close_clients()  # end live streams first: uvicorn waits for open responses
     server.should_exit = True
     web.join(10)
+    if dist is not None:
+        dist.stop()
     if metrics_server is not None:
         metrics_server.stop()
     ctx.close()

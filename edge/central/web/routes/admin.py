@@ -20,7 +20,7 @@ def _users_page(request: Request, ctx: CtxDep, error: str | None = None, status:
     """A school's admin sees that school's accounts only; the district admin (no school) sees every account."""
     admin: User = request.state.user
     users = [u for u in ctx.accounts.list() if admin.site_id is None or u.site_id == admin.site_id]
-    schools = [s for s in ctx.cfg.schools if admin.site_id is None or s.id == admin.site_id]
+    schools = [s for s in ctx.schools if admin.site_id is None or s.id == admin.site_id]
     return templates.TemplateResponse(
         request,
         "admin_users.html",

@@ -3,8 +3,9 @@ spreadsheet row numbers) → apply. Office and admin only.
 
 The preview is kept on the server under a random id (`PreviewStore`), bound to the school and the user who made
 it; the apply form sends only that id and its CSRF token, so what gets written is exactly what was shown — never
-data posted back by the browser. Applying goes through edge/central/roster_import.py (all or nothing, backups),
-is audited, and reloads the school's directory so the next page shows the new roster.
+data posted back by the browser. Applying goes through edge/central/roster_import.py: one transaction of the store
+(students with their enrolment dates, guardians, the school's version), audited; every process follows the new
+version (the collector's notices, the notifier, the gateways' roster via the distributor) without a restart.
 
 Uploads are capped before the body is parsed, by the app's body limit in front of routing (bodylimit.py: a
 request larger than two files' cap is refused by its Content-Length, or cut off as it streams, with 413, even
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from edge.central.roster_import import MAX_BYTES, Preview, StaleImport, UploadError, apply_preview, make_preview
 from edge.central.web.accounts import User
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, school_for, templates
-from edge.central.web.routes.common import SITE, directory
+from edge.central.web.routes.common import SITE, directory, today
 from edge.central.web.routes.data_text import register_text
 
 router = APIRouter()
@@ -150,9 +151,16 @@ async def preview(
     school = school_for(ctx, user, site_id)
     _editor(user)
     roster_bytes, guardian_bytes = await _read(roster), await _read(guardians)
+    day, _now = today(ctx, directory(ctx, site_id))
     try:
         pv = await run_in_threadpool(
-            make_preview, school, roster_bytes, guardian_bytes, default_kinds=tuple(ctx.cfg.notify.kinds)
+            make_preview,
+            school,
+            roster_bytes,
+            guardian_bytes,
+            default_kinds=tuple(ctx.cfg.notify.kinds),
+            current=ctx.directories.state(site_id),
+            today=day,
         )
     except UploadError as exc:
         return _page(request, ctx, site_id, 422, upload_error=str(exc))
@@ -179,11 +187,15 @@ def apply(
     pv = previews(request).take(preview_id, site_id, user.username)
     if pv is None:
         return _page(request, ctx, site_id, 404, upload_error_key="roster.expired")
+    day, _now = today(ctx, directory(ctx, site_id))
     try:
-        done = apply_preview(school, pv, default_kinds=tuple(ctx.cfg.notify.kinds))
+        done = apply_preview(ctx.db, school, pv, today=day)
     except StaleImport:
         return _page(request, ctx, site_id, 409, upload_error_key="roster.stale")
-    detail: dict[str, Any] = {"files": [str(p) for p in done.written], "backups": [str(p) for p in done.backups]}
+    detail: dict[str, Any] = {"version": done.version}
+    if done.roster is not None:
+        detail["enrolled_from"] = day.isoformat()
+        detail["left"] = done.roster.left
     for name, d in (("students", pv.roster), ("guardians", pv.guardians)):
         if d is not None:
             detail[name] = {
