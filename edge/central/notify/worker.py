@@ -64,7 +64,7 @@ class Notifier:
         if channels is None:
             channels = {}
             for site, d in directories.items():
-                channels.update({(site, name): ch for name, ch in build_channels(d.school).items()})
+                channels.update({(site, name): ch for name, ch in build_channels(d.school, connect).items()})
         self.channels = channels
         self.stop_event = threading.Event()
         self.heartbeats = heartbeats or Heartbeats()
