@@ -54,8 +54,8 @@ class Subscription:
 
 
 def b64url_decode(text: str) -> bytes:
-    """base64url with or without padding (browsers send it without)."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """base64url with or without padding (browsers send it without); binascii.Error for any other character."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def _check_endpoint(endpoint: str) -> str:
@@ -138,7 +138,8 @@ def of_guardian(conn: Any, dialect: Dialect, site: str, guardian_id: str) -> lis
     rows = conn.execute(
         placeholders(
             dialect,
-            f"SELECT {_COLUMNS} FROM push_subscriptions WHERE site_id = ? AND guardian_id = ? ORDER BY created_at",
+            f"SELECT {_COLUMNS} FROM push_subscriptions WHERE site_id = ? AND guardian_id = ? "
+            "ORDER BY created_at, endpoint",
         ),
         (site, guardian_id),
     ).fetchall()
