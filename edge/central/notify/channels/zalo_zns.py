@@ -84,8 +84,9 @@ PERMANENT_CODES = frozenset(
 
 
 def zns_phone(e164: str) -> str:
-    """'+84912345678' -> '84912345678' (ZNS takes the international form without '+')."""
-    return e164.strip().removeprefix("+")
+    """'+84912345678' -> '84912345678': ZNS takes the international form, digits only (guardians.csv numbers are
+    already E.164; spaces from any other source are dropped too)."""
+    return "".join(c for c in e164 if c.isdigit())
 
 
 def tracking_id(key: str) -> str:
