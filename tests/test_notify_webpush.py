@@ -31,6 +31,7 @@ from edge.central.notify.directory import load_directories
 from edge.central.notify.hook import NotifyHook, connect
 from edge.central.notify.messages import Messages, Notice
 from edge.central.notify.push_service import LocalPushService
+from edge.central.notify.worker import Notifier
 from edge.central.store import CheckinStore, open_store
 from edge.cli import cli
 from edge.config.central import SchoolConfig, WebPushChannel, load_central_config
@@ -175,6 +176,7 @@ def test_gone_removed_busy_retried_only_where_not_accepted(db: Db, service: Loca
     try:
         first = ch.send(notice())
         assert isinstance(first, RetryAfter) and first.seconds == 3.0
+        assert not first.pause_channel  # a device took it: only this notice waits, not every parent's
         assert first.reason.startswith("1 of 4 device(s) accepted; 1 gone (subscription removed); 2 to retry: HTTP 429")
         left = {s.endpoint.rsplit("/", 1)[1] for s in subs.of_guardian(db.conn, db.dialect, "s1", "minh_anh-g1")}
         assert left == {"ok", "busy", "down"}  # the 410 removed that device
@@ -325,3 +327,36 @@ def _counts(url: str) -> dict[tuple[str, str], int]:
         return {(c, s): n for _k, c, s, n in q.status(conn, dialect).counts}
     finally:
         conn.close()
+
+
+def test_one_flaky_device_does_not_pause_the_channel(
+    tmp_path: Path, vapid: Path, service: LocalPushService, caplog: pytest.LogCaptureFixture
+) -> None:
+    n = 6
+    path = school(tmp_path, n, vapid)
+    url = f"sqlite:///{tmp_path}/central.sqlite"
+    store = open_store(url)
+    conn, dialect = connect(url)
+    db = Db(conn, dialect, lambda: connect(url))
+    for i in range(n):
+        subscribe(db, service, f"p{i:04d}-g1", f"p{i:04d}-phone")
+    subscribe(db, service, "p0000-g1", "p0000-flaky")  # the first parent's second device: its push service is down
+    service.responder = lambda device, _p: (503, {}) if device == "p0000-flaky" else None
+    cfg = load_central_config(path)
+    notifier = Notifier(cfg.notify, load_directories(cfg), lambda: connect(url))
+    caplog.set_level("WARNING", logger="edge.central.notify.worker")
+    notifier.start()
+    try:
+        arrive(store, path, n)
+        assert service.wait_for(n, 30)
+        wait_until(lambda: notifier.counters["retried"] >= 2, 30, "the flaky device's notice retried")
+    finally:
+        notifier.stop()
+        store.close()
+        conn.close()
+    assert {d: len(service.deliveries(d)) for d in ("p0000-phone", "p0000-flaky")} == {
+        "p0000-phone": 1,
+        "p0000-flaky": 0,
+    }
+    assert service.duplicates == 0  # the retries went to the flaky device only
+    assert not [r for r in caplog.records if "pausing" in r.getMessage()]  # the other parents never waited for it

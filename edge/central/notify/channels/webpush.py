@@ -13,10 +13,11 @@ accepted. The one window left is a kill between a 201 and that row (one device, 
 `idempotency_key` lets the app's service worker drop one that got through.
 
 Answers, per device: 2xx accepted; 404/410 the subscription is gone and is deleted; 408/429/5xx and network
-errors retried (the job waits for the longest Retry-After); 400/401/403/413 that device refused (a key that does
-not match, a body too large) — counted in the detail, not retried on its own. The job is Accepted once no device
-needs a retry and at least one accepted, RetryAfter while any device needs one, PermanentFailure if the guardian
-has no device or none could take it.
+errors retried (the job waits for the longest Retry-After; the channel pauses only while no device of the guardian
+has the notice — the push service or the network is likely down — not for one parent's flaky second device);
+400/401/403/413 that device refused (a key that does not match, a body too large) — counted in the detail, not
+retried on its own. The job is Accepted once no device needs a retry and at least one accepted, RetryAfter while
+any device needs one, PermanentFailure if the guardian has no device or none could take it.
 """
 
 from __future__ import annotations
@@ -238,7 +239,12 @@ class WebPush:
         summary += f"; {len(refused)} refused: {refused[0]}" if refused else ""
         if retry:
             waits = [a.retry_after for a in retry if a.retry_after is not None]
-            return RetryAfter(max(waits) if waits else None, f"{summary}; {len(retry)} to retry: {retry[0].detail}")
+            # a device of this guardian has it: the push services work, only this notice waits for its other devices
+            return RetryAfter(
+                max(waits) if waits else None,
+                f"{summary}; {len(retry)} to retry: {retry[0].detail}",
+                pause_channel=accepted == 0,
+            )
         if accepted:
             return Accepted(summary)
         return PermanentFailure(f"no device took the notice: {summary}")
