@@ -676,9 +676,11 @@ def _register() -> None:
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
+    from edge.bench.push import bench_push_cmd
     from edge.bench.security import bench_security_cmd
 
     bench.add_command(bench_notify_cmd)
+    bench.add_command(bench_push_cmd)
     bench.add_command(bench_security_cmd)
 
 
