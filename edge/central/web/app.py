@@ -24,6 +24,7 @@ from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
 from edge.central.web.routes import (
+    absence_requests,
     admin,
     api,
     auth,
@@ -32,6 +33,7 @@ from edge.central.web.routes import (
     enrol,
     gates,
     live,
+    parents,
     register,
     reports,
     roster,
@@ -46,6 +48,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     auth,
     today,
     classes,
+    absence_requests,
     register,
     students,
     enrol,
@@ -56,6 +59,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     reports,
     roster,
     admin,
+    parents,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 
@@ -125,6 +129,12 @@ def create_app(ctx: WebContext) -> FastAPI:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         suffix = "&expired=1" if exc.expired else ""
         return RedirectResponse(f"/login?next={quote(target, safe='')}{suffix}", 303)
+
+    @app.exception_handler(parents.ParentLoginRequired)
+    async def parent_login_required(request: Request, exc: parents.ParentLoginRequired) -> Response:
+        if request.url.path.startswith("/p/api/"):
+            return JSONResponse({"detail": "not signed in"}, 401)
+        return RedirectResponse("/p/login", 303)
 
     def _page_error(request: Request, status: int, key: str) -> Response:
         return templates.TemplateResponse(request, "error.html", {"status": status, "message_key": key}, status)

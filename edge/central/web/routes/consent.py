@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from edge.central.parents import child_data, consent
+from edge.central.parents import child_data, consent, sessions
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, language, school_for, templates
@@ -115,6 +115,24 @@ async def withdraw_consent(
         face_notice=notice,
         consent_message=translate(lang, "consent.done_withdrawn"),
     )
+
+
+@router.post(
+    "/s/{site_id}/student/{person_id}/parent-devices/end",
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+)
+def end_parent_devices(
+    request: Request, user: UserDep, ctx: CtxDep, site_id: SitePath, person_id: PersonPath
+) -> Response:
+    """The office signs out every device of the student's guardians in the parents' app (a lost phone)."""
+    _office(ctx, user, site_id, person_id)
+    guardians = directory(ctx, site_id).guardians.get(person_id, [])
+    n = sum(sessions.end_all(ctx.db, site_id, g.guardian_id, f"office:{user.username}") for g in guardians)
+    detail = {"person_id": person_id, "guardians": [g.guardian_id for g in guardians], "devices": n}
+    audit(ctx, user, "parent_devices_end", detail, request, site_id)
+    return render_student(request, ctx, user, site_id, person_id, consent_message=translate(language(request),
+                          "consent.devices_ended", n=n))  # fmt: skip
 
 
 def _export(

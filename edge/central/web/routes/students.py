@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from edge.central.parents import consent
+from edge.central.parents import sessions as parent_sessions
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
@@ -46,6 +47,7 @@ def consent_box(ctx: WebContext, site_id: str, person_id: str, message: str | No
         "consent_history": consent.history(ctx.db, site_id, person_id),
         "consent_message": message,
         "gateways": ctx.gates.gateways(site_id) if ctx.gates is not None else [],
+        "parent_devices": parent_sessions.active_count(ctx.db, site_id, person_id),
     }
 
 
