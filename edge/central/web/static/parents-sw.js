@@ -25,9 +25,17 @@ self.addEventListener("fetch", (event) => {
         }
         return resp;
       })
-      .catch(() => caches.match(req).then((hit) => hit || new Response("offline", { status: 503 })))
+      .catch(() => caches.match(req).then((hit) => offline(hit)))
   );
 });
+
+// What the cache gives back is marked, so the page can say it shows the last known status.
+function offline(hit) {
+  if (!hit) return new Response("offline", { status: 503, headers: { "x-edge-offline": "1" } });
+  const headers = new Headers(hit.headers);
+  headers.set("x-edge-offline", "1");
+  return hit.blob().then((body) => new Response(body, { status: hit.status, headers: headers }));
+}
 
 self.addEventListener("push", (event) => {
   let data = {};
