@@ -678,10 +678,12 @@ def _register() -> None:
     from edge.bench.notify import bench_notify_cmd
     from edge.bench.push import bench_push_cmd
     from edge.bench.security import bench_security_cmd
+    from edge.bench.state import bench_state_cmd
 
     bench.add_command(bench_notify_cmd)
     bench.add_command(bench_push_cmd)
     bench.add_command(bench_security_cmd)
+    bench.add_command(bench_state_cmd)
 
 
 _register()

@@ -405,6 +405,11 @@ def bench_web(
         result["generate"] = generate(s, students, the_days)
         db = WebDb(url)
         stack.callback(db.close)
+        from edge.central.school.files import import_central
+        from edge.config.central import load_central_config
+
+        # the school into the store (`edge school import`): the web app runs on the store, enrolled all year
+        import_central(db, load_central_config(config), today=the_days[0])
         analyse(db)
         accounts = Accounts(db, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         accounts.add("office", PASSWORD, "office", site_id=SITE)

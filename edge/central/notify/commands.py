@@ -45,10 +45,23 @@ def calendar() -> None:
 @CONFIG
 @click.option("--school", "school_id", default=None, help="School id (default: the only / first school).")
 @click.option("--class", "class_name", default=None, help="Also show this class's cut-off and dismissal.")
-def calendar_check(day: str, config_path: Path, school_id: str | None, class_name: str | None) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="EDGE_STORE_URL",
+    help="Read the calendar the processes run on, from the store (default with EDGE_STORE_URL); without it: "
+    "the calendar in -c FILE (before `edge school import`).",
+)
+def calendar_check(
+    day: str, config_path: Path, school_id: str | None, class_name: str | None, store_url: str | None
+) -> None:
     """Is DATE (YYYY-MM-DD) a school day, and why. Exit 0 if it is, 1 if not, 2 on a bad config or date."""
     from edge.central.attendance.calendar import SchoolCalendar
     from edge.config.central import CentralConfig
+
+    if store_url is not None:
+        _calendar_from_store(day, store_url, school_id, class_name)
 
     try:
         d = datetime.strptime(day, "%Y-%m-%d").date()
@@ -66,6 +79,35 @@ def calendar_check(day: str, config_path: Path, school_id: str | None, class_nam
     verdict = cal.check(d)
     what = "a school day" if verdict.school_day else "not a school day"
     click.echo(f"{d.isoformat()} ({d:%a}) is {what} at {school.id}: {verdict.reason}")
+    if class_name is not None:
+        t = cal.times_for(class_name)
+        click.echo(f"class {class_name}: cut-off {t.cutoff:%H:%M}, dismissal {t.dismissal:%H:%M} ({t.source})")
+    sys.exit(0 if verdict.school_day else 1)
+
+
+def _calendar_from_store(day: str, store_url: str, school_id: str | None, class_name: str | None) -> None:
+    from edge.central.school.state import load_school, school_ids, school_problem
+    from edge.central.web.db import WebDb
+
+    try:
+        d = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        click.echo(f"DATE must be YYYY-MM-DD, got {day!r}", err=True)
+        sys.exit(2)
+    db = WebDb(store_url)
+    try:
+        ids = school_ids(db)
+        sid = school_id or (ids[0] if ids else "")
+        state = load_school(db, sid)
+        if state is None:
+            click.echo(school_problem(db, sid) or f"no school {sid!r} in the store", err=True)
+            sys.exit(2)
+    finally:
+        db.close()
+    cal = state.directory(None).calendar
+    verdict = cal.check(d)
+    what = "a school day" if verdict.school_day else "not a school day"
+    click.echo(f"{d.isoformat()} ({d:%a}) is {what} at {sid}: {verdict.reason}")
     if class_name is not None:
         t = cal.times_for(class_name)
         click.echo(f"class {class_name}: cut-off {t.cutoff:%H:%M}, dismissal {t.dismissal:%H:%M} ({t.source})")

@@ -110,10 +110,14 @@ def run_cmd(
 ) -> None:
     """Serve the web app (Today, classes, students, gates, reports, roster, /api/v1). With --centre and
     --centre-key-file the office enrols faces on the Student page; with --pki/--identity too, each change is
-    signed and announced to the school's gateways (as `edge distribution publish`)."""
+    signed and announced to the school's gateways (as `edge distribution publish`), and the distributor publishes
+    each roster change (a web import, `edge school import`) to the gateways by itself."""
     from edge.central.web.server import ServerOptions, run
+    from edge.logs import setup_logging
     from edge.ops.server_metrics import parse_listen
 
+    root = click.get_current_context().find_root().obj or {}
+    setup_logging(root.get("log_level") or "INFO")  # the distributor, the gates link, the watcher: on stderr
     try:
         parse_listen(metrics_addr)
     except ValueError as exc:

@@ -78,7 +78,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "roster.no_change": ("Không thay đổi.", "No change."),
     "roster.apply": ("Áp dụng", "Apply"),
     "roster.cancel": ("Hủy", "Cancel"),
-    "roster.applied": ("Đã cập nhật danh sách.", "The roster was updated."),
+    "roster.applied": (
+        "Đã cập nhật danh sách. Học sinh mới được tính từ hôm nay; học sinh không còn trong danh sách được tính "
+        "đến hôm qua (lịch sử vẫn giữ). Các cổng nhận danh sách mới trong vài giây.",
+        "The roster was updated. New students count from today; students no longer in it count until yesterday "
+        "(their history stays). The gates get the new roster within seconds.",
+    ),
     "roster.field": ("Trường", "Field"),
     "roster.before": ("Trước", "Before"),
     "roster.after": ("Sau", "After"),
@@ -91,7 +96,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "The roster changed after this preview: upload the file again.",
     ),
     "roster.warnings": ("Lưu ý", "Note"),
-    "roster.problems_now": ("Tệp hiện tại có lỗi", "The current files have problems"),
+    "roster.problems_now": ("Dữ liệu của trường có vấn đề", "The school's data has problems"),
 }
 
 
