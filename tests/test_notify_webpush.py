@@ -6,6 +6,7 @@ mid-send (every device gets every notice; a repeat only for a device in flight a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -26,7 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from edge.central.notify import jobs as q
 from edge.central.notify import push_subscriptions as subs
 from edge.central.notify.channels import Accepted, PermanentFailure, RetryAfter, build_channel
-from edge.central.notify.channels.webpush import VapidKeyError, load_vapid_key, public_key_b64, write_vapid_key
+from edge.central.notify.channels.webpush import (
+    MAX_PLAINTEXT,
+    VapidKeyError,
+    load_vapid_key,
+    public_key_b64,
+    push_body,
+    write_vapid_key,
+)
 from edge.central.notify.directory import load_directories
 from edge.central.notify.hook import NotifyHook, connect
 from edge.central.notify.messages import Messages, Notice
@@ -360,3 +368,11 @@ def test_one_flaky_device_does_not_pause_the_channel(
     }
     assert service.duplicates == 0  # the retries went to the flaky device only
     assert not [r for r in caplog.records if "pausing" in r.getMessage()]  # the other parents never waited for it
+
+
+def test_payload_fits_a_push_message() -> None:
+    huge = notice()
+    huge = Notice(**{**huge.__dict__, "text": "Nguyễn " * 1200})  # a broken roster name: ~8,400 bytes of text
+    body = push_body(huge)
+    assert len(body) <= MAX_PLAINTEXT and json.loads(body)["text"].endswith("…")
+    assert push_body(notice()) == notice().payload_bytes()  # a normal notice is sent whole, as the webhook's body

@@ -116,10 +116,12 @@ def push_body(notice: Notice) -> bytes:
     """What the service worker receives: the notice's JSON (as the webhook and MQTT channels send it, contacts
     left out), its text cut if a very long name would push it past what a push service takes."""
     data = notice.payload()
+    text = str(data["text"])
+    keep = len(text)
     body = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
-    while len(body) > MAX_PLAINTEXT and len(data["text"]) > 1:
-        over = len(body) - MAX_PLAINTEXT
-        data["text"] = data["text"][: max(1, len(data["text"]) - over // 2 - 1)] + "…"
+    while len(body) > MAX_PLAINTEXT and keep > 0:
+        keep -= max(1, (len(body) - MAX_PLAINTEXT) // 4)  # a character is 1-4 bytes: never cuts more than needed
+        data["text"] = text[: max(0, keep)] + "…"
         body = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
     return body
 
