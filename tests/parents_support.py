@@ -26,7 +26,12 @@ dung,Phạm Mẹ,,me@example.org,mail,en,arrived
 """
 
 
-def central(sms: HttpReceiver, smtp: SmtpReceiver) -> str:
+def central(sms: HttpReceiver, smtp: SmtpReceiver, vapid: Path | None = None) -> str:
+    push = (
+        f'      - {{name: push, type: webpush, vapid_key_file: "{vapid}", subject: "mailto:it@school.example"}}\n'
+        if vapid is not None
+        else ""
+    )
     return f"""
 schools:
   - id: {SITE}
@@ -44,7 +49,7 @@ schools:
       - {{name: sms, type: sms_http, url: "{sms.url}"}}
       - {{name: mail, type: email, host: 127.0.0.1, port: {smtp.port}, cafile: "{smtp.cafile}",
           sender: "Trường THCS Thử <diemdanh@school.example>", timeout_s: 10}}
-"""
+{push}"""
 
 
 @dataclass
@@ -65,10 +70,13 @@ class ParentsSchool:
 
 
 @contextmanager
-def parents_school(tmp_path: Path, store_url: str | None = None) -> Iterator[ParentsSchool]:
+def parents_school(
+    tmp_path: Path, store_url: str | None = None, *, vapid: Path | None = None, guardians: str = GUARDIANS
+) -> Iterator[ParentsSchool]:
+    """The school (and its receivers); with `vapid` (a key file) it also has a Web Push channel named `push`."""
     sms = HttpReceiver()
     smtp = SmtpReceiver(tmp_path)
-    ctx, app = make_web(tmp_path, store_url, central=central(sms, smtp), guardians=GUARDIANS)
+    ctx, app = make_web(tmp_path, store_url, central=central(sms, smtp, vapid), guardians=guardians)
     try:
         yield ParentsSchool(ctx, app, sms, smtp)
     finally:

@@ -137,6 +137,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "parents.devices": ("Thiết bị đang đăng nhập", "Signed-in devices"),
     "parents.this_device": ("thiết bị này", "this device"),
     "parents.end_device": ("Đăng xuất thiết bị", "Sign out"),
+    "parents.push": ("Thông báo trên điện thoại này", "Notices on this phone"),
+    "parents.push_help": (
+        "Nhận tin đến trường, ra về, vắng mặt ngay trên điện thoại này (thông báo đẩy).",
+        "Get arrivals, leavings and absences on this phone at once (push notifications).",
+    ),
+    "parents.push_on": ("Bật thông báo", "Turn notices on"),
+    "parents.push_done": ("Đã bật.", "On."),
+    "parents.push_error": (
+        "Không bật được (trình duyệt từ chối hoặc không hỗ trợ).",
+        "Could not turn on (refused or not supported by the browser).",
+    ),
     "class.requests": ("Đơn xin phép nghỉ", "Absence requests"),
     "class.approve": ("Đồng ý", "Approve"),
     "class.decline": ("Không đồng ý", "Decline"),

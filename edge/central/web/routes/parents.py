@@ -24,8 +24,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from edge.central.notify import push_subscriptions
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.parents import absence, child_data, consent, preferences, sessions, signin
 from edge.central.web import csrf, i18n
@@ -34,6 +36,7 @@ from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, client_ip, get_ctx, templates
 from edge.central.web.enrolment import EnrolmentError
 from edge.central.web.routes.common import MONTH, PERSON, parse_month
+from edge.config.central import SchoolConfig, WebPushChannel
 
 public = APIRouter()
 router = APIRouter()  # nothing behind the staff login
@@ -335,6 +338,7 @@ def settings_page(request: Request, saved: bool = False, status: int = 200, erro
         "this_device": s.token_hash[:16],
         "saved": saved,
         "error": error,
+        "push": _push_key(d.school) is not None,
     }
     return pages.TemplateResponse(request, "parents/settings.html", context, status)
 
@@ -387,6 +391,74 @@ def api_child(request: Request, person_id: PersonPath) -> JSONResponse:
     ctx = get_ctx(request)
     d = _own_child(ctx, s, person_id)
     return JSONResponse(_today_of(ctx, d, person_id, request.state.parent_lang))
+
+
+def _push_key(school: SchoolConfig) -> str | None:
+    """The VAPID public key of the school's Web Push channel (the browser subscribes with it); None: no channel."""
+    from edge.central.notify.channels.webpush import load_vapid_key, public_key_b64
+
+    for c in school.channels:
+        if isinstance(c, WebPushChannel):
+            try:
+                return public_key_b64(load_vapid_key(c.vapid_key_file))
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+@public.get("/p/api/push-key", include_in_schema=False)
+def push_key(request: Request) -> JSONResponse:
+    s = parent_of(request)
+    key = _push_key(_directory(get_ctx(request), s).school)
+    if key is None:
+        raise HTTPException(404, "this school sends no Web Push")
+    return JSONResponse({"publicKey": key})
+
+
+class PushKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+
+
+class PushSubscriptionIn(BaseModel):
+    """What the browser's PushSubscription.toJSON() gives (expirationTime ignored), and a label for the device."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: str = Field(max_length=push_subscriptions.MAX_ENDPOINT)
+    keys: PushKeys
+    label: str | None = Field(None, max_length=push_subscriptions.MAX_LABEL)
+
+
+@public.post("/p/api/push-subscription", include_in_schema=False)
+def push_subscribe(request: Request, body: PushSubscriptionIn) -> JSONResponse:
+    """The service worker's subscription, stored for the signed-in guardian through the Web Push channel's own
+    functions (edge/central/notify/push_subscriptions.py); the header X-CSRF-Token carries the session's token."""
+    s = parent_of(request)
+    _check_csrf(s, request.headers.get(csrf.HEADER))
+    ctx = get_ctx(request)
+    try:
+        with ctx.db.connection() as conn:
+            push_subscriptions.add(
+                conn, ctx.db.engine, site=s.site_id, guardian_id=s.guardian_id, endpoint=body.endpoint,
+                p256dh=body.keys.p256dh, auth=body.keys.auth, label=body.label,
+                user_agent=request.headers.get("user-agent"),
+            )  # fmt: skip
+    except push_subscriptions.SubscriptionError as exc:
+        return JSONResponse({"detail": str(exc)}, 422)
+    return JSONResponse({"subscribed": True}, 201)
+
+
+@public.delete("/p/api/push-subscription", include_in_schema=False)
+def push_unsubscribe(request: Request, body: PushSubscriptionIn) -> JSONResponse:
+    s = parent_of(request)
+    _check_csrf(s, request.headers.get(csrf.HEADER))
+    ctx = get_ctx(request)
+    with ctx.db.connection() as conn:
+        gone = push_subscriptions.remove(
+            conn, ctx.db.engine, site=s.site_id, guardian_id=s.guardian_id, endpoint=body.endpoint
+        )
+    return JSONResponse({"removed": gone})
 
 
 @public.get("/p/manifest.webmanifest", include_in_schema=False)
