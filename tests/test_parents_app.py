@@ -16,11 +16,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.central.notify.hook import connect
+from edge.central.notify.worker import Notifier
 from edge.central.parents import consent
 from edge.central.parents.signin import MAX_CODES_PER_HOUR
 from edge.central.school.state import load_guardians, version_of
 from edge.central.web import audit
 from edge.devtools.postgres import PostgresServer
+from tests.helpers import wait_until
 from tests.parents_support import AN_PHONE, AN_PHONE_E164, BINH_PHONE, DUNG_EMAIL, ParentsSchool, parents_school
 from tests.web_support import SCHOOL_MORNING, SITE, checkin, csrf_from, login
 
@@ -190,6 +193,21 @@ def test_absence_request_approved_by_the_form_teacher_excuses_the_days(school: P
         )
         assert again.status_code == 409, "a decided request stays decided"
         assert "Đã đồng ý" in parent.get("/p/child/an").text  # the parent sees the decision
+        # ...and is told it on their channel, through the notifier's job table
+        told = ctx.db.query("SELECT guardian_id, channel, text FROM notify_jobs WHERE kind LIKE ?", ("request-%",))
+        assert [(x["guardian_id"], x["channel"]) for x in told] == [("an-g1", "sms")]
+        assert "đơn xin phép nghỉ của Nguyễn Văn An (25/11–27/11) đã được đồng ý" in told[0]["text"]
+        d = ctx.directories.get(SITE)
+        assert d is not None
+        url = ctx.db.url
+        notifier = Notifier(ctx.cfg.notify, {SITE: d}, lambda: connect(url))
+        notifier.start()
+        try:  # the real notifier sends it to the parent's phone (the local SMS gateway)
+            wait_until(lambda: any("đã được đồng ý" in str(m.body["text"]) for m in school.sms.received), 30, "SMS")
+        finally:
+            notifier.stop()
+        (sms,) = [m for m in school.sms.received if "đã được đồng ý" in str(m.body["text"])]
+        assert sms.body["to"] == AN_PHONE_E164
 
         # a declined request excuses nothing
         parent.post("/p/child/an/absence", data={**form, "first_day": "2026-11-30", "last_day": "2026-11-30"})

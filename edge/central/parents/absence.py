@@ -7,13 +7,17 @@ in the same transaction as the change; the parent sees the decision in the app.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from edge.central.attendance.calendar import SchoolCalendar
+from edge.central.notify.directory import SchoolDirectory
+from edge.central.notify.jobs import enqueue
+from edge.central.notify.planner import JobSpec, job_key
 from edge.central.web import audit
-from edge.central.web.db import WebDb
+from edge.central.web.db import WebDb, WebTx
 from edge.central.web.school_day import record_excuse
 
 MAX_DAYS = 31
@@ -122,17 +126,81 @@ def of_students(db: WebDb, site_id: str, person_ids: list[str], *, pending_only:
     return [_row(r) for r in db.query(sql + " ORDER BY first_day DESC, id DESC", (site_id, *person_ids))]
 
 
+_DECISION = {
+    ("approved", "vi"): "{school}: đơn xin phép nghỉ của {name} ({dates}) đã được đồng ý.",
+    ("declined", "vi"): "{school}: đơn xin phép nghỉ của {name} ({dates}) không được đồng ý; xin liên hệ giáo viên.",
+    ("approved", "en"): "{school}: the request for {name} to be away ({dates}) was approved.",
+    ("declined", "en"): "{school}: the request for {name} to be away ({dates}) was declined; please ask the teacher.",
+}
+
+
+def decision_notices(d: SchoolDirectory, req: AbsenceRequest, state: str, now: datetime) -> list[JobSpec]:
+    """The parent is told the decision through the notifier's job table: each guardian of the child on their own
+    channel and language, with retries, exactly once (the key holds the request's id and the decision)."""
+    person = d.students.get(req.person_id)
+    if person is None:
+        return []
+    local = d.calendar.local(now)
+    dates = req.first_day.strftime("%d/%m") + (
+        "" if req.last_day == req.first_day else "–" + req.last_day.strftime("%d/%m")
+    )
+    out = []
+    for g in d.guardians.get(req.person_id, []):
+        lang = "vi" if g.language == "vi" else "en"
+        text = _DECISION[(state, lang)].format(school=d.school.name, name=person.name, dates=dates)
+        kind = f"request-{req.id}"
+        out.append(
+            JobSpec(
+                job_key(d.id, req.person_id, local.date(), kind, g.guardian_id),
+                d.id,
+                req.person_id,
+                local.date(),
+                kind,
+                g.guardian_id,
+                g.channel,
+                g.language,
+                f"request_{state}",
+                f"{local:%H:%M}",
+                text,
+                text.split(":", 1)[0],
+                None,
+                g.phone,
+                g.email,
+                {"name": person.name, "dates": dates, "state": state},
+            )
+        )
+    return out
+
+
+class _StoreTx:
+    """The web app's open transaction seen as the store's `Tx` (what the notifier's `enqueue` writes through)."""
+
+    def __init__(self, tx: WebTx) -> None:
+        self.tx = tx
+        self.engine: str = tx.engine
+        self.raw: Any = tx.conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.tx.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self.tx.execute(sql, row)
+
+
 def decide(
     db: WebDb,
-    calendar: SchoolCalendar,
-    site_id: str,
+    d: SchoolDirectory,
     request_id: int,
     approve: bool,
     by_user: str,
     ip: str | None,
+    now: datetime,
 ) -> AbsenceRequest:
-    """Approve (the request's school days become excuses, reason "xin phép: …") or decline a pending request,
-    audited in the same transaction. RequestRefused("decided") when it was decided already."""
+    """Approve (the request's school days become excuses, reason "xin phép: …") or decline a pending request;
+    the decision, its audit row and the notices telling the guardians are one transaction.
+    RequestRefused("decided") when it was decided already."""
+    site_id, calendar = d.id, d.calendar
     t = time.time()
     with db.transaction() as tx:
         rows = tx.query(f"SELECT {_COLS} FROM absence_requests WHERE site_id = ? AND id = ?", (site_id, request_id))
@@ -148,10 +216,11 @@ def decide(
         )
         excused = []
         if approve:
-            for d in school_days(calendar, req.first_day, req.last_day):
-                record_excuse(tx, site_id, req.person_id, d, f"xin phép: {req.reason}", by_user, t)
-                excused.append(d.isoformat())
-        detail = {"request": request_id, "person_id": req.person_id, "state": state, "excused": excused}
+            for day in school_days(calendar, req.first_day, req.last_day):
+                record_excuse(tx, site_id, req.person_id, day, f"xin phép: {req.reason}", by_user, t)
+                excused.append(day.isoformat())
+        told = enqueue(_StoreTx(tx), decision_notices(d, req, state, now), now=t)
+        detail = {"request": request_id, "person_id": req.person_id, "state": state, "excused": excused, "told": told}
         audit.record(tx, by_user, f"absence_request_{state}", detail, ip, site_id, at=t)
     got = get(db, site_id, request_id)
     assert got is not None

@@ -43,8 +43,8 @@ async def decide(
         raise HTTPException(404, "unknown request")
     try:
         await run_in_threadpool(
-            absence.decide, ctx.db, d.calendar, site_id, request_id, decision == "approve", user.username,
-            client_ip(request),
+            absence.decide, ctx.db, d, request_id, decision == "approve", user.username, client_ip(request),
+            ctx.clock(),
         )  # fmt: skip
     except absence.RequestRefused as exc:
         raise HTTPException(409, exc.reason) from None
