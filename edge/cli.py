@@ -654,6 +654,7 @@ def _register() -> None:
     from edge.central.bridge import bridge
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
+    from edge.central.parents.commands import privacy
     from edge.central.school.commands import school
     from edge.central.web.commands import server
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
@@ -673,6 +674,7 @@ def _register() -> None:
         command_group,
         server,
         school,
+        privacy,
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd

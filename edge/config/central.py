@@ -454,11 +454,37 @@ class NotifyConfig(_Section):
     )
 
 
+class RetentionConfig(_Section):
+    """How long the centre keeps personal data (#24; Decree 13/2023/ND-CP: no longer than the purpose needs).
+    Enforced daily by `edge privacy retention`; shown on the Admin page and in the record of processing."""
+
+    checkins_days: int = Field(
+        400, ge=30, le=3650, description="Check-ins (attendance) are deleted after this many days: a school year+."
+    )
+    notices_days: int = Field(
+        120, ge=7, le=3650, description="Notices sent to parents (their text and the channels' answers)."
+    )
+    audit_days: int = Field(730, ge=90, le=3650, description="The web app's audit log (who did what, when).")
+    logs_days: int = Field(
+        30, ge=1, le=365, description="Service logs (journald: MaxRetentionSec, set by scripts/bootstrap.sh)."
+    )
+    leavers: Literal["keep", "anonymise"] = Field(
+        "keep",
+        description=(
+            "A student who left: their face templates, card binding and guardians' contacts are erased at once;"
+            " their attendance is kept for the register (keep) or its link to the child removed (anonymise)."
+        ),
+    )
+
+
 class CentralConfig(_Section):
     """central.yaml: the schools served by this centre and the notifier."""
 
     schools: list[SchoolConfig] = Field(min_length=1, description="The schools (sites).")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="The notifier worker.")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long personal data is kept; what happens to leavers."
+    )
 
     @model_validator(mode="after")
     def _unique_schools(self) -> CentralConfig:

@@ -34,6 +34,7 @@ from edge.central.web.routes import (
     gates,
     live,
     parents,
+    privacy,
     register,
     reports,
     roster,
@@ -59,6 +60,7 @@ ROUTERS: tuple[ModuleType, ...] = (
     reports,
     roster,
     admin,
+    privacy,
     parents,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""

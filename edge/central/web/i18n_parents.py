@@ -148,6 +148,32 @@ TEXT: dict[str, tuple[str, str]] = {
         "Không bật được (trình duyệt từ chối hoặc không hỗ trợ).",
         "Could not turn on (refused or not supported by the browser).",
     ),
+    "privacy.title": ("Lưu giữ dữ liệu cá nhân", "Keeping personal data"),
+    "privacy.checkins": ("Lượt qua cổng: {n} ngày", "Check-ins: {n} days"),
+    "privacy.notices": ("Tin nhắn gửi phụ huynh: {n} ngày", "Notices to parents: {n} days"),
+    "privacy.audit": ("Nhật ký thao tác: {n} ngày", "Audit log: {n} days"),
+    "privacy.logs": ("Nhật ký dịch vụ: {n} ngày", "Service logs: {n} days"),
+    "privacy.leavers_keep": (
+        "Học sinh nghỉ học: xóa khuôn mặt, thẻ, liên lạc phụ huynh; giữ điểm danh cho sổ.",
+        "Leavers: face, card and guardians' contacts erased; attendance kept for the register.",
+    ),
+    "privacy.leavers_anonymise": (
+        "Học sinh nghỉ học: xóa khuôn mặt, thẻ, liên lạc phụ huynh; điểm danh được ẩn danh.",
+        "Leavers: face, card and guardians' contacts erased; attendance anonymised.",
+    ),
+    "privacy.last_run": (
+        "Lần chạy gần nhất {at}: xóa {checkins} lượt qua cổng, {notices} tin nhắn; {leavers} học sinh nghỉ học.",
+        "Last run {at}: {checkins} check-ins and {notices} notices deleted; {leavers} leavers erased.",
+    ),
+    "privacy.never": (
+        "Chưa chạy lần nào (edge privacy retention, hằng ngày).",
+        "Never run yet (edge privacy retention, daily).",
+    ),
+    "privacy.record": ("Hồ sơ xử lý dữ liệu cá nhân", "Record of processing"),
+    "privacy.record_help": (
+        "Tạo từ cấu hình central.yaml (Nghị định 13/2023/NĐ-CP).",
+        "Generated from central.yaml (Decree 13/2023/ND-CP).",
+    ),
     "class.requests": ("Đơn xin phép nghỉ", "Absence requests"),
     "class.approve": ("Đồng ý", "Approve"),
     "class.decline": ("Không đồng ý", "Decline"),

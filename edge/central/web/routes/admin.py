@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from edge.central.parents import retention
 from edge.central.web import audit as audit_log
 from edge.central.web.accounts import ROLES, USERNAME, AccountError, User
 from edge.central.web.deps import CtxDep, audit, csrf_protect, require_roles, templates
@@ -24,7 +25,14 @@ def _users_page(request: Request, ctx: CtxDep, error: str | None = None, status:
     return templates.TemplateResponse(
         request,
         "admin_users.html",
-        {"users": users, "roles": ROLES, "error": error, "schools": schools},
+        {
+            "users": users,
+            "roles": ROLES,
+            "error": error,
+            "schools": schools,
+            "retention": ctx.cfg.retention,
+            "retention_last": retention.last_run(ctx.db),
+        },
         status,
     )
 
