@@ -466,7 +466,7 @@ class RetentionConfig(_Section):
     )
     audit_days: int = Field(730, ge=90, le=3650, description="The web app's audit log (who did what, when).")
     logs_days: int = Field(
-        30, ge=1, le=365, description="Service logs (journald: MaxRetentionSec, set by scripts/bootstrap.sh)."
+        30, ge=1, le=365, description="Service logs: journald's files older than this are removed by the daily run."
     )
     leavers: Literal["keep", "anonymise"] = Field(
         "keep",

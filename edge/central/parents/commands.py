@@ -32,10 +32,13 @@ def privacy() -> None:
     help="The centre's galleries: a leaver's face templates are deleted there (EDGE_CENTRE_DIR).",
 )
 @click.option("--centre-key-file", envvar="EDGE_CENTRE_KEY_FILE", type=click.Path(dir_okay=False, path_type=Path))
-def retention_cmd(config_path: Path, store_url: str, centre_dir: Path | None, centre_key_file: Path | None) -> None:
+@click.option("--journalctl", default="journalctl", show_default=True, help="The journalctl that vacuums the logs.")
+def retention_cmd(
+    config_path: Path, store_url: str, centre_dir: Path | None, centre_key_file: Path | None, journalctl: str
+) -> None:
     """Apply the retention policy once: old check-ins, notices, audit rows, codes and sessions deleted; leavers'
     templates, card bindings and guardians' contacts erased. Prints what was done (JSON)."""
-    from edge.central.parents.retention import enforce
+    from edge.central.parents.retention import enforce, vacuum_logs
     from edge.central.school.commands import _db
     from edge.config.central import load_central_config
 
@@ -55,7 +58,8 @@ def retention_cmd(config_path: Path, store_url: str, centre_dir: Path | None, ce
         run = enforce(db, cfg.retention, site_ids, today, links=links)
     finally:
         db.close()
-    click.echo(json.dumps(run.as_dict(), ensure_ascii=False))
+    out = {**run.as_dict(), "logs": vacuum_logs(cfg.retention.logs_days, journalctl)}
+    click.echo(json.dumps(out, ensure_ascii=False))
     if run.errors:
         raise SystemExit(1)
 

@@ -185,6 +185,25 @@ def enforce(
     return run
 
 
+def vacuum_logs(days: int, journalctl: str = "journalctl") -> str:
+    """The service logs' part of the policy: journald's archived files older than `days` are removed
+    (`journalctl --vacuum-time`). Returns what happened, in words (a machine without journald, or a user that may
+    not, is said, not an error: the database part of the run is what must not fail)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which(journalctl)
+    if exe is None:
+        return "skipped: journalctl not found"
+    try:
+        r = subprocess.run([exe, f"--vacuum-time={days}d"], capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"skipped: {exc}"
+    if r.returncode != 0:
+        return f"skipped: journalctl exit {r.returncode}: {(r.stderr or r.stdout).strip()[:200]}"
+    return f"journald vacuumed to {days} days"
+
+
 def last_run(db: WebDb) -> dict[str, Any] | None:
     """The newest retention run (the Admin page shows it): its time and counts."""
     rows = audit.recent(db, limit=1, action="retention_run")
