@@ -252,3 +252,28 @@ def test_preferences_go_to_the_store_and_consent_is_given_and_withdrawn_in_the_a
         assert r.status_code == 200 and "Withdrawn" in r.text
         rec = consent.current(ctx.db, SITE, "an")
         assert rec is not None and not rec.given and rec.given_by == "Nguyễn Văn Ba"
+
+
+def test_every_parents_route_needs_a_parent_session_unless_public(tmp_path: Path) -> None:
+    """Every route of the parents' app but signing in and the installable app's files answers a request without
+    a parent session (and with a staff session) with 303 to /p/login or 401."""
+    from fastapi.routing import APIRoute
+
+    from edge.central.web.routes import parents
+
+    open_paths = {"/p/login", "/p/login/code", "/p/manifest.webmanifest", "/p/sw.js"}
+    routes = [r for r in parents.public.routes if isinstance(r, APIRoute)] + list(parents.signed_in.routes)
+    assert {r.path for r in routes if isinstance(r, APIRoute)} >= open_paths
+    with parents_school(tmp_path) as school, TestClient(school.app) as c:
+        login(c, "admin")  # a staff session opens nothing here
+        checked = 0
+        for route in routes:
+            assert isinstance(route, APIRoute)
+            if route.path in open_paths:
+                continue
+            path = route.path.replace("{person_id}", "an")
+            for method in route.methods or ():
+                r = c.request(method, path, follow_redirects=False)
+                assert (r.status_code, r.headers.get("location")) in ((303, "/p/login"), (401, None)), (method, path)
+                checked += 1
+        assert checked >= 14

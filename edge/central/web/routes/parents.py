@@ -21,7 +21,7 @@ import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +39,7 @@ from edge.central.web.routes.common import MONTH, PERSON, parse_month
 from edge.config.central import SchoolConfig, WebPushChannel
 
 public = APIRouter()
+"""Signing in and the installable app's files; the signed-in routes below are added to it at the end."""
 router = APIRouter()  # nothing behind the staff login
 LOGIN_COOKIE = "edge_parent_login"
 PersonPath = Annotated[str, Path(pattern=PERSON)]
@@ -73,6 +74,11 @@ def _lang(request: Request, s: sessions.ParentSession | None) -> str:
 
 
 def parent_of(request: Request) -> sessions.ParentSession:
+    """The request's parent session (a dependency of every signed-in route, so it is checked before the body is
+    read); the route's own call finds it in request.state."""
+    known: sessions.ParentSession | None = getattr(request.state, "parent", None)
+    if known is not None:
+        return known
     ctx = get_ctx(request)
     s = sessions.lookup(ctx.db, request.cookies.get(sessions.COOKIE))
     if s is None:
@@ -83,6 +89,10 @@ def parent_of(request: Request) -> sessions.ParentSession:
     if school is not None:
         request.state.tz = school.timezone
     return s
+
+
+signed_in = APIRouter(dependencies=[Depends(parent_of)])
+"""Every route but signing in: a parent session is required (ParentLoginRequired: 303 to /p/login, API 401)."""
 
 
 def _check_csrf(s: sessions.ParentSession, given: str | None) -> None:
@@ -196,7 +206,7 @@ def login_code(
     return resp
 
 
-@public.post("/p/logout", include_in_schema=False)
+@signed_in.post("/p/logout", include_in_schema=False)
 def logout(request: Request, csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     s = parent_of(request)
     _check_csrf(s, csrf_token)
@@ -207,7 +217,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=100)] = 
 
 
 # pages -------------------------------------------------------------------------------------------------------
-@public.get("/p/", include_in_schema=False)
+@signed_in.get("/p/", include_in_schema=False)
 def home(request: Request) -> Response:
     s = parent_of(request)
     ctx = get_ctx(request)
@@ -250,14 +260,14 @@ def _child_page(request: Request, person_id: str, month: str | None, status: int
     return pages.TemplateResponse(request, "parents/child.html", context, status)
 
 
-@public.get("/p/child/{person_id}", include_in_schema=False)
+@signed_in.get("/p/child/{person_id}", include_in_schema=False)
 def child(
     request: Request, person_id: PersonPath, month: Annotated[str | None, Query(pattern=MONTH)] = None
 ) -> Response:
     return _child_page(request, person_id, month)
 
 
-@public.post("/p/child/{person_id}/absence", include_in_schema=False)
+@signed_in.post("/p/child/{person_id}/absence", include_in_schema=False)
 def ask_absence(
     request: Request,
     person_id: PersonPath,
@@ -279,7 +289,7 @@ def ask_absence(
     return _child_page(request, person_id, None, absence_sent=True)
 
 
-@public.post("/p/child/{person_id}/consent", include_in_schema=False)
+@signed_in.post("/p/child/{person_id}/consent", include_in_schema=False)
 async def parent_consent(
     request: Request,
     person_id: PersonPath,
@@ -314,20 +324,20 @@ def _data(request: Request, person_id: str, form: str) -> dict[str, Any]:
     return child_data.collect(ctx.db, d, ctx.enrolment, person_id, ctx.clock())
 
 
-@public.get("/p/child/{person_id}/data.json", include_in_schema=False)
+@signed_in.get("/p/child/{person_id}/data.json", include_in_schema=False)
 def data_json(request: Request, person_id: PersonPath) -> Response:
     body = child_data.to_json(_data(request, person_id, "json"))
     disposition = f'attachment; filename="{person_id}-data.json"'
     return Response(body, media_type="application/json", headers={"Content-Disposition": disposition})
 
 
-@public.get("/p/child/{person_id}/data.html", include_in_schema=False)
+@signed_in.get("/p/child/{person_id}/data.html", include_in_schema=False)
 def data_html(request: Request, person_id: PersonPath) -> Response:
     data = _data(request, person_id, "html")
     return pages.TemplateResponse(request, "parents/child_data_parent.html", {"data": data})
 
 
-@public.get("/p/settings", include_in_schema=False)
+@signed_in.get("/p/settings", include_in_schema=False)
 def settings_page(request: Request, saved: bool = False, status: int = 200, error: str | None = None) -> Response:
     s = parent_of(request)
     ctx = get_ctx(request)
@@ -343,7 +353,7 @@ def settings_page(request: Request, saved: bool = False, status: int = 200, erro
     return pages.TemplateResponse(request, "parents/settings.html", context, status)
 
 
-@public.post("/p/settings", include_in_schema=False)
+@signed_in.post("/p/settings", include_in_schema=False)
 def save_settings(
     request: Request,
     channel: Annotated[str, Form(max_length=64)],
@@ -363,7 +373,7 @@ def save_settings(
     return resp
 
 
-@public.post("/p/devices/end", include_in_schema=False)
+@signed_in.post("/p/devices/end", include_in_schema=False)
 def end_device(
     request: Request,
     device: Annotated[str, Form(max_length=32)],
@@ -376,7 +386,7 @@ def end_device(
 
 
 # API and the installable app -------------------------------------------------------------------------------------
-@public.get("/p/api/children", include_in_schema=False)
+@signed_in.get("/p/api/children", include_in_schema=False)
 def api_children(request: Request) -> JSONResponse:
     s = parent_of(request)
     ctx = get_ctx(request)
@@ -385,7 +395,7 @@ def api_children(request: Request) -> JSONResponse:
     return JSONResponse({"children": [_today_of(ctx, d, pid, lang) for pid in s.children if pid in d.students]})
 
 
-@public.get("/p/api/child/{person_id}", include_in_schema=False)
+@signed_in.get("/p/api/child/{person_id}", include_in_schema=False)
 def api_child(request: Request, person_id: PersonPath) -> JSONResponse:
     s = parent_of(request)
     ctx = get_ctx(request)
@@ -406,7 +416,7 @@ def _push_key(school: SchoolConfig) -> str | None:
     return None
 
 
-@public.get("/p/api/push-key", include_in_schema=False)
+@signed_in.get("/p/api/push-key", include_in_schema=False)
 def push_key(request: Request) -> JSONResponse:
     s = parent_of(request)
     key = _push_key(_directory(get_ctx(request), s).school)
@@ -430,7 +440,7 @@ class PushSubscriptionIn(BaseModel):
     label: str | None = Field(None, max_length=push_subscriptions.MAX_LABEL)
 
 
-@public.post("/p/api/push-subscription", include_in_schema=False)
+@signed_in.post("/p/api/push-subscription", include_in_schema=False)
 def push_subscribe(request: Request, body: PushSubscriptionIn) -> JSONResponse:
     """The service worker's subscription, stored for the signed-in guardian through the Web Push channel's own
     functions (edge/central/notify/push_subscriptions.py); the header X-CSRF-Token carries the session's token."""
@@ -449,7 +459,7 @@ def push_subscribe(request: Request, body: PushSubscriptionIn) -> JSONResponse:
     return JSONResponse({"subscribed": True}, 201)
 
 
-@public.delete("/p/api/push-subscription", include_in_schema=False)
+@signed_in.delete("/p/api/push-subscription", include_in_schema=False)
 def push_unsubscribe(request: Request, body: PushSubscriptionIn) -> JSONResponse:
     s = parent_of(request)
     _check_csrf(s, request.headers.get(csrf.HEADER))
@@ -483,3 +493,6 @@ def service_worker() -> Response:
     """At /p/ so its scope is the parents' app and nothing of the staff app."""
     body = (HERE / "static" / "parents-sw.js").read_bytes()
     return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+public.include_router(signed_in)
