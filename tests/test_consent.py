@@ -23,6 +23,7 @@ from edge.central.web import audit
 from edge.central.web.context import WebContext
 from edge.central.web.db import WebDb
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
+from edge.central.web.gates import GateMonitor
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
 from edge.recognition.gallery import Gallery
@@ -145,6 +146,15 @@ def test_the_office_records_consent_enrols_and_a_withdrawal_takes_the_face_off_t
     # and a new enrolment is refused again
     r = c.post(f"/api/v1/schools/{SITE}/students/an/face", content=photo, headers={"content-type": "image/jpeg"})
     assert r.status_code == 409 and r.json()["reason"] == "no_consent"
+
+    # each gateway's reported gallery version confirms the removal on the Student page
+    ctx.gates = GateMonitor("127.0.0.1", 1, "test-web", None, site_id=SITE)  # fed below, never connected
+    for gw, v in (("gw-a", withdrawn), ("gw-b", enrolled)):
+        health = {"distribution": {"gallery": {"version": v}}}
+        ctx.gates.handle(f"{PREFIX}/{SITE}/{gw}/health", json.dumps(health).encode())
+    box = c.get(STUDENT).text.split('id="gallery-versions"')[1].split("</p>")[0]
+    assert f"gw-a: {withdrawn} ✓" in box and f"gw-b: {enrolled} (đang chờ)" in box
+    assert f"phiên bản {withdrawn}" in box
 
     rows = [(x["action"], x["username"]) for x in audit.recent(ctx.db)]
     assert rows[:4] == [

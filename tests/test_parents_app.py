@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.central.notify.hook import connect
+from edge.central.notify.hook import connect, excused_on
+from edge.central.notify.planner import absence_jobs
 from edge.central.notify.worker import Notifier
 from edge.central.parents import consent
 from edge.central.parents.signin import MAX_CODES_PER_HOUR
@@ -187,6 +188,17 @@ def test_absence_request_approved_by_the_form_teacher_excuses_the_days(school: P
         assert r.status_code == 200 and "Đã đồng ý" in r.text
         days = [x["day"] for x in ctx.db.query("SELECT day FROM excuses WHERE person_id = 'an' ORDER BY day")]
         assert days == ["2026-11-25", "2026-11-26", "2026-11-27"]
+        # the notifier's absence pass on such a day sends An's guardians nothing (Bình's, absent too, get theirs)
+        d = ctx.directories.get(SITE)
+        assert d is not None
+        conn, dialect = connect(ctx.db.url)
+        try:
+            excused = excused_on(conn, dialect, SITE, date(2026, 11, 26))
+        finally:
+            conn.close()
+        after_cutoff = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+        absent = {j.person_id for j in absence_jobs(d, date(2026, 11, 26), after_cutoff, (), excused)}
+        assert "an" not in absent and "binh" in absent
         again = teacher.post(
             f"/s/{SITE}/class/6A/absence-request/{rid.group(1)}",
             data={"decision": "decline", "csrf_token": csrf_from(page)},

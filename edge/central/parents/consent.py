@@ -198,3 +198,20 @@ def withdraw(
             detail["publish_error"] = removed.publish_error
         audit.record(db, recorded_by, "face_remove", detail, ip, site_id)
     return Withdrawal(rec, removed)
+
+
+def removal_version(db: WebDb, site_id: str, person_id: str) -> int | None:
+    """The gallery version that took the student's face off the gates (the newest published removal), so the
+    Student page can show which gateways have installed it; None when none was published."""
+    import json
+
+    rows = db.query(
+        "SELECT detail FROM web_audit WHERE action = 'face_remove' AND site_id = ? AND detail LIKE ? ORDER BY id DESC"
+        " LIMIT 20",
+        (site_id, f'%"person_id": {json.dumps(person_id, ensure_ascii=False)}%'),
+    )
+    for r in rows:
+        version = json.loads(r["detail"]).get("gallery_version")
+        if isinstance(version, int):
+            return version
+    return None

@@ -34,6 +34,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "consent.data_html": ("Tải dữ liệu của học sinh (tài liệu)", "Download the child's data (document)"),
     "consent.data_json": ("Tải dữ liệu (JSON)", "Download the data (JSON)"),
     "consent.gateways": ("Phiên bản bộ mẫu tại các cổng:", "Gallery version at each gateway:"),
+    "consent.waiting": ("(đang chờ)", "(waiting)"),
+    "consent.removed_in": (
+        "Khuôn mặt đã được gỡ trong bộ mẫu phiên bản {version}: ✓ là cổng đã cài phiên bản đó.",
+        "The face was taken off in gallery version {version}: ✓ marks a gateway that installed it.",
+    ),
     "face.err.no_consent": (
         "Chưa có sự đồng ý nhận diện khuôn mặt cho học sinh này: ghi nhận trước.",
         "No consent to face recognition is recorded for this student: record it first.",

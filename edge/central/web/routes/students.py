@@ -48,6 +48,7 @@ def consent_box(ctx: WebContext, site_id: str, person_id: str, message: str | No
         "consent_message": message,
         "gateways": ctx.gates.gateways(site_id) if ctx.gates is not None else [],
         "parent_devices": parent_sessions.active_count(ctx.db, site_id, person_id),
+        "removal_version": consent.removal_version(ctx.db, site_id, person_id),
     }
 
 
