@@ -5,6 +5,7 @@ downloads everything the school holds about the child as JSON and as a readable 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from edge.central.distribution.centre import CentreStore
 from edge.central.distribution.publisher import Publisher
@@ -207,8 +209,12 @@ def test_the_childs_data_as_json_and_as_a_document(web: tuple[WebContext, TestCl
     assert html.status_code == 200
     assert "Dữ liệu nhà trường lưu về học sinh" in html.text and "Nguyễn Văn Ba" in html.text
     assert "07:12" in html.text.split('id="data-checkins"')[1]
+    pdf = c.get(f"{STUDENT}/data.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Nguyễn Văn An" in text and "Nguyễn Văn Ba" in text and "0F00A1B2C3" in text
     exports = [x for x in audit.recent(ctx.db) if x["action"] == "child_data_export"]
-    assert [x["detail"]["format"] for x in exports] == ["html", "json"]
+    assert [x["detail"]["format"] for x in exports] == ["pdf", "html", "json"]
 
 
 def test_cli_enrol_refuses_students_without_consent(tmp_path: Path) -> None:

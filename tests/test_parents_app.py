@@ -85,8 +85,8 @@ def test_sign_in_with_a_code_and_see_only_ones_own_child(school: ParentsSchool) 
         assert [x["person_id"] for x in c.get("/p/api/children").json()["children"]] == ["an"]
         assert c.get("/p/api/child/an").json()["arrived_at"] == "07:12"
         # another family's child: the same 404 as a child that does not exist, on every route
-        for path in ("/p/child/binh", "/p/api/child/binh", "/p/child/binh/data.json", "/p/child/binh/data.html",
-                     "/p/child/nobody"):  # fmt: skip
+        others = ("", "/data.json", "/data.html", "/data.pdf")
+        for path in ("/p/api/child/binh", "/p/child/nobody", *(f"/p/child/binh{x}" for x in others)):
             assert c.get(path).status_code == 404, path
         token = CSRF.search(c.get("/p/child/an").text)
         assert token is not None
@@ -94,6 +94,7 @@ def test_sign_in_with_a_code_and_see_only_ones_own_child(school: ParentsSchool) 
                             "reason": "ốm"}), ("/p/child/binh/consent", {"action": "give"})):  # fmt: skip
             assert c.post(path, data={**form, "csrf_token": token.group(1)}).status_code == 404, path
         assert consent.current(school.ctx.db, SITE, "binh") is None
+        assert c.get("/p/child/an/data.pdf").content.startswith(b"%PDF")
         data = c.get("/p/child/an/data.json").json()
         assert data["student"]["person_id"] == "an" and [x["person_id"] for x in data["checkins"]] == ["an"]
         # a parent's cookie opens no staff page

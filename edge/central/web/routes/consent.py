@@ -3,7 +3,7 @@
     POST /s/SITE/student/ID/consent            form: given_by, note   the office records a paper consent form
     POST /s/SITE/student/ID/consent/withdraw   form: given_by, note   withdrawn: templates deleted and republished
     GET  /s/SITE/student/ID/data.json          everything the school holds about the child (JSON)
-    GET  /s/SITE/student/ID/data.html          the same as a readable document (print it to PDF from the browser)
+    GET  /s/SITE/student/ID/data.html | data.pdf   the same as a readable document (page, PDF)
 
 The rules are edge/central/parents/consent.py's; this module only checks who may ask and shows the outcome.
 """
@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from edge.central.parents import child_data, consent, sessions
+from edge.central.parents.child_pdf import child_pdf
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, language, school_for, templates
@@ -153,6 +154,17 @@ def export_json(request: Request, user: UserDep, ctx: CtxDep, site_id: SitePath,
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{person_id}-data.json"'},
     )
+
+
+@router.get("/s/{site_id}/student/{person_id}/data.pdf", include_in_schema=False)
+async def export_pdf(
+    request: Request, user: UserDep, ctx: CtxDep, site_id: SitePath, person_id: PersonPath
+) -> Response:
+    data = _export(request, ctx, user, site_id, person_id, "pdf")
+    school = school_for(ctx, user, site_id)
+    pdf = await run_in_threadpool(child_pdf, data, language(request), school.timezone)
+    disposition = f'attachment; filename="{person_id}-data.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @router.get("/s/{site_id}/student/{person_id}/data.html", include_in_schema=False)

@@ -9,7 +9,7 @@ withdraws consent to face recognition; downloads the child's data; sets channel 
     GET  /p/child/ID[?month=]    today, the month's history, notices, absence requests, consent
     POST /p/child/ID/absence     first_day, last_day, reason
     POST /p/child/ID/consent     action=give|withdraw
-    GET  /p/child/ID/data.json | data.html
+    GET  /p/child/ID/data.json | data.html | data.pdf
     GET  /p/settings, POST /p/settings (channel, language), POST /p/devices/end (device), POST /p/logout
     GET  /p/api/children         today's status of the children as JSON (what the offline view keeps)
     GET  /p/manifest.webmanifest, /p/sw.js   the installable app (PWA) and its service worker
@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from edge.central.notify import push_subscriptions
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.parents import absence, child_data, consent, preferences, sessions, signin
+from edge.central.parents.child_pdf import child_pdf
 from edge.central.web import csrf, i18n
 from edge.central.web import school_day as sd
 from edge.central.web.context import WebContext
@@ -329,6 +330,15 @@ def data_json(request: Request, person_id: PersonPath) -> Response:
     body = child_data.to_json(_data(request, person_id, "json"))
     disposition = f'attachment; filename="{person_id}-data.json"'
     return Response(body, media_type="application/json", headers={"Content-Disposition": disposition})
+
+
+@signed_in.get("/p/child/{person_id}/data.pdf", include_in_schema=False)
+async def data_pdf(request: Request, person_id: PersonPath) -> Response:
+    data = _data(request, person_id, "pdf")
+    tz = getattr(request.state, "tz", "Asia/Ho_Chi_Minh")
+    pdf = await run_in_threadpool(child_pdf, data, request.state.parent_lang, tz)
+    disposition = f'attachment; filename="{person_id}-data.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @signed_in.get("/p/child/{person_id}/data.html", include_in_schema=False)
