@@ -404,7 +404,11 @@ _STORE_OPTION = click.option(
 @_STORE_OPTION
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--date", "day", default=None, callback=_parse_date, help="Only this day (YYYY-MM-DD).")
-@click.option("--tz", default="UTC", show_default=True, help="Time zone in which --date is a calendar day.")
+@click.option(
+    "--tz",
+    default=None,
+    help="Time zone in which --date is a calendar day; default: the school's when the store holds one, else UTC.",
+)
 @click.option(
     "--order",
     type=click.Choice(["time", "seq"]),
@@ -412,11 +416,13 @@ _STORE_OPTION = click.option(
     show_default=True,
     help="seq: per gateway in decision order (for gateways whose clock was not synchronised).",
 )
-def export_cmd(store_url: str, fmt: str, day: date | None, tz: str, order: str) -> None:
+def export_cmd(store_url: str, fmt: str, day: date | None, tz: str | None, order: str) -> None:
     """Print stored check-ins, oldest first (CSV cells are spreadsheet-safe)."""
     from edge.central.attendance.export import select_checkins, write_export
 
     store = _open_existing_store(store_url)
+    if tz is None:
+        tz = _only_school_zone(store_url) or "UTC"
     try:
         write_export(select_checkins(store, day, tz, "seq" if order == "seq" else "time"), sys.stdout, fmt)
     finally:
@@ -476,6 +482,20 @@ def report_cmd(
         write_attendance(db, state, the_day, now, tz, fmt)  # type: ignore[arg-type]
     finally:
         db.close()
+
+
+def _only_school_zone(store_url: str) -> str | None:
+    """The time zone of the store's school when it holds exactly one (None: none, several, or no school tables)."""
+    from edge.central.web.db import WebDb
+
+    db = WebDb(store_url)
+    try:
+        rows = db.query("SELECT timezone FROM schools")
+    except Exception:  # a store from before the school tables: no school to take a zone from
+        return None
+    finally:
+        db.close()
+    return str(rows[0]["timezone"]) if len(rows) == 1 else None
 
 
 def _open_existing_store(url: str) -> Any:

@@ -91,6 +91,10 @@ def test_export_by_date_and_time_zone(tmp_path: Path) -> None:
     assert [json.loads(line)["seq"] for line in r.output.splitlines()] == [1, 2, 3]
     r = CliRunner().invoke(cli, ["export", "--store", str(db), "--date", "24/11/2026"])
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
+    # once the store holds the school (Asia/Ho_Chi_Minh), its zone is the default: 23:30 UTC is 06:30 on the 24th
+    _school(db, [Person("a", "Ann", "6A", None)])
+    r = CliRunner().invoke(cli, ["export", "--store", str(db), "--date", "2026-11-24"])
+    assert [json.loads(line)["seq"] for line in r.output.splitlines()] == [1, 2, 3]
 
 
 def test_attendance_rows(tmp_path: Path) -> None:

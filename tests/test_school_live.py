@@ -133,6 +133,16 @@ def test_the_collector_accepts_a_gateway_registered_after_it_started(
             return _count(store_url, "SELECT count(*) AS n FROM checkins WHERE site_id = ?", (SITE,)) >= 1
 
         wait_until(accepted, 30, "gw-live-b's check-in stored after `edge school gateway add`")
+        revoked = CliRunner().invoke(cli, ["school", "gateway", "revoke", "--store", store_url, "--school", SITE,
+                                           "gw-live-b"])  # fmt: skip
+        assert revoked.exit_code == 0, revoked.output
+        refused: list[str] = []
+
+        def dead_lettered() -> bool:
+            refused.append(tap(100 + len(refused)))
+            return _count(store_url, "SELECT count(*) AS n FROM rejected", ()) >= 2  # the first, and now this
+
+        wait_until(dead_lettered, 30, "gw-live-b refused again after `edge school gateway revoke`", 0.5)
         assert proc.poll() is None
     finally:
         proc.terminate()

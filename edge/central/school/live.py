@@ -51,7 +51,11 @@ class LiveSchools(Mapping[str, SchoolDirectory]):
 
     # loading -------------------------------------------------------------------------------------------------------
     def reload_all(self) -> None:
-        wanted = set(school_ids(self.db))
+        try:
+            wanted = set(school_ids(self.db))
+        except Exception as exc:  # a store without the school tables (not migrated): every school has a problem
+            log.error("the store's schools cannot be read: %s", exc)
+            wanted = set()
         if self.cfg is not None:
             wanted |= {s.id for s in self.cfg.schools}
         for site in sorted(wanted):
@@ -116,6 +120,9 @@ class LiveSchools(Mapping[str, SchoolDirectory]):
         self._watcher = StateWatcher(self.db.url, changed, self.poll_s, name=name)
         self._watcher.start()
         self.reload_all()  # what changed before the watcher started
+        # the watcher reloads from now on: get() never reads the store, so the collector's notify hook, called
+        # inside its batch transaction, never waits on a reload
+        self.check_s = float("inf")
         return self
 
     def stop(self) -> None:
