@@ -252,6 +252,12 @@ def test_preferences_go_to_the_store_and_consent_is_given_and_withdrawn_in_the_a
         (g,) = [g for g in load_guardians(ctx.db, SITE) if g.person_id == "an"]
         assert (g.channel, g.language) == ("mail", "en")
         assert version_of(ctx.db, SITE) > before, "the notifier follows the version"
+
+        def followed() -> bool:  # the processes' live view of the school (LiveSchools) has the new channel
+            d = ctx.directories.get(SITE)
+            return d is not None and [g.channel for g in d.guardians["an"]] == ["mail"]
+
+        wait_until(followed, 15, "the live school view follows the new channel")
         r = c.post("/p/settings", data={"channel": "fax", "language": "en", "csrf_token": csrf_from(page)})
         assert r.status_code == 422
 
