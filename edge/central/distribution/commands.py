@@ -2,6 +2,7 @@
 what each site has announced.
 
     edge distribution enroll SITE --photos DIR          photos -> templates in the centre's gallery of SITE
+                                                        (students with a recorded consent only: --store)
     edge distribution unenroll SITE PERSON...           a student who left: their templates removed
     edge distribution roster SITE roster.csv            the school's roster, checked, kept at the centre
     edge distribution publish SITE [--kind all]          sign + announce (retained) on the site broker
