@@ -20,7 +20,7 @@ from edge.central.notify.hook import connect, excused_on
 from edge.central.notify.planner import absence_jobs
 from edge.central.notify.worker import Notifier
 from edge.central.parents import consent
-from edge.central.parents.signin import MAX_CODES_PER_HOUR
+from edge.central.parents.signin import MAX_CODES_PER_HOUR, MAX_REQUESTS_PER_IP_HOUR
 from edge.central.school.state import load_guardians, version_of
 from edge.central.web import audit
 from edge.devtools.postgres import PostgresServer
@@ -130,6 +130,13 @@ def test_codes_are_rate_limited_per_address_and_unknown_addresses_get_none(tmp_p
             assert r.status_code == 422, address
         assert len(school.sms.received) == 1
         assert c.post("/p/login", data={"address": AN_PHONE, "csrf_token": "forged"}).status_code == 403
+        # one client trying number after number is stopped (known and unknown numbers count alike)
+        tried = MAX_CODES_PER_HOUR + 1 + 2  # so far: 5 + 1 codes for known addresses, 2 unknown addresses
+        for i in range(MAX_REQUESTS_PER_IP_HOUR - tried):
+            r = c.post("/p/login", data={"address": f"0912 000 {i:03d}", "csrf_token": token})
+            assert r.status_code == 422 and "không có số" in r.text, i
+        r = c.post("/p/login", data={"address": "0912 000 999", "csrf_token": token})
+        assert r.status_code == 422 and "quá nhiều mã" in r.text
         # five wrong codes spend the code
         code = school.last_code(AN_PHONE_E164)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"

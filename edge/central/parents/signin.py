@@ -28,6 +28,9 @@ MAX_TRIES = 5
 """Wrong codes before a code is spent: 5 guesses of a million."""
 MAX_CODES_PER_HOUR = 5
 """Codes an hour per address (one phone number or e-mail): a typo retried, not an SMS bill run up by a stranger."""
+MAX_REQUESTS_PER_IP_HOUR = 20
+"""Code requests an hour from one client address, known or unknown numbers alike: a family's shared connection
+signs in easily, a script trying numbers to learn who is a parent at the school stops after 20."""
 
 AddressKind = Literal["phone", "email"]
 
@@ -97,7 +100,24 @@ def _channel_for(school: SchoolConfig, address: Address, registered: str) -> Ema
     return usable[0] if usable else None
 
 
-def send_code(db: WebDb, school: SchoolConfig, address: Address, now: datetime) -> GuardianRef:
+def check_client(db: WebDb, ip: str) -> None:
+    """SignInRefused("too_many") once `ip` made MAX_REQUESTS_PER_IP_HOUR code requests in the last hour."""
+    n = db.one("SELECT count(*) AS n FROM parent_codes WHERE ip = ? AND created_at > ?", (ip, time.time() - 3600))
+    if n is not None and int(n["n"]) >= MAX_REQUESTS_PER_IP_HOUR:
+        raise SignInRefused("too_many")
+
+
+def note_unknown(db: WebDb, address: Address, ip: str) -> None:
+    """A request for an address no school has: a row that is never valid, counted by the client's limit."""
+    t = time.time()
+    db.execute(
+        "INSERT INTO parent_codes (address, site_id, guardian_id, code_hash, created_at, expires_at, used_at, ip)"
+        " VALUES (?, '', '', '', ?, ?, ?, ?)",
+        (address.value, t, t, t, ip),
+    )
+
+
+def send_code(db: WebDb, school: SchoolConfig, address: Address, now: datetime, ip: str = "") -> GuardianRef:
     """Make a code for the guardian of `address`, send it, keep its hash. SignInRefused: unknown address,
     too many codes, no channel to carry it, or the channel refused (nothing usable was kept)."""
     guardian = guardian_at(db, address)
@@ -105,7 +125,8 @@ def send_code(db: WebDb, school: SchoolConfig, address: Address, now: datetime) 
         raise SignInRefused("unknown")
     t = time.time()
     recent = db.one(
-        "SELECT count(*) AS n FROM parent_codes WHERE address = ? AND created_at > ?", (address.value, t - 3600)
+        "SELECT count(*) AS n FROM parent_codes WHERE address = ? AND created_at > ? AND site_id <> ''",
+        (address.value, t - 3600),
     )
     if recent is not None and int(recent["n"]) >= MAX_CODES_PER_HOUR:
         raise SignInRefused("too_many")
@@ -115,9 +136,9 @@ def send_code(db: WebDb, school: SchoolConfig, address: Address, now: datetime) 
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.transaction() as tx:
         tx.execute(
-            "INSERT INTO parent_codes (address, site_id, guardian_id, code_hash, created_at, expires_at)"
-            " VALUES (?, ?, ?, '', ?, ?)",
-            (address.value, guardian.site_id, guardian.guardian_id, t, t + CODE_TTL_S),
+            "INSERT INTO parent_codes (address, site_id, guardian_id, code_hash, created_at, expires_at, ip)"
+            " VALUES (?, ?, ?, '', ?, ?, ?)",
+            (address.value, guardian.site_id, guardian.guardian_id, t, t + CODE_TTL_S, ip),
         )
         row = tx.query("SELECT max(id) AS id FROM parent_codes WHERE address = ?", (address.value,))
         row_id = int(row[0]["id"])

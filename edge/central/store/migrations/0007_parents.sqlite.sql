@@ -15,7 +15,8 @@ CREATE TABLE consents (
 );
 CREATE INDEX consents_student ON consents (site_id, person_id, id);
 -- The parents' app (#24 item 1): its own session kind, apart from staff sessions. A sign-in code is kept only as
--- sha256(code, id) with its expiry and the tries made; the rows of the last hour are the per-address rate limit.
+-- sha256(code, id) with its expiry and the tries made; the rows of the last hour are the rate limits per address
+-- (phone or e-mail) and per client IP (a request for an unknown address is a row too, never valid).
 CREATE TABLE parent_codes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     address TEXT NOT NULL,
@@ -25,9 +26,11 @@ CREATE TABLE parent_codes (
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     tries INTEGER NOT NULL DEFAULT 0,
-    used_at REAL
+    used_at REAL,
+    ip TEXT
 );
 CREATE INDEX parent_codes_address ON parent_codes (address, created_at);
+CREATE INDEX parent_codes_ip ON parent_codes (ip, created_at);
 CREATE TABLE parent_sessions (
     token_hash TEXT PRIMARY KEY,
     site_id TEXT NOT NULL,

@@ -168,13 +168,16 @@ async def login_send(
 ) -> Response:
     _login_csrf(request, csrf_token)
     ctx = get_ctx(request)
+    ip = client_ip(request)
     try:
+        signin.check_client(ctx.db, ip)
         addr = signin.parse_address(address)
         found = signin.guardian_at(ctx.db, addr)
         school = ctx.school(found.site_id) if found is not None else None
         if school is None:
+            signin.note_unknown(ctx.db, addr, ip)
             raise signin.SignInRefused("unknown")
-        await run_in_threadpool(signin.send_code, ctx.db, school, addr, ctx.clock())
+        await run_in_threadpool(signin.send_code, ctx.db, school, addr, ctx.clock(), ip)
     except signin.SignInRefused as exc:
         return _login_page(request, "login.html", 422, error=exc.reason, address=address)
     return _login_page(request, "code.html", address=addr.value, kind=addr.kind)
