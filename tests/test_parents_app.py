@@ -285,10 +285,15 @@ def test_every_parents_route_needs_a_parent_session_unless_public(tmp_path: Path
     a parent session (and with a staff session) with 303 to /p/login or 401."""
     from fastapi.routing import APIRoute
 
-    from edge.central.web.routes import parents
+    from edge.central.web.routes import parents, parents_api, parents_signin
 
     open_paths = {"/p/login", "/p/login/code", "/p/manifest.webmanifest", "/p/sw.js"}
-    routes = [r for r in parents.public.routes if isinstance(r, APIRoute)] + list(parents.signed_in.routes)
+    routes = [
+        r
+        for module in (parents, parents_api, parents_signin)
+        for r in [*module.public.routes, *module.signed_in.routes]
+        if isinstance(r, APIRoute)
+    ]
     assert {r.path for r in routes if isinstance(r, APIRoute)} >= open_paths
     with parents_school(tmp_path) as school, TestClient(school.app) as c:
         login(c, "admin")  # a staff session opens nothing here

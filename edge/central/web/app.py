@@ -34,6 +34,9 @@ from edge.central.web.routes import (
     gates,
     live,
     parents,
+    parents_api,
+    parents_common,
+    parents_signin,
     privacy,
     register,
     reports,
@@ -61,7 +64,9 @@ ROUTERS: tuple[ModuleType, ...] = (
     roster,
     admin,
     privacy,
+    parents_signin,
     parents,
+    parents_api,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 
@@ -132,8 +137,8 @@ def create_app(ctx: WebContext) -> FastAPI:
         suffix = "&expired=1" if exc.expired else ""
         return RedirectResponse(f"/login?next={quote(target, safe='')}{suffix}", 303)
 
-    @app.exception_handler(parents.ParentLoginRequired)
-    async def parent_login_required(request: Request, exc: parents.ParentLoginRequired) -> Response:
+    @app.exception_handler(parents_common.ParentLoginRequired)
+    async def parent_login_required(request: Request, exc: parents_common.ParentLoginRequired) -> Response:
         if request.url.path.startswith("/p/api/"):
             return JSONResponse({"detail": "not signed in"}, 401)
         return RedirectResponse("/p/login", 303)
