@@ -730,6 +730,7 @@ def _register() -> None:
     from edge.central.collector.commands import dead_letters
     from edge.central.distribution.commands import distribution
     from edge.central.notify.commands import calendar, notify
+    from edge.central.parents.commands import privacy
     from edge.central.school.commands import school
     from edge.central.web.commands import server
     from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
@@ -749,14 +750,17 @@ def _register() -> None:
         command_group,
         server,
         school,
+        privacy,
     ):
         cli.add_command(command)
     from edge.bench.notify import bench_notify_cmd
+    from edge.bench.push import bench_push_cmd
     from edge.bench.security import bench_security_cmd
     from edge.bench.state import bench_state_cmd
 
     collector.add_command(dead_letters)
     bench.add_command(bench_notify_cmd)
+    bench.add_command(bench_push_cmd)
     bench.add_command(bench_security_cmd)
     bench.add_command(bench_state_cmd)
 

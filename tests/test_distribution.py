@@ -426,6 +426,9 @@ def test_a_2000_student_gallery_travels_in_chunks(
 def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Publisher, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
+    from edge.central.parents import consent
+    from edge.central.store import open_store
+    from edge.central.web.db import WebDb
     from edge.cli import cli
     from edge.security.sealed import new_key_file
 
@@ -436,7 +439,16 @@ def test_cli_enrol_roster_publish_status(broker: MosquittoBroker, publisher: Pub
     (tmp_path / "photos" / "obama" / "1.jpg").write_bytes((FACES / "obama_1.jpg").read_bytes())
     (tmp_path / "photos" / "obama" / "2.jpg").write_bytes((FACES / "two_people.jpg").read_bytes())
     (tmp_path / "roster.csv").write_text(ROSTER_V2)
-    env = {"EDGE_CENTRE_DIR": str(tmp_path / "centre"), "EDGE_CENTRE_KEY_FILE": str(tmp_path / "centre.key")}
+    store_url = f"sqlite:///{tmp_path / 'centre.sqlite'}"
+    open_store(store_url).close()
+    db = WebDb(store_url)
+    consent.give(db, SITE, "obama", given_by="Michelle Obama", method="paper", recorded_by="office")
+    db.close()
+    env = {
+        "EDGE_CENTRE_DIR": str(tmp_path / "centre"),
+        "EDGE_CENTRE_KEY_FILE": str(tmp_path / "centre.key"),
+        "EDGE_STORE_URL": store_url,
+    }
     conn = ["--broker", f"127.0.0.1:{broker.port}", "--pki", str(broker.pki.dir), "--identity", "test-centre-cli"]
     run = CliRunner().invoke
 

@@ -24,6 +24,7 @@ from edge.central.distribution.centre import CentreStore
 from edge.central.distribution.codec import gallery_from_bytes
 from edge.central.distribution.manifest import Manifest, parse_manifest, topics, verify_manifest
 from edge.central.distribution.publisher import Publisher
+from edge.central.parents import consent
 from edge.central.web import audit
 from edge.central.web.context import WebContext
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
@@ -47,10 +48,17 @@ def _link(tmp_path: Path, broker: MosquittoBroker, port: int | None = None, time
     return EnrolmentLink(CentreStore(tmp_path / "centre", KEY), publish=target)
 
 
+def _consented(ctx: WebContext) -> None:
+    """A face is enrolled only with a recorded consent (tests/test_consent.py): the office recorded the forms."""
+    for pid in ("an", "binh"):
+        consent.give(ctx.db, SITE, pid, given_by="Nguyễn Văn Ba", method="paper", recorded_by="office")
+
+
 @pytest.fixture
 def web(tmp_path: Path, broker: MosquittoBroker) -> Iterator[tuple[WebContext, TestClient]]:
     ctx, app = make_web(tmp_path)
     ctx.enrolment = _link(tmp_path, broker)
+    _consented(ctx)
     with TestClient(app) as c:
         yield ctx, c
     ctx.close()
@@ -264,6 +272,7 @@ def test_broker_down_the_face_is_enrolled_and_the_page_says_it_was_not_sent(
 ) -> None:
     ctx, app = make_web(tmp_path)
     ctx.enrolment = _link(tmp_path, broker, port=free_port(), timeout_s=1)  # nobody listens there
+    _consented(ctx)
     with TestClient(app) as c:
         c.cookies.set("edge_lang", "en")
         login(c, "office")

@@ -104,13 +104,15 @@ def make_web(
     now: datetime = SCHOOL_MORNING,
     settings: WebSettings | None = None,
     live: bool = False,
+    central: str = CENTRAL,
+    guardians: str = GUARDIANS,
 ) -> tuple[WebContext, FastAPI]:
     """A centre with one school, its roster and guardians imported into the store (`edge school import`, before
     the term: every student enrolled from IMPORTED_ON), a user of each role (USERS, with password_of(name)) and
     the app. live=True starts the live feed (LiveHub) too; close with ctx.close()."""
     (tmp_path / "roster.csv").write_text(roster, encoding="utf-8")
-    (tmp_path / "guardians.csv").write_text(GUARDIANS, encoding="utf-8")
-    cfg = parse_central_text(CENTRAL, base_dir=tmp_path)
+    (tmp_path / "guardians.csv").write_text(guardians, encoding="utf-8")
+    cfg = parse_central_text(central, base_dir=tmp_path)
     url = store_url or f"sqlite:///{tmp_path / 'centre.sqlite'}"
     store = open_store(url)
     import_db = WebDb(url)

@@ -37,8 +37,10 @@ _EMAIL = re.compile(
     r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_NEEDS = {"email": "email", "sms_http": "phone"}
-"""Which contact a channel type sends to; webhook and MQTT address the guardian by id."""
+_NEEDS = {"email": "email", "sms_http": "phone", "zalo_zns": "phone"}
+"""Which contact a channel type sends to; webhook, MQTT and Web Push (the devices the guardian subscribed in the
+parents' app) address the guardian by id."""
+_SENDS = {"sms_http": "SMS", "zalo_zns": "Zalo messages", "email": "email"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def _row(
     else:
         need = _NEEDS.get(channels[channel])
         if need == "phone" and phone is None and not f.get("phone"):
-            errs.append(f"channel {channel!r} sends SMS: phone is required")
+            errs.append(f"channel {channel!r} sends {_SENDS[channels[channel]]}: phone is required")
         if need == "email" and email is None:
             errs.append(f"channel {channel!r} sends email: email is required")
     language = f.get("language") or "vi"

@@ -267,7 +267,117 @@ class MqttChannel(_Channel):
         return self
 
 
-ChannelConfig = Annotated[WebhookChannel | EmailChannel | SmsHttpChannel | MqttChannel, Field(discriminator="type")]
+class WebPushChannel(_Channel):
+    """Web Push to every device a guardian subscribed in the parents' app (subscriptions are rows in the store,
+    edge/central/notify/push_subscriptions.py): each message encrypted for its device (RFC 8291, aes128gcm), the
+    school identified to the push service with VAPID (RFC 8292). Guardians on it need no phone or address."""
+
+    type: Literal["webpush"] = Field(description="'webpush'.")
+    vapid_key_file: str = Field(
+        description="The VAPID private key, a PEM file written by `edge notify vapid-keygen` (mode 0600), e.g."
+        " ${EDGE_VAPID_KEY_FILE}; the key itself is never written in central.yaml."
+    )
+    subject: str = Field(
+        pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$",
+        description="VAPID 'sub': how a push service reaches the school's operator, e.g. 'mailto:it@school.example'.",
+    )
+    ttl_s: int = Field(
+        43200,
+        ge=0,
+        le=2419200,
+        description="How long a push service keeps a message for a device that is offline (TTL); a notice is"
+        " stale after the school day.",
+    )
+    urgency: Literal["very-low", "low", "normal", "high"] = Field(
+        "high", description="RFC 8030 Urgency: 'high' wakes a phone in power saving for an arrival notice."
+    )
+
+
+ZNS_FIELDS = frozenset({*TEMPLATE_FIELDS, "day"})
+"""Message fields a ZNS template parameter can take ({day}: the school day, DD/MM/YYYY)."""
+ZNS_DEFAULT_LIMITS: dict[str, int] = {
+    "name": 30, "class_name": 30, "gate": 30, "school": 30, "time": 20, "cutoff": 20, "day": 20,
+}  # fmt: skip
+"""Longest value per field, from the ZNS parameter types a school registers them as (customer name 30, custom
+label 30, time 20 characters: see edge/central/notify/channels/zalo_zns.py); a longer value is cut."""
+
+
+class ZnsTemplate(_Section):
+    """One approved ZNS template and how its parameters are filled."""
+
+    template_id: str = Field(pattern=r"^[0-9]{1,20}$", description="The approved template's id (the OA's list).")
+    params: dict[str, str] = Field(
+        min_length=1,
+        description="ZNS parameter name -> message field (name, class_name, time, gate, school, cutoff, day),"
+        " e.g. {student_name: name, arrival_time: time}.",
+    )
+    limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Longest value by ZNS parameter name, as registered with Zalo; default: by field (name 30,"
+        " class_name 30, gate 30, school 30, time 20, cutoff 20, day 20). A longer value is cut with '…'.",
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> ZnsTemplate:
+        bad = sorted(f for f in self.params.values() if f not in ZNS_FIELDS)
+        if bad:
+            raise ValueError(f"params use unknown fields {bad}; known: {sorted(ZNS_FIELDS)}")
+        names = [n for n in self.params if not n.replace("_", "").isalnum() or len(n) > 50]
+        if names:
+            raise ValueError(f"parameter names {names} must be letters, digits and '_' (up to 50)")
+        extra = sorted(set(self.limits) - set(self.params))
+        if extra:
+            raise ValueError(f"limits name parameters {extra} that params does not have")
+        if any(v < 1 or v > 400 for v in self.limits.values()):
+            raise ValueError("limits are 1..400 characters (a ZNS message holds at most 400)")
+        return self
+
+
+class ZnsTemplatesByLanguage(_Section):
+    """A notice's ZNS template per language; a language without one uses the Vietnamese template."""
+
+    vi: ZnsTemplate | None = Field(None, description="Template for guardians reading Vietnamese.")
+    en: ZnsTemplate | None = Field(None, description="Template for guardians reading English (null: 'vi').")
+
+
+class ZnsTemplates(_Section):
+    """ZNS templates per message; a late arrival without its own template uses the arrival's."""
+
+    arrived: ZnsTemplatesByLanguage | None = Field(None, description="On-time arrival.")
+    arrived_late: ZnsTemplatesByLanguage | None = Field(None, description="Late arrival (null: 'arrived').")
+    absent: ZnsTemplatesByLanguage | None = Field(None, description="No arrival by the cut-off.")
+    left: ZnsTemplatesByLanguage | None = Field(None, description="First 'out' after dismissal.")
+
+
+class ZaloZnsChannel(_Channel):
+    """Zalo Notification Service: an approved template message to the guardian's phone through the school's
+    Official Account. Guardians on it need a phone number."""
+
+    type: Literal["zalo_zns"] = Field(description="'zalo_zns'.")
+    url: str = Field(
+        "https://business.openapi.zalo.me/message/template",
+        pattern=r"^https?://",
+        description="ZNS 'send by phone number' endpoint.",
+    )
+    access_token: str = Field(
+        min_length=1, description="The OA's access token, from the environment: ${EDGE_ZALO_TOKEN}."
+    )
+    mode: Literal["production", "development"] = Field(
+        "production",
+        description="'development': Zalo delivers only to the OA's admins and charges no quota (try templates).",
+    )
+    templates: ZnsTemplates = Field(description="Template id and parameters per message and language.")
+
+    @model_validator(mode="after")
+    def _some_template(self) -> ZaloZnsChannel:
+        t = self.templates
+        if not any(x is not None and (x.vi or x.en) for x in (t.arrived, t.arrived_late, t.absent, t.left)):
+            raise ValueError("templates: give at least one approved ZNS template")
+        return self
+
+
+AnyChannel = WebhookChannel | EmailChannel | SmsHttpChannel | MqttChannel | WebPushChannel | ZaloZnsChannel
+ChannelConfig = Annotated[AnyChannel, Field(discriminator="type")]
 
 
 class SchoolConfig(_Section):
@@ -315,7 +425,7 @@ class SchoolConfig(_Section):
             raise ValueError(f"duplicate channel names: {dupes}")
         return self
 
-    def channel(self, name: str) -> WebhookChannel | EmailChannel | SmsHttpChannel | MqttChannel:
+    def channel(self, name: str) -> AnyChannel:
         for c in self.channels:
             if c.name == name:
                 return c
@@ -378,11 +488,37 @@ class NotifyConfig(_Section):
     )
 
 
+class RetentionConfig(_Section):
+    """How long the centre keeps personal data (#24; Decree 13/2023/ND-CP: no longer than the purpose needs).
+    Enforced daily by `edge privacy retention`; shown on the Admin page and in the record of processing."""
+
+    checkins_days: int = Field(
+        400, ge=30, le=3650, description="Check-ins (attendance) are deleted after this many days: a school year+."
+    )
+    notices_days: int = Field(
+        120, ge=7, le=3650, description="Notices sent to parents (their text and the channels' answers)."
+    )
+    audit_days: int = Field(730, ge=90, le=3650, description="The web app's audit log (who did what, when).")
+    logs_days: int = Field(
+        30, ge=1, le=365, description="Service logs: journald's files older than this are removed by the daily run."
+    )
+    leavers: Literal["keep", "anonymise"] = Field(
+        "keep",
+        description=(
+            "A student who left: their face templates, card binding and guardians' contacts are erased at once;"
+            " their attendance is kept for the register (keep) or its link to the child removed (anonymise)."
+        ),
+    )
+
+
 class CentralConfig(_Section):
     """central.yaml: the schools served by this centre and the notifier."""
 
     schools: list[SchoolConfig] = Field(min_length=1, description="The schools (sites).")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="The notifier worker.")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long personal data is kept; what happens to leavers."
+    )
 
     @model_validator(mode="after")
     def _unique_schools(self) -> CentralConfig:
@@ -418,6 +554,8 @@ def _resolve(cfg: CentralConfig, base: Path) -> CentralConfig:
             if isinstance(c, MqttChannel)
             else c.model_copy(update={"cafile": rel(c.cafile)})
             if isinstance(c, EmailChannel)
+            else c.model_copy(update={"vapid_key_file": rel(c.vapid_key_file)})
+            if isinstance(c, WebPushChannel)
             else c
             for c in s.channels
         ]

@@ -2,6 +2,7 @@
 what each site has announced.
 
     edge distribution enroll SITE --photos DIR          photos -> templates in the centre's gallery of SITE
+                                                        (students with a recorded consent only: --store)
     edge distribution unenroll SITE PERSON...           a student who left: their templates removed
     edge distribution roster SITE roster.csv            the school's roster, checked, kept at the centre
     edge distribution publish SITE [--kind all]          sign + announce (retained) on the site broker
@@ -117,6 +118,13 @@ def distribution() -> None:
 @click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
 @click.option("--model", type=click.Choice(MODEL_NAMES), default=DEFAULT_MODEL, show_default=True)
 @click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib jitters/photo.")
+@click.option(
+    "--store",
+    "store_url",
+    required=True,
+    envvar="EDGE_STORE_URL",
+    help="The centre's store, where consents are recorded: sqlite:///PATH or postgresql://… (EDGE_STORE_URL).",
+)
 def enroll_cmd(
     site: str,
     centre_dir: Path,
@@ -125,8 +133,10 @@ def enroll_cmd(
     roster_csv: Path | None,
     model: str,
     jitters: int,
+    store_url: str,
 ) -> None:
-    """Enrol photos for SITE at the centre (only new or changed photos are encoded); then `publish`."""
+    """Enrol photos for SITE at the centre (only new or changed photos are encoded); then `publish`. A student
+    without a recorded consent to face recognition is refused (listed; the others are enrolled)."""
     from edge.central.distribution.centre import CentreError
     from edge.recognition.enroll import EnrolLayoutError, EnrolSettings, photos_from_folder, photos_from_roster
     from edge.recognition.gallery import GalleryError
@@ -141,6 +151,12 @@ def enroll_cmd(
         people = photos_from_folder(photos_dir) if photos_dir else photos_from_roster(roster_csv)  # type: ignore[arg-type]
         if not people:
             _fail("no photos listed: nothing to enrol")
+        allowed = _consenting(store_url, site)
+        for pid in sorted(set(people) - allowed):
+            click.echo(f"{'no_consent':14s} {pid:24s} no consent to face recognition is recorded: not enrolled")
+        people = {pid: photos for pid, photos in people.items() if pid in allowed}
+        if not people:
+            _fail("no student with a recorded consent: nothing enrolled")
         report = store.enroll(
             site,
             people,
@@ -163,6 +179,18 @@ def enroll_cmd(
     click.echo(f"next: edge distribution publish {site} --kind gallery")
     if report.without_template:
         sys.exit(1)
+
+
+def _consenting(store_url: str, site: str) -> set[str]:
+    """The students of SITE whose latest consent decision is consent (edge/central/parents/consent.py)."""
+    from edge.central.parents.consent import consenting
+    from edge.central.school.commands import _db
+
+    db = _db(store_url, migrate=False)
+    try:
+        return consenting(db, site)
+    finally:
+        db.close()
 
 
 def _print_reject(r: PhotoResult) -> None:

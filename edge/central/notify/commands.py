@@ -198,9 +198,14 @@ def notify_run(ctx: click.Context, config_path: Path, store_url: str, metrics_ad
     # systemd Type=notify: READY=1 once the threads run, WATCHDOG=1 only while each channel loop goes round
     heartbeats = Heartbeats(max_age_s=Supervision.heartbeat_max_age_s(default=90.0))
     sup = Supervision.from_env(heartbeats)
-    notifier = Notifier(
-        cfg.notify, directories, lambda: connect(store_url), arrivals, heartbeats=heartbeats, observe=metrics.observe
-    )
+    try:
+        notifier = Notifier(
+            cfg.notify, directories, lambda: connect(store_url), arrivals, heartbeats=heartbeats,
+            observe=metrics.observe,
+        )  # fmt: skip
+    except ValueError as exc:  # a channel's key file missing or unsafe (VapidKeyError)
+        click.echo(f"refusing to start: {exc}", err=True)
+        sys.exit(2)
 
     if (guard := notifier.absence) is not None:
         from edge.ops.server_metrics import gates_metrics
@@ -391,3 +396,25 @@ def notify_release(store_url: str, hold_id: int, by: str) -> None:
 def notify_drop(store_url: str, hold_id: int, by: str) -> None:
     """Drop a held batch: none of its absence notices is ever sent."""
     _decide(store_url, hold_id, "drop", by)
+
+
+@notify.command("vapid-keygen")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing key: every device must subscribe again.")
+def notify_vapid_keygen(path: Path, force: bool) -> None:
+    """Write a new VAPID key for the Web Push channel to PATH (PEM, mode 0600) and print its public key.
+
+    central.yaml names the file (vapid_key_file: ${EDGE_VAPID_KEY_FILE}); the public key is the
+    applicationServerKey the parents' app subscribes with. Exit 1 if PATH exists (without --force)."""
+    from edge.central.notify.channels.webpush import public_key_b64, write_vapid_key
+
+    try:
+        key = write_vapid_key(path, overwrite=force)
+    except FileExistsError:
+        click.echo(f"{path} exists; a new key would void every device's subscription (--force to replace)", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"cannot write {path}: {exc.strerror}", err=True)
+        sys.exit(2)
+    click.echo(f"VAPID key written to {path} (mode 0600)")
+    click.echo(f"public key (applicationServerKey): {public_key_b64(key)}")

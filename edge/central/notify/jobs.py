@@ -16,6 +16,7 @@ Times are Unix seconds (float) so both databases compare them the same way.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,7 +36,7 @@ MIGRATION = "0003_notify_jobs"
 """The store migration that makes the tables (edge/central/store/migrations/0003_notify_jobs.*.sql)."""
 _COLUMNS = (
     "key", "site_id", "person_id", "day", "kind", "guardian_id", "channel", "language", "template", "time", "text",
-    "subject", "event_id", "phone", "email",
+    "subject", "event_id", "phone", "email", "fields",
 )  # fmt: skip
 
 
@@ -92,9 +93,24 @@ def enqueue(tx: Tx, jobs: Iterable[JobSpec], *, now: float | None = None) -> int
     for j in jobs:  # one statement per job: its row count says whether the key was new
         new += max(0, tx.execute(_INSERT, (
             j.key, j.site, j.person_id, j.day.isoformat(), j.kind, j.guardian_id, j.channel, j.language, j.template,
-            j.time, j.text, j.subject, j.event_id, j.phone, j.email, at, at,
+            j.time, j.text, j.subject, j.event_id, j.phone, j.email, _fields_json(j.fields), at, at,
         )))  # fmt: skip
     return new
+
+
+def _fields_json(fields: dict[str, str] | None) -> str | None:
+    return None if fields is None else json.dumps(fields, ensure_ascii=False, sort_keys=True)
+
+
+def _fields_of(text: str | None) -> dict[str, str] | None:
+    """A job's stored fields; None for jobs queued before migration 0006 (or unreadable: never a crash here)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)
@@ -110,10 +126,10 @@ class Job:
 
 def _job(row: Sequence[Any]) -> Job:
     (jid, key, site, person, day, kind, guardian, channel, language, template, t, text, subject, event_id, phone,
-     email, status, attempts, created_at) = row  # fmt: skip
+     email, fields, status, attempts, created_at) = row  # fmt: skip
     spec = JobSpec(
         key, site, person, date.fromisoformat(day), kind, guardian, channel, language, template, t, text, subject,
-        event_id, phone, email,
+        event_id, phone, email, _fields_of(fields),
     )  # fmt: skip
     return Job(int(jid), spec, int(attempts), float(created_at), status == "sending")
 

@@ -56,6 +56,9 @@ class Notice:
     subject: str
     phone: str | None = None
     email: str | None = None
+    fields: dict[str, str] | None = None
+    """The values the text was made from (name, class_name, time, gate, school, cutoff), for a channel that
+    sends a provider's template with parameters (Zalo ZNS) instead of the text."""
 
     def html(self) -> str:
         return f"<!doctype html><html><body><p>{html.escape(self.text)}</p></body></html>"
@@ -65,7 +68,7 @@ class Notice:
         data = asdict(self)
         data["day"] = self.day.isoformat()
         data["idempotency_key"] = data.pop("key")
-        del data["phone"], data["email"]
+        del data["phone"], data["email"], data["fields"]
         return data
 
     def payload_bytes(self) -> bytes:
@@ -92,6 +95,15 @@ class Messages:
         self, template: str, language: str, *, name: str, class_name: str, time: str, gate: str | None, cutoff: str
     ) -> tuple[str, str]:
         """(text, subject) of a message."""
+        text, subject, _ = self.compose(
+            template, language, name=name, class_name=class_name, time=time, gate=gate, cutoff=cutoff
+        )
+        return text, subject
+
+    def compose(
+        self, template: str, language: str, *, name: str, class_name: str, time: str, gate: str | None, cutoff: str
+    ) -> tuple[str, str, dict[str, str]]:
+        """(text, subject, fields) of a message: the fields are what a template channel sends as parameters."""
         fields = {
             "name": name,
             "class_name": class_name,
@@ -100,4 +112,5 @@ class Messages:
             "school": self.school.name,
             "cutoff": cutoff,
         }
-        return self.templates[language][template].format(**fields), SUBJECTS[language][template].format(**fields)
+        text = self.templates[language][template].format(**fields)
+        return text, SUBJECTS[language][template].format(**fields), fields

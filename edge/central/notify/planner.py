@@ -44,6 +44,8 @@ class JobSpec:
     event_id: str | None
     phone: str | None
     email: str | None
+    fields: dict[str, str] | None = None
+    """The message's values (Messages.compose), stored with the job for template channels (Zalo ZNS)."""
 
     def notice(self) -> Notice:
         return Notice(
@@ -60,6 +62,7 @@ class JobSpec:
             subject=self.subject,
             phone=self.phone,
             email=self.email,
+            fields=self.fields,
         )
 
 
@@ -108,7 +111,7 @@ def jobs_for_checkin(directory: SchoolDirectory, checkin: Mapping[str, Any]) -> 
         return []
     out = []
     for g in wanted:
-        text, subject = directory.messages.render(
+        text, subject, fields = directory.messages.compose(
             template,
             g.language,
             name=person.name,
@@ -134,6 +137,7 @@ def jobs_for_checkin(directory: SchoolDirectory, checkin: Mapping[str, Any]) -> 
                 str(checkin.get("event_id")) if checkin.get("event_id") else None,
                 g.phone,
                 g.email,
+                fields,
             )
         )
     return out
@@ -160,7 +164,7 @@ def absence_jobs(
         for g in directory.guardians.get(person.person_id, []):
             if "absent" not in g.kinds:
                 continue
-            text, subject = directory.messages.render(
+            text, subject, fields = directory.messages.compose(
                 "absent", g.language, name=person.name, class_name=person.class_name, time=cutoff, gate=None,
                 cutoff=cutoff,
             )  # fmt: skip
@@ -181,6 +185,7 @@ def absence_jobs(
                     None,
                     g.phone,
                     g.email,
+                    fields,
                 )
             )
     return out

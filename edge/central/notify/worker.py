@@ -80,7 +80,7 @@ class Notifier:
         if channels is None:
             channels = {}
             for site, d in directories.items():
-                channels.update({(site, name): ch for name, ch in build_channels(d.school).items()})
+                channels.update({(site, name): ch for name, ch in build_channels(d.school, connect).items()})
         self.channels = channels
         self.stop_event = threading.Event()
         self.heartbeats = heartbeats or Heartbeats()
@@ -151,7 +151,7 @@ class Notifier:
                         self.observe(site, ch.name, job.spec.kind, counted, took)
                     if status == "dead":
                         log.warning("notice %s dead: %s", job.spec.key, getattr(outcome, "reason", outcome))
-                    if isinstance(outcome, RetryAfter):
+                    if isinstance(outcome, RetryAfter) and outcome.pause_channel:
                         failures += 1
                         q.release(conn, dialect, batch[i + 1 :])
                         pause = max(outcome.seconds or 0.0, self.policy.backoff(failures))

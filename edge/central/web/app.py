@@ -24,16 +24,23 @@ from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
 from edge.central.web.deps import HERE, LoginRequired, current_user, is_api, language, templates
 from edge.central.web.routes import (
+    absence_requests,
     admin,
     api,
     auth,
     calendar,
     classes,
+    consent,
     enrol,
     excuse_range,
     gates,
     holds,
     live,
+    parents,
+    parents_api,
+    parents_common,
+    parents_signin,
+    privacy,
     register,
     reports,
     roster,
@@ -49,9 +56,11 @@ ROUTERS: tuple[ModuleType, ...] = (
     auth,
     today,
     classes,
+    absence_requests,
     register,
     students,
     enrol,
+    consent,
     live,
     gates,
     holds,
@@ -62,6 +71,10 @@ ROUTERS: tuple[ModuleType, ...] = (
     calendar,
     excuse_range,
     unknown_cards,
+    privacy,
+    parents_signin,
+    parents,
+    parents_api,
 )
 """Every area of the app, one module each (a `router`, and optionally a `public` router without login)."""
 
@@ -131,6 +144,12 @@ def create_app(ctx: WebContext) -> FastAPI:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         suffix = "&expired=1" if exc.expired else ""
         return RedirectResponse(f"/login?next={quote(target, safe='')}{suffix}", 303)
+
+    @app.exception_handler(parents_common.ParentLoginRequired)
+    async def parent_login_required(request: Request, exc: parents_common.ParentLoginRequired) -> Response:
+        if request.url.path.startswith("/p/api/"):
+            return JSONResponse({"detail": "not signed in"}, 401)
+        return RedirectResponse("/p/login", 303)
 
     def _page_error(request: Request, status: int, key: str) -> Response:
         return templates.TemplateResponse(request, "error.html", {"status": status, "message_key": key}, status)

@@ -481,3 +481,13 @@ TEXT.update(
         ),
     }
 )
+
+
+# --- Parents, consent and the child's data (issue #24) -------------------------------------------------------------
+def _parents_text() -> dict[str, tuple[str, str]]:
+    from edge.central.web.i18n_parents import TEXT as PARENTS
+
+    return PARENTS
+
+
+TEXT.update(_parents_text())

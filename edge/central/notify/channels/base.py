@@ -34,6 +34,9 @@ class RetryAfter:
     seconds: float | None
     """The provider's Retry-After, or None: the worker's exponential backoff decides."""
     reason: str
+    pause_channel: bool = True
+    """The provider looks down or is limiting us: the channel pauses. False when only this notice waits (one
+    parent's device's push service failed while the others took it): the next notices go on at once."""
 
 
 @dataclass(frozen=True)

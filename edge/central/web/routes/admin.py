@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from edge.central.parents import retention
 from edge.central.web import audit as audit_log
 from edge.central.web.accounts import LEAST_PRIVILEGE, ROLES, USERNAME, AccountError, User
 from edge.central.web.deps import CtxDep, audit, csrf_protect, require_roles, templates
@@ -25,7 +26,15 @@ def _users_page(request: Request, ctx: CtxDep, error: str | None = None, status:
     return templates.TemplateResponse(
         request,
         "admin_users.html",
-        {"users": users, "roles": ROLES, "default_role": LEAST_PRIVILEGE, "error": error, "schools": schools},
+        {
+            "users": users,
+            "roles": ROLES,
+            "default_role": LEAST_PRIVILEGE,
+            "error": error,
+            "schools": schools,
+            "retention": ctx.cfg.retention,
+            "retention_last": retention.last_run(ctx.db),
+        },
         status,
     )
 

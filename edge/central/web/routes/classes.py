@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from edge.central.attendance.rule import Status
 from edge.central.notify.directory import SchoolDirectory
+from edge.central.parents import absence
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
@@ -52,6 +53,8 @@ def class_page(
             "may_excuse": user.role in roles_with("excuse"),
             "may_register": user.role in roles_with("register"),
             "excusable": {str(Status.ABSENT), str(Status.PENDING), str(Status.EXCUSED)},
+            "absence_requests": absence.of_students(ctx.db, site_id, [p.person_id for p in students]),
+            "names": {p.person_id: p.name for p in students},
         },
     )
 

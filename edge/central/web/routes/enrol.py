@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from edge.central.parents import consent
 from edge.central.web import csrf
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
@@ -39,7 +40,14 @@ router = APIRouter()
 FORM_OVERHEAD = 64 * 1024
 """Bytes a multipart form adds around the photo (boundaries, headers, the CSRF field)."""
 PHOTO_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
-STATUS = {"too_large": 413, "not_image": 415, "too_many": 409, "already_enrolled": 409, "not_enrolled": 404}
+STATUS = {
+    "too_large": 413,
+    "not_image": 415,
+    "too_many": 409,
+    "already_enrolled": 409,
+    "not_enrolled": 404,
+    "no_consent": 409,
+}
 
 
 class UploadRefused(Exception):
@@ -179,6 +187,10 @@ async def _enrol(
     request: Request, ctx: WebContext, user: User, link: EnrolmentLink, site_id: str, person_id: str
 ) -> EnrolOutcome | Response:
     _check_student(ctx, user, site_id, person_id)
+    try:  # before the body is read: without consent no photo of the child is even taken in
+        consent.require_consent(ctx.db, site_id, person_id)
+    except consent.ConsentMissing as exc:
+        return _refusal(request, ctx, user, site_id, person_id, PhotoRefused("no_consent", str(exc)))
     try:
         photo, token = await _photo_of(request, ctx.settings.max_upload_bytes)
     except UploadRefused as exc:  # nothing changes, so the refusal needs no token (one may not be readable)

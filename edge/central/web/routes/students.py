@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from edge.central.parents import consent
+from edge.central.parents import sessions as parent_sessions
 from edge.central.web import school_day as sd
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
@@ -38,6 +40,19 @@ def face_status(ctx: WebContext, site_id: str, person_id: str) -> FaceStatus | N
         return None
 
 
+def consent_box(ctx: WebContext, site_id: str, person_id: str, message: str | None) -> dict[str, Any]:
+    """The consent box's facts (templates/parents/_consent.html): the latest decision, its history, and each
+    gateway's installed gallery version (the confirmation that a withdrawn face left the gates)."""
+    return {
+        "consent": consent.current(ctx.db, site_id, person_id),
+        "consent_history": consent.history(ctx.db, site_id, person_id),
+        "consent_message": message,
+        "gateways": ctx.gates.gateways(site_id) if ctx.gates is not None else [],
+        "parent_devices": parent_sessions.active_count(ctx.db, site_id, person_id),
+        "removal_version": consent.removal_version(ctx.db, site_id, person_id),
+    }
+
+
 def render_student(
     request: Request,
     ctx: WebContext,
@@ -48,6 +63,7 @@ def render_student(
     *,
     face_notice: dict[str, Any] | None = None,
     face_error: str | None = None,
+    consent_message: str | None = None,
     status: int = 200,
 ) -> Response:
     """The Student page; the enrolment routes render it too, with the outcome of the upload or removal."""
@@ -73,6 +89,7 @@ def render_student(
             "show_card": may_see_card_uid(user),
             "face_notice": face_notice,
             "face_error": face_error,
+            **consent_box(ctx, site_id, person.person_id, consent_message),
             "max_upload_mb": ctx.settings.max_upload_bytes / (1024 * 1024),
             "month": the_month,
             "days": days,
