@@ -8,5 +8,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export EDGE_SCREENSHOTS="$root/docs/screenshots"
 export CI=true  # a missing Chromium (or another tool these tests need) fails the run instead of skipping a picture
-# every browser test (tests/test_web_browser*.py) and the demo's
-exec "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_web_browser*.py tests/test_demo.py "$@"
+# every browser test (tests/test_web_browser*.py, the parents' app's) and the demo's
+exec "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_web_browser*.py tests/test_parents_browser.py \
+  tests/test_demo.py "$@"

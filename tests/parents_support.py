@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from edge.central.notify.receivers import HttpReceiver, SmtpReceiver
 from edge.central.web.context import WebContext
-from tests.web_support import SITE, TZ, make_web
+from tests.web_support import SITE, TZ, csrf_from, make_web
 
 AN_PHONE = "0912 345 678"
 AN_PHONE_E164 = "+84912345678"
@@ -83,3 +85,16 @@ def parents_school(
         ctx.close()
         sms.close()
         smtp.close()
+
+
+def sign_in(c: TestClient, school: ParentsSchool, address: str, to: str) -> httpx.Response:
+    page = c.get("/p/login")
+    r = c.post("/p/login", data={"address": address, "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200 and 'id="code-sent"' in r.text, r.text
+    done: httpx.Response = c.post(
+        "/p/login/code",
+        data={"address": to, "code": school.last_code(to), "csrf_token": csrf_from(r.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/p/", done.text
+    return done

@@ -29,8 +29,8 @@ from edge.central.web.gates import GateMonitor
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
 from edge.recognition.gallery import Gallery
+from tests.enrol_support import PREFIX, announced
 from tests.helpers import FACES, Watcher
-from tests.test_web_enrol import PREFIX, _announced
 from tests.web_support import SCHOOL_MORNING, SITE, checkin, csrf_from, login, make_web
 
 KEY = bytes(range(32))
@@ -133,13 +133,13 @@ def test_the_office_records_consent_enrols_and_a_withdrawal_takes_the_face_off_t
     )
     assert r.status_code == 200 and 'id="face-notice"' in r.text, r.text
     enrolled = int(r.text.split("phiên bản ")[1].split(" ")[0])
-    assert _announced(gallery_topic, enrolled, broker).people == ["an"]
+    assert announced(gallery_topic, enrolled, broker).people == ["an"]
 
     r = _post(c, f"{STUDENT}/consent/withdraw", given_by="Nguyễn Văn Ba", note="gọi điện")
     assert r.status_code == 200 and "Đã rút lại sự đồng ý" in r.text
     withdrawn = int(r.text.split("phiên bản ")[1].split(" ")[0])
     assert withdrawn > enrolled
-    assert _announced(gallery_topic, withdrawn, broker).people == []
+    assert announced(gallery_topic, withdrawn, broker).people == []
     site_dir = tmp_path / "centre" / SITE
     assert Gallery.load(next(site_dir.glob("gallery-*.npz")), KEY).people == []
     assert ctx.enrolment is not None and not ctx.enrolment.status(SITE, "an").enrolled

@@ -40,7 +40,9 @@ from edge.central.notify.hook import NotifyHook, connect
 from edge.central.notify.messages import Messages, Notice
 from edge.central.notify.push_service import LocalPushService
 from edge.central.notify.worker import Notifier
+from edge.central.school.files import import_central
 from edge.central.store import CheckinStore, open_store
+from edge.central.web.db import WebDb
 from edge.cli import cli
 from edge.config.central import SchoolConfig, WebPushChannel, load_central_config
 from tests.helpers import wait_until
@@ -280,6 +282,11 @@ def test_kill_9_mid_send_each_device_gets_each_notice(tmp_path: Path, vapid: Pat
     path = school(tmp_path, n, vapid)
     url = f"sqlite:///{tmp_path}/central.sqlite"
     store = open_store(url)
+    web = WebDb(url)  # the notifier runs on the school as the store holds it (`edge school import`)
+    try:
+        import_central(web, load_central_config(path), today=datetime.now(UTC).date() - timedelta(days=1))
+    finally:
+        web.close()
     conn, dialect = connect(url)
     db = Db(conn, dialect, lambda: connect(url))
     for i in range(n):

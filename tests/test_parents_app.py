@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -25,7 +24,15 @@ from edge.central.school.state import load_guardians, version_of
 from edge.central.web import audit
 from edge.devtools.postgres import PostgresServer
 from tests.helpers import wait_until
-from tests.parents_support import AN_PHONE, AN_PHONE_E164, BINH_PHONE, DUNG_EMAIL, ParentsSchool, parents_school
+from tests.parents_support import (
+    AN_PHONE,
+    AN_PHONE_E164,
+    BINH_PHONE,
+    DUNG_EMAIL,
+    ParentsSchool,
+    parents_school,
+    sign_in,
+)
 from tests.web_support import SCHOOL_MORNING, SITE, checkin, csrf_from, login
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -39,19 +46,6 @@ def school(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ParentsSc
         url = pg.fresh_database()
     with parents_school(tmp_path, url) as s:
         yield s
-
-
-def sign_in(c: TestClient, school: ParentsSchool, address: str, to: str) -> httpx.Response:
-    page = c.get("/p/login")
-    r = c.post("/p/login", data={"address": address, "csrf_token": csrf_from(page.text)})
-    assert r.status_code == 200 and 'id="code-sent"' in r.text, r.text
-    done: httpx.Response = c.post(
-        "/p/login/code",
-        data={"address": to, "code": school.last_code(to), "csrf_token": csrf_from(r.text)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303 and done.headers["location"] == "/p/", done.text
-    return done
 
 
 def test_sign_in_with_a_code_and_see_only_ones_own_child(school: ParentsSchool) -> None:

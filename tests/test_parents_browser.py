@@ -1,13 +1,11 @@
 """The parents' app in Chromium at phone size (390x844): sign-in with the code the local SMS gateway received,
 today, the month's history, an absence request, preferences, consent withdrawal, and the offline view of the
 last known status once the school's server is unreachable (the service worker's copy). Screenshots go to the
-test's temp dir; with EDGE_PARENT_SCREENSHOTS=DIR (e.g. docs/screenshots) also to DIR/parent-*.png — the
-README's pictures: `EDGE_PARENT_SCREENSHOTS=docs/screenshots pytest tests/test_parents_browser.py`."""
+test's temp dir, or to $EDGE_SCREENSHOTS (docs/screenshots/parent-*.png, the README's pictures:
+`scripts/screenshots.sh`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +16,9 @@ from edge.central.parents import consent
 from edge.central.school.state import load_guardians
 from tests.helpers import wait_until
 from tests.parents_support import AN_PHONE, AN_PHONE_E164, parents_school
-from tests.web_support import SCHOOL_MORNING, SITE, browser, browser_available, checkin, live_server
+from tests.web_support import SCHOOL_MORNING, SITE, browser, checkin, live_server, screenshot
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="chromium / chromedriver not installed")
+pytestmark = pytest.mark.needs("chromium")
 PHONE = (390, 844)
 
 
@@ -39,15 +37,8 @@ def test_a_parent_on_a_phone(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    shots = tmp_path / "shots"
-    shots.mkdir()
-    publish = os.environ.get("EDGE_PARENT_SCREENSHOTS")
-
     def shot(driver: Any, name: str) -> None:
-        driver.save_screenshot(str(shots / f"parent-{name}.png"))
-        if publish:
-            Path(publish).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shots / f"parent-{name}.png", Path(publish) / f"parent-{name}.png")
+        screenshot(driver, tmp_path, f"parent-{name}")  # into $EDGE_SCREENSHOTS (scripts/screenshots.sh) or tmp
 
     def text(driver: Any, css: str) -> str:
         return str(driver.find_element(By.CSS_SELECTOR, css).text)

@@ -19,8 +19,7 @@ from edge.central.notify.push_service import LocalPushService
 from edge.central.notify.worker import Notifier
 from edge.central.web import csrf
 from edge.devtools.postgres import PostgresServer
-from tests.parents_support import AN_PHONE, AN_PHONE_E164, BINH_PHONE, ParentsSchool, parents_school
-from tests.test_parents_app import sign_in
+from tests.parents_support import AN_PHONE, AN_PHONE_E164, BINH_PHONE, ParentsSchool, parents_school, sign_in
 from tests.web_support import SCHOOL_MORNING, SITE, checkin
 
 GUARDIANS = """person_id,name,phone,email,channel,language,kinds

@@ -6,7 +6,6 @@ kept; every change is in the audit log."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,8 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.central.distribution.centre import CentreStore
-from edge.central.distribution.codec import gallery_from_bytes
-from edge.central.distribution.manifest import Manifest, parse_manifest, topics, verify_manifest
 from edge.central.distribution.publisher import Publisher
 from edge.central.parents import consent
 from edge.central.web import audit
@@ -31,14 +28,13 @@ from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.central.web.photo import MAX_PIXELS, PhotoInfo, PhotoRefused, photo_info
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.recognition.gallery import Gallery
-from edge.security.pki import load_cert
+from tests.enrol_support import PREFIX, announced
 from tests.helpers import FACES, Watcher, fuzz_examples
 from tests.web_support import SITE, csrf_from, login, make_web
 
 KEY = bytes(range(32))
 STUDENT = f"/s/{SITE}/student/an"
 FACE_API = f"/api/v1/schools/{SITE}/students/an/face"
-PREFIX = "edge/v1"
 
 
 def _link(tmp_path: Path, broker: MosquittoBroker, port: int | None = None, timeout_s: float = 5) -> EnrolmentLink:
@@ -73,35 +69,6 @@ def gallery_topic(broker: MosquittoBroker) -> Iterator[Watcher]:
     w = Watcher(broker, f"{PREFIX}/{SITE}/distribution/gallery/#", client_id="test-enrol-watcher")
     yield w
     w.close()
-
-
-def _chunk(version: int, index: int) -> str:
-    return topics(PREFIX, SITE, "gallery")[1].format(version=version, index=index)
-
-
-def _announced(w: Watcher, version: int, broker: MosquittoBroker) -> Gallery:
-    """Wait for the manifest of `version`, check its signature as a gateway does, gather its chunks."""
-    manifest_topic, _ = topics(PREFIX, SITE, "gallery")
-    chunks: dict[str, bytes] = {}
-    found: list[Manifest] = []
-
-    def seen(topic: str, payload: bytes) -> bool:
-        if topic == manifest_topic and payload:
-            m = parse_manifest(payload)
-            if m.version == version:
-                found.append(m)
-        elif payload:
-            chunks[topic] = payload
-        return bool(found) and all(_chunk(version, i) in chunks for i in range(found[0].chunks))
-
-    w.wait_for(seen, 10, f"gallery v{version} announced")
-    m = found[0]
-    assert broker.pki is not None
-    signer = verify_manifest(m, site=SITE, ca_cert=load_cert(broker.pki.ca_cert_path), now=dt.datetime.now(dt.UTC))
-    assert signer == "test-web-enrol"
-    data = b"".join(chunks[_chunk(version, i)] for i in range(m.chunks))
-    assert len(data) == m.size
-    return gallery_from_bytes(data)
 
 
 def _upload(c: TestClient, photo: bytes, name: str = "photo.jpg", csrf: str | None = "page", **kw: Any) -> Any:
@@ -141,8 +108,8 @@ def test_office_enrols_a_photo_the_gateways_are_offered_it_and_removes_it(
     assert "1 mẫu, sface" in status, status
     assert 'id="face-one-template"' in r.text and 'id="face-no-template"' not in r.text
     version = int(r.text.split("phiên bản ")[1].split(" ")[0])
-    announced = _announced(gallery_topic, version, broker)
-    assert announced.people == ["an"] and len(announced) == 1
+    offered = announced(gallery_topic, version, broker)
+    assert offered.people == ["an"] and len(offered) == 1
 
     # the photo is not kept: the centre holds the sealed gallery and its versions, nothing else
     site_dir = tmp_path / "centre" / SITE
@@ -170,7 +137,7 @@ def test_office_enrols_a_photo_the_gateways_are_offered_it_and_removes_it(
     assert r.status_code == 200 and "Đã xóa khuôn mặt" in r.text
     removed_version = int(r.text.split("phiên bản ")[1].split(" ")[0])
     assert removed_version > version
-    assert _announced(gallery_topic, removed_version, broker).people == []
+    assert announced(gallery_topic, removed_version, broker).people == []
     assert "face-remove" not in r.text
     assert [x["action"] for x in _face_rows(ctx)] == ["face_remove", "face_enrol", "face_enrol"]
 
@@ -255,7 +222,7 @@ def test_api_enrol_and_remove_with_a_token(
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["face_enrolled"] is True and out["templates"] == 1 and out["published"] is True
-    assert _announced(gallery_topic, out["gallery_version"], broker).people == ["an"]
+    assert announced(gallery_topic, out["gallery_version"], broker).people == ["an"]
     assert c.get(f"/api/v1/schools/{SITE}/students/an", headers=auth).json()["face_enrolled"] is True
     r = c.delete(FACE_API, headers=auth)
     assert r.status_code == 200 and r.json()["templates"] == 0 and r.json()["gallery_version"] > out["gallery_version"]
@@ -397,7 +364,7 @@ def test_the_web_app_publishes_a_gallery_over_its_one_broker_connection(
     try:
         outcome = link.enrol(SITE, "an", (FACES / "obama_1.jpg").read_bytes())
         assert outcome.publish_error is None and outcome.version is not None, outcome
-        assert _announced(gallery_topic, outcome.version, broker).people == ["an"]
+        assert announced(gallery_topic, outcome.version, broker).people == ["an"]
         # the gates link still reads its topics on the same, never dropped, connection
         gw.publish(f"{PREFIX}/{SITE}/gw-enrol-health/health", b'{"fps": 7}', qos=1).wait_for_publish(5)
         wait_until(lambda: any(g["fps"] == 7 for g in monitor.gateways(SITE)), 10, "the health report")
