@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -435,8 +435,36 @@ def parse_central_text(
     return _resolve(cfg, base_dir or Path.cwd())
 
 
-def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> CentralConfig:
-    """Load central.yaml; relative paths in it are taken from the file's directory."""
+class SecretsElsewhere(Mapping[str, str]):
+    """The environment, where a variable that is not set reads as a placeholder instead of an error.
+
+    For the processes that read central.yaml but never send a notice — the collector (it queues them), the web app,
+    `edge school import`, `edge provision --central`: the channels' secrets (`${EDGE_WEBHOOK_SECRET}`, …) are in
+    notifier.env, which only the notifier's unit reads (README "Deploy a school"), so these must start without
+    them. The placeholder is long enough for every secret's validation and is never sent: only the notifier sends,
+    and it loads central.yaml with the real environment (an unset secret stops it, with the line)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, name: str) -> str:
+        return self._env.get(name, f"unset-{name}-not-for-sending")
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
+def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None, sends: bool = True) -> CentralConfig:
+    """Load central.yaml; relative paths in it are taken from the file's directory. `sends=False` for a process
+    that never sends a notice: an unset `${VAR}` is no error there (`SecretsElsewhere`)."""
+    if not sends:
+        env = SecretsElsewhere(os.environ if env is None else env)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
