@@ -337,6 +337,15 @@ def test_a_school_day_on_a_centre_deployed_as_the_readme_says(
         wait_until(lambda: day.link() == "online", 60, f"{GW} online at the centre")
         wait_until(sim.client_connected.is_set, 60, "the gateway's reader open")
         step(f"collector, notifier, web app and {GW} READY, each from its unit file (pids {pids})")
+        argv = [sys.executable, "-m", "edge", "doctor", "--no-devices", "-c", str(gw.config_dir / "config.yaml")]
+        doctor = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        print(doctor.stdout.rstrip())
+        checks = re.findall(r"^\[\s*(\w+)\s*\] (\w+):", doctor.stdout, re.M)
+        assert {"config", "broker", "identity", "roster", "outbox"} <= {name for _s, name in checks}, doctor.stdout
+        # every check passes but the clock's, which is this machine's (a test host need not be NTP-synchronised)
+        assert [name for status, name in checks if status != "OK"] in ([], ["clock"]), doctor.stdout
+        assert doctor.returncode == (0 if all(status == "OK" for status, _n in checks) else 1)
+        step(f"edge doctor --no-devices on {GW} while it runs: config, broker, identity, roster, outbox OK")
 
         # --- The school day -------------------------------------------------------------------------------
         day.login(web_port)

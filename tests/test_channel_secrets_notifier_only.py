@@ -24,7 +24,8 @@ schools:
     roster: roster.csv
     calendar: {terms: [{name: T, start: 2026-09-05, end: 2027-01-15}], cutoff: "07:45"}
     channels:
-      - {name: app, type: webhook, url: "https://app.example/hook", secret: "${EDGE_WEBHOOK_SECRET}"}
+      - {name: app, type: webhook, url: "${EDGE_APP_URL:-https://app.example/hook}",
+         secret: "${EDGE_WEBHOOK_SECRET}"}
       - {name: email, type: email, host: smtp.example, sender: "T <t@example>", username: u,
          password: "${EDGE_SMTP_PASSWORD}"}
 """
@@ -47,6 +48,7 @@ def test_a_process_that_sends_needs_the_secrets_one_that_does_not_starts_without
     assert "EDGE_WEBHOOK_SECRET is not set" in str(err.value) and "EDGE_SMTP_PASSWORD is not set" in str(err.value)
     cfg = load_central_config(central, sends=False)
     assert [c.name for c in cfg.school("test-school").channels] == ["app", "email"]
+    assert cfg.school("test-school").channel("app").url == "https://app.example/hook"  # type: ignore[union-attr]
     given = load_central_config(central, env={"EDGE_WEBHOOK_SECRET": "s" * 20}, sends=False)
     assert given.school("test-school").channel("app").secret == "s" * 20  # type: ignore[union-attr]
 
