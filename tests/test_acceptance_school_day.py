@@ -60,6 +60,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 GW = "gw-1"
 SECRET = "app-webhook-secret-0123456789"
 PASSWORD = "office-password-1"
+ADMIN_PASSWORD = "admin-password-1"
 ROLES = (("collector", "collector-1"), ("notifier", "notifier-1"), ("web", "web-1"))
 HEAD = ["person_id", "name", "class", "card_uid"]
 STUDENTS = [
@@ -184,10 +185,11 @@ class Day:
         self.db.close()
 
     # the office's browser ------------------------------------------------------------------------------------
-    def login(self, port: int) -> None:
+    def login(self, port: int, username: str, password: str) -> None:
+        """A fresh browser, logged in as `username`."""
         self.web = CookieClient(f"http://127.0.0.1:{port}")
         page = self.web.request("GET", "/login")
-        r = self.web.request("POST", "/login", data={"username": "office", "password": PASSWORD,
+        r = self.web.request("POST", "/login", data={"username": username, "password": password,
                                                      "csrf_token": csrf_from(page.text)})  # fmt: skip
         assert r.status_code == 303, r.text
 
@@ -306,8 +308,9 @@ def test_a_school_day_on_a_centre_deployed_as_the_readme_says(
     (centre.config_dir / "collector.env").write_text("EDGE_METRICS=off\n")
     (centre.config_dir / "notifier.env").write_text(f"EDGE_METRICS=off\nEDGE_WEBHOOK_SECRET={SECRET}\n")
     step("centre bundles provisioned and installed (collector, notifier, web app)")
-    print(_edge("server", "user", "add", "--store", url, "--role", "office", "--site", SITE, "--password-stdin",
-                "office", stdin=PASSWORD + "\n").rstrip())  # fmt: skip
+    print(_edge("server", "user", "add", "--store", url, "--role", "admin", "--site", SITE, "--password-stdin",
+                "admin", stdin=ADMIN_PASSWORD + "\n").rstrip())  # fmt: skip
+    step("the first admin account (edge server user add)")
 
     # the gateway: its bundle, its rights at the broker and in the store, its hardware section
     gw = Layout(prefix=Path(sys.prefix).parent, config_dir=tmp_path / "gw-etc", state_dir=tmp_path / "gw-var")
@@ -347,8 +350,14 @@ def test_a_school_day_on_a_centre_deployed_as_the_readme_says(
         assert doctor.returncode == (0 if all(status == "OK" for status, _n in checks) else 1)
         step(f"edge doctor --no-devices on {GW} while it runs: config, broker, identity, roster, outbox OK")
 
+        day.login(web_port, "admin", ADMIN_PASSWORD)  # the admin adds the office's account on the Admin page
+        r = day.post_form("/admin/users", "/admin/users", {"username": "office", "password": PASSWORD,
+                                                          "role": "office", "site_id": SITE})  # fmt: skip
+        assert r.status_code == 303, r.text[-2000:]
+        step("the admin adds the office's account on the Admin page")
+
         # --- The school day -------------------------------------------------------------------------------
-        day.login(web_port)
+        day.login(web_port, "office", PASSWORD)
         day.upload(STUDENTS, GUARDIANS)
         step("the office uploads the roster and the guardians (XLSX) on the Roster page → applied")
         v = day.roster_at_gate(len(STUDENTS))
@@ -394,6 +403,9 @@ def test_a_school_day_on_a_centre_deployed_as_the_readme_says(
 
         shown = wait_until(alarm, 120, "the gates-down alarm on the office's Today page", 1.0)
         assert f'id="holds-banner-{SITE}"' in shown and f'href="/s/{SITE}/holds"' in shown, shown
+        said = f"GATES DOWN at {SITE}: gateway {GW} stopped"  # the notifier's alarm in its log (journal)
+        down = wait_until(lambda: [ln for ln in day.log("notifier").splitlines() if said in ln], 60, "GATES DOWN")
+        print(down[-1])
         step(f"cut-off {cutoff:%H:%M} + grace: nothing sent; the batch of 3 held ({GW} down) on Holds, alarm on Today")
 
         day.start("gateway", gw.config_dir / unit_name("gateway"))
