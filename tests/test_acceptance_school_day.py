@@ -50,9 +50,9 @@ from edge.ops.units import Layout, unit_name
 from edge.security.broker_reload import apply
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import wait_until
-from tests.test_deploy_centre import CookieClient
 from tests.test_sdnotify import NotifySocket
 from tests.unit_process import from_unit, start
+from tests.web_client_support import CookieClient
 from tests.web_support import csrf_from
 
 SITE = "test-school"
