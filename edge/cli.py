@@ -339,7 +339,7 @@ def _notify_hook(path: Path, store_url: str) -> tuple[Any, Any]:
     from edge.config.central import load_central_config
 
     try:
-        cfg = load_central_config(path)
+        cfg = load_central_config(path, sends=False)  # it queues notices; the notifier sends them (its secrets)
     except ConfigError as exc:
         _echo_issues(exc)
         click.echo(f"refusing to start: {path} has problems", err=True)
@@ -721,7 +721,7 @@ def provision_cmd(
         except BrokerReloadError as exc:
             click.echo(f"the broker was not updated: {exc}", err=True)
             sys.exit(1)
-    click.echo(f"next: copy {p.out} to the machine and run `sudo sh install.sh` there (README: Provision a gateway)")
+    click.echo(f"next: copy {p.out} to the machine and run `sudo sh install.sh` there (README: Deploy a school)")
 
 
 def _register() -> None:

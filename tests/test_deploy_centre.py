@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 
 from edge.central.school.edits import register_gateway
@@ -39,6 +38,7 @@ from edge.security.broker_reload import apply
 from tests.helpers import Watcher, wait_until
 from tests.sdnotify_support import NotifySocket
 from tests.unit_process import from_unit, start
+from tests.web_client_support import CookieClient
 from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from
 
 ROLES = (("collector", "collector-u1"), ("notifier", "notifier-u1"), ("web", "web-u1"))
@@ -50,23 +50,6 @@ def sockets() -> Iterator[dict[str, NotifySocket]]:
     yield s
     for sock in s.values():
         sock.close()
-
-
-class CookieClient:
-    """A browser's cookies over plain HTTP: the unit serves 127.0.0.1 behind a TLS proxy, so its cookies are Secure
-    (httpx would not send them back to http://); here they are sent back by hand."""
-
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, timeout=10)
-        self.jar: dict[str, str] = {}
-
-    def request(self, method: str, path: str, **kw: object) -> httpx.Response:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())} if self.jar else {}
-        r = self.http.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
-        for raw in r.headers.get_list("set-cookie"):
-            name, _, rest = raw.partition("=")
-            self.jar[name] = rest.split(";", 1)[0]
-        return r
 
 
 def test_provisioned_centre_runs_from_its_units_on_one_postgresql_store(

@@ -573,13 +573,30 @@ def parse_central_text(
     return _resolve(cfg, base_dir or Path.cwd())
 
 
-def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> CentralConfig:
-    """Load central.yaml; relative paths in it are taken from the file's directory."""
+def secrets_elsewhere(text: str, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` plus a placeholder for each `${VAR}` of `text` that is not set and has no `:-default`.
+
+    For the processes that read central.yaml but never send a notice — the collector (it queues them), the web app,
+    `edge school import`, `edge provision --central`: the channels' secrets (`${EDGE_WEBHOOK_SECRET}`, …) are in
+    notifier.env, which only the notifier's unit reads (README "Deploy a school"), so these must start without
+    them. The placeholder is long enough for every secret's validation and is never sent: only the notifier sends,
+    and it loads central.yaml with the real environment (an unset secret stops it, with the line)."""
+    from edge.config.loader import PLACEHOLDER
+
+    unset = {m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(2) is None and m.group(1) not in env}
+    return {**env, **{name: f"unset-{name}-not-for-sending" for name in unset}}
+
+
+def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None, sends: bool = True) -> CentralConfig:
+    """Load central.yaml; relative paths in it are taken from the file's directory. `sends=False` for a process
+    that never sends a notice: an unset `${VAR}` is no error there (`secrets_elsewhere`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read the file: {exc.strerror}")]) from exc
+    if not sends:
+        env = secrets_elsewhere(text, os.environ if env is None else env)
     cfg = parse_central_text(text, file=str(p), env=env, base_dir=p.resolve().parent)
     exposed = exposed_secrets(p, text)
     if exposed:

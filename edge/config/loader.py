@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from edge.config.model import GatewayConfig
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+"""`${VAR}` or `${VAR:-default}` in a config value."""
 
 Loc = tuple[str | int, ...]
 
@@ -93,7 +94,7 @@ class _Walker:
             missing.append(name)
             return ""
 
-        result = _PLACEHOLDER.sub(repl, text)
+        result = PLACEHOLDER.sub(repl, text)
         for name in missing:
             self._issue(node.start_mark.line + 1, loc, f"environment variable {name} is not set (from '{text}')")
         # An unquoted placeholder takes the type its value would have had in YAML (port: ${PORT} -> int).

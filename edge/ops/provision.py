@@ -237,7 +237,7 @@ def plan(
             from edge.config.central import load_central_config
 
             try:
-                load_central_config(central)
+                load_central_config(central, sends=False)  # secrets: notifier.env, on the target
             except ConfigError as exc:
                 raise ProvisionError(f"{central} does not validate:\n{exc}") from None
             p.add("central.yaml", central.read_bytes(), 0o640)

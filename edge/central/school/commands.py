@@ -84,8 +84,8 @@ def import_cmd(
     from edge.config.loader import ConfigError
 
     try:
-        cfg = load_central_config(central)
-        channels_from = load_central_config(central_path) if central_path is not None else None
+        cfg = load_central_config(central, sends=False)  # the channels' secrets are the notifier's (notifier.env)
+        channels_from = load_central_config(central_path, sends=False) if central_path is not None else None
     except ConfigError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)

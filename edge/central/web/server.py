@@ -63,7 +63,7 @@ class ServerOptions:
 
 
 def build_context(opts: ServerOptions) -> WebContext:
-    cfg = load_central_config(opts.config)
+    cfg = load_central_config(opts.config, sends=False)  # it sends no notice: no channel secret here
     store = open_store(opts.store_url)
     ctx = WebContext(cfg, store, WebDb(opts.store_url), settings=WebSettings(cookie_secure=not opts.insecure_cookies))
     ctx.live = LiveHub(ctx)
