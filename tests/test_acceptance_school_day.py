@@ -50,7 +50,7 @@ from edge.ops.units import Layout, unit_name
 from edge.security.broker_reload import apply
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import wait_until
-from tests.test_sdnotify import NotifySocket
+from tests.sdnotify_support import NotifySocket
 from tests.unit_process import from_unit, start
 from tests.web_client_support import CookieClient
 from tests.web_support import csrf_from
