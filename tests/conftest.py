@@ -69,6 +69,15 @@ def watcher(broker: MosquittoBroker) -> Iterator[Watcher]:
     w.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _text_catalogs() -> None:
+    """The compiled gettext catalogs (.mo, build outputs) the web app refuses to start without; what
+    scripts/bootstrap.sh does on a school's machine (a .mo newer than its .po is kept)."""
+    from edge.central.catalogs import compile_all
+
+    compile_all()
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)

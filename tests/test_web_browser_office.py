@@ -58,9 +58,12 @@ def shoot(driver: Any, shots: Path, name: str, size: str) -> None:
 
 
 def wait_for(driver: Any, pred: Callable[[], Any], what: str) -> Any:
+    """`pred` true within WAIT_S; an element of the page being replaced (a form's POST → redirect) is asked again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(lambda _: pred(), message=what)
+    wait = WebDriverWait(driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(lambda _: pred(), message=what)
 
 
 def by_id(driver: Any, element_id: str) -> Any:

@@ -1,10 +1,11 @@
 """The words and number formats of the report files (CSV, XLSX, Ed-Fi reasons, the printed register), in
 Vietnamese (the default: a school's office reads them) and English (when asked: `lang=en`).
 
-Why here and not in the web app's text table (edge/central/web/i18n.py): the files are made below the web app
-(edge/central/attendance/downloads.py knows nothing of pages or cookies), and the same words appear in the printed
-register; one table of them keeps the CSV's "Vắng có phép" the register's. Field keys are the stable English
-identifiers of the JSON API (/api/v1/reports/…/summary and /days keep them); only the files' headers are words.
+The words themselves are messages "download.*" of the centre's gettext catalogs (edge/central/catalogs.py), shared
+with the web app; the files are made below the web app (edge/central/attendance/downloads.py knows nothing of pages
+or cookies), and the same words appear in the printed register, so the CSV's "Vắng có phép" is the register's.
+Field keys are the stable English identifiers of the JSON API (/api/v1/reports/…/summary and /days keep them);
+only the files' headers are words.
 """
 
 from __future__ import annotations
@@ -13,56 +14,38 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from edge.central import catalogs
 from edge.central.attendance.rule import Status
 
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")
 DEFAULT: Lang = "vi"
 
-FIELDS: dict[str, tuple[str, str]] = {
-    # key: (vi, en)
-    "date": ("Ngày", "Date"),
-    "person_id": ("Mã học sinh", "Student ID"),
-    "name": ("Họ và tên", "Name"),
-    "class": ("Lớp", "Class"),
-    "status": ("Trạng thái", "Status"),
-    "first_in": ("Giờ vào", "First in"),
-    "last_out": ("Giờ ra", "Last out"),
-    "early_departure": ("Về sớm", "Left early"),
-    "method": ("Cách điểm danh", "Method"),
-    "gate": ("Cổng", "Gate"),
-    "school_days": ("Số ngày học", "School days"),
-    "present": ("Đúng giờ", "On time"),
-    "late": ("Đi muộn", "Late"),
-    "absent": ("Vắng không phép", "Absent (unexcused)"),
-    "excused": ("Vắng có phép", "Excused"),
-    "early_departures": ("Số lần về sớm", "Early departures"),
-    "attendance_rate": ("Tỷ lệ chuyên cần", "Attendance rate"),
-}
-STATUSES: dict[str, tuple[str, str]] = {
-    str(Status.PRESENT): ("Có mặt", "Present"),
-    str(Status.LATE): ("Đi muộn", "Late"),
-    str(Status.ABSENT): ("Vắng không phép", "Absent"),
-    str(Status.EXCUSED): ("Vắng có phép", "Excused"),
-    str(Status.PENDING): ("Chưa đến", "Not yet"),
-    str(Status.NO_SCHOOL): ("Nghỉ", "No school"),
-}
-METHODS: dict[str, tuple[str, str]] = {
-    "card": ("Thẻ", "Card"),
-    "face": ("Khuôn mặt", "Face"),
-    "card+face": ("Thẻ + khuôn mặt", "Card + face"),
-}
-SHEETS: dict[str, tuple[str, str]] = {"summary": ("Tổng hợp", "Summary"), "days": ("Từng ngày", "Days")}
-YES_NO: tuple[tuple[str, str], tuple[str, str]] = (("Có", "Yes"), ("Không", "No"))
-REASONS: dict[str, tuple[str, str]] = {
-    # the attendance rule's verdicts as free text (Ed-Fi attendanceEventReason); {time} {cutoff} are HH:MM
-    str(Status.PRESENT): ("Đến trường lúc {time}", "arrived {time}"),
-    str(Status.LATE): ("Đến trường lúc {time}, sau giờ vào lớp {cutoff}", "arrived {time} after {cutoff}"),
-    str(Status.EXCUSED): ("Vắng có phép (nhà trường đã cho phép)", "excused by the school"),
-    "excused_note": ("Vắng có phép: {note}", "excused by the school: {note}"),
-    str(Status.ABSENT): ("Không vào trường trước giờ vào lớp {cutoff}", "no granted 'in' by {cutoff}"),
-    "early_departure": ("Ra về lúc {time}, trước giờ tan học", "left at {time}, before dismissal"),
-}
+FIELDS: tuple[str, ...] = (
+    # the report rows' field keys that have words (message "download.fields.<key>" in the catalogs)
+    "date",
+    "person_id",
+    "name",
+    "class",
+    "status",
+    "first_in",
+    "last_out",
+    "early_departure",
+    "method",
+    "gate",
+    "school_days",
+    "present",
+    "late",
+    "absent",
+    "excused",
+    "early_departures",
+    "attendance_rate",
+)
+STATUSES: tuple[str, ...] = tuple(str(s) for s in Status)  # message "download.statuses.<status>"
+METHODS: tuple[str, ...] = ("card", "face", "card+face")  # message "download.methods.<method>"
+# the attendance rule's verdicts as free text (Ed-Fi attendanceEventReason) are "download.reasons.<status>",
+# "download.reasons.excused_note" and "download.reasons.early_departure"; {time} {cutoff} are HH:MM
+REASONS: tuple[str, ...] = (str(Status.PRESENT), str(Status.LATE), str(Status.EXCUSED), str(Status.ABSENT))
 DATE_FORMATS: dict[Lang, tuple[str, str]] = {
     # (strftime for text, Excel number format)
     "vi": ("%d/%m/%Y", "dd/mm/yyyy"),
@@ -84,32 +67,29 @@ class Words:
     lang: Lang = DEFAULT
     gates: dict[str, str] = field(default_factory=dict)
 
-    def _pick(self, pair: tuple[str, str]) -> str:
-        return pair[0] if self.lang == "vi" else pair[1]
+    def _text(self, key: str, **fields: object) -> str:
+        return catalogs.text(self.lang, key, **fields)
 
     def column(self, key: str) -> str:
         """A column header (a field key of the report rows, in words)."""
-        pair = FIELDS.get(key)
-        return key if pair is None else self._pick(pair)
+        return self._text(f"download.fields.{key}") if key in FIELDS else key
 
     def status(self, status: str) -> str:
-        pair = STATUSES.get(status)
-        return status if pair is None else self._pick(pair)
+        return self._text(f"download.statuses.{status}") if status in STATUSES else status
 
     def method(self, method: str | None) -> str | None:
         if method is None:
             return None
-        pair = METHODS.get(method)
-        return method if pair is None else self._pick(pair)
+        return self._text(f"download.methods.{method}") if method in METHODS else method
 
     def gate(self, gate: str | None) -> str | None:
         return None if gate is None else self.gates.get(gate, gate)
 
     def sheet(self, key: str) -> str:
-        return self._pick(SHEETS[key])
+        return self._text(f"download.sheets.{key}")
 
     def yes_no(self, value: bool) -> str:
-        return self._pick(YES_NO[0] if value else YES_NO[1])
+        return self._text("download.yes") if value else self._text("download.no")
 
     def date(self, day: date) -> str:
         """16/11/2026 in Vietnamese (how a Vietnamese office writes a date), 2026-11-16 in English (ISO)."""
@@ -137,14 +117,13 @@ class Words:
         """The rule's verdict in words (Ed-Fi attendanceEventReason); an excused day says the school's note if there
         is one ("Vắng có phép: ốm"); `fallback` for a status without a sentence."""
         if status == Status.EXCUSED and note:
-            return self._pick(REASONS["excused_note"]).format(note=note)
-        pair = REASONS.get(status)
-        if pair is None:
+            return self._text("download.reasons.excused_note", note=note)
+        if status not in REASONS:
             return fallback
-        return self._pick(pair).format(time=_hhmm(first_in), cutoff=_hhmm(cutoff))
+        return self._text(f"download.reasons.{status}", time=_hhmm(first_in), cutoff=_hhmm(cutoff))
 
     def early_departure(self, left: datetime | None) -> str:
-        return self._pick(REASONS["early_departure"]).format(time=_hhmm(left))
+        return self._text("download.reasons.early_departure", time=_hhmm(left))
 
 
 def _hhmm(t: datetime | None) -> str:

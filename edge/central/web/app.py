@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from edge.central import catalogs
 from edge.central.web import i18n
 from edge.central.web.bodylimit import BodyCaps, BodyLimit
 from edge.central.web.context import WebContext
@@ -102,6 +103,8 @@ def body_caps(ctx: WebContext) -> BodyCaps:
 
 
 def create_app(ctx: WebContext) -> FastAPI:
+    catalogs.check_compiled()  # MissingCatalogs names the command to run; the pages would otherwise show raw keys
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield

@@ -145,6 +145,12 @@ def run_cmd(
             read_key_file(centre_key_file)
         except KeyFileError as exc:
             _fail(str(exc))
+    from edge.central.catalogs import MissingCatalogs, check_compiled
+
+    try:
+        check_compiled()  # before anything starts: a page of raw keys is no page
+    except MissingCatalogs as exc:
+        _fail(str(exc))
     run(
         ServerOptions(
             config,

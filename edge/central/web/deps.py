@@ -249,7 +249,22 @@ def _environment() -> jinja2.Environment:
     env.filters["local_date"] = local_date
     env.filters["local_datetime"] = local_datetime
     env.globals["nav_links"] = navigation.links
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     return env
+
+
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, key: str, **fields: object) -> str:
+    """`_("nav.today")` / `gettext(...)` in a template (Jinja2's i18n extension; `pybabel extract` reads them): the
+    same catalog look-up as `t(...)`, in the language of the page being rendered."""
+    return i18n.translate(str(context.get("lang", i18n.DEFAULT)), key, **fields)
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, key: str, plural: str, n: int, **fields: object) -> str:
+    """`ngettext("key", "key", n)`: the catalog's plural form for the count `n`."""
+    return i18n.translate(str(context.get("lang", i18n.DEFAULT)), key, n=n, **fields)
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[_context])

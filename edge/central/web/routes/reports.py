@@ -36,11 +36,9 @@ from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, can_see_class, school_for, templates
 from edge.central.web.deps import language as page_language
 from edge.central.web.routes.common import CLASS, DAY, MONTH, SITE, directory, today, visible_classes
-from edge.central.web.routes.data_text import register_text
 from edge.central.web.visibility import POLICY
 
 router = APIRouter()
-register_text()
 
 GRID_MAX_DAYS = 31
 GRID_MAX_CELLS = 15_000

@@ -32,11 +32,9 @@ from edge.central.roster_messages import localise
 from edge.central.web.accounts import User
 from edge.central.web.deps import CtxDep, UserDep, audit, csrf_protect, language, school_for, templates
 from edge.central.web.routes.common import SITE, directory, today
-from edge.central.web.routes.data_text import register_text
 from edge.central.web.visibility import roles_with
 
 router = APIRouter()
-register_text()
 
 EDITORS = roles_with("roster")
 PREVIEW_TTL_S = 30 * 60
