@@ -104,7 +104,7 @@ def test_admin_page_adds_changes_and_resets(web: tuple[Any, TestClient]) -> None
     login(c, "admin")
     page = c.get("/admin/users")
     token = csrf_from(page.text)
-    assert "<option selected>teacher</option>" in page.text, "the form's default: the least privilege"
+    assert '<option value="teacher" selected>Giáo viên</option>' in page.text, "the form's default: least privilege"
     form = {"csrf_token": token, "username": "co.hoa", "classes": "6b", "site_id": SITE, "password": "hoa-password-1"}
     bad = c.post("/admin/users", data=form)
     assert bad.status_code == 422 and "Không thực hiện được" in bad.text and "did you mean &#39;6B&#39;" in bad.text

@@ -39,7 +39,7 @@ def web(tmp_path: Path, broker: MosquittoBroker, rig: Rig) -> Iterator[tuple[Any
     assert monitor.start(10), "the web server could not subscribe on the closed broker"
     wait_until(
         lambda: any(g["online"] and g["gateway_id"] == "gw-dev" for g in monitor.gateways(SITE)),
-        10,
+        30,  # the rig's controller in simavr and its first connect: seconds in a loaded full run
         "gw-dev online (retained status)",
     )
     with TestClient(app) as client:
