@@ -59,10 +59,12 @@ def shoot(driver: Any, shots: Path, name: str, size: str) -> None:
 
 def wait_for(driver: Any, pred: Callable[[], Any], what: str) -> Any:
     """`pred` true within WAIT_S; an element of the page being replaced (a form's POST → redirect) is asked again."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    # WebDriverException covers a stale element and Chromium's "node … does not belong to the document" when the
+    # page is replaced between finding an element and reading it: both mean "ask again"
+    wait = WebDriverWait(driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(WebDriverException,))
     return wait.until(lambda _: pred(), message=what)
 
 

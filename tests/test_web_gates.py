@@ -56,7 +56,7 @@ def test_guard_opens_the_gate_with_a_signed_command(web: tuple[Any, TestClient, 
     ctx, c, rig = web
     login(c, "guard")
     # the session broker retains other tests' gateways of this site too: look at gw-dev's own row
-    wait_until(lambda: _row(ctx, "gw-dev").get("outbox_depth") is not None, 10, "a health report")
+    wait_until(lambda: _row(ctx, "gw-dev").get("outbox_depth") is not None, 30, "a health report")
     page = c.get(f"/s/{SITE}/gates")
     assert page.status_code == 200
     assert 'id="gw-gw-dev"' in page.text and "Hoạt động" in page.text and 'id="open-gw-dev"' in page.text
