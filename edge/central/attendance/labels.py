@@ -16,31 +16,15 @@ from typing import Literal
 
 from edge.central import catalogs
 from edge.central.attendance.rule import Status
+from edge.central.attendance.summary import DAY_FIELDS, SUMMARY_FIELDS
 
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")
 DEFAULT: Lang = "vi"
 
-FIELDS: tuple[str, ...] = (
-    # the report rows' field keys that have words (message "download.fields.<key>" in the catalogs)
-    "date",
-    "person_id",
-    "name",
-    "class",
-    "status",
-    "first_in",
-    "last_out",
-    "early_departure",
-    "method",
-    "gate",
-    "school_days",
-    "present",
-    "late",
-    "absent",
-    "excused",
-    "early_departures",
-    "attendance_rate",
-)
+FIELDS: tuple[str, ...] = (*DAY_FIELDS, *(f for f in SUMMARY_FIELDS if f not in DAY_FIELDS))
+"""The report rows' field keys that have words (message "download.fields.<key>" in the catalogs): the day rows'
+and the summary rows' columns, named once in summary.py."""
 STATUSES: tuple[str, ...] = tuple(str(s) for s in Status)  # message "download.statuses.<status>"
 METHODS: tuple[str, ...] = ("card", "face", "card+face")  # message "download.methods.<method>"
 # the attendance rule's verdicts as free text (Ed-Fi attendanceEventReason) are "download.reasons.<status>",
