@@ -769,4 +769,14 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="edge")
+    try:
+        cli(prog_name="edge")
+    except ModuleNotFoundError as exc:
+        # a command of the half this machine does not install (`edge server` on a gateway): say so in words
+        from edge.halves import missing_half
+
+        words = missing_half(exc)
+        if words is None:
+            raise
+        click.echo(f"edge: {words}", err=True)
+        sys.exit(1)

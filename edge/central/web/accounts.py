@@ -16,12 +16,14 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import TYPE_CHECKING, Literal, cast
 
 from edge.central.web.db import WebDb, WebTx
+
+if TYPE_CHECKING:
+    # argon2 is imported where a password is hashed: `edge` builds its whole command line from this module's ROLES
+    # (edge/central/web/commands.py), also on a gateway, whose install has no argon2 (the centre group's).
+    from argon2 import PasswordHasher
 
 Role = Literal["admin", "office", "teacher", "guard"]
 ROLES: tuple[Role, ...] = ("admin", "office", "teacher", "guard")
@@ -97,6 +99,8 @@ def check_password_strength(password: str) -> None:
 
 class Accounts:
     def __init__(self, db: WebDb, hasher: PasswordHasher | None = None) -> None:
+        from argon2 import PasswordHasher
+
         self.db = db
         self.hasher = hasher or PasswordHasher()
         self._dummy = self.hasher.hash(_DUMMY_HASH_PASSWORD)
@@ -174,6 +178,8 @@ class Accounts:
         same hash as a known one, so timing does not tell which names exist."""
         row = self.db.one("SELECT * FROM web_users WHERE username = ?", (username,))
         stored = str(row["password_hash"]) if row else self._dummy
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             self.hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
