@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -75,7 +75,9 @@ def imports_of(module: str) -> Imports:
         for child in ast.iter_child_nodes(node):
             later = deferred or _is_type_checking(child)
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                later = deferred or not (node is tree and isinstance(child, ast.FunctionDef) and child.name in called_at_load)
+                later = deferred or not (
+                    node is tree and isinstance(child, ast.FunctionDef) and child.name in called_at_load
+                )
             if isinstance(child, ast.Import | ast.ImportFrom):
                 (lazy if later else eager).update(_names(child, module, is_package))
             visit(child, later)
@@ -117,7 +119,7 @@ def closure(starts: Iterable[str], *, lazy: bool, skip: Iterable[str] = ()) -> C
 
 
 @cache
-def _top_levels() -> dict[str, list[str]]:
+def _top_levels() -> Mapping[str, list[str]]:
     """packages_distributions(), once: it reads every installed distribution's files (~1 s under load)."""
     return packages_distributions()
 

@@ -133,7 +133,7 @@ def _installed() -> dict[str, metadata.Distribution]:
 
 @functools.cache
 def _requires(name: str, extras: tuple[str, ...]) -> tuple[Requirement, ...]:
-    env: dict[str, str] = dict(default_environment())
+    env = {key: str(value) for key, value in default_environment().items()}
     out = []
     for text in _installed()[norm(name)].requires or []:
         req = Requirement(text)
