@@ -7,6 +7,8 @@ tests/test_cli_layout.py holds the convention."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from edge import __version__

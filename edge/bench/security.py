@@ -24,6 +24,7 @@ import yaml
 from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.subscriber import Subscriber
+from edge.gateway.service import Gateway
 from edge.security.pki import Pki, load_private_key
 from edge.security.signing import sign_command, verify_command
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
@@ -40,7 +41,6 @@ class _Stack:
     def __init__(self, work: Path, secure: bool, taps: int, stack: contextlib.ExitStack) -> None:
         from edge.central.collector.service import Collector
         from edge.central.store import open_store
-        from edge.gateway.service import Gateway  # here, not at the top: `edge` loads this module on a centre too
 
         work.mkdir(parents=True)
         self.broker = stack.enter_context(MosquittoBroker(work / "broker", site=SITE, insecure_plaintext=not secure))
