@@ -6,8 +6,10 @@ before the split) a fresh venv gets exactly what scripts/bootstrap.sh --role ins
 pip (from this machine's index, as bootstrap does), face-recognition --no-deps with the dlib group, then this
 checkout, editable. Printed per role: the size of site-packages (and of the packages alone, above an empty venv's
 pip and setuptools) and, over --runs fresh interpreters, the median import time of each entry module the role's
-processes start with (`python -X importtime`: the module's cumulative line), next to `import edge.cli` (what every
-`edge` command loads first). Figures only: nothing is asserted (timings depend on the machine and its load).
+processes start with (`python -X importtime`: the module's cumulative line) and the CPU time of that interpreter,
+next to `import edge.cli` (what every `edge` command loads first) and `pass` (an interpreter that imports nothing:
+its CPU time is the start-up cost to subtract). Figures only: nothing is asserted (timings depend on the machine
+and its load).
 
 Usage: python3 scripts/measure_halves.py [--roles gateway centre all] [--runs 7] [--keep DIR]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,21 +61,28 @@ def install(venv: Path, role: str) -> float:
     return time.monotonic() - started
 
 
-def import_us(python: Path, module: str) -> int:
-    """The cumulative import time of `module` in a fresh interpreter, in microseconds (-X importtime)."""
+def import_us(python: Path, module: str) -> tuple[int, float]:
+    """The cumulative import time of `module` in a fresh interpreter, in microseconds (-X importtime), and the CPU
+    seconds (user + system) the whole interpreter used: on a shared, loaded machine the wall time also counts the
+    time spent waiting for a core, the CPU time does not."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(
-        [str(python), "-X", "importtime", "-c", f"import {module}"],
+        [str(python), "-X", "importtime", "-c", f"import {module}" if module != "pass" else "pass"],
         capture_output=True,
         text=True,
         check=True,
         cwd=tempfile.gettempdir(),
         env=env,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    if module == "pass":
+        return 0, cpu
     for line in r.stderr.splitlines():
         parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
         if len(parts) == 3 and parts[2] == module:
-            return int(parts[1])
+            return int(parts[1]), cpu
     raise RuntimeError(f"no importtime line for {module}:\n{r.stderr[-2000:]}")
 
 
@@ -99,11 +109,13 @@ def main() -> int:
                 f"{role}: site-packages {size / 2**20:.0f} MiB ({(size - base) / 2**20:.0f} MiB above an empty venv's"
                 f" {base / 2**20:.0f} MiB)" + (f"; installed in {took:.0f} s" if took else "")
             )
-            for module in ENTRIES[role]:
-                times = [import_us(venv / "bin" / "python", module) for _ in range(args.runs)]
+            for module in ["pass", *ENTRIES[role]]:
+                runs = [import_us(venv / "bin" / "python", module) for _ in range(args.runs)]
+                wall = [us / 1000 for us, _ in runs]
+                cpu = [s * 1000 for _, s in runs]
                 print(
-                    f"  import {module}: median {statistics.median(times) / 1000:.0f} ms"
-                    f" (min {min(times) / 1000:.0f}, max {max(times) / 1000:.0f}, {args.runs} runs)"
+                    f"  import {module}: median {statistics.median(wall):.0f} ms wall (min {min(wall):.0f}, max"
+                    f" {max(wall):.0f}); the interpreter's CPU {statistics.median(cpu):.0f} ms ({args.runs} runs)"
                 )
     finally:
         if args.keep is None:
