@@ -112,9 +112,9 @@ def signed(
     role: Role = "operator",
     **kw: Any,
 ) -> dict[str, Any]:
-    """`request` signed for `gateway` of the test site by `signer` (edge/security/signing.py)."""
+    """`request` signed for `gateway` of the test site by `signer` (edge/contract/signing.py)."""
+    from edge.contract.signing import sign_command
     from edge.security.pki import load_private_key
-    from edge.security.signing import sign_command
 
     tls = broker.identity(signer, role)
     assert tls is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from edge.central.bridge import BridgeSettings, bridge_conf
-from edge.topics import DEFAULT_PREFIX
+from edge.contract.topics import DEFAULT_PREFIX
 
 
 @click.group("bridge")

@@ -24,7 +24,8 @@ from edge.camera.capture import CaptureWorker
 from edge.camera.opencv_source import OpenCvSource
 from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
-from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.contract.checkin import CheckIn, rfc3339_ms
+from edge.contract.topics import GatewayTopics
 from edge.gateway import pidfile
 from edge.gateway.command_auth import CommandAuthorizer, NonceStore
 from edge.gateway.device_events import DeviceEventPublisher
@@ -45,7 +46,6 @@ from edge.recognition.gallery import Gallery, GalleryError
 from edge.recognition.gallery_key import open_gallery
 from edge.roster import RosterStore, read_roster_csv
 from edge.security.pki import TlsFiles
-from edge.topics import GatewayTopics
 from edge.transport.base import Transport
 from edge.transport.mqtt import MqttSettings, MqttTransport
 from firmware_bridge.pn532_reader import Pn532Reader

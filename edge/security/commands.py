@@ -1,5 +1,5 @@
 """CLI: `edge pki …` (the site PKI), `edge broker config` (the closed Mosquitto), `edge command send` (a signed
-remote command and its result). Thin: the work is in pki.py, broker_config.py and signing.py."""
+remote command and its result). Thin: the work is in pki.py, broker_config.py and edge/contract/signing.py."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 import click
 
 from edge import jsonstrict
+from edge.contract.signing import sign_command
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.security.broker_config import write_broker_config
 from edge.security.pki import ISSUABLE_ROLES, Pki, PkiError, Role, load_private_key
-from edge.security.signing import sign_command
-from edge.topics import DEFAULT_PREFIX
 
 PKI_DIR = click.option(
     "--dir",
