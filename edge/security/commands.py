@@ -238,7 +238,7 @@ def command_send(
     name: str,
 ) -> None:
     """Sign NAME with IDENTITY's key, send it to GATEWAY and print its result (exit 1 when not ok)."""
-    from edge.devtools.subscriber import Subscriber
+    from edge.transport.subscriber import Subscriber
 
     pki = Pki(pki_dir)
     try:
