@@ -268,7 +268,7 @@ def test_an_offline_gateway_catches_up_on_reconnect_and_keeps_the_centres_roster
     finally:
         gw.stop()
     # and `edge doctor` names the version the gateway runs
-    from edge.ops.doctor import Limits, run_checks
+    from edge.gateway.doctor import Limits, run_checks
 
     roster_check = next(
         c for c in run_checks(tmp_path / "config.yaml", devices=False, limits=Limits(timeout_s=5)) if c.name == "roster"

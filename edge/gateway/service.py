@@ -34,11 +34,11 @@ from edge.gateway.distribution import distributed_roster_path, distribution_for
 from edge.gateway.face_worker import FaceWorker
 from edge.gateway.forwarder import OutboxForwarder
 from edge.gateway.health import HealthReporter
+from edge.gateway.metrics import GatewayMetrics
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.gateway.remote_commands import RemoteCommands
 from edge.gateway.schedule import GateSchedule
-from edge.ops.gateway_metrics import GatewayMetrics
 from edge.ops.heartbeat import Heartbeats
 from edge.outbox import Outbox
 from edge.recognition.decision import DecisionRule
