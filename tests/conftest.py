@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.central.store.pg_bin import PostgresMissing
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.postgres import PostgresMissing, PostgresServer
+from edge.devtools.postgres import PostgresServer
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.helpers import Watcher
 from tests.system_tools import TOOLS, in_ci, missing_tools, require, unavailable
