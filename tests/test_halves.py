@@ -19,23 +19,15 @@ from edge.devtools import locks
 from tests.halves_support import OURS, ROOT, closure, distributions_of, top_levels
 
 ENTRIES = {
-    "gateway": (
-        "edge.gateway",
-        "edge.camera",
-        "firmware_bridge",
-        "edge.ops.gateway_ops",
-        "edge.ops.doctor",
-        "edge.recognition.commands",
-    ),
+    "gateway": ("edge.gateway", "edge.camera", "firmware_bridge", "edge.recognition.commands"),
     "centre": (
         "edge.central",
         "edge.ops.server_metrics",
         "edge.ops.web_metrics",
+        "edge.ops.provision",
         "edge.security.broker_plugin",
         "edge.security.broker_config",
         "edge.security.broker_reload",
-        "edge.security.commands",
-        "edge.ops.provision",
     ),
 }
 """What runs on each half: its packages, its processes' entry points and the commands used there."""
@@ -118,7 +110,7 @@ def test_the_gateway_half_imports_and_runs_its_command_without_the_centre() -> N
     r = _run_without(
         ("core", "gateway"),
         """
-        import edge.gateway.service, edge.ops.gateway_ops, edge.ops.doctor, edge.recognition.commands
+        import edge.gateway.service, edge.gateway.ops, edge.gateway.doctor, edge.recognition.commands
         import fastapi  # noqa: the block works
         """,
     )
