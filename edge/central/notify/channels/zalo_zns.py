@@ -25,7 +25,10 @@ answered HTTP 200 with {"error": 0, "message": "Success", "data": {"msg_id": "�
 Error codes -> what the notifier does (source: Zalo Cloud, "Cách xử lý mã lỗi",
 https://zalo.cloud/zns/guidelines/handle-error-code; -100…-112 read there, the rest by their names on the same
 table as listed by https://helpdesk.getfly.vn/web-version/interactive-blocks/questions-about-zns — check the
-numbers against the page when Zalo revises it):
+numbers against the page when Zalo revises it. Checked again for #24: -100…-111 as on Zalo's page; that list also
+names "QR code cannot be generated" between template data invalid and button invalid without a number, and
+-118 = "Zalo account not existed" as integrations that branch on it use, so the numbers below are not shifted by
+it; tests/test_notify_zalo.py answers each code from the local endpoint and checks the action):
 
     code   meaning                                              action
     0      success                                              accepted
