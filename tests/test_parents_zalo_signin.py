@@ -101,7 +101,7 @@ def ask(c: TestClient, address: str = PHONE) -> tuple[int, str]:
 def enter(c: TestClient, code: str) -> int:
     token = csrf_from(c.get("/p/login").text)
     r = c.post("/p/login/code", data={"address": E164, "code": code, "csrf_token": token}, follow_redirects=False)
-    return r.status_code
+    return int(r.status_code)
 
 
 def test_code_by_zalo_signs_in_once_and_is_kept_only_as_a_keyed_hash(school: ZaloSchool) -> None:
