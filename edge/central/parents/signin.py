@@ -183,12 +183,11 @@ def send_code(
         raise SignInRefused("no_channel")
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.transaction() as tx:
-        tx.execute(
+        row = tx.query(  # RETURNING: the row's own id (max(id) could be a concurrent request's on PostgreSQL)
             "INSERT INTO parent_codes (address, site_id, guardian_id, code_hash, created_at, expires_at, ip)"
-            " VALUES (?, ?, ?, '', ?, ?, ?)",
+            " VALUES (?, ?, ?, '', ?, ?, ?) RETURNING id",
             (address.value, guardian.site_id, guardian.guardian_id, t, t + CODE_TTL_S, ip),
         )
-        row = tx.query("SELECT max(id) AS id FROM parent_codes WHERE address = ?", (address.value,))
         row_id = int(row[0]["id"])
         tx.execute("UPDATE parent_codes SET code_hash = ? WHERE id = ?", (_hash(key, code, row_id), row_id))
     vi = guardian.language == "vi"
