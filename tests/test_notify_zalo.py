@@ -174,6 +174,41 @@ def test_errors_mapped_to_retry_or_dead_letter(zns: LocalZnsService) -> None:
     assert isinstance(down, RetryAfter)
 
 
+DOCUMENTED: dict[int, tuple[str, float | None]] = {
+    -100: ("retry", None),  # unknown error: "try again later"
+    # -101…-112: app/OA setup, method, message id, phone number, template id, Zalo version, template data
+    **{code: ("dead", None) for code in range(-112, -100)},
+    -113: ("dead", None),  # button invalid
+    -114: ("dead", None),  # user inactive / refuses ZNS
+    -115: ("retry", 300.0),  # out of quota: the school tops up its ZNS balance
+    -116: ("dead", None),  # text invalid
+    -117: ("dead", None),  # OA/app may not use this template
+    -118: ("dead", None),  # Zalo account not existed
+    -119: ("dead", None),  # account cannot receive ZNS
+    -124: ("retry", None),  # access token invalid (expired): a new token is put in place
+    -131: ("dead", None),  # template not approved
+    -133: ("retry", 600.0),  # outside the hours ZNS may be sent
+    -139: ("dead", None),  # the user refused this kind of ZNS
+    -144: ("dead", None),  # OA over its daily quota: tomorrow the notice is stale
+    -147: ("dead", None),  # template over its daily quota
+    -160: ("retry", None),  # a code this table does not know: retried, bounded by the notifier's max_attempts
+}
+"""Zalo's documented ZNS error codes (zalo.cloud "Cách xử lý mã lỗi") and what each must become, written out here
+rather than read from the module, so a change to the module's sets is a failing test."""
+
+
+@pytest.mark.parametrize("code", sorted(DOCUMENTED, reverse=True))
+def test_each_documented_error_code_is_retried_or_dead_lettered(zns: LocalZnsService, code: int) -> None:
+    zns.override = lambda _b: (200, {}, {"error": code, "message": f"error {code}"})
+    out = channel(zns.url).send(notice())
+    action, seconds = DOCUMENTED[code]
+    if action == "dead":
+        assert isinstance(out, PermanentFailure) and f"ZNS error {code}" in out.reason, out
+    else:
+        assert isinstance(out, RetryAfter) and out.seconds == seconds and f"ZNS error {code}" in out.reason, out
+    assert zns.received == [] and len(zns.requests) == 1, "refused, and the request was made as documented"
+
+
 def test_tracking_id_is_the_idempotency_key(zns: LocalZnsService) -> None:
     ch = channel(zns.url)
     assert isinstance(ch.send(notice()), Accepted) and isinstance(ch.send(notice()), Accepted)

@@ -102,3 +102,17 @@ def test_each_family_gets_its_own_childs_notices_on_its_own_device(
     assert [x["person_id"] for x in binh_got] == ["binh"] and "Trần Thị Bình" in binh_got[0]["text"]
     assert "Trần Thị Bình" not in str(an_got) and "Nguyễn Văn An" not in str(binh_got)
     assert service.deliveries("an-phone-forged") == [], "a refused subscription gets nothing"
+
+
+def test_a_device_turned_off_stays_off(school: ParentsSchool, service: LocalPushService) -> None:
+    """DELETE /p/api/push-subscription removes the device's row for good (the web app's PostgreSQL pool hands out
+    autocommit connections, as push_subscriptions' functions expect: the DELETE is its own transaction)."""
+    with TestClient(school.app) as an:
+        sign_in(an, school, AN_PHONE, AN_PHONE_E164)
+        b = service.subscribe("an-phone")
+        body = {"endpoint": b.endpoint, "keys": {"p256dh": b.p256dh, "auth": b.auth}, "label": "an-phone"}
+        assert an.post("/p/api/push-subscription", json=body, headers={csrf.HEADER: _token(an)}).status_code == 201
+        assert len(school.ctx.db.query("SELECT 1 FROM push_subscriptions")) == 1
+        r = an.request("DELETE", "/p/api/push-subscription", json=body, headers={csrf.HEADER: _token(an)})
+        assert r.status_code == 200, r.text
+        assert school.ctx.db.query("SELECT endpoint FROM push_subscriptions") == []

@@ -415,18 +415,31 @@ def bench_web_cmd(
 
 
 @bench.command("parents")
-@click.option("--store", default="sqlite", show_default=True, help="sqlite | postgresql (a private server) | a URL.")
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    default=("sqlite",),
+    show_default=True,
+    help="sqlite | postgresql (a private server) | a URL; repeat it to measure each in one run, side by side.",
+)
 @click.option("--students", type=click.IntRange(1, 100_000), default=2000, show_default=True)
 @click.option("--days", type=click.IntRange(1, 400), default=180, show_default=True, help="School days of data.")
 @click.option("--samples", type=click.IntRange(1, 10_000), default=60, show_default=True, help="Parents sampled.")
 @JSON_OUT
-def bench_parents_cmd(store: str, students: int, days: int, samples: int, json_path: Path | None) -> None:
-    """The parents' app (/p/) with a school year of data: p50/p95 of its pages, a different parent each request."""
-    from edge.bench.parents import bench_parents, table
+def bench_parents_cmd(stores: tuple[str, ...], students: int, days: int, samples: int, json_path: Path | None) -> None:
+    """The parents' app (/p/) with a school year of data: p50/p95 of its pages, a different parent each request
+    (each --store in turn, then one table of them side by side)."""
+    from edge.bench.parents import bench_parents, side_by_side, table
 
-    out = bench_parents(store, students, days, samples)
-    click.echo(table(out), err=True)
-    _emit(out, json_path)
+    runs = []
+    for store in stores:
+        out = bench_parents(store, students, days, samples)
+        click.echo(table(out), err=True)
+        runs.append(out)
+    if len(runs) > 1:
+        click.echo("\n" + side_by_side(runs), err=True)
+    _emit(runs[0] if len(runs) == 1 else {"runs": runs}, json_path)
 
 
 @bench.command("notify")

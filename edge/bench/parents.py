@@ -52,6 +52,7 @@ def bench_parents(store: str = "sqlite", students: int = 2000, days: int = 180, 
     from edge.config.central import load_central_config
 
     result: dict[str, Any] = {"store": store.split("://", maxsplit=1)[0], "students": students, "school_days": days}
+    result["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-bench-parents-")))
         url = _store_url(store, work, stack)
@@ -107,4 +108,16 @@ def table(r: dict[str, Any]) -> str:
     for name, m in r["pages"].items():
         lines.append(f"| {name} | {m['n']} | {m['p50']} | {m['p95']} | {m['max']} | {m['errors']} |")
     lines.append(f"\ntarget p95 ≤ {r['target_p95_ms']:.0f} ms")
+    return "\n".join(lines)
+
+
+def side_by_side(runs: list[dict[str, Any]]) -> str:
+    """One table of several stores' runs: p50 / p95 per page and store, and the load average around each."""
+    head = " | ".join(f"{r['store']} p50 / p95 ms" for r in runs)
+    lines = [f"| parents' page | {head} |", "| --- |" + " --- |" * len(runs)]
+    for page in runs[0]["pages"]:
+        cells = " | ".join(f"{r['pages'][page]['p50']} / {r['pages'][page]['p95']}" for r in runs)
+        lines.append(f"| {page} | {cells} |")
+    loads = "; ".join(f"{r['store']} {r.get('loadavg_before')} -> {r['loadavg_after']}" for r in runs)
+    lines.append(f"\nload average (1, 5, 15 min) before -> after: {loads}; target p95 <= {TARGET_P95_MS:.0f} ms")
     return "\n".join(lines)

@@ -234,8 +234,12 @@ def server_process(config: Path, url: str, now: datetime) -> Iterator[str]:
     )
     proc.start()
     try:
-        if not ready.wait(120):
-            raise RuntimeError("the web app did not start within 120 s")
+        deadline = time.monotonic() + 300
+        while not ready.wait(0.5):  # a loaded machine starts it slowly; a crashed one is said at once
+            if not proc.is_alive():
+                raise RuntimeError(f"the web app exited with {proc.exitcode} before it listened (its error above)")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the web app did not start within 300 s")
         yield f"http://127.0.0.1:{port}"
     finally:
         stop.set()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from edge.config.loader import ConfigError, ConfigIssue, validate_yaml
 from edge.config.model import HHMM, IDENT, Weekday, _Section
@@ -293,13 +293,14 @@ class WebPushChannel(_Channel):
     )
 
 
-ZNS_FIELDS = frozenset({*TEMPLATE_FIELDS, "day"})
-"""Message fields a ZNS template parameter can take ({day}: the school day, DD/MM/YYYY)."""
+ZNS_FIELDS = frozenset({*TEMPLATE_FIELDS, "day", "code"})
+"""Message fields a ZNS template parameter can take ({day}: the school day, DD/MM/YYYY; {code}: the parents' app
+sign-in code, only in the `sign_in` template)."""
 ZNS_DEFAULT_LIMITS: dict[str, int] = {
-    "name": 30, "class_name": 30, "gate": 30, "school": 30, "time": 20, "cutoff": 20, "day": 20,
+    "name": 30, "class_name": 30, "gate": 30, "school": 30, "time": 20, "cutoff": 20, "day": 20, "code": 10,
 }  # fmt: skip
 """Longest value per field, from the ZNS parameter types a school registers them as (customer name 30, custom
-label 30, time 20 characters: see edge/central/notify/channels/zalo_zns.py); a longer value is cut."""
+label 30, time 20, OTP 10 characters: see edge/central/notify/channels/zalo_zns.py); a longer value is cut."""
 
 
 class ZnsTemplate(_Section):
@@ -347,6 +348,25 @@ class ZnsTemplates(_Section):
     arrived_late: ZnsTemplatesByLanguage | None = Field(None, description="Late arrival (null: 'arrived').")
     absent: ZnsTemplatesByLanguage | None = Field(None, description="No arrival by the cut-off.")
     left: ZnsTemplatesByLanguage | None = Field(None, description="First 'out' after dismissal.")
+    sign_in: ZnsTemplatesByLanguage | None = Field(
+        None,
+        description="The parents' app sign-in code: an approved OTP template with one parameter mapped to 'code'"
+        " (null: codes go to Zalo users by SMS or e-mail only).",
+    )
+
+    @model_validator(mode="after")
+    def _code_only_in_sign_in(self) -> ZnsTemplates:
+        for key in ("arrived", "arrived_late", "absent", "left", "sign_in"):
+            by_language = getattr(self, key)
+            for tpl in (by_language.vi, by_language.en) if by_language is not None else ():
+                if tpl is None:
+                    continue
+                uses_code = "code" in tpl.params.values()
+                if key == "sign_in" and not uses_code:
+                    raise ValueError("templates.sign_in: map one parameter to 'code' (the OTP the parent types)")
+                if key != "sign_in" and uses_code:
+                    raise ValueError(f"templates.{key}: 'code' is the sign-in code, only for templates.sign_in")
+        return self
 
 
 class ZaloZnsChannel(_Channel):
@@ -371,7 +391,7 @@ class ZaloZnsChannel(_Channel):
     @model_validator(mode="after")
     def _some_template(self) -> ZaloZnsChannel:
         t = self.templates
-        if not any(x is not None and (x.vi or x.en) for x in (t.arrived, t.arrived_late, t.absent, t.left)):
+        if not any(x is not None and (x.vi or x.en) for x in (t.arrived, t.arrived_late, t.absent, t.left, t.sign_in)):
             raise ValueError("templates: give at least one approved ZNS template")
         return self
 
@@ -584,7 +604,16 @@ def secrets_elsewhere(text: str, env: Mapping[str, str]) -> dict[str, str]:
     from edge.config.loader import PLACEHOLDER
 
     unset = {m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(2) is None and m.group(1) not in env}
-    return {**env, **{name: f"unset-{name}-not-for-sending" for name in unset}}
+    return {**env, **{name: f"unset-{name}{UNSET_MARK}" for name in unset}}
+
+
+UNSET_MARK = "-not-for-sending"
+
+
+def unset_secrets(channel: BaseModel) -> list[str]:
+    """The fields of `channel` that hold secrets_elsewhere's placeholder: a process that loaded central.yaml with
+    sends=False and still sends something (the web app's sign-in codes) must not send with these."""
+    return sorted(k for k, v in channel.model_dump().items() if isinstance(v, str) and v.endswith(UNSET_MARK))
 
 
 def load_central_config(path: str | Path, *, env: Mapping[str, str] | None = None, sends: bool = True) -> CentralConfig:

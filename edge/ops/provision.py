@@ -10,6 +10,7 @@
       tls/ROLE-NAME.crt .key this machine role's identity under its own name (the key 0600): a collector, a
                              notifier and a web app on one server keep three identities, none replaces another
       edge-ROLE.service      the systemd unit (edge/ops/units.py)
+      edge-retention.*       web: the retention policy's daily run, a service and its timer (edge/ops/timers.py)
       install.sh             run as root on the target: user edge, files in place, unit enabled and started
 
 Idempotent: the PKI returns an identity already issued; a file whose content would not change is not
@@ -256,12 +257,28 @@ def plan(
             )
     _tls(p, pki_dir, site, ROLES[role].pki_role, dry_run)
     p.add(unit_name(role), unit)
+    if role == "web":
+        from edge.ops.timers import render_retention_units
+
+        for file_name, text in render_retention_units(lay).items():
+            p.add(file_name, text)
+        p.notes.append("install.sh enables edge-retention.timer: central.yaml's retention policy runs daily at 02:15")
+        p.notes.append(
+            "the web app sends the parents' sign-in codes itself: the secrets of the channels that carry them"
+            " (${EDGE_SMS_TOKEN}, ${EDGE_ZALO_TOKEN}, …) go in web.env too (or install notifier.env on this machine)"
+        )
     p.add("install.sh", _install_script(role, lay), 0o755)
     return p
 
 
 def _install_script(role: str, lay: Layout) -> str:
     etc, var, unit = lay.config_dir, lay.state_dir, unit_name(role)
+    timers = enable_timers = ""
+    if role == "web":
+        from edge.ops.timers import RETENTION_TIMER, RETENTION_UNITS
+
+        timers = "".join(f"install -m 0644 {u} /etc/systemd/system/{u}\n" for u in RETENTION_UNITS)
+        enable_timers = f"systemctl enable --now {RETENTION_TIMER}\n"
     secret = "tls/*.key" + (" gallery.key" if role == "gateway" else "")
     own_key = (
         _key_step(etc / "gallery.key") if role == "gateway" else _key_step(etc / "centre.key") if role == "web" else ""
@@ -293,9 +310,9 @@ for f in {secret}; do  # read by systemd (LoadCredential=), not by the edge user
   if [ -e "$f" ]; then install -m 0600 -o root -g root "$f" "{etc}/$f"; fi
 done
 {own_key}install -m 0644 {unit} /etc/systemd/system/{unit}
-systemctl daemon-reload
+{timers}systemctl daemon-reload
 systemctl enable --now {unit}
-systemctl --no-pager status {unit} | head -5
+{enable_timers}systemctl --no-pager status {unit} | head -5
 """
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -312,17 +312,38 @@ def status(conn: Any, dialect: Dialect, *, errors: int = 10) -> Status:
     )
 
 
-def notices_of(conn: Any, dialect: Dialect, site: str, person_id: str, day: date | None = None) -> list[dict[str, Any]]:
-    """A student's notices (what the school's web app shows): one row per guardian and kind, with its state."""
+def notices_of(
+    conn: Any,
+    dialect: Dialect,
+    site: str,
+    person_id: str,
+    day: date | None = None,
+    *,
+    guardian_ids: Collection[str] | None = None,
+    newest: int | None = None,
+) -> list[dict[str, Any]]:
+    """A student's notices (what the school's web app shows): one row per guardian and kind, with its state, oldest
+    first. `guardian_ids`: only those guardians' (a parent sees their own); `newest`: only the last N. Why in SQL: a
+    school year is ~180 rows per guardian with their text, and the parents' child page shows 50 — fetching and
+    building the rest took most of the page's database time on PostgreSQL (notices_of p50 4.1 ms of ~9 ms, load 9)."""
     sql = (
         "SELECT key, day, kind, template, guardian_id, channel, language, text, status, attempts, sent_at, last_error "
         "FROM notify_jobs WHERE site_id = ? AND person_id = ?"
     )
-    params: tuple[Any, ...] = (site, person_id)
+    params: list[Any] = [site, person_id]
     if day is not None:
         sql += " AND day = ?"
-        params = (site, person_id, day.isoformat())
+        params.append(day.isoformat())
+    if guardian_ids is not None:
+        if not guardian_ids:
+            return []
+        sql += f" AND guardian_id IN ({', '.join('?' for _ in guardian_ids)})"
+        params.extend(sorted(guardian_ids))
     names = ("key", "day", "kind", "template", "guardian_id", "channel", "language", "text", "status", "attempts",
              "sent_at", "last_error")  # fmt: skip
-    rows = conn.execute(_sql(dialect, sql + " ORDER BY day, id"), params).fetchall()
+    if newest is None:
+        rows = conn.execute(_sql(dialect, sql + " ORDER BY day, id"), tuple(params)).fetchall()
+    else:
+        rows = conn.execute(_sql(dialect, sql + " ORDER BY day DESC, id DESC LIMIT ?"), (*params, newest)).fetchall()
+        rows.reverse()
     return [dict(zip(names, r, strict=True)) for r in rows]

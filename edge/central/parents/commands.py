@@ -1,6 +1,6 @@
 """`edge privacy`: the retention policy's daily run and the record of processing.
 
-edge privacy retention -c central.yaml --store URL [--centre DIR --centre-key-file F]   (daily: timer/cron)
+edge privacy retention -c central.yaml --store URL [--centre DIR --centre-key-file F]   (daily: edge-retention.timer)
 edge privacy record -c central.yaml                                                       (Markdown)
 """
 
@@ -42,7 +42,7 @@ def retention_cmd(
     from edge.central.school.commands import _db
     from edge.config.central import load_central_config
 
-    cfg = load_central_config(config_path)
+    cfg = load_central_config(config_path, sends=False)  # it sends nothing: the channels' secrets are the notifier's
     links = {}
     if centre_dir is not None and centre_key_file is not None:
         from edge.central.distribution.centre import CentreStore
@@ -71,4 +71,4 @@ def record_cmd(config_path: Path) -> None:
     from edge.central.parents.processing import record
     from edge.config.central import load_central_config
 
-    click.echo(record(load_central_config(config_path)), nl=False)
+    click.echo(record(load_central_config(config_path, sends=False)), nl=False)

@@ -9,6 +9,7 @@ with its problem on Today for the office."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +78,9 @@ class WebContext:
     """Where the web app may write files (roster uploads); None: next to the config."""
     enrolment: EnrolmentLink | None = None
     """The centre's galleries (+ the publisher) for the Student page's face enrolment; None: not offered."""
+    code_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """The HMAC key of the parents' sign-in codes (edge/central/parents/signin.py): `edge server run` derives it
+    from the centre's key file; without one, random for this process."""
 
     def __post_init__(self) -> None:
         self.directories = LiveSchools(self.db, self.cfg)

@@ -74,7 +74,20 @@ def build_context(opts: ServerOptions) -> WebContext:
         ctx.gates = monitor
         ctx.commands = monitor
     ctx.enrolment = enrolment_link(opts, ctx.gates.client if isinstance(ctx.gates, GateMonitor) else None)
+    ctx.code_key = sign_in_code_key(opts)
     return ctx
+
+
+def sign_in_code_key(opts: ServerOptions) -> bytes:
+    """The parents' sign-in codes' HMAC key: from the centre's key file (a secret outside the store, the same after
+    a restart), else random for this process (logged: codes pending at a restart stop working)."""
+    from edge.central.parents.signin import code_key
+    from edge.security.sealed import read_key_file
+
+    if opts.centre_key_file is None:
+        log.info("parents' sign-in codes keyed for this process only (no --centre-key-file)")
+        return code_key(None)
+    return code_key(read_key_file(opts.centre_key_file))
 
 
 def server_identity(opts: ServerOptions) -> tuple[str, str, TlsFiles] | None:

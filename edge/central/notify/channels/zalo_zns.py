@@ -9,11 +9,13 @@ answered HTTP 200 with {"error": 0, "message": "Success", "data": {"msg_id": "�
 "quota": {"dailyQuota": "…", "remainingQuota": "…"}}} or a negative `error` and its `message`.
 
 - phone: digits in international form without '+' (E.164 '+84912345678' -> '84912345678').
-- template_id and template_data: per message (arrived, arrived_late, absent, left) and language, from
+- template_id and template_data: per message (arrived, arrived_late, absent, left, and sign_in: the parents' app
+  code, an OTP-type template sent straight from edge/central/parents/signin.py, never queued) and language, from
   central.yaml; a language without its own template uses the Vietnamese one, a late arrival without its own the
-  arrival's. Parameters are filled from the notice's fields (name, class_name, time, gate, school, cutoff, day).
+  arrival's. Parameters are filled from the notice's fields (name, class_name, time, gate, school, cutoff, day,
+  code).
 - length limits: each parameter is cut (with '…') to the limit of the ZNS parameter type it is registered as —
-  customer name 30, custom label 30, time 20 characters (Zalo's parameter types); `limits` in the template's
+  customer name 30, custom label 30, time 20, OTP 10 characters (Zalo's parameter types); `limits` in the template's
   config overrides per parameter for other types (address 200, brand 200, …).
 - tracking_id: the notice's idempotency key (Zalo keeps it for reconciliation; a key over 48 characters, ZNS's
   limit, is replaced by a stable 'h-' digest of it). Zalo does not document dropping a repeated tracking_id, so
@@ -23,7 +25,10 @@ answered HTTP 200 with {"error": 0, "message": "Success", "data": {"msg_id": "�
 Error codes -> what the notifier does (source: Zalo Cloud, "Cách xử lý mã lỗi",
 https://zalo.cloud/zns/guidelines/handle-error-code; -100…-112 read there, the rest by their names on the same
 table as listed by https://helpdesk.getfly.vn/web-version/interactive-blocks/questions-about-zns — check the
-numbers against the page when Zalo revises it):
+numbers against the page when Zalo revises it. Checked again for #24: -100…-111 as on Zalo's page; that list also
+names "QR code cannot be generated" between template data invalid and button invalid without a number, and
+-118 = "Zalo account not existed" as integrations that branch on it use, so the numbers below are not shifted by
+it; tests/test_notify_zalo.py answers each code from the local endpoint and checks the action):
 
     code   meaning                                              action
     0      success                                              accepted
@@ -130,7 +135,7 @@ class ZaloZns:
     def template_for(self, template: str, language: str) -> ZnsTemplate | None:
         t = self.cfg.templates
         by_key = {"arrived": t.arrived, "arrived_late": t.arrived_late or t.arrived, "absent": t.absent,
-                  "left": t.left}  # fmt: skip
+                  "left": t.left, "sign_in": t.sign_in}  # fmt: skip
         chosen = by_key.get(template)
         if chosen is None:
             return None

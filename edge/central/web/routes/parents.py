@@ -42,6 +42,9 @@ from edge.central.web.routes.parents_common import (
     today_of,
 )
 
+NOTICES_SHOWN = 50
+"""The child page's newest notices (a school year holds ~180 per guardian)."""
+
 public = APIRouter()
 """Nothing here without a parent session: every route is in `signed_in`, included at the end."""
 router = APIRouter()  # nothing behind the staff login
@@ -71,18 +74,18 @@ def _child_page(request: Request, person_id: str, month: str | None, status: int
     with ctx.db.connection() as conn:
         from edge.central.notify.jobs import notices_of
 
-        sent = [n for n in notices_of(conn, ctx.db.engine, d.id, person_id) if n["guardian_id"] in s.guardian_ids]
+        sent = notices_of(conn, ctx.db.engine, d.id, person_id, guardian_ids=s.guardian_ids, newest=NOTICES_SHOWN)
     prev_month = (the_month - timedelta(days=1)).replace(day=1)
     next_month = (the_month + timedelta(days=32)).replace(day=1)
     context = {
         "school": d.school,
         "person": person,
-        "today": today_of(ctx, d, person_id, lang),
+        "today": today_of(ctx, d, person_id, lang, days if the_month == today.replace(day=1) else None),
         "days": days,
         "month": the_month,
         "prev_month": prev_month.strftime("%Y-%m"),
         "next_month": next_month.strftime("%Y-%m") if next_month <= today else None,
-        "notices": list(reversed(sent))[:50],
+        "notices": list(reversed(sent)),
         "requests": absence.of_students(ctx.db, d.id, [person_id]),
         "consent": consent.current(ctx.db, d.id, person_id),
         "today_iso": today.isoformat(),

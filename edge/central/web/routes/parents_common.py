@@ -93,12 +93,21 @@ def own_child(ctx: WebContext, s: sessions.ParentSession, person_id: str) -> Sch
     return d
 
 
-def today_of(ctx: WebContext, d: SchoolDirectory, person_id: str, lang: str) -> dict[str, Any]:
-    """Today's answer of the one attendance rule for one child, in words the app shows (and the JSON keeps)."""
+def today_of(
+    ctx: WebContext,
+    d: SchoolDirectory,
+    person_id: str,
+    lang: str,
+    this_month: list[sd.StudentDay] | None = None,
+) -> dict[str, Any]:
+    """Today's answer of the one attendance rule for one child, in words the app shows (and the JSON keeps).
+    `this_month`: the child's current month from sd.student_month when the caller has it already (the child page
+    showing this month), so its two queries are not run twice."""
     now = ctx.clock()
     today = d.calendar.local_day(now)
     person = d.students[person_id]
-    rows = sd.student_month(ctx.db, d.calendar, d.id, person, today.replace(day=1), now)
+    rows = this_month if this_month is not None else sd.student_month(ctx.db, d.calendar, d.id, person,
+                                                                        today.replace(day=1), now)  # fmt: skip
     row = next((r for r in rows if r.attendance.day == today), None)
     status = row.status if row is not None else "no_school"
     arrived = row.first_in if row is not None else None

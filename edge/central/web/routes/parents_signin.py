@@ -66,7 +66,7 @@ async def login_send(
         if school is None:
             signin.note_unknown(ctx.db, addr, ip)
             raise signin.SignInRefused("unknown")
-        await run_in_threadpool(signin.send_code, ctx.db, school, addr, ctx.clock(), ip)
+        await run_in_threadpool(signin.send_code, ctx.db, school, addr, ctx.clock(), ctx.code_key, ip)
     except signin.SignInRefused as exc:
         return _login_page(request, "login.html", 422, error=exc.reason, address=address)
     return _login_page(request, "code.html", address=addr.value, kind=addr.kind)
@@ -83,7 +83,7 @@ def login_code(
     ctx = get_ctx(request)
     try:
         addr = signin.parse_address(address)
-        g = signin.check_code(ctx.db, addr, code)
+        g = signin.check_code(ctx.db, addr, code, ctx.code_key)
     except signin.SignInRefused as exc:
         return _login_page(request, "code.html", 422, error=exc.reason, address=address, kind="")
     device = request.headers.get("user-agent", "")[:200] or "?"
