@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from edge.bench.degrade import CONDITIONS
+from edge.recognition.backend import Fusion
 from edge.recognition.commands import default_rule
 
 CONDITION_NAMES = tuple(CONDITIONS)
@@ -209,6 +210,12 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
     help="Also identify the probes degraded this way (repeatable; 'all': every condition).",
 )
 @click.option("--no-curve", is_flag=True, help="Skip the threshold sweep.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["nearest", "centroid"]),
+    default=None,
+    help="How a person's templates are matched (default: the model's own; the other one for an A/B).",
+)
 @JSON_OUT
 def bench_accuracy_cmd(
     enrolled: Path,
@@ -219,11 +226,12 @@ def bench_accuracy_cmd(
     aliases: tuple[str, ...],
     degrade: tuple[str, ...],
     no_curve: bool,
+    fusion: Fusion | None,
     json_path: Path | None,
 ) -> None:
     """The product's enrolment and identification on still photos: what enrolment rejected, correct / wrong person /
     strangers accepted with the default rule (clean and per --degrade condition), and the threshold sweep."""
-    from edge.bench.accuracy import curve, enrol_split, identify_all, summary, thresholds_for
+    from edge.bench.accuracy import curve, enrol_split, identify_all, misses, misses_table, summary, thresholds_for
     from edge.recognition.enroll import EnrolSettings
 
     alias_map = dict(a.split("=", 1) for a in aliases)
@@ -231,7 +239,7 @@ def bench_accuracy_cmd(
     out: dict[str, Any] = {"aliases": alias_map}
     for name in ("sface", "dlib") if model == "both" else (model,):
         report, probes = enrol_split(enrolled, strangers, enrol_photos, EnrolSettings(jitters=jitters, model=name))
-        gallery = report.gallery
+        gallery = report.gallery if fusion is None else report.gallery.with_fusion(fusion)
         rule = default_rule(name)
         people = set(gallery.people)
         rows: dict[str, Any] = {}
@@ -245,7 +253,7 @@ def bench_accuracy_cmd(
             f" ({len(report.rejected)} rejected),"
             f" {sum(p.label is not None for p in probes)} genuine and {sum(p.label is None for p in probes)} stranger"
             f" probes; rule: threshold {threshold:.4f} (cosine {1 - threshold**2 / 2:.3f}) for {len(people)} people,"
-            f" margin {rule.margin}",
+            f" margin {rule.margin}; templates matched: {gallery.fusion}",
             err=True,
         )
         for r in report.rejected:
@@ -268,6 +276,8 @@ def bench_accuracy_cmd(
                 f" {r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %) |",
                 err=True,
             )
+        missed = misses(gallery, clean, report)
+        click.echo(misses_table(name, missed), err=True)
         out[name] = {
             "people": len(people),
             "enrolment": {
@@ -277,7 +287,9 @@ def bench_accuracy_cmd(
                 "single_template": [p.person_id for p in report.single_template],
             },
             "rule": {"threshold": threshold, "margin": rule.margin, "people": len(people)},
+            "template_fusion": gallery.fusion,
             "conditions": rows,
+            "missed": missed,
         }
         if not no_curve:
             sweep = curve(gallery, clean, thresholds_for(name), sorted({0.0, rule.margin}), alias_map)
@@ -326,6 +338,12 @@ def bench_accuracy_cmd(
     help="Gallery sizes N to report.",
 )
 @click.option("--target", type=float, default=0.001, show_default=True, help="Stranger-accept rate to meet.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["nearest", "centroid"]),
+    default=None,
+    help="How a person's templates are matched (default: the model's own; the other one for an A/B).",
+)
 @JSON_OUT
 def bench_calibrate_cmd(
     data: Path,
@@ -336,6 +354,7 @@ def bench_calibrate_cmd(
     aliases: tuple[str, ...],
     sizes: tuple[int, ...],
     target: float,
+    fusion: Fusion | None,
     json_path: Path | None,
 ) -> None:
     """Stranger-accept rate vs threshold and gallery size N, and the genuine curve, on cached encodings."""
@@ -343,7 +362,7 @@ def bench_calibrate_cmd(
     from edge.bench.calibration_report import tables
 
     alias_map = dict(a.split("=", 1) for a in aliases)
-    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target)
+    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target, fusion)
     click.echo(tables(out), err=True)
     _emit(out, json_path)
 
