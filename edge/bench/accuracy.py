@@ -201,7 +201,7 @@ def curve(
     rows = []
     for margin in margins:
         for t in thresholds:
-            rule = DecisionRule(t, margin)
+            rule = DecisionRule(t, margin, per_decade=0.0)
             decided = [
                 Outcome(o.probe, gallery.identify(o.encoding, rule).person_id, None, None, "", o.encoding)
                 if o.encoding is not None

@@ -30,8 +30,21 @@ def bench() -> None:
     """Benchmarks: figures printed, nothing asserted."""
 
 
+def _jitters(models: list[str], jitters: int | None) -> dict[str, int]:
+    """Enrolment jitters per model: --jitters goes to the models that have the option (dlib); asked for only models
+    without it (SFace), it is refused rather than ignored (enroll.jitters_for)."""
+    from edge.recognition.backend import defaults_of
+    from edge.recognition.enroll import jitters_for
+
+    having = [m for m in models if defaults_of(m).enrol_jitters is not None]
+    try:
+        return {m: jitters_for(m, jitters if m in having or not having else None) for m in models}
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _galleries(
-    models: list[str], photos: Path | None, gallery_path: Path | None, key_file: Path | None, jitters: int
+    models: list[str], photos: Path | None, gallery_path: Path | None, key_file: Path | None, jitters: int | None
 ) -> dict[str, Any]:
     """One gallery per model: enrolled in a temporary folder from PHOTOS, or the given sealed gallery."""
     from edge.recognition.backend import model_id_of
@@ -50,7 +63,8 @@ def _galleries(
         raise click.UsageError("give --photos DIR (enrolled per model for this run) or --gallery FILE --key-file KEY")
     from edge.bench.video import enrol_in_child
 
-    return {m: enrol_in_child(photos, m, jitters) for m in models}
+    per_model = _jitters(models, jitters)
+    return {m: enrol_in_child(photos, m, per_model[m]) for m in models}
 
 
 @bench.command("recognition")
@@ -62,7 +76,7 @@ def _galleries(
 )
 @click.option("--gallery", "gallery_path", type=PATH, default=None, help="Or a sealed gallery (one model).")
 @click.option("--key-file", type=PATH, default=None, envvar="EDGE_GALLERY_KEY_FILE", help="Key of --gallery.")
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib enrolment jitters.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: enrolment jitters (default 10).")
 @click.option("--threshold", type=float, default=None, help="Override (one model only).")
 @click.option("--margin", type=float, default=None, help="Override (one model only).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
@@ -82,7 +96,7 @@ def bench_recognition_cmd(
     photos: Path | None,
     gallery_path: Path | None,
     key_file: Path | None,
-    jitters: int,
+    jitters: int | None,
     threshold: float | None,
     margin: float | None,
     workers: int,
@@ -200,7 +214,7 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
 @click.option("--strangers", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", type=click.Choice(["sface", "dlib", "both"]), default="sface", show_default=True)
 @click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib only.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: enrolment jitters (default 10).")
 @click.option("--alias", "aliases", multiple=True, help="STRANGER=ENROLLED: the same person under two names.")
 @click.option(
     "--degrade",
@@ -222,7 +236,7 @@ def bench_accuracy_cmd(
     strangers: Path,
     model: str,
     enrol_photos: int,
-    jitters: int,
+    jitters: int | None,
     aliases: tuple[str, ...],
     degrade: tuple[str, ...],
     no_curve: bool,
@@ -237,8 +251,11 @@ def bench_accuracy_cmd(
     alias_map = dict(a.split("=", 1) for a in aliases)
     conditions = list(CONDITION_NAMES) if "all" in degrade else list(dict.fromkeys(degrade))
     out: dict[str, Any] = {"aliases": alias_map}
-    for name in ("sface", "dlib") if model == "both" else (model,):
-        report, probes = enrol_split(enrolled, strangers, enrol_photos, EnrolSettings(jitters=jitters, model=name))
+    names = ["sface", "dlib"] if model == "both" else [model]
+    per_model = _jitters(names, jitters)
+    for name in names:
+        settings = EnrolSettings(jitters=per_model[name], model=name)
+        report, probes = enrol_split(enrolled, strangers, enrol_photos, settings)
         gallery = report.gallery if fusion is None else report.gallery.with_fusion(fusion)
         rule = default_rule(name)
         people = set(gallery.people)

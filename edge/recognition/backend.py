@@ -49,6 +49,9 @@ class ModelDefaults:
     (DecisionRule.threshold_for; measured on lfw_calib, docs/recognition.md)."""
     reference_people: int = 150
     """The gallery size `threshold` was set for (lfw_calib's enrolled people)."""
+    enrol_jitters: int | None = None
+    """Enrolment: encodings averaged over this many jittered copies of each photo (dlib's option; None: the model
+    has no such option and `--jitters` is refused, edge.recognition.enroll.jitters_for)."""
     template_fusion: Fusion = "nearest"
     """How a person's several templates meet a face: "nearest" (the closest template) or "centroid" (their mean
     direction, one vector per person). Measured per model: docs/recognition.md, "Nearest template or centroid"."""
