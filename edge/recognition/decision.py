@@ -4,7 +4,8 @@ A face (or a track's fused faces) is accepted as person P only when both hold:
   * distance to P <= threshold(N)         (close enough to someone enrolled; N = people in the gallery), and
   * distance to the second-nearest person - distance to P >= margin   (not ambiguous between two people).
 Otherwise the answer is "unknown". Distances are Euclidean in the backend's 128-d space (SFace: unit vectors,
-cos = 1 - d^2/2); a person's distance is the smallest over their templates, averaged over a track's encodings.
+cos = 1 - d^2/2); a person's distance is to their centroid (SFace) or nearest template (dlib) — the model's
+`template_fusion`, edge.recognition.gallery.fuse_templates — averaged over a track's encodings.
 Each model has its own defaults, from its measured curve in docs/recognition.md (`edge bench calibrate`): its
 ModelDefaults (sface.SFACE_DEFAULTS, dlib_backend.DLIB_DEFAULTS) are the one place the numbers live. A bare
 `DecisionRule()` is the default model's (SFace's) whole rule, taken from SFACE_DEFAULTS, never numbers of its own.
