@@ -4,7 +4,7 @@ mark (tests/system_tools.py: a missing program skips the test, and fails it unde
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,11 +43,34 @@ def _broker_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosqui
 
 
 @pytest.fixture
-def broker(_broker_session: MosquittoBroker) -> Iterator[MosquittoBroker]:
-    """The session's broker, running. A test may stop/restart it; it is running again afterwards."""
+def broker(request: pytest.FixtureRequest, _broker_session: MosquittoBroker) -> Iterator[MosquittoBroker]:
+    """The session's broker, running. A test may stop/restart it; it is running again afterwards, without the
+    persistent sessions the test's clients opened (MosquittoBroker.forget_sessions says why). What the broker
+    logged during the test is attached to the test's report when it fails (who connected, who was dropped)."""
     _broker_session.start()
+    start = _broker_session.log_offset()
+    request.node.stash[_BROKER_LOG] = (_broker_session.log, start)
     yield _broker_session
     _broker_session.start()
+    # the persistent sessions this test's clients left would take shares of later tests' messages
+    _broker_session.forget_sessions(since=start)
+
+
+_BROKER_LOG = pytest.StashKey[tuple[Path, int]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    where = item.stash.get(_BROKER_LOG, None)
+    if report.failed and where is not None and where[0].exists():
+        with where[0].open("rb") as f:
+            f.seek(where[1])
+            text = f.read()[-20_000:].decode(errors="replace")
+        report.sections.append(("mosquitto log during the test", text))
+    return report
 
 
 @pytest.fixture(scope="session")

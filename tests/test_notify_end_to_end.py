@@ -168,7 +168,7 @@ def test_collector_refuses_a_school_the_store_does_not_hold(tmp_path: Path) -> N
         "    calendar: {terms: [{name: T, start: 2026-09-05, end: 2027-01-16}]}\n"
         "    channels: [{name: app, type: webhook, url: 'http://127.0.0.1:9/', secret: 0123456789abcdef}]\n"
     )
-    from edge.cli import collector_run
+    from edge.central.collector.commands import collector_run
 
     # a lab broker without TLS, where the collector has the switch for it (the TLS work adds it)
     lab = ["--insecure-plaintext"] if "insecure_plaintext" in {p.name for p in collector_run.params} else []

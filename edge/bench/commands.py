@@ -1,4 +1,5 @@
-"""`edge bench recognition|match|accuracy`: print a table and a JSON document (also written with --json)."""
+"""`edge bench …`: every benchmark's options; each prints a table and a JSON document (also written with --json).
+The work is in the benchmark's own module, imported when its command runs."""
 
 from __future__ import annotations
 
@@ -462,3 +463,77 @@ def bench_parents_cmd(store: str, students: int, days: int, samples: int, json_p
     out = bench_parents(store, students, days, samples)
     click.echo(table(out), err=True)
     _emit(out, json_path)
+
+
+@bench.command("notify")
+@click.option("--students", default=2000, show_default=True, type=click.IntRange(1, 200000))
+@click.option("--minutes", default=10.0, show_default=True, type=float, help="The peak's length.")
+@click.option("--burst", default=50, show_default=True, type=click.IntRange(1, 10000), help="Check-ins in a burst.")
+@click.option("--store", "store_url", default=None, help="postgresql://… to bench PostgreSQL (default: SQLite).")
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--second", type=click.Choice(["sms", "email"]), default="sms", show_default=True,
+    help="The second guardian's channel: SMS gateway (vi) or email (en, SMTP with STARTTLS).",
+)  # fmt: skip
+@click.option("--outage-at", type=float, default=None, help="Seconds into the peak the second channel goes down.")
+@click.option("--outage-s", type=float, default=120.0, show_default=True, help="How long it stays down.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+def bench_notify_cmd(
+    students: int,
+    minutes: float,
+    burst: int,
+    store_url: str | None,
+    seed: int,
+    second: str,
+    outage_at: float | None,
+    outage_s: float,
+    json_path: Path | None,
+) -> None:
+    """A morning peak: check-in stored → notice accepted by local webhook and SMS/SMTP servers (2 guardians each)."""
+    from edge.bench.notify import run_and_print
+
+    run_and_print(students, minutes, burst, store_url, seed, second, outage_at, outage_s, json_path)
+
+
+@bench.command("push")
+@click.option("--students", default=2000, show_default=True, type=click.IntRange(1, 200000))
+@click.option("--minutes", default=10.0, show_default=True, type=float, help="The peak's length.")
+@click.option("--burst", default=50, show_default=True, type=click.IntRange(1, 10000), help="Check-ins in a burst.")
+@click.option("--devices", default=1, show_default=True, type=click.IntRange(1, 10), help="Devices per guardian.")
+@click.option("--store", "store_url", default=None, help="postgresql://… to bench PostgreSQL (default: SQLite).")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+def bench_push_cmd(
+    students: int, minutes: float, burst: int, devices: int, store_url: str | None, seed: int, json_path: Path | None
+) -> None:
+    """A morning peak: card tap (check-in stored) → Web Push message accepted by a local push service."""
+    from edge.bench.push import run_and_print
+
+    run_and_print(students, minutes, burst, devices, store_url, seed, json_path)
+
+
+@bench.command("security")
+@click.option("--taps", default=200, show_default=True, help="Taps per stack.")
+@click.option("--gap-s", default=0.05, show_default=True, help="Pause between rounds.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+def bench_security_cmd(taps: int, gap_s: float, json_path: Path | None) -> None:
+    """Card tap -> stored with and without TLS, side by side; signing/verifying a command."""
+    from edge.bench.security import run_and_print
+
+    run_and_print(taps, gap_s, json_path)
+
+
+@bench.command("state")
+@click.option("--store", "store_url", default=None, help="A store URL; default: a fresh SQLite file.")
+@click.option("--postgres", is_flag=True, help="A throw-away PostgreSQL (initdb) instead of SQLite.")
+@click.option("--rounds", default=20, show_default=True, help="Office edits to time.")
+@click.option("--students", default=500, show_default=True, help="Students in the school (the roster's size).")
+@click.option("--poll-s", default=1.0, show_default=True, help="The watchers' poll period (SQLite; PG's fallback).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+def bench_state_cmd(
+    store_url: str | None, postgres: bool, rounds: int, students: int, poll_s: float, json_path: Path | None
+) -> None:
+    """Office edit → in force at the collector, the notifier and a running gateway (p50/p95 ms)."""
+    from edge.bench.state import run_and_print
+
+    run_and_print(store_url, postgres, rounds, students, poll_s, json_path)

@@ -187,20 +187,7 @@ def run_bench(
             sms.close()
 
 
-@click.command("notify")
-@click.option("--students", default=2000, show_default=True, type=click.IntRange(1, 200000))
-@click.option("--minutes", default=10.0, show_default=True, type=float, help="The peak's length.")
-@click.option("--burst", default=50, show_default=True, type=click.IntRange(1, 10000), help="Check-ins in a burst.")
-@click.option("--store", "store_url", default=None, help="postgresql://… to bench PostgreSQL (default: SQLite).")
-@click.option("--seed", default=1, show_default=True)
-@click.option(
-    "--second", type=click.Choice(["sms", "email"]), default="sms", show_default=True,
-    help="The second guardian's channel: SMS gateway (vi) or email (en, SMTP with STARTTLS).",
-)  # fmt: skip
-@click.option("--outage-at", type=float, default=None, help="Seconds into the peak the second channel goes down.")
-@click.option("--outage-s", type=float, default=120.0, show_default=True, help="How long it stays down.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
-def bench_notify_cmd(
+def run_and_print(
     students: int,
     minutes: float,
     burst: int,
@@ -211,7 +198,7 @@ def bench_notify_cmd(
     outage_s: float,
     json_path: Path | None,
 ) -> None:
-    """A morning peak: check-in stored → notice accepted by local webhook and SMS/SMTP servers (2 guardians each)."""
+    """`edge bench notify` (its options: edge/bench/commands.py): run it, figures on stderr, JSON on stdout."""
     outage = (outage_at, outage_s) if outage_at is not None else None
     result = run_bench(students, minutes, burst, store_url, seed, second, outage)
     lat = result["stored_to_accepted_ms"]

@@ -135,18 +135,10 @@ def run_bench(
             service.close()
 
 
-@click.command("push")
-@click.option("--students", default=2000, show_default=True, type=click.IntRange(1, 200000))
-@click.option("--minutes", default=10.0, show_default=True, type=float, help="The peak's length.")
-@click.option("--burst", default=50, show_default=True, type=click.IntRange(1, 10000), help="Check-ins in a burst.")
-@click.option("--devices", default=1, show_default=True, type=click.IntRange(1, 10), help="Devices per guardian.")
-@click.option("--store", "store_url", default=None, help="postgresql://… to bench PostgreSQL (default: SQLite).")
-@click.option("--seed", default=1, show_default=True)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
-def bench_push_cmd(
+def run_and_print(
     students: int, minutes: float, burst: int, devices: int, store_url: str | None, seed: int, json_path: Path | None
 ) -> None:
-    """A morning peak: card tap (check-in stored) → Web Push message accepted by a local push service."""
+    """`edge bench push` (its options: edge/bench/commands.py): run it, figures on stderr, JSON on stdout."""
     result = run_bench(students, minutes, burst, devices, store_url, seed)
     s = result["stored_to_accepted_ms"]
     click.echo(

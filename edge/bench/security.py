@@ -149,12 +149,8 @@ def run(taps: int, gap_s: float) -> dict[str, Any]:
         return {"tap_to_stored": rows, "command_signature": _signing_costs(work, 500)}
 
 
-@click.command("security")
-@click.option("--taps", default=200, show_default=True, help="Taps per stack.")
-@click.option("--gap-s", default=0.05, show_default=True, help="Pause between rounds.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
-def bench_security_cmd(taps: int, gap_s: float, json_path: Path | None) -> None:
-    """Card tap -> stored with and without TLS, side by side; signing/verifying a command."""
+def run_and_print(taps: int, gap_s: float, json_path: Path | None) -> None:
+    """`edge bench security` (its options: edge/bench/commands.py): run it, figures on stderr, JSON on stdout."""
     data = run(taps, gap_s)
     t = data["tap_to_stored"]
     click.echo("tap -> stored     p50 ms   p95 ms   max ms", err=True)

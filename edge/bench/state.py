@@ -193,17 +193,10 @@ def run_bench(store_url: str, rounds: int, students: int, poll_s: float, work: P
     }
 
 
-@click.command("state")
-@click.option("--store", "store_url", default=None, help="A store URL; default: a fresh SQLite file.")
-@click.option("--postgres", is_flag=True, help="A throw-away PostgreSQL (initdb) instead of SQLite.")
-@click.option("--rounds", default=20, show_default=True, help="Office edits to time.")
-@click.option("--students", default=500, show_default=True, help="Students in the school (the roster's size).")
-@click.option("--poll-s", default=1.0, show_default=True, help="The watchers' poll period (SQLite; PG's fallback).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
-def bench_state_cmd(
+def run_and_print(
     store_url: str | None, postgres: bool, rounds: int, students: int, poll_s: float, json_path: Path | None
 ) -> None:
-    """Office edit → in force at the collector, the notifier and a running gateway (p50/p95 ms)."""
+    """`edge bench state` (its options: edge/bench/commands.py): run it, figures on stderr, JSON on stdout."""
     with tempfile.TemporaryDirectory(prefix="edge-bench-state-") as tmp:
         work = Path(tmp)
         pg = None

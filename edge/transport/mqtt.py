@@ -19,6 +19,10 @@ from edge.security.pki import TlsFiles
 from edge.transport.base import Ack, AckCallback, AckStatus, ConnectionCallback, MessageCallback
 
 log = logging.getLogger(__name__)
+paho_log = logging.getLogger(f"{__name__}.paho")
+"""paho's own log (socket errors, exceptions in callbacks) at WARNING and above: why a connection dropped or a
+reconnect failed is otherwise invisible (paho reports a lost connection only as "Unspecified error")."""
+paho_log.setLevel(logging.WARNING)
 
 NO_MATCHING_SUBSCRIBERS = 0x10
 
@@ -64,6 +68,7 @@ def make_client(settings: MqttSettings) -> mqtt.Client:
         )
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     client.max_queued_messages_set(0)
+    client.enable_logger(paho_log)
     return client
 
 
@@ -102,7 +107,10 @@ class MqttTransport:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
+        self._client.on_connect_fail = self._on_connect_fail
         self.last_error: str | None = None
+        self.failed_connects = 0
+        """Connection attempts that failed before the broker answered (TCP or TLS), since the last success."""
 
     @property
     def connected(self) -> bool:
@@ -157,6 +165,7 @@ class MqttTransport:
             log.error("%s (check broker.username / broker.password)", self.last_error)
             return
         log.info("connected to MQTT broker %s:%d", self.settings.host, self.settings.port)
+        self.failed_connects = 0
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         if self.settings.online is not None:
@@ -173,6 +182,17 @@ class MqttTransport:
             log.warning("%s; paho reconnects by itself", self.last_error)
         if self.on_connection:
             self.on_connection(False)
+
+    def _on_connect_fail(self, _c: mqtt.Client, _ud: Any) -> None:
+        """A (re)connect that failed before CONNACK: the broker down, the port closed, a TLS handshake refused
+        (a revoked or expired certificate, a CRL the broker cannot read). Said on the 1st, 2nd, 4th, 8th … and
+        every 100th failure of an outage, so a gateway that cannot get back is visible in its log without a line
+        every 10 s. paho does not hand the exception to this callback; `edge doctor` tells which of those it is."""
+        self.failed_connects += 1
+        n = self.failed_connects
+        if n & (n - 1) == 0 or n % 100 == 0:
+            self.last_error = f"cannot reach the broker {self.settings.host}:{self.settings.port} ({n} tries)"
+            log.warning("%s; still trying", self.last_error)
 
     def _on_message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         if self.on_message is not None:

@@ -2,8 +2,8 @@
 
 Why computed here, not in the template: the header hid Gates from the office although the page let the office
 in, and gave the guard no Today link although Today counts every class for the guard. Each link below asks the
-same right its route checks; tests/test_web_office_nav.py opens every link of every role (200) and checks that
-the pages a role may not open are not linked.
+same right its route checks; tests/test_web_office.py (`test_each_role_is_shown_exactly_what_it_may_open`) opens
+every link of every role (200) and checks that the pages a role may not open are not linked.
 """
 
 from __future__ import annotations
