@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from edge.bench.degrade import CONDITIONS
-from edge.recognition.backend import Fusion
 from edge.recognition.commands import default_rule
+
+if TYPE_CHECKING:
+    from edge.recognition.backend import Fusion
 
 CONDITION_NAMES = tuple(CONDITIONS)
 
