@@ -128,7 +128,6 @@ class Gallery:
             if self._templates
             else np.zeros((0, DIM), np.float32)
         )
-        self._sq = np.einsum("ij,ij->i", self._matrix, self._matrix)
         starts, last = [], None
         for i, pid in enumerate(ids):
             if pid != last:
