@@ -13,19 +13,18 @@ from edge import __version__
 from edge.bench.commands import bench
 from edge.central.attendance.commands import export_cmd, report_cmd
 from edge.central.collector.commands import collector
-from edge.central.commands import bridge
+from edge.central.commands import bridge, provision_cmd
 from edge.central.distribution.commands import distribution
 from edge.central.notify.commands import calendar, notify
 from edge.central.parents.commands import privacy
 from edge.central.school.commands import school
+from edge.central.security.commands import broker_group, command_group, pki_group
 from edge.central.store.commands import db_group
 from edge.central.web.commands import server
 from edge.config.commands import config
 from edge.demo.commands import demo_cmd
-from edge.gateway.commands import gateway
-from edge.ops.commands import doctor_cmd, provision_cmd
+from edge.gateway.commands import doctor_cmd, gateway
 from edge.recognition.commands import enroll_cmd, gallery, identify_cmd
-from edge.security.commands import broker_group, command_group, pki_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 
 TOPIC = "edge/v1/test-school/gw-1/checkin"
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.central.store.pg_bin import PostgresMissing
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.postgres import PostgresMissing, PostgresServer
+from edge.devtools.postgres import PostgresServer
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.helpers import Watcher
 from tests.system_tools import TOOLS, in_ci, missing_tools, require, unavailable
@@ -44,16 +45,18 @@ def _broker_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosqui
 
 @pytest.fixture
 def broker(request: pytest.FixtureRequest, _broker_session: MosquittoBroker) -> Iterator[MosquittoBroker]:
-    """The session's broker, running. A test may stop/restart it; it is running again afterwards, without the
-    persistent sessions the test's clients opened (MosquittoBroker.forget_sessions says why). What the broker
-    logged during the test is attached to the test's report when it fails (who connected, who was dropped)."""
+    """The session's broker, running, as a new one for each test that used it: when any client connected during a
+    test, the broker is restarted afterwards (0.6 s; it keeps nothing on disk, so no session and no retained
+    message outlives the test). Sharing one broker's state across tests made single publishes vanish into an
+    earlier test's offline collector session ($share) and let an earlier test's retained, signed roster replace a
+    later test's gateway's roster. What the broker logged during a failed test is attached to its report."""
     _broker_session.start()
     start = _broker_session.log_offset()
     request.node.stash[_BROKER_LOG] = (_broker_session.log, start)
     yield _broker_session
+    if _broker_session.clients_since(start):
+        _broker_session.stop()
     _broker_session.start()
-    # the persistent sessions this test's clients left would take shares of later tests' messages
-    _broker_session.forget_sessions(since=start)
 
 
 _BROKER_LOG = pytest.StashKey[tuple[Path, int]]()

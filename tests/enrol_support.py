@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from edge.central.distribution.codec import gallery_from_bytes
-from edge.central.distribution.manifest import Manifest, parse_manifest, topics, verify_manifest
+from edge.contract.codec import gallery_from_bytes
+from edge.contract.manifest import Manifest, parse_manifest, topics, verify_manifest
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.recognition.gallery import Gallery
 from edge.security.pki import load_cert

@@ -16,9 +16,9 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.subscriber import Subscriber
 from edge.security.pki import Role
 from edge.transport.mqtt import MqttSettings, make_client
+from edge.transport.subscriber import Subscriber
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACES = FIXTURES / "faces"
@@ -35,7 +35,7 @@ def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: flo
 
 
 class Watcher(Subscriber):
-    """A plain MQTT subscriber (edge.devtools.subscriber) that tests wait on and publish with.
+    """A plain MQTT subscriber (edge.transport.subscriber) that tests wait on and publish with.
 
     On the closed test broker it subscribes as the server identity `test-watcher` (servers read everything), and
     `publish` sends as the identity the ACL lets publish on that topic (edge/security/broker_config.py): a
@@ -112,9 +112,9 @@ def signed(
     role: Role = "operator",
     **kw: Any,
 ) -> dict[str, Any]:
-    """`request` signed for `gateway` of the test site by `signer` (edge/security/signing.py)."""
+    """`request` signed for `gateway` of the test site by `signer` (edge/contract/signing.py)."""
+    from edge.contract.signing import sign_command
     from edge.security.pki import load_private_key
-    from edge.security.signing import sign_command
 
     tls = broker.identity(signer, role)
     assert tls is not None

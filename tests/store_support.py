@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge.events.checkin import CheckIn, new_event_id
+from edge.contract.checkin import CheckIn, new_event_id
 
 
 def event(seq: int, occurred_at: str = "2026-11-24T07:45:00.000Z", site: str = "s1", **over: Any) -> dict[str, Any]:

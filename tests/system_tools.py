@@ -35,7 +35,7 @@ def _on_path(*names: str) -> str | None:
 
 
 def _postgresql() -> str | None:
-    from edge.devtools.postgres import PostgresMissing, find_pg_bin
+    from edge.central.store.pg_bin import PostgresMissing, find_pg_bin
 
     try:
         find_pg_bin("initdb")

@@ -40,11 +40,11 @@ from openpyxl import Workbook
 
 from edge.central.distribution.publisher import Publisher
 from edge.central.gates import holds
+from edge.central.gateway_registry import register_everywhere
 from edge.central.notify.receivers import HttpReceiver, SmtpReceiver
 from edge.central.web.db import WebDb
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.postgres import PostgresServer
-from edge.ops.gateway_registry import register_everywhere
 from edge.ops.provision import plan
 from edge.ops.units import Layout, unit_name
 from edge.security.broker_reload import apply

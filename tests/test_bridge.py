@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from edge.central.bridge import BridgeSettings, bridge_conf
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.gateway.forwarder import OutboxForwarder
 from edge.outbox import Outbox
 from edge.transport.mqtt import MqttSettings, MqttTransport

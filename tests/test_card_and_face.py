@@ -8,12 +8,12 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from edge.contract.topics import GatewayTopics
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.outbox import Outbox
 from edge.recognition.gallery import Gallery, Template
 from edge.roster import Person
-from edge.topics import GatewayTopics
 
 GATE = GateInfo("main-in", "in", "card_and_face")
 ANN_CARD, BOB_CARD = "0A0B0C0D0E", "1A1B1C1D1E"

@@ -1,4 +1,4 @@
-"""The versioned check-in schema (edge/events/schemas/checkin.v2.json; v1 still valid) and the events we build."""
+"""The versioned check-in schema (edge/contract/schemas/checkin.v2.json; v1 still valid) and the events we build."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from edge.events.checkin import CheckIn, checkin_errors, new_event_id, rfc3339_ms
+from edge.contract.checkin import CheckIn, checkin_errors, new_event_id, rfc3339_ms
 
 VALID: dict[str, Any] = CheckIn(
     event_id=new_event_id(),

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from edge.central.collector.validate import parse_checkin
 from edge.central.store import CheckinStore, open_store
 from edge.central.store.migrate import latest_version, migrations
-from edge.events.checkin import CheckIn, new_event_id
+from edge.contract.checkin import CheckIn, new_event_id
 from tests.web_support import SCHOOL_MORNING, SITE, login, make_web
 
 PREFIX = "edge/v1"

@@ -76,7 +76,7 @@ NOT_AT_START = (
     "edge.central.notify.worker",
     "edge.central.web.app",
     "edge.demo.runner",
-    "edge.ops.doctor",
+    "edge.gateway.doctor",
     "edge.ops.provision",
     "edge.bench.notify",
     "edge.bench.push",

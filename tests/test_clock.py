@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from edge.central.store import open_store
 from edge.cli import cli
 from edge.clock import ClockStatus, kernel_clock_synced
-from edge.events.checkin import checkin_errors
+from edge.contract.checkin import checkin_errors
+from edge.contract.topics import GatewayTopics
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.outbox import Outbox
 from edge.roster import Person
-from edge.topics import GatewayTopics
 
 GATE = GateInfo("g1", "in", "card")
 

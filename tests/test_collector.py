@@ -10,8 +10,8 @@ import pytest
 
 from edge.central.collector.service import Collector
 from edge.central.store import open_store
+from edge.contract.checkin import new_event_id
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import new_event_id
 from tests.collector_support import TOPIC, event
 from tests.helpers import Watcher, start_collector, wait_until
 

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from edge.central.store import open_store
 from edge.cli import cli
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.security.pki import Pki
 from tests.helpers import Watcher, client
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from edge.central.collector.conditions import Unsupported, compile_conditions, json_equal
 from edge.central.collector.validate import _compiled, _fast, validate_schema
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.helpers import fuzz_examples
 
 BASE = json.loads(

@@ -19,8 +19,8 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from edge.central.collector import reads, wire
 from edge.central.collector.service import Collector
 from edge.central.store import open_store
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.helpers import Watcher
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from edge.camera.base import Frame
 from edge.central.distribution.centre import CentreStore
-from edge.central.distribution.manifest import KINDS
 from edge.central.distribution.publisher import Publisher
 from edge.central.parents import consent
 from edge.central.store import open_store
@@ -24,8 +23,9 @@ from edge.central.web.db import WebDb
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.config import load_config
 from edge.config.model import CameraConfig
+from edge.contract.checkin import CheckIn
+from edge.contract.manifest import KINDS
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn
 from edge.gateway.service import Gateway
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import FACES, face_frame, gallery_key, gateway_config, wait_until

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from edge.central.store import open_store
 from edge.central.store.migrate import latest_version
 from edge.cli import cli
+from edge.contract.checkin import rfc3339_ms
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import rfc3339_ms
 from tests.store_support import event, make_legacy_db
 
 

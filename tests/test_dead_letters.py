@@ -20,9 +20,9 @@ from edge.central.store import open_store
 from edge.central.web import audit
 from edge.central.web.db import WebDb
 from edge.cli import cli
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.helpers import Watcher
 
 SITE = "test-school"

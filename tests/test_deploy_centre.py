@@ -23,15 +23,15 @@ from pathlib import Path
 
 import pytest
 
+from edge.central.gateway_registry import register_everywhere
 from edge.central.school.edits import register_gateway
 from edge.central.school.files import import_central
 from edge.central.store import open_store
 from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker, free_port
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
-from edge.ops.gateway_registry import register_everywhere
 from edge.ops.provision import plan
 from edge.ops.units import Layout, unit_name
 from edge.security.broker_reload import apply

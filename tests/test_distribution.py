@@ -22,7 +22,11 @@ from hypothesis import strategies as st
 
 from edge.camera.base import Frame
 from edge.central.distribution.centre import CentreStore
-from edge.central.distribution.manifest import (
+from edge.central.distribution.publisher import Publisher, Signing
+from edge.config import load_config
+from edge.config.model import CameraConfig
+from edge.contract.checkin import CheckIn
+from edge.contract.manifest import (
     KINDS,
     Manifest,
     ManifestRefused,
@@ -30,11 +34,7 @@ from edge.central.distribution.manifest import (
     parse_topic,
     sign_manifest,
 )
-from edge.central.distribution.publisher import Publisher, Signing
-from edge.config import load_config
-from edge.config.model import CameraConfig
 from edge.devtools.mosquitto import MosquittoBroker, free_port
-from edge.events.checkin import CheckIn
 from edge.gateway.service import Gateway
 from edge.recognition.backend import model_id_of
 from edge.recognition.enroll import EnrolSettings
@@ -268,7 +268,7 @@ def test_an_offline_gateway_catches_up_on_reconnect_and_keeps_the_centres_roster
     finally:
         gw.stop()
     # and `edge doctor` names the version the gateway runs
-    from edge.ops.doctor import Limits, run_checks
+    from edge.gateway.doctor import Limits, run_checks
 
     roster_check = next(
         c for c in run_checks(tmp_path / "config.yaml", devices=False, limits=Limits(timeout_s=5)) if c.name == "roster"
@@ -700,7 +700,7 @@ def _client_and_signer(tmp_path: Path, **kw: Any) -> tuple[Any, Any, list[bytes]
 
 
 def test_a_dropped_chunk_is_fetched_again_by_resubscribing(tmp_path: Path) -> None:
-    from edge.central.distribution.manifest import MAX_MANIFEST_BYTES
+    from edge.contract.manifest import MAX_MANIFEST_BYTES
 
     budget = 10_000 + MAX_MANIFEST_BYTES  # one 10,000-byte chunk and a manifest
     retained: dict[str, bytes] = {}

@@ -14,7 +14,6 @@ import pytest
 
 from edge.central.distribution.centre import CentreStore
 from edge.central.distribution.distributor import Distributor, Target, gateway_roster
-from edge.central.distribution.manifest import Kind
 from edge.central.distribution.publisher import Publisher
 from edge.central.school import edits
 from edge.central.school.files import import_central
@@ -23,6 +22,7 @@ from edge.central.school.state import load_school
 from edge.central.store import open_store
 from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
+from edge.contract.manifest import Kind
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
 from edge.recognition.backend import model_id_of

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from edge.central.attendance.daily import attendance
 from edge.central.store import open_store
 from edge.cli import cli
-from edge.events.checkin import CheckIn, new_event_id
+from edge.contract.checkin import CheckIn, new_event_id
 from edge.roster import Person
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.central.collector.validate import Rejected, parse_checkin
-from edge.events.checkin import checkin_schema
+from edge.contract.checkin import checkin_schema
 from tests.helpers import fuzz_examples
 
 TOPIC = "edge/v1/test-school/gw-1/checkin"

@@ -183,7 +183,7 @@ def test_listen_addresses() -> None:
 def test_a_taken_metrics_port_is_logged_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import socket
 
-    from edge.ops.gateway_ops import GatewayOps
+    from edge.gateway.ops import GatewayOps
     from edge.transport.memory import MemoryTransport
 
     taken = socket.socket()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from edge.contract.topics import GatewayTopics
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.outbox import Outbox, OutboxWriteError
 from edge.roster import Person
-from edge.topics import GatewayTopics
 
 
 def add(outbox: Outbox, n: int, size: int = 20) -> list[int]:

@@ -23,8 +23,8 @@ from edge.central.attendance.rule import Status
 from edge.central.attendance.summary import RangeError, attendance_range
 from edge.central.store import CheckinStore, open_store
 from edge.config.central import parse_central_text
+from edge.contract.checkin import CheckIn, new_event_id
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id
 from edge.roster import Person
 
 CENTRAL = """\

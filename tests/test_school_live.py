@@ -36,9 +36,9 @@ from edge.central.school.state import load_school
 from edge.central.store import open_store
 from edge.central.web.db import WebDb
 from edge.config.central import load_central_config
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.helpers import Watcher, gallery_key, gateway_config, start_collector, wait_until
 from tests.web_support import CENTRAL, GUARDIANS, ROSTER, SITE, csrf_from, free_port

@@ -23,13 +23,14 @@ from edge.central.roster_import import apply_preview, make_preview
 from edge.central.school.files import import_central
 from edge.central.school.state import load_school
 from edge.central.store import open_store
+from edge.central.store.pg_bin import find_pg_bin
 from edge.central.web.db import WebDb
 from edge.cli import cli
 from edge.config.central import load_central_config, parse_central_text
 from edge.demo.processes import spawn
 from edge.demo.school import write_school
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.postgres import PostgresServer, find_pg_bin
+from edge.devtools.postgres import PostgresServer
 from edge.security.pki import Pki
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.gateway_support import gateway_cfg

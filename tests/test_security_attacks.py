@@ -18,8 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.subscriber import Subscriber
 from edge.gateway.service import Gateway
+from edge.transport.subscriber import Subscriber
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 from tests.gateway_support import gateway_cfg
 from tests.helpers import Watcher, client, signed, start_collector, wait_until

@@ -17,8 +17,8 @@ import pytest
 
 from edge.central.collector.service import Collector
 from edge.central.web.gates import GateMonitor
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.security.pki import PkiError, Role
 from tests.helpers import Watcher, client, start_collector, wait_until
 

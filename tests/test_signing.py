@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.contract.signing import SignatureRefused, sign_command, verify_command
 from edge.gateway.command_auth import NonceStore
 from edge.security.pki import Pki, load_private_key
-from edge.security.signing import SignatureRefused, sign_command, verify_command
 from tests.helpers import fuzz_examples
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
@@ -179,7 +179,7 @@ def test_commands_and_manifests_refuse_a_signer_for_the_same_reasons(
     pki: Pki, tmp_path: Path, case: str, reason: str
 ) -> None:
     """One signer-certificate check (signing.check_signer) behind both verifiers: the same refusal, word for word."""
-    from edge.central.distribution.manifest import Manifest, ManifestRefused, sign_manifest, verify_manifest
+    from edge.contract.manifest import Manifest, ManifestRefused, sign_manifest, verify_manifest
 
     signer = "web"
     if case == "foreign":

@@ -13,8 +13,8 @@ import pytest
 
 from edge.central.store import CheckinStore, Reject, Tx, open_store
 from edge.central.store.migrate import latest_version
+from edge.contract.checkin import new_event_id
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import new_event_id
 from tests.store_support import event
 
 

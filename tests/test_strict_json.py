@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge import jsonstrict
-from edge.central.distribution.manifest import Manifest, ManifestRefused, parse_manifest
 from edge.central.notify.receivers import HttpReceiver
+from edge.contract.manifest import Manifest, ManifestRefused, parse_manifest
 from edge.gateway.forwarder import OutboxForwarder
 from edge.gateway.remote_commands import RemoteCommands
 from edge.outbox import Outbox

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from edge.central.school.edits import register_gateway
 from edge.central.web import audit
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.postgres import PostgresServer
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
 from tests.web_support import SCHOOL_MORNING, SITE, csrf_from, login, make_web
 
 

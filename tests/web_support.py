@@ -32,7 +32,7 @@ from edge.central.web.app import create_app
 from edge.central.web.context import WebContext, WebSettings
 from edge.central.web.db import WebDb
 from edge.config.central import parse_central_text
-from edge.events.checkin import rfc3339_ms
+from edge.contract.checkin import rfc3339_ms
 from tests.system_tools import CHROMEDRIVER, CHROMIUM, problem, require
 
 SITE = "test-school"

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.subscriber import Subscriber
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.transport.subscriber import Subscriber
 
 SITE = "bench-school"
 

@@ -23,8 +23,8 @@ import yaml
 from edge.bench.stats import summary
 from edge.config import load_config
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.subscriber import Subscriber
 from edge.gateway.service import Gateway
+from edge.transport.subscriber import Subscriber
 from firmware_bridge.controller import card_uid
 from firmware_bridge.simulators.avr_sim import FIRMWARE_DIR, AvrGateSim, build
 from firmware_bridge.wiegand import encode

@@ -22,11 +22,11 @@ import click
 import yaml
 
 from edge.config import load_config
+from edge.contract.signing import sign_command, verify_command
 from edge.devtools.mosquitto import MosquittoBroker
-from edge.devtools.subscriber import Subscriber
 from edge.gateway.service import Gateway
 from edge.security.pki import Pki, load_private_key
-from edge.security.signing import sign_command, verify_command
+from edge.transport.subscriber import Subscriber
 from firmware_bridge.simulators.rdm6300_server import Rdm6300Simulator
 
 SITE = "bench-school"

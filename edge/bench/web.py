@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from edge.bench.stats import summary
-from edge.events.checkin import rfc3339_ms
+from edge.contract.checkin import rfc3339_ms
 
 SITE = "bench-school"
 TZ = "Asia/Ho_Chi_Minh"

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.topics import DEFAULT_PREFIX
+from edge.contract.topics import DEFAULT_PREFIX
 
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OUT_LEAVES = ("checkin", "status", "health", "device", "cmd/+/result")

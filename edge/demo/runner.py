@@ -42,9 +42,9 @@ from edge.demo.notices import Delivery, Parents
 from edge.demo.processes import Child, Stopped, StopSignals, run_edge, spawn, wait_http
 from edge.demo.school import SITE, DemoSchool, write_school
 from edge.devtools.mosquitto import MosquittoBroker, free_port
-from edge.devtools.subscriber import Subscriber
 from edge.recognition.enroll import EnrolSettings, enroll, photos_from_folder
 from edge.security.sealed import new_key_file, read_key_file
+from edge.transport.subscriber import Subscriber
 
 GATEWAY = "gw-demo"
 DEADLINE_S = 80.0

@@ -14,22 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from edge.central.store.pg_bin import find_pg_bin
 from edge.devtools.mosquitto import free_port
-
-
-class PostgresMissing(RuntimeError):
-    """initdb/pg_ctl are not installed (scripts/bootstrap.sh --dev installs Debian's `postgresql`)."""
-
-
-def find_pg_bin(name: str) -> str:
-    """`name` from /usr/lib/postgresql/<newest>/bin (Debian keeps the server tools off PATH), else from PATH."""
-    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
-        if (d / name).exists():
-            return str(d / name)
-    found = shutil.which(name)
-    if found is None:
-        raise PostgresMissing(f"{name} not found: install Debian's postgresql package (scripts/bootstrap.sh --dev)")
-    return found
 
 
 class PostgresServer:

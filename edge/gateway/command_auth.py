@@ -1,5 +1,5 @@
 """The gateway's check of a remote command before it runs: signed by an operator or server of its site, fresh,
-and never seen before (edge/security/signing.py says what is signed).
+and never seen before (edge/contract/signing.py says what is signed).
 
 Why the nonces live in SQLite: a replayed `open_gate` must be refused also after the gateway restarts, and the
 gateway's database is already the durable, fsynced place on the device. A nonce is kept for twice the allowed
@@ -19,8 +19,8 @@ from typing import Any
 
 from cryptography import x509
 
+from edge.contract.signing import SignatureRefused, Signer, verify_command
 from edge.security.pki import PkiError, load_cert, load_crl_serials
-from edge.security.signing import SignatureRefused, Signer, verify_command
 from edge.sqlite import open_db
 
 log = logging.getLogger(__name__)

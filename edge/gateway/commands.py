@@ -1,5 +1,5 @@
-"""`edge gateway run`: the gateway service under systemd (READY, WATCHDOG, SIGHUP reload, SIGTERM stop). Thin: the
-work is in service.py and edge/ops/gateway_ops.py."""
+"""`edge gateway run`: the gateway service under systemd (READY, WATCHDOG, SIGHUP reload, SIGTERM stop); `edge
+doctor` (check this gateway, each problem with its fix). Thin: the work is in service.py, ops.py and doctor.py."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
         click.echo("refusing to start on an invalid config", err=True)
         sys.exit(2)
     setup_logging(ctx.obj["log_level"] or cfg.log_level)
-    from edge.ops.gateway_ops import GatewayOps
+    from edge.gateway.ops import GatewayOps
 
     ops = GatewayOps(cfg)  # sd_notify READY/WATCHDOG/STOPPING and the metrics endpoint (edge/ops)
     gw = Gateway(cfg, heartbeats=ops.heartbeats)
@@ -82,3 +82,42 @@ def gateway_run(ctx: click.Context, config_path: Path) -> None:
         ops.stopping()
         gw.stop()
         ops.close()
+
+
+@click.command("doctor")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default="/etc/edge/config.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gateway's config.",
+)
+@click.option("--no-devices", is_flag=True, help="Skip cameras, readers and controllers (busy while the service runs).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds each device or the broker has to answer.")
+@click.option("--strict", is_flag=True, help="Exit 2 on warnings too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.option(
+    "--probe/--no-probe",
+    default=None,
+    help="Publish a probe as this gateway to see what the broker accepts (default: only when the gateway is not"
+    " running here — the probe connects as the gateway and would replace its session).",
+)
+def doctor_cmd(
+    config_path: Path, no_devices: bool, timeout: float, strict: bool, as_json: bool, probe: bool | None
+) -> None:
+    """Check this gateway: config and files, camera, readers, controllers, broker and identity, clock, disk,
+    roster and gallery versions, outbox. Each problem comes with a fix. Exit 0 fine, 1 a check failed."""
+    import dataclasses
+    import json
+
+    from edge.gateway.doctor import Limits, exit_code, run_checks
+
+    checks = run_checks(config_path, devices=not no_devices, limits=Limits(timeout_s=timeout), probe=probe)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(c) for c in checks], indent=2))
+    else:
+        for c in checks:
+            click.echo(c.line())
+    sys.exit(exit_code(checks, strict))

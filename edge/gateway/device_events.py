@@ -23,7 +23,7 @@ import logging
 import threading
 from typing import Any
 
-from edge.events.checkin import new_event_id, rfc3339_ms
+from edge.contract.checkin import new_event_id, rfc3339_ms
 from edge.transport.base import Transport
 
 log = logging.getLogger(__name__)

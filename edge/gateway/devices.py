@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from edge.config.model import ControllerConfig
-from edge.events.checkin import CheckIn
+from edge.contract.checkin import CheckIn
 from edge.gateway.device_events import DeviceEventPublisher
 from edge.gateway.policy import GateInfo, Observation
 from edge.gateway.schedule import GateSchedule

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
-from edge.central.distribution.manifest import (
+from edge.contract.manifest import (
     KINDS,
     MAX_SIZE,
     Kind,
@@ -436,7 +436,7 @@ def distribution_for(gw: Gateway) -> DistributionClient | None:
         return None
 
     def install_gallery(data: bytes, m: Manifest) -> str:
-        from edge.central.distribution.codec import gallery_from_bytes
+        from edge.contract.codec import gallery_from_bytes
         from edge.recognition.backend import model_id_of
         from edge.recognition.gallery_key import load_key
 
@@ -449,7 +449,7 @@ def distribution_for(gw: Gateway) -> DistributionClient | None:
         return f"{len(gallery)} templates of {len(gallery.people)} people"
 
     def install_roster(data: bytes, _m: Manifest) -> str:
-        from edge.central.distribution.codec import roster_from_bytes
+        from edge.contract.codec import roster_from_bytes
 
         people = roster_from_bytes(data)
         write_private(distributed_roster_path(cfg), data)

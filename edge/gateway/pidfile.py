@@ -2,7 +2,7 @@
 gateway runs on this machine without asking systemd (a gateway started by hand, a container).
 
 Why the doctor needs to know: the broker binds the client id to the certificate, so the doctor's publish probe
-connects AS the gateway and would replace a running gateway's session for a moment (edge/ops/doctor.py). A stale
+connects AS the gateway and would replace a running gateway's session for a moment (edge/gateway/doctor.py). A stale
 file (a kill -9, a power cut) names a pid that no longer runs, or another program's: `running` checks that the pid
 is alive and is an `edge` process."""
 

@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from edge.events.checkin import Decision, Method
+from edge.contract.checkin import Decision, Method
 from edge.roster import Person
 
 

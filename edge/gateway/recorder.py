@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable
 
 from edge.clock import ClockStatus
-from edge.events.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.contract.checkin import CheckIn, new_event_id, rfc3339_ms
+from edge.contract.topics import GatewayTopics
 from edge.gateway.policy import Observation, Policy, Verdict
 from edge.logs import masked_uid
 from edge.outbox import Outbox, OutboxWriteError
 from edge.recognition.backend import DEFAULT_MODEL
 from edge.recognition.scores import score_fields
-from edge.topics import GatewayTopics
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ Malformed JSON, a missing request_id, unknown commands or arguments, an unknown 
 an exception. Commands run one at a time on the thread `mqtt-commands`, so a slow controller never blocks
 the MQTT network thread.
 
-Every request must be signed (edge/security/signing.py: issued_at, nonce, signer, signature) by an operator or
+Every request must be signed (edge/contract/signing.py: issued_at, nonce, signer, signature) by an operator or
 server identity of the site; the `authorizer` (edge/gateway/command_auth.py) refuses a missing or bad signature,
 a stale issued_at and a replayed nonce with an error result, logged and counted (`commands_refused` in health).
 Oversized payloads are refused before they are queued or parsed.
@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge import jsonstrict
-from edge.events.checkin import rfc3339_ms
+from edge.contract.checkin import rfc3339_ms
+from edge.contract.signing import RESERVED, SignatureRefused
 from edge.gateway.command_auth import CommandAuthorizer
 from edge.gateway.devices import GateDevices
 from edge.roster import RosterError
-from edge.security.signing import RESERVED, SignatureRefused
 from edge.transport.base import Transport
 from firmware_bridge.controller import BUZZER_PATTERNS, CommandResult
 

@@ -24,7 +24,8 @@ from edge.camera.capture import CaptureWorker
 from edge.camera.opencv_source import OpenCvSource
 from edge.clock import ClockStatus
 from edge.config.model import CameraConfig, GatewayConfig
-from edge.events.checkin import CheckIn, rfc3339_ms
+from edge.contract.checkin import CheckIn, rfc3339_ms
+from edge.contract.topics import GatewayTopics
 from edge.gateway import pidfile
 from edge.gateway.command_auth import CommandAuthorizer, NonceStore
 from edge.gateway.device_events import DeviceEventPublisher
@@ -33,11 +34,11 @@ from edge.gateway.distribution import distributed_roster_path, distribution_for
 from edge.gateway.face_worker import FaceWorker
 from edge.gateway.forwarder import OutboxForwarder
 from edge.gateway.health import HealthReporter
+from edge.gateway.metrics import GatewayMetrics
 from edge.gateway.policy import GateInfo, Observation, Policy
 from edge.gateway.recorder import CheckinRecorder
 from edge.gateway.remote_commands import RemoteCommands
 from edge.gateway.schedule import GateSchedule
-from edge.ops.gateway_metrics import GatewayMetrics
 from edge.ops.heartbeat import Heartbeats
 from edge.outbox import Outbox
 from edge.recognition.decision import DecisionRule
@@ -45,7 +46,6 @@ from edge.recognition.gallery import Gallery, GalleryError
 from edge.recognition.gallery_key import open_gallery
 from edge.roster import RosterStore, read_roster_csv
 from edge.security.pki import TlsFiles
-from edge.topics import GatewayTopics
 from edge.transport.base import Transport
 from edge.transport.mqtt import MqttSettings, MqttTransport
 from firmware_bridge.pn532_reader import Pn532Reader

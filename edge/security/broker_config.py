@@ -1,9 +1,9 @@
 """`edge broker config`: a closed Mosquitto for a site, written from its PKI.
 
 Why an ACL per identity, generated: with `use_identity_as_username` the broker knows each client by its
-certificate's CN, and each role's rights follow from the topic layout (edge/topics.py). Writing the ACL from the
-PKI keeps the two in step — issuing or revoking an identity, then re-running this command and reloading the broker
-(SIGHUP) is the whole procedure. Mosquitto's `pattern` lines would apply to every user; explicit `user` blocks
+certificate's CN, and each role's rights follow from the topic layout (edge/contract/topics.py). Writing the ACL
+from the PKI keeps the two in step — issuing or revoking an identity, then re-running this command and reloading the
+broker (SIGHUP) is the whole procedure. Mosquitto's `pattern` lines would apply to every user; explicit `user` blocks
 say exactly who may do what, and a revoked identity has none (on top of the CRL refusing its handshake).
 
 What each role may do (prefix `edge/v1`, site S):
@@ -13,7 +13,7 @@ What each role may do (prefix `edge/v1`, site S):
 - server: read everything under the prefix (web app, notifier); publish its own site's commands, notifications
   and distributions (S/+/cmd/+, S/notify/+, S/distribution/+/manifest and S/distribution/+/+/+, their exact
   depths: nothing a server writes has the shape S/G/checkin of a gateway's check-in, except under the reserved
-  names `notify` and `distribution` that no gateway may have, edge/topics.py) — no other site's: on a broker
+  names `notify` and `distribution` that no gateway may have, edge/contract/topics.py) — no other site's: on a broker
   that carries several schools, one school's server identity cannot announce another school's gallery or
   command its gates.
 - operator: publish commands; read status, health, device events and command results.
@@ -39,10 +39,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.contract.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 from edge.security.broker_plugin import build_plugin
 from edge.security.pki import Identity, Pki, PkiError, check_name
 from edge.security.private_files import private_dir, write_private
-from edge.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 
 MAX_PACKET_BYTES = 262_144
 """The broker drops larger packets (and the client that sent them): no check-in, command or receipt is near it,
@@ -68,7 +68,7 @@ def acl_for(ident: Identity, prefix: str = DEFAULT_PREFIX) -> list[str]:
     site, name = ident.site, ident.name
     lines = [f"# {ident.role} {name}", f"user {name}"]
     if ident.role == "gateway":
-        if name in RESERVED_GATEWAY_IDS:  # its topics would be the site's own (edge/topics.py)
+        if name in RESERVED_GATEWAY_IDS:  # its topics would be the site's own (edge/contract/topics.py)
             return [f"# gateway {name}: no rights, the name is reserved ({prefix}/{site}/{name}/# is not its own)", ""]
         base = f"{prefix}/{site}/{name}"
         lines += [f"topic write {base}/{leaf}" for leaf in ("checkin", "status", "health", "device", "cmd/+/result")]

@@ -28,9 +28,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.security.broker_config import acl_text
 from edge.security.pki import Pki, PkiError
-from edge.topics import DEFAULT_PREFIX
 
 RECORD = "broker.json"
 SYSTEMD_RELOAD = ("systemctl", "reload", "mosquitto")

@@ -2,7 +2,7 @@
 
 Why a PKI and not passwords: the broker can then refuse a client at the TLS handshake, every identity is a name
 the ACL can speak of, and the same key that authenticates an operator to the broker signs the commands it sends
-(edge/security/signing.py), so a gateway can check who ordered a gate open without asking anyone.
+(edge/contract/signing.py), so a gateway can check who ordered a gate open without asking anyone.
 
 Layout of a PKI folder (0700; every key 0600):
 
@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from edge.contract.topics import RESERVED_GATEWAY_IDS
 from edge.security.private_files import private_dir, write_atomic, write_private
-from edge.topics import RESERVED_GATEWAY_IDS
 
 Role = Literal["gateway", "collector", "server", "operator", "broker", "bridge"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -260,7 +260,8 @@ class Pki:
             check_site(name)
         if role == "gateway" and name in RESERVED_GATEWAY_IDS:
             raise PkiError(
-                f"gateway name {name!r} is reserved: {{site}}/{name}/… are the site's own topics (edge/topics.py)"
+                f"gateway name {name!r} is reserved: {{site}}/{name}/… are the site's own topics"
+                " (edge/contract/topics.py)"
             )
         if role not in ROLES:
             raise PkiError(f"unknown role {role!r}: one of {', '.join(ROLES)}")

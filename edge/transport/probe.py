@@ -19,7 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge.topics import GatewayTopics
+from edge.contract.topics import GatewayTopics
 from edge.transport.mqtt import MqttSettings, make_client, reason_text
 
 NOT_AUTHORIZED = 0x87

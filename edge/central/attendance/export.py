@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from edge.central.spreadsheet import write_csv
 from edge.central.store import CHECKIN_COLUMNS, CheckinStore
-from edge.events.checkin import rfc3339_ms
+from edge.contract.checkin import rfc3339_ms
 
 
 def day_bounds(day: date, tz: str = "UTC") -> tuple[str, str]:

@@ -27,7 +27,7 @@ from edge.central.collector.validate import Rejected, parse_checkin
 from edge.central.store import CheckinStore, OnStored
 from edge.central.web import audit
 from edge.central.web.db import WebDb
-from edge.topics import DEFAULT_PREFIX
+from edge.contract.topics import DEFAULT_PREFIX
 
 Outcome = Literal["stored", "already_stored", "refused", "not_found"]
 

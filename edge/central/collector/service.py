@@ -39,8 +39,15 @@ from edge.central.collector import reads, wire
 from edge.central.collector.validate import Rejected, parse_checkin
 from edge.central.collector.witness import GateWitness
 from edge.central.store import CheckinStore, OnStored, Reject
+from edge.contract.topics import (
+    DEFAULT_PREFIX,
+    GatewayTopics,
+    checkin_filter,
+    collector_status,
+    parse_checkin_topic,
+    shared,
+)
 from edge.ops.heartbeat import Heartbeat
-from edge.topics import DEFAULT_PREFIX, GatewayTopics, checkin_filter, collector_status, parse_checkin_topic, shared
 from edge.transport.mqtt import MqttSettings, connect_properties, make_client, reason_text
 
 log = logging.getLogger(__name__)

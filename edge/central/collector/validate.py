@@ -1,7 +1,7 @@
 """Checks a received MQTT message before it is stored. Every rejection carries a reason a person can read.
 
-Check-in schema versions 1 and 2 are both accepted while gateways are upgraded (edge.events.checkin
-SUPPORTED_VERSIONS), each checked against its own schema. The schema (edge/events/schemas/checkin.v*.json, the
+Check-in schema versions 1 and 2 are both accepted while gateways are upgraded (edge.contract.checkin
+SUPPORTED_VERSIONS), each checked against its own schema. The schema (edge/contract/schemas/checkin.v*.json, the
 ones the gateways validate against) is compiled once by
 fastjsonschema into Python code: a check-in is validated in microseconds, not walked by an interpreter per
 event — without its conditional rules, which are plain predicates (conditions.py), the full compiled schema
@@ -22,8 +22,8 @@ from edge import jsonstrict
 from edge.central.collector.conditions import Predicate, Unsupported, compile_conditions
 from edge.central.collector.limits import LimitExceeded, check_limits
 from edge.central.store.base import Received
-from edge.events.checkin import SUPPORTED_VERSIONS, checkin_schema
-from edge.topics import RESERVED_GATEWAY_IDS, parse_checkin_topic
+from edge.contract.checkin import SUPPORTED_VERSIONS, checkin_schema
+from edge.contract.topics import RESERVED_GATEWAY_IDS, parse_checkin_topic
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.central.distribution.codec import gallery_to_bytes
-from edge.central.distribution.manifest import CHUNK_BYTES, Kind, Manifest, chunk_count
+from edge.contract.codec import gallery_to_bytes
+from edge.contract.manifest import CHUNK_BYTES, Kind, Manifest, chunk_count
 from edge.recognition.backend import DEFAULT_MODEL, model_id_of
 from edge.recognition.enroll import EnrolReport, EnrolSettings, PhotoResult, enroll
 from edge.recognition.gallery import Gallery

@@ -271,8 +271,8 @@ def publish_cmd(
 ) -> None:
     """Sign SITE's gallery and/or roster with the server identity and announce them (retained) to its gateways."""
     from edge.central.distribution.centre import CentreError
-    from edge.central.distribution.manifest import KINDS
     from edge.central.distribution.publisher import Publisher, PublishError, Signing
+    from edge.contract.manifest import KINDS
     from edge.recognition.gallery import GalleryError
 
     store = _centre(centre_dir, key_file)
@@ -308,8 +308,8 @@ def status_cmd(
 ) -> None:
     """What SITE's gateways are offered now: each retained manifest, its version and whether its signature holds.
     (Each gateway reports what it installed in its health report: `distribution`.)"""
-    from edge.central.distribution.manifest import KINDS, ManifestRefused, verify_manifest
     from edge.central.distribution.publisher import Publisher, PublishError
+    from edge.contract.manifest import KINDS, ManifestRefused, verify_manifest
     from edge.security.pki import load_cert
 
     tls = _tls(pki_dir, identity, ca, cert, key)

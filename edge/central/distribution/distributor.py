@@ -30,15 +30,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.central.distribution.centre import Artifact, CentreError, CentreStore
-from edge.central.distribution.manifest import Kind
 from edge.central.distribution.publisher import Publisher, PublishError, Signing
 from edge.central.school.live import LiveSchools
 from edge.central.school.state import SchoolState
+from edge.contract.manifest import Kind
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.recognition.backend import DEFAULT_MODEL
 from edge.recognition.gallery import GalleryError
 from edge.security.pki import TlsFiles
 from edge.security.private_files import write_private
-from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.central.distribution.centre import Artifact, CentreStore
-from edge.central.distribution.manifest import (
+from edge.contract.manifest import (
     Kind,
     Manifest,
     ManifestRefused,
@@ -40,8 +40,8 @@ from edge.central.distribution.manifest import (
     topics,
     verify_manifest,
 )
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.security.pki import PkiError, TlsFiles, describe, load_cert, load_crl_serials, load_private_key
-from edge.topics import DEFAULT_PREFIX
 from edge.transport.mqtt import MqttSettings, make_client, reason_text
 
 log = logging.getLogger(__name__)

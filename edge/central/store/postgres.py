@@ -177,7 +177,7 @@ class PostgresStore(CheckinStore):
         """pg_dump in its custom format (restore with pg_restore): a consistent snapshot of one transaction."""
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
-            from edge.devtools.postgres import find_pg_bin
+            from edge.central.store.pg_bin import find_pg_bin
 
             pg_dump = find_pg_bin("pg_dump")
         touch_private(dest)

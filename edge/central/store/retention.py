@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edge.events.checkin import rfc3339_ms
+from edge.contract.checkin import rfc3339_ms
 
 
 def cutoff_for(keep_days: int, now: datetime | None = None) -> str:

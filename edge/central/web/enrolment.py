@@ -22,12 +22,12 @@ from typing import Any, Literal
 from edge.central.distribution.centre import CentreError, CentreStore
 from edge.central.distribution.publisher import Publisher, PublishError, Signing
 from edge.central.web.photo import PhotoRefused, template_from_photo
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.recognition.backend import DEFAULT_MODEL, get_backend, model_id_of
 from edge.recognition.enroll import EnrolSettings
 from edge.recognition.gallery import Gallery, GalleryError
 from edge.recognition.model_files import ModelFileError
 from edge.security.pki import TlsFiles, describe, load_cert
-from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ the closed broker lets a server read everything and write only commands). It kee
 status (online / offline / stopped), when it last heard from it, its last health report (outbox depth, fps,
 version, alarms) and the alarms raised and cleared on its device topic.
 
-`send` signs a command with the server's key (edge/security/signing.py: the gateway checks the signer's
+`send` signs a command with the server's key (edge/contract/signing.py: the gateway checks the signer's
 certificate against the site CA, its role, freshness and a nonce) and waits for the result with the same
 request_id on .../cmd/NAME/result."""
 
@@ -23,9 +23,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from edge import jsonstrict
+from edge.contract.signing import sign_command
+from edge.contract.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 from edge.security.pki import TlsFiles, load_private_key
-from edge.security.signing import sign_command
-from edge.topics import DEFAULT_PREFIX, RESERVED_GATEWAY_IDS
 from edge.transport.mqtt import MqttSettings, make_client
 
 log = logging.getLogger(__name__)

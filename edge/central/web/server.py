@@ -25,13 +25,13 @@ from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.central.web.gates import GateMonitor
 from edge.central.web.live import LiveHub
 from edge.config.central import load_central_config
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.ops.heartbeat import Heartbeats
 from edge.ops.server_metrics import serve_registry
 from edge.ops.supervision import Supervision
 from edge.ops.web_metrics import WebMetrics
 from edge.recognition.backend import DEFAULT_MODEL
 from edge.security.pki import TlsFiles
-from edge.topics import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -170,7 +170,7 @@ def check_signer(
     revoked_serials: frozenset[int] = frozenset(),
 ) -> CheckedSigner:
     """The one check of a signer's certificate (PEM), for signed commands (verify_command) and the centre's
-    distribution manifests (edge/central/distribution/manifest.py): issued by the site CA, valid `now`, not
+    distribution manifests (edge/contract/manifest.py): issued by the site CA, valid `now`, not
     revoked, one of `roles`, of this `site`, an Ed25519 key. SignatureRefused with the reason otherwise
     (`only` ends the role's: "only {only}"). A fix here is a fix for both."""
     if not isinstance(pem, str) or not pem or len(pem) > 4096:

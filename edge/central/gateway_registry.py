@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.contract.topics import GatewayTopics
 from edge.security.pki import Pki
-from edge.topics import GatewayTopics
 from edge.transport.mqtt import MqttSettings
 from edge.transport.probe import ProbeResult, probe_publish, probe_topic
 

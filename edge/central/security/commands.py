@@ -1,5 +1,7 @@
 """CLI: `edge pki …` (the site PKI), `edge broker config` (the closed Mosquitto), `edge command send` (a signed
-remote command and its result). Thin: the work is in pki.py, broker_config.py and signing.py."""
+remote command and its result). Thin: the work is in edge/security (pki.py, broker_config.py) and
+edge/contract/signing.py. The centre's, not the shared edge.security's: `edge pki revoke --store` also takes the
+gateway out of the centre's registry (edge/central/gateway_registry.py), and no gateway runs these commands."""
 
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ from typing import Any
 import click
 
 from edge import jsonstrict
+from edge.contract.signing import sign_command
+from edge.contract.topics import DEFAULT_PREFIX
 from edge.security.broker_config import write_broker_config
 from edge.security.pki import ISSUABLE_ROLES, Pki, PkiError, Role, load_private_key
-from edge.security.signing import sign_command
-from edge.topics import DEFAULT_PREFIX
 
 PKI_DIR = click.option(
     "--dir",
@@ -87,7 +89,7 @@ def pki_issue(pki_dir: Path, role: Role, hosts: tuple[str, ...], renew: bool, na
 def pki_revoke(pki_dir: Path, broker_dir: Path | None, store_url: str | None, name: str) -> None:
     """Revoke NAME: it goes into the CRL and out of the ACL (with --broker-dir: at the running broker now) and, for
     a gateway, out of the store's registry of gateways (with --store)."""
-    from edge.ops.gateway_registry import RegistryError, revoke_everywhere
+    from edge.central.gateway_registry import RegistryError, revoke_everywhere
 
     try:
         for line in revoke_everywhere(Pki(pki_dir), name, broker_dir=broker_dir, store_url=store_url):
@@ -238,7 +240,7 @@ def command_send(
     name: str,
 ) -> None:
     """Sign NAME with IDENTITY's key, send it to GATEWAY and print its result (exit 1 when not ok)."""
-    from edge.devtools.subscriber import Subscriber
+    from edge.transport.subscriber import Subscriber
 
     pki = Pki(pki_dir)
     try:

@@ -11,7 +11,7 @@
 {prefix}/collectors/{id}/status     a collector's 'online' / 'offline' / 'stopped' (retained)
 {prefix}/servers/{id}/status        a web server's, the same way (retained)
 {prefix}/{site}/distribution/{kind}/manifest, …/{kind}/{version}/{index}   the centre's signed gallery and roster
-                                    (retained; edge/central/distribution/manifest.py)
+                                    (retained; edge/contract/manifest.py)
 {prefix}/{site}/notify/{guardian}   the notifier's MQTT channel (edge/central/notify/channels/mqtt.py)
 
 The site-level names `distribution` and `notify` sit where a gateway id sits: `{site}/notify/checkin` would read

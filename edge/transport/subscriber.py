@@ -1,5 +1,6 @@
-"""A plain (non-shared) MQTT 5 subscriber for the demo, the benchmarks and the tests: every message is queued
-with the monotonic time it arrived. Subscribed (SUBACK received) when the constructor returns."""
+"""A plain (non-shared) MQTT 5 subscriber: every message is queued with the monotonic time it arrived. Subscribed
+(SUBACK received) when the constructor returns. Production code (`edge command send` waits on a command's result
+with it) as well as the demo, the benchmarks and the tests, so it lives with the transport, not the dev tools."""
 
 from __future__ import annotations
 

@@ -207,8 +207,8 @@ def _broker(cfg: GatewayConfig, lim: Limits, probe: bool | None = None) -> Check
     the gateway and would replace a running gateway's session for a moment. `probe=None` (the default) probes only
     when the gateway is not running here (`gateway_running`); while it runs, the check is a TLS handshake with the
     gateway's certificate (CA, name, CRL) and says that publishing rights were not probed. `probe=True` forces it."""
+    from edge.contract.topics import GatewayTopics
     from edge.gateway.service import mqtt_transport_for
-    from edge.topics import GatewayTopics
     from edge.transport.probe import NOT_AUTHORIZED, probe_publish, probe_topic
 
     topics = GatewayTopics(cfg.broker.topic_prefix, cfg.site_id, cfg.gateway_id)

@@ -88,7 +88,7 @@ def checkin_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     """The JSON schema of one check-in version (ValueError for a version this code does not know)."""
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"no check-in schema version {version!r} (known: {SUPPORTED_VERSIONS})")
-    text = resources.files("edge.events").joinpath(f"schemas/checkin.v{version}.json").read_text(encoding="utf-8")
+    text = resources.files("edge.contract").joinpath(f"schemas/checkin.v{version}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

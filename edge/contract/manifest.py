@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from edge import jsonstrict
-from edge.security.signing import SignatureRefused, check_signer
+from edge.contract.signing import SignatureRefused, check_signer
 
 Kind = Literal["gallery", "roster"]
 KINDS: tuple[Kind, ...] = get_args(Kind)

@@ -1,1 +1,0 @@
-"""Events the gateway publishes, with their versioned JSON schemas."""
