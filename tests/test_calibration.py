@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from edge.bench import calib_cache
-from edge.bench.calibration import Calibration, fit_rule, miss_all, stranger_curve, wilson
+from edge.bench.calibration import Calibration, calibration, fit_rule, miss_all, stranger_curve, wilson
 from edge.cli import cli
 from edge.recognition.encoder import Detection
 from edge.recognition.enroll import EnrolSettings, enroll, judge_photo, photos_from_folder
@@ -85,3 +85,22 @@ def test_bench_calibrate_prints_the_curves(data: Path, tmp_path: Path) -> None:
     assert "Stranger-accept rate" in res.stderr and "| cosine | distance |" in res.stderr
     assert "Default rule's threshold (cosine) per N: 2: 0.48" in res.stderr
     assert len(list(tmp_path.glob(f"{data.name}-sface-*.npz"))) == 1  # encoded once, reused next time
+
+
+def test_the_calibration_matches_templates_as_the_gallery_does(data: Path, tmp_path: Path) -> None:
+    """The curves must score what the product scores: SFace galleries match each person's centroid
+    (gallery.fuse_templates), so the calibration's per-person vectors give the gallery's own distances."""
+    cache = tmp_path / "c.npz"
+    calib_cache.build(data, "sface", cache)
+    settings = EnrolSettings(jitters=1)
+    report = enroll(tmp_path / "g.npz", photos_from_folder(data / "enrolled"), settings, key=os.urandom(32))
+    g = report.gallery
+    assert g.fusion == "centroid" and len(g.templates_of("obama")) >= 2
+    c = calibration(calib_cache.load(cache), [], 3, settings, 30, g.fusion)
+    assert len(c.templates[c.people.index("obama")]) == 1  # several photos, one centroid
+    for _, probe in c.strangers:
+        for person, vectors in zip(c.people, c.templates, strict=True):
+            nearest = min(float(np.linalg.norm(v.astype(np.float64) - probe)) for v in vectors)
+            assert g.verify(person, probe) == pytest.approx(nearest, rel=1e-5)
+    nearest_c = calibration(calib_cache.load(cache), [], 3, settings, 30, "nearest")
+    assert len(nearest_c.templates[nearest_c.people.index("obama")]) == len(g.templates_of("obama"))

@@ -65,3 +65,18 @@ def test_the_default_threshold_grows_stricter_with_the_gallery_size() -> None:
 def test_an_explicit_threshold_is_used_at_every_gallery_size() -> None:
     rule = DecisionRule.for_model("sface", threshold=1.0)
     assert rule.threshold_for(10) == rule.threshold_for(100_000) == 1.0
+
+
+def test_a_bare_rule_is_the_default_models_measured_rule_not_numbers_of_its_own() -> None:
+    """One source of truth: DecisionRule() is SFace's documented rule (SFACE_DEFAULTS), the one the gateway uses
+    with a default config; an explicit threshold in a sweep is fixed at every N."""
+    from edge.recognition.backend import DEFAULT_MODEL, defaults_of
+    from edge.recognition.commands import default_rule
+
+    d = defaults_of(DEFAULT_MODEL)
+    assert DecisionRule() == DecisionRule.for_model(DEFAULT_MODEL) == default_rule()
+    rule = DecisionRule()
+    assert (rule.threshold, rule.margin, rule.verify_threshold) == (d.threshold, d.margin, d.verify_threshold)
+    assert rule.threshold_for(2000) < rule.threshold_for(150) == d.threshold
+    fixed = DecisionRule(0.9, 0.05, per_decade=0.0)
+    assert fixed.threshold_for(2000) == fixed.threshold_for(10) == 0.9

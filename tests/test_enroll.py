@@ -18,6 +18,7 @@ from edge.recognition.enroll import (
     EnrolLayoutError,
     EnrolSettings,
     enroll,
+    jitters_for,
     judge_photo,
     photos_from_folder,
     photos_from_roster,
@@ -270,3 +271,22 @@ def test_dlib_backend_still_enrols_with_the_same_checks(tmp_path: Path) -> None:
         "obama/wall.jpg": "no face",
     }
     assert Gallery.load(tmp_path / "g.npz", gallery_key(tmp_path)).model.startswith("dlib_face_recognition_resnet")
+
+
+def test_jitters_are_dlibs_option_and_refused_for_sface(tmp_path: Path) -> None:
+    """SFace computes one deterministic embedding: --jitters would be silently ignored, so it is refused (and
+    nothing is written); dlib keeps it, with its default of 10."""
+    assert jitters_for("dlib", None) == 10 and jitters_for("dlib", 3) == 3
+    assert jitters_for("sface", None) == jitters_for("sface", 1) == 1  # one pass: what SFace does anyway
+    with pytest.raises(ValueError, match="dlib's option"):
+        jitters_for("sface", 5)
+    photos = tmp_path / "photos"
+    (photos / "obama").mkdir(parents=True)
+    shutil.copy(FACES / "obama_1.jpg", photos / "obama" / "1.jpg")
+    gallery = tmp_path / "g.npz"
+    args = ["enroll", "--gallery", str(gallery), *_key_args(tmp_path), "--photos", str(photos)]
+    res = CliRunner().invoke(cli, [*args, "--jitters", "5"])
+    assert res.exit_code != 0 and "--jitters is dlib's option" in res.output and not gallery.exists()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert Gallery.load(gallery, gallery_key(tmp_path)).jitters == 1  # what SFace did, not a dlib default

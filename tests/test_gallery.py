@@ -12,15 +12,17 @@ import pytest
 from click.testing import CliRunner
 
 from edge.cli import cli
-from edge.recognition.backend import model_id_of
+from edge.recognition.backend import Fusion, model_id_of
 from edge.recognition.decision import DecisionRule
-from edge.recognition.gallery import Gallery, GalleryError, Template
+from edge.recognition.gallery import Gallery, GalleryError, Template, fuse_templates
 from edge.security.sealed import new_key_file, read_key_file, seal
 from tests.helpers import gallery_key
 
 
-def _gallery(rng: np.random.Generator, people: int = 4, per_person: int = 3) -> Gallery:
-    g = Gallery()
+def _gallery(
+    rng: np.random.Generator, people: int = 4, per_person: int = 3, fusion: Fusion | None = "nearest"
+) -> Gallery:
+    g = Gallery(fusion=fusion)
     for p in range(people):
         pid = f"p{p}"
         g.set_person(
@@ -44,6 +46,52 @@ def test_person_distances_equal_a_brute_force_loop() -> None:
             assert fast[k, j] == pytest.approx(slow, rel=1e-4)
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    out: np.ndarray = (v / np.linalg.norm(v)).astype(np.float32)
+    return out
+
+
+def test_sface_galleries_match_the_centroid_dlib_ones_the_nearest_template() -> None:
+    """The fusion follows the model that made the gallery (ModelDefaults.template_fusion), also after a load."""
+    assert Gallery(model=model_id_of("sface")).fusion == "centroid"
+    assert Gallery(model=model_id_of("dlib")).fusion == "nearest"
+    assert Gallery(model="some future model").fusion == "nearest"
+
+
+def test_centroid_distances_equal_a_brute_force_loop_over_mean_directions() -> None:
+    rng = np.random.default_rng(8)
+    g = Gallery(fusion="centroid")
+    for p in range(6):
+        g.set_person(
+            f"p{p}",
+            [Template(f"p{p}", f"p{p}/{i}.jpg", f"{p}{i}", _unit(rng.normal(size=128))) for i in range(1 + p % 3)],
+        )
+    queries = np.stack([_unit(rng.normal(size=128)) for _ in range(3)])
+    fast = g.person_distances(queries)
+    for k, q in enumerate(queries):
+        for j, person in enumerate(g.people):
+            mean = np.mean([t.encoding.astype(np.float64) for t in g.templates_of(person)], axis=0)
+            slow = float(np.linalg.norm(mean / np.linalg.norm(mean) - q))
+            assert fast[k, j] == pytest.approx(slow, rel=1e-4)
+            assert g.verify(person, q) == pytest.approx(slow, rel=1e-6)
+
+
+def test_a_face_between_two_photos_is_nearer_the_centroid_than_either_photo() -> None:
+    """Why SFace matches centroids: two photos of a person scatter around their face; a new photo near that face
+    is farther from each photo than from their mean direction. One template is its own centroid."""
+    rng = np.random.default_rng(9)
+    face = _unit(rng.normal(size=128))
+    photos = [_unit(face + 0.6 * _unit(rng.normal(size=128))) for _ in range(2)]
+    probe = _unit(face + 0.3 * _unit(rng.normal(size=128)))
+    t = [Template("p", f"p/{i}.jpg", str(i), e) for i, e in enumerate(photos)]
+    nearest, centroid = Gallery(fusion="nearest", _templates=list(t)), Gallery(fusion="centroid", _templates=list(t))
+    assert centroid.verify("p", probe) < nearest.verify("p", probe)  # type: ignore[operator]
+    np.testing.assert_allclose(fuse_templates(photos[0][None, :], "centroid"), photos[0][None, :].astype(np.float64))
+    one = Gallery(fusion="centroid", _templates=t[:1])
+    assert one.verify("p", probe) == pytest.approx(float(np.linalg.norm(photos[0].astype(np.float64) - probe)))
+    assert nearest.with_fusion("centroid").verify("p", probe) == pytest.approx(centroid.verify("p", probe))
+
+
 def test_identify_fuses_encodings_and_verify_is_one_to_one() -> None:
     rng = np.random.default_rng(4)
     g = _gallery(rng)
@@ -58,7 +106,7 @@ def test_identify_fuses_encodings_and_verify_is_one_to_one() -> None:
 def test_decisions_use_exact_distances_not_the_fast_expansion() -> None:
     """|a|^2 + |b|^2 - 2ab in float32 loses the small distance next to large norms (here, norms of ~1000);
     the distance the rule compares with the threshold must still be the true one."""
-    g = Gallery()
+    g = Gallery(fusion="nearest")
     rng = np.random.default_rng(5)
     for p in range(3):
         enc = (rng.normal(size=128) * 100).astype(np.float32)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from edge.bench.degrade import CONDITIONS
@@ -26,6 +27,8 @@ from edge.recognition.decision import DecisionRule
 from edge.recognition.encoder import Encoding, load_image_rgb
 from edge.recognition.enroll import ENROL_MAX_WIDTH, EnrolReport, EnrolSettings, enroll, photos_from_folder
 from edge.recognition.gallery import Gallery
+from edge.recognition.quality import sharpness
+from edge.recognition.scores import score_fields, score_kind
 from edge.recognition.still import identify_still
 from edge.recognition.subject import pick_subject
 
@@ -47,6 +50,12 @@ class Outcome:
     reason: str
     """The rule's reason, or "no face"."""
     encoding: Encoding | None
+    threshold: float | None = None
+    """The threshold the probe faced (the rule's for the gallery's size)."""
+    face_px: int | None = None
+    """Width of the probe's main face (detector box)."""
+    sharpness: float | None = None
+    """Laplacian variance of the probe's main face (quality.sharpness, as enrolment measures it)."""
 
 
 def enrol_split(
@@ -81,11 +90,81 @@ def identify_all(gallery: Gallery, probes: list[Probe], rule: DecisionRule, cond
                 rgb = degrade(rgb, subject.face.box, subject.face.points)
         r = identify_still(backend, gallery, rgb, rule)
         ident = r.identification
-        if ident is None:
+        if ident is None or r.face is None:
             out.append(Outcome(probe, None, None, None, "no face", None))
         else:
-            out.append(Outcome(probe, ident.person_id, ident.nearest, ident.distance, ident.reason, r.encoding))
+            sharp = sharpness(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), r.face.box)
+            out.append(
+                Outcome(
+                    probe,
+                    ident.person_id,
+                    ident.nearest,
+                    ident.distance,
+                    ident.reason,
+                    r.encoding,
+                    ident.threshold,
+                    r.face.width,
+                    sharp,
+                )
+            )
     return out
+
+
+def misses(gallery: Gallery, outcomes: list[Outcome], report: EnrolReport) -> list[dict[str, Any]]:
+    """Every genuine probe of an enrolled person not recognised as that person, with what explains it: its score
+    against its own person, the threshold it faced, the nearest other person, the person's enrolment (templates
+    kept, photos rejected and why) and the probe's face size and blur."""
+    people = {p.person_id: p for p in report.people}
+    out = []
+    for o in outcomes:
+        label = o.probe.label
+        if label is None or label not in gallery.people or o.person_id == label:
+            continue
+        own = gallery.verify(label, o.encoding) if o.encoding is not None else None
+        enrolment = people.get(label)
+        out.append(
+            {
+                "probe": o.probe.name,
+                "decided": o.person_id,
+                "reason": o.reason,
+                "own_distance": own,
+                "nearest": o.nearest,
+                "nearest_distance": o.distance,
+                "threshold": o.threshold,
+                "templates": enrolment.templates if enrolment else 0,
+                "rejected_at_enrolment": [f"{Path(r.photo).name}: {r.status}" for r in enrolment.rejected]
+                if enrolment
+                else [],
+                "face_px": o.face_px,
+                "sharpness": None if o.sharpness is None else round(o.sharpness, 1),
+            }
+        )
+    return out
+
+
+def misses_table(model: str, missed: list[dict[str, Any]]) -> str:
+    """`misses` as a markdown table, scores as the model shows them (SFace a similarity, dlib a distance)."""
+    kind = score_kind(model)
+
+    def score(d: float | None) -> str:
+        value = score_fields(model, d)[kind]
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = [
+        f"\nMissed genuine probes (clean; scores as {kind}):\n",
+        f"| probe | decided | own {kind} | threshold | nearest other | templates (rejected at enrolment) | face px"
+        " | sharpness |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in missed:
+        person = m["probe"].split("/")[0]
+        other = f"{m['nearest']} {score(m['nearest_distance'])}" if m["nearest"] != person else ""
+        rejected = f" ({', '.join(m['rejected_at_enrolment'])})" if m["rejected_at_enrolment"] else ""
+        lines.append(
+            f"| {m['probe']} | {m['decided'] or m['reason']} | {score(m['own_distance'])} | {score(m['threshold'])}"
+            f" | {other} | {m['templates']}{rejected} | {m['face_px']} | {m['sharpness']} |"
+        )
+    return "\n".join(lines)
 
 
 def summary(outcomes: list[Outcome], people: set[str], aliases: dict[str, str]) -> dict[str, Any]:
@@ -122,7 +201,7 @@ def curve(
     rows = []
     for margin in margins:
         for t in thresholds:
-            rule = DecisionRule(t, margin)
+            rule = DecisionRule(t, margin, per_decade=0.0)
             decided = [
                 Outcome(o.probe, gallery.identify(o.encoding, rule).person_id, None, None, "", o.encoding)
                 if o.encoding is not None

@@ -15,6 +15,8 @@ product's code). Protocol (docs/recognition.md, "Threshold at school scale"):
   samples: a stranger with k of the M pool identities inside the threshold meets one of them in a gallery of n
   extra identities with probability 1 - (1 - k/M)^n. The gallery holding the real people and the whole pool
   (N = 150 + M) is also counted directly, with no model.
+* Each identity's templates are matched as the product matches them (gallery.fuse_templates with the model's
+  `template_fusion`: SFace one centroid per person, dlib the nearest template).
 * The margin is left out of the stranger curve (margin 0): a margin only removes accepts, so the rates are upper
   bounds; the genuine curve applies the rule with its margin.
 """
@@ -31,8 +33,10 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.bench.calib_cache import CachedPhoto
+from edge.recognition.backend import Fusion
 from edge.recognition.encoder import Detection
 from edge.recognition.enroll import EnrolSettings, judge_photo
+from edge.recognition.gallery import fuse_templates
 from edge.recognition.subject import pick_subject
 
 Vec = npt.NDArray[np.float32]
@@ -43,14 +47,14 @@ class Calibration:
     people: list[str]
     """Enrolled people with at least one template (the real gallery)."""
     templates: list[Vec]
-    """Per real person: (k, D) templates."""
+    """Per real person: the (k, D) vectors matched (fuse_templates of their templates)."""
     without_template: list[str]
     genuine: list[tuple[str, Vec]]
     """(person, embedding) of each genuine probe."""
     strangers: list[tuple[str, Vec]]
     """(identity, embedding) of each stranger probe."""
     pool: list[tuple[str, Vec]] = field(default_factory=list)
-    """Other identities a gallery is grown with: (identity, (k, D) templates)."""
+    """Other identities a gallery is grown with: (identity, (k, D) vectors matched)."""
 
 
 def _subject_emb(p: CachedPhoto) -> Vec | None:
@@ -108,22 +112,27 @@ def calibration(
     enrol_photos: int = 2,
     settings: EnrolSettings | None = None,
     min_sharp: float = 30.0,
+    fusion: Fusion = "nearest",
 ) -> Calibration:
     settings = settings or EnrolSettings()
+
+    def fused(t: list[Vec] | Vec) -> Vec:
+        return fuse_templates(np.stack(list(t)), fusion).astype(np.float32)
+
     templates, without, genuine, strangers = split(main, enrol_photos, settings, min_sharp)
     people = sorted(templates)
-    pool: list[tuple[str, Vec]] = [(name, e[None, :]) for name, e in strangers]
+    pool: list[tuple[str, Vec]] = [(name, fused([e])) for name, e in strangers]
     taken = set(people) | {name for name, _ in strangers}
     for photos in extra:
         t2, _, _, s2 = split(photos, enrol_photos, settings, min_sharp)
-        pool += [(p, np.stack(t)) for p, t in t2.items() if p not in taken]
-        pool += [(name, e[None, :]) for name, e in s2 if name not in taken]
+        pool += [(p, fused(t)) for p, t in t2.items() if p not in taken]
+        pool += [(name, fused([e])) for name, e in s2 if name not in taken]
         taken |= set(t2) | {name for name, _ in s2}
-    return Calibration(people, [np.stack(templates[p]) for p in people], without, genuine, strangers, pool)
+    return Calibration(people, [fused(templates[p]) for p in people], without, genuine, strangers, pool)
 
 
 def _person_sims(queries: Vec, galleries: list[Vec]) -> Vec:
-    """(q, P) score 1 - d^2/2 of each query to each identity's nearest template, d the Euclidean distance the rule
+    """(q, P) score 1 - d^2/2 of each query to each identity's nearest vector, d the Euclidean distance the rule
     uses: SFace's cosine similarity (unit vectors); for dlib a monotone stand-in for its distance (d <= t exactly
     when the score >= 1 - t^2/2), so one code path serves both models."""
     if not galleries:
@@ -289,6 +298,7 @@ def run(
     aliases: dict[str, str],
     sizes: list[int],
     target: float,
+    fusion: Fusion | None = None,
 ) -> dict[str, Any]:
     """Everything `edge bench calibrate` prints, from the caches (built first when missing)."""
     from edge.bench import calib_cache
@@ -303,7 +313,14 @@ def run(
         return calib_cache.load(path)
 
     d = defaults_of(model)
-    c = calibration(cached(data), [cached(e) for e in extra], enrol_photos, EnrolSettings(model=model), d.min_sharpness)
+    c = calibration(
+        cached(data),
+        [cached(e) for e in extra],
+        enrol_photos,
+        EnrolSettings(model=model),
+        d.min_sharpness,
+        fusion or d.template_fusion,
+    )
     full = pool_size(c)
     sizes = sorted({len(c.people), *sizes, full})
     rule = DecisionRule.for_model(model)
@@ -317,6 +334,7 @@ def run(
     by_n, a, b = fit_rule(curve, target, d.reference_people)
     return {
         "model": model,
+        "template_fusion": fusion or d.template_fusion,
         "people": len(c.people),
         "without_template": c.without_template,
         "genuine_probes": len(c.genuine),

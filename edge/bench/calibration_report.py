@@ -15,7 +15,8 @@ def tables(out: dict[str, Any]) -> str:
     lines = [
         "(score = 1 - d^2/2 of the rule's distance d: SFace's cosine similarity; for dlib only a stand-in, read the"
         " distance column)",
-        f"{out['model']}: {out['people']} people enrolled ({len(out['without_template'])} without a template:"
+        f"{out['model']} (templates matched: {out['template_fusion']}): {out['people']} people enrolled"
+        f" ({len(out['without_template'])} without a template:"
         f" {', '.join(out['without_template']) or 'none'}), {out['genuine_probes']} genuine probes,"
         f" {out['strangers']} strangers, {out['pool_identities']} other identities to grow N (up to {full})",
         "",

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from edge.bench.degrade import CONDITIONS
 from edge.recognition.commands import default_rule
+
+if TYPE_CHECKING:
+    from edge.recognition.backend import Fusion
 
 CONDITION_NAMES = tuple(CONDITIONS)
 
@@ -30,8 +33,21 @@ def bench() -> None:
     """Benchmarks: figures printed, nothing asserted."""
 
 
+def _jitters(models: list[str], jitters: int | None) -> dict[str, int]:
+    """Enrolment jitters per model: --jitters goes to the models that have the option (dlib); asked for only models
+    without it (SFace), it is refused rather than ignored (enroll.jitters_for)."""
+    from edge.recognition.backend import defaults_of
+    from edge.recognition.enroll import jitters_for
+
+    having = [m for m in models if defaults_of(m).enrol_jitters is not None]
+    try:
+        return {m: jitters_for(m, jitters if m in having or not having else None) for m in models}
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _galleries(
-    models: list[str], photos: Path | None, gallery_path: Path | None, key_file: Path | None, jitters: int
+    models: list[str], photos: Path | None, gallery_path: Path | None, key_file: Path | None, jitters: int | None
 ) -> dict[str, Any]:
     """One gallery per model: enrolled in a temporary folder from PHOTOS, or the given sealed gallery."""
     from edge.recognition.backend import model_id_of
@@ -50,7 +66,8 @@ def _galleries(
         raise click.UsageError("give --photos DIR (enrolled per model for this run) or --gallery FILE --key-file KEY")
     from edge.bench.video import enrol_in_child
 
-    return {m: enrol_in_child(photos, m, jitters) for m in models}
+    per_model = _jitters(models, jitters)
+    return {m: enrol_in_child(photos, m, per_model[m]) for m in models}
 
 
 @bench.command("recognition")
@@ -62,7 +79,7 @@ def _galleries(
 )
 @click.option("--gallery", "gallery_path", type=PATH, default=None, help="Or a sealed gallery (one model).")
 @click.option("--key-file", type=PATH, default=None, envvar="EDGE_GALLERY_KEY_FILE", help="Key of --gallery.")
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib enrolment jitters.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: enrolment jitters (default 10).")
 @click.option("--threshold", type=float, default=None, help="Override (one model only).")
 @click.option("--margin", type=float, default=None, help="Override (one model only).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Encoder processes.")
@@ -82,7 +99,7 @@ def bench_recognition_cmd(
     photos: Path | None,
     gallery_path: Path | None,
     key_file: Path | None,
-    jitters: int,
+    jitters: int | None,
     threshold: float | None,
     margin: float | None,
     workers: int,
@@ -200,7 +217,7 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
 @click.option("--strangers", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", type=click.Choice(["sface", "dlib", "both"]), default="sface", show_default=True)
 @click.option("--enrol-photos", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib only.")
+@click.option("--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: enrolment jitters (default 10).")
 @click.option("--alias", "aliases", multiple=True, help="STRANGER=ENROLLED: the same person under two names.")
 @click.option(
     "--degrade",
@@ -210,29 +227,39 @@ def bench_match_cmd(gallery_size: int, repeats: int, json_path: Path | None) -> 
     help="Also identify the probes degraded this way (repeatable; 'all': every condition).",
 )
 @click.option("--no-curve", is_flag=True, help="Skip the threshold sweep.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["nearest", "centroid"]),
+    default=None,
+    help="How a person's templates are matched (default: the model's own; the other one for an A/B).",
+)
 @JSON_OUT
 def bench_accuracy_cmd(
     enrolled: Path,
     strangers: Path,
     model: str,
     enrol_photos: int,
-    jitters: int,
+    jitters: int | None,
     aliases: tuple[str, ...],
     degrade: tuple[str, ...],
     no_curve: bool,
+    fusion: Fusion | None,
     json_path: Path | None,
 ) -> None:
     """The product's enrolment and identification on still photos: what enrolment rejected, correct / wrong person /
     strangers accepted with the default rule (clean and per --degrade condition), and the threshold sweep."""
-    from edge.bench.accuracy import curve, enrol_split, identify_all, summary, thresholds_for
+    from edge.bench.accuracy import curve, enrol_split, identify_all, misses, misses_table, summary, thresholds_for
     from edge.recognition.enroll import EnrolSettings
 
     alias_map = dict(a.split("=", 1) for a in aliases)
     conditions = list(CONDITION_NAMES) if "all" in degrade else list(dict.fromkeys(degrade))
     out: dict[str, Any] = {"aliases": alias_map}
-    for name in ("sface", "dlib") if model == "both" else (model,):
-        report, probes = enrol_split(enrolled, strangers, enrol_photos, EnrolSettings(jitters=jitters, model=name))
-        gallery = report.gallery
+    names = ["sface", "dlib"] if model == "both" else [model]
+    per_model = _jitters(names, jitters)
+    for name in names:
+        settings = EnrolSettings(jitters=per_model[name], model=name)
+        report, probes = enrol_split(enrolled, strangers, enrol_photos, settings)
+        gallery = report.gallery if fusion is None else report.gallery.with_fusion(fusion)
         rule = default_rule(name)
         people = set(gallery.people)
         rows: dict[str, Any] = {}
@@ -246,7 +273,7 @@ def bench_accuracy_cmd(
             f" ({len(report.rejected)} rejected),"
             f" {sum(p.label is not None for p in probes)} genuine and {sum(p.label is None for p in probes)} stranger"
             f" probes; rule: threshold {threshold:.4f} (cosine {1 - threshold**2 / 2:.3f}) for {len(people)} people,"
-            f" margin {rule.margin}",
+            f" margin {rule.margin}; templates matched: {gallery.fusion}",
             err=True,
         )
         for r in report.rejected:
@@ -269,6 +296,8 @@ def bench_accuracy_cmd(
                 f" {r['strangers_accepted']}/{r['strangers']} ({r['strangers_accepted_pct']} %) |",
                 err=True,
             )
+        missed = misses(gallery, clean, report)
+        click.echo(misses_table(name, missed), err=True)
         out[name] = {
             "people": len(people),
             "enrolment": {
@@ -278,7 +307,9 @@ def bench_accuracy_cmd(
                 "single_template": [p.person_id for p in report.single_template],
             },
             "rule": {"threshold": threshold, "margin": rule.margin, "people": len(people)},
+            "template_fusion": gallery.fusion,
             "conditions": rows,
+            "missed": missed,
         }
         if not no_curve:
             sweep = curve(gallery, clean, thresholds_for(name), sorted({0.0, rule.margin}), alias_map)
@@ -327,6 +358,12 @@ def bench_accuracy_cmd(
     help="Gallery sizes N to report.",
 )
 @click.option("--target", type=float, default=0.001, show_default=True, help="Stranger-accept rate to meet.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["nearest", "centroid"]),
+    default=None,
+    help="How a person's templates are matched (default: the model's own; the other one for an A/B).",
+)
 @JSON_OUT
 def bench_calibrate_cmd(
     data: Path,
@@ -337,6 +374,7 @@ def bench_calibrate_cmd(
     aliases: tuple[str, ...],
     sizes: tuple[int, ...],
     target: float,
+    fusion: Fusion | None,
     json_path: Path | None,
 ) -> None:
     """Stranger-accept rate vs threshold and gallery size N, and the genuine curve, on cached encodings."""
@@ -344,7 +382,7 @@ def bench_calibrate_cmd(
     from edge.bench.calibration_report import tables
 
     alias_map = dict(a.split("=", 1) for a in aliases)
-    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target)
+    out = run(data, list(extra), model, cache_dir, enrol_photos, alias_map, list(sizes), target, fusion)
     click.echo(tables(out), err=True)
     _emit(out, json_path)
 

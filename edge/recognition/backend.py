@@ -20,6 +20,8 @@ from edge.camera.base import Image
 from edge.recognition.encoder import Box, Detection, Encoding
 
 ModelName = Literal["sface", "dlib"]
+Fusion = Literal["nearest", "centroid"]
+"""How a person's templates are compared with a face (edge.recognition.gallery.fuse_templates)."""
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 DEFAULT_MODEL: ModelName = "sface"
 
@@ -47,6 +49,12 @@ class ModelDefaults:
     (DecisionRule.threshold_for; measured on lfw_calib, docs/recognition.md)."""
     reference_people: int = 150
     """The gallery size `threshold` was set for (lfw_calib's enrolled people)."""
+    enrol_jitters: int | None = None
+    """Enrolment: encodings averaged over this many jittered copies of each photo (dlib's option; None: the model
+    has no such option and `--jitters` is refused, edge.recognition.enroll.jitters_for)."""
+    template_fusion: Fusion = "nearest"
+    """How a person's several templates meet a face: "nearest" (the closest template) or "centroid" (their mean
+    direction, one vector per person). Measured per model: docs/recognition.md, "Nearest template or centroid"."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +119,14 @@ def defaults_of(name: str) -> ModelDefaults:
 
         return DLIB_DEFAULTS
     raise ValueError(f"unknown recognition model {name!r}: one of {', '.join(MODEL_NAMES)}")
+
+
+def fusion_of_model_id(model_id: str) -> Fusion:
+    """The template fusion of the backend that made a gallery ("nearest" for a model this version does not know)."""
+    for name in MODEL_NAMES:
+        if model_id_of(name) == model_id:
+            return defaults_of(name).template_fusion
+    return "nearest"
 
 
 @functools.cache

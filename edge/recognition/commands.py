@@ -66,7 +66,9 @@ def _key(key_file: Path) -> bytes:
 @MODEL_OPT
 @click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg")
 @click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib jitters/photo.")
+@click.option(
+    "--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: jittered copies per photo (default 10)."
+)
 @click.option("--min-face-px", type=click.IntRange(20, 2000), default=64, show_default=True)
 @click.option("--quiet", is_flag=True, help="Only rejects and the summary.")
 def enroll_cmd(
@@ -75,7 +77,7 @@ def enroll_cmd(
     model: str,
     photos_dir: Path | None,
     roster_csv: Path | None,
-    jitters: int,
+    jitters: int | None,
     min_face_px: int,
     quiet: bool,
 ) -> None:
@@ -90,6 +92,7 @@ def enroll_cmd(
         EnrolSettings,
         PhotoResult,
         enroll,
+        jitters_for,
         photos_from_folder,
         photos_from_roster,
     )
@@ -99,6 +102,11 @@ def enroll_cmd(
 
     if (photos_dir is None) == (roster_csv is None):
         _fail("give exactly one of --photos DIR or --roster CSV")
+    try:
+        jitters = jitters_for(model, jitters)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
     try:
         people = photos_from_folder(photos_dir) if photos_dir else photos_from_roster(roster_csv)  # type: ignore[arg-type]
     except (FileNotFoundError, RosterError, EnrolLayoutError) as exc:

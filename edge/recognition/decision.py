@@ -4,9 +4,11 @@ A face (or a track's fused faces) is accepted as person P only when both hold:
   * distance to P <= threshold(N)         (close enough to someone enrolled; N = people in the gallery), and
   * distance to the second-nearest person - distance to P >= margin   (not ambiguous between two people).
 Otherwise the answer is "unknown". Distances are Euclidean in the backend's 128-d space (SFace: unit vectors,
-cos = 1 - d^2/2); a person's distance is the smallest over their templates, averaged over a track's encodings.
-Each model has its own defaults, from its measured curve in docs/recognition.md (`edge bench accuracy`); the
-class defaults below are dlib's.
+cos = 1 - d^2/2); a person's distance is to their centroid (SFace) or nearest template (dlib) — the model's
+`template_fusion`, edge.recognition.gallery.fuse_templates — averaged over a track's encodings.
+Each model has its own defaults, from its measured curve in docs/recognition.md (`edge bench calibrate`): its
+ModelDefaults (sface.SFACE_DEFAULTS, dlib_backend.DLIB_DEFAULTS) are the one place the numbers live. A bare
+`DecisionRule()` is the default model's (SFace's) whole rule, taken from SFACE_DEFAULTS, never numbers of its own.
 
 The threshold tightens with the gallery's size: a stranger is compared with every enrolled person, so the chance
 that one of them looks like the stranger grows with N. threshold(N) = threshold - per_decade * log10(N /
@@ -24,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from edge.recognition.sface import SFACE_DEFAULTS
+
 if TYPE_CHECKING:
     from edge.config.model import RecognitionConfig
 
@@ -32,13 +36,14 @@ Reason = Literal["match", "too far", "ambiguous", "empty gallery", "too few look
 
 @dataclass(frozen=True)
 class DecisionRule:
-    threshold: float = 0.5
-    margin: float = 0.08
-    verify_threshold: float = 0.45
+    threshold: float = SFACE_DEFAULTS.threshold
+    margin: float = SFACE_DEFAULTS.margin
+    verify_threshold: float = SFACE_DEFAULTS.verify_threshold
     """1:1 verification (card_and_face): the face must be this close to the card holder's templates."""
-    per_decade: float = 0.0
-    """How much the threshold tightens for each tenfold growth of the gallery beyond reference_people."""
-    reference_people: int = 150
+    per_decade: float = SFACE_DEFAULTS.threshold_per_decade
+    """How much the threshold tightens for each tenfold growth of the gallery beyond reference_people (0: a fixed
+    threshold, as an explicit one is: `for_model` with a threshold, the benchmarks' sweeps)."""
+    reference_people: int = SFACE_DEFAULTS.reference_people
 
     def threshold_for(self, people: int) -> float:
         """The distance threshold for a gallery of `people` persons (the rule above; never looser than threshold)."""

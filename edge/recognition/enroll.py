@@ -22,7 +22,7 @@ from typing import Literal
 
 import cv2
 
-from edge.recognition.backend import DEFAULT_MODEL, FaceBackend, get_backend, model_id_of
+from edge.recognition.backend import DEFAULT_MODEL, FaceBackend, defaults_of, get_backend, model_id_of
 from edge.recognition.encoder import Detection, load_image_rgb
 from edge.recognition.gallery import Gallery, Template
 from edge.recognition.quality import sharpness
@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 ENROL_MAX_WIDTH = 1280
 """Large photos are searched at this width (YuNet looks for faces up to a few hundred px; boxes stay full-size)."""
+
+
+def jitters_for(model: str, jitters: int | None) -> int:
+    """The jitters an enrolment with `model` uses: dlib averages its encoding over `jitters` jittered copies (its
+    default 10); SFace computes one deterministic embedding and has no such option, so more than one jitter asked
+    for it is refused (ValueError) rather than silently ignored (1 is what it does, and is accepted)."""
+    default = defaults_of(model).enrol_jitters
+    if default is None:
+        if jitters is not None and jitters != 1:
+            raise ValueError(
+                f"--jitters is dlib's option (encodings averaged over jittered copies); {model} computes one"
+                f" deterministic embedding per photo and cannot use {jitters}: leave --jitters out, or use --model dlib"
+            )
+        return 1
+    return default if jitters is None else jitters
 
 
 class EnrolLayoutError(ValueError):
@@ -52,7 +67,9 @@ class EnrolSettings:
     model's own, ModelDefaults.min_sharpness: dlib 15, sface 30; lfw_dev's enrolment photos score 45 and up)."""
     upsample: int = 1
     jitters: int = 10
-    """dlib: encodings averaged over this many jittered copies (slower enrolment, steadier templates)."""
+    """dlib: encodings averaged over this many jittered copies (slower enrolment, steadier templates). Models
+    without the option (SFace: ModelDefaults.enrol_jitters None) enrol with 1 whatever this says; the CLIs refuse
+    an explicit --jitters for them (jitters_for)."""
     model: str = DEFAULT_MODEL
     """The recognition backend (config recognition.model); an existing gallery of another model is refused."""
     competing_ratio: float = COMPETING_RATIO
@@ -157,16 +174,18 @@ def enroll(
     backend = get_backend(settings.model)
     path = Path(gallery_path)
     model = model_id_of(settings.model)
-    gallery = Gallery.load(path, key, model=model) if path.is_file() else Gallery(model=model, jitters=settings.jitters)
-    reuse = gallery.jitters == settings.jitters
-    gallery.jitters = settings.jitters
+    jitters = settings.jitters if backend.defaults.enrol_jitters is not None else 1
+    gallery = Gallery.load(path, key, model=model) if path.is_file() else Gallery(model=model, jitters=jitters)
+    # an SFace gallery written before jitters were normalised says 10: its templates are the same (one pass)
+    reuse = gallery.jitters == jitters or backend.defaults.enrol_jitters is None
+    gallery.jitters = jitters
     results: list[PhotoResult] = []
     changed = not path.is_file()
     for person_id, photos in people.items():
         known = {t.photo_sha256: t for t in gallery.templates_of(person_id)} if reuse else {}
         templates: list[Template] = []
         for photo in photos:
-            result, template = _enrol_photo(photo, person_id, known, settings, backend)
+            result, template = _enrol_photo(photo, person_id, known, settings, backend, jitters)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -182,7 +201,7 @@ def enroll(
 
 
 def _enrol_photo(
-    photo: Path, person_id: str, known: dict[str, Template], s: EnrolSettings, backend: FaceBackend
+    photo: Path, person_id: str, known: dict[str, Template], s: EnrolSettings, backend: FaceBackend, jitters: int
 ) -> tuple[PhotoResult, Template | None]:
     source = f"{person_id}/{photo.name}"
     try:
@@ -203,7 +222,7 @@ def _enrol_photo(
     status, detail, face = judge_photo(faces, rgb.shape, lambda f: sharpness(gray, f.box), s, min_sharp)
     if face is None:
         return PhotoResult(str(photo), person_id, status, detail), None
-    encoding = encode_face(backend, rgb, face, s.jitters)
+    encoding = encode_face(backend, rgb, face, jitters)
     return PhotoResult(str(photo), person_id, "enrolled", detail), Template(person_id, source, digest, encoding)
 
 

@@ -41,6 +41,7 @@ SFACE_DEFAULTS = ModelDefaults(
     min_sharpness=30.0,
     threshold_per_decade=0.055,
     reference_people=150,
+    template_fusion="centroid",
 )
 """Euclidean on unit vectors. threshold 1.020 is cosine 0.48 for galleries of up to 150 people: on lfw_calib
 (149 people enrolled from two photos each), 0 of 1,500 strangers accepted (95 % Wilson bound 0.26 %) at 98.3 % of

@@ -117,7 +117,9 @@ def distribution() -> None:
 @click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path), help="DIR/<person_id>/*.jpg")
 @click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path), help="Roster CSV with photos.")
 @click.option("--model", type=click.Choice(MODEL_NAMES), default=DEFAULT_MODEL, show_default=True)
-@click.option("--jitters", type=click.IntRange(1, 100), default=10, show_default=True, help="dlib jitters/photo.")
+@click.option(
+    "--jitters", type=click.IntRange(1, 100), default=None, help="dlib only: jittered copies per photo (default 10)."
+)
 @click.option(
     "--store",
     "store_url",
@@ -132,13 +134,19 @@ def enroll_cmd(
     photos_dir: Path | None,
     roster_csv: Path | None,
     model: str,
-    jitters: int,
+    jitters: int | None,
     store_url: str,
 ) -> None:
     """Enrol photos for SITE at the centre (only new or changed photos are encoded); then `publish`. A student
     without a recorded consent to face recognition is refused (listed; the others are enrolled)."""
     from edge.central.distribution.centre import CentreError
-    from edge.recognition.enroll import EnrolLayoutError, EnrolSettings, photos_from_folder, photos_from_roster
+    from edge.recognition.enroll import (
+        EnrolLayoutError,
+        EnrolSettings,
+        jitters_for,
+        photos_from_folder,
+        photos_from_roster,
+    )
     from edge.recognition.gallery import GalleryError
     from edge.recognition.model_files import ModelFileError
     from edge.roster import RosterError
@@ -146,6 +154,10 @@ def enroll_cmd(
 
     if (photos_dir is None) == (roster_csv is None):
         _fail("give exactly one of --photos DIR or --roster CSV")
+    try:
+        jitters = jitters_for(model, jitters)
+    except ValueError as exc:
+        _fail(str(exc))
     store = _centre(centre_dir, key_file)
     try:
         people = photos_from_folder(photos_dir) if photos_dir else photos_from_roster(roster_csv)  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ CHECKIN_COLUMNS = (
     "decision",
     "card_uid",
     "distance",
+    "similarity",
     "device_id",
     "clock_unsynced",
 )

@@ -94,6 +94,14 @@ class Checkin(BaseModel):
     method: str | None
     gate: str | None
     gateway_id: str | None
+    similarity: float | None = Field(
+        None,
+        description="Face score of an SFace gateway: cosine similarity, higher is closer (about 0.5 and up: a match).",
+    )
+    distance: float | None = Field(
+        None,
+        description="Face score as a distance, lower is closer: dlib gateways, and check-in schema v1 (both models).",
+    )
 
 
 class CheckinPage(BaseModel):

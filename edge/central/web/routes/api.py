@@ -228,7 +228,10 @@ def checkins(
     if cursor is None:  # a bulk read is audited once, at its first page (who, what range and class, from where)
         detail = {"since": since, "until": until, "class": class_name, "limit": limit}
         audit(ctx, user, "api_checkins", detail, request, site_id)
-    sql = f"SELECT {sd.CHECKIN_FIELDS} FROM checkins WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ?"
+    sql = (
+        f"SELECT {sd.CHECKIN_FIELDS}, similarity, distance FROM checkins"
+        " WHERE site_id = ? AND occurred_at >= ? AND occurred_at < ?"
+    )
     params: list[Any] = [site_id, lo, hi]
     people: list[str] | None = None
     if class_name is not None:
@@ -258,6 +261,8 @@ def checkins(
             method=r["method"],
             gate=r["gate"],
             gateway_id=r["gateway_id"],
+            similarity=r["similarity"],
+            distance=r["distance"],
         )
         for r in rows
     ]
