@@ -24,7 +24,7 @@ from edge.central.distribution.publisher import Publisher, PublishError, Signing
 from edge.central.web.photo import PhotoRefused, template_from_photo
 from edge.contract.topics import DEFAULT_PREFIX
 from edge.recognition.backend import DEFAULT_MODEL, get_backend, model_id_of
-from edge.recognition.enroll import EnrolSettings
+from edge.recognition.enroll import EnrolSettings, jitters_for
 from edge.recognition.gallery import Gallery, GalleryError
 from edge.recognition.model_files import ModelFileError
 from edge.security.pki import TlsFiles, describe, load_cert
@@ -88,7 +88,8 @@ class EnrolmentLink:
         self.model = model
         self.model_id = model_id_of(model)
         self.target = publish
-        self.settings = settings or EnrolSettings(model=model)
+        # the gallery records what the model really does: dlib 10 jittered copies, SFace 1 (it has no such option)
+        self.settings = settings or EnrolSettings(model=model, jitters=jitters_for(model, None))
         self.max_templates = max_templates
         self._lock = threading.Lock()
         self.lock = self._lock
