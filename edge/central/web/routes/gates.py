@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from edge.central.collector.dead_letters import Replayed, list_dead_letters, replay
 from edge.central.notify.hook import NotifyHook
 from edge.central.web.accounts import User
+from edge.central.web.command_errors import error_words
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, language, school_for, templates
 from edge.central.web.routes.common import SITE
 from edge.central.web.visibility import roles_with
 
@@ -98,7 +99,8 @@ def open_gate_form(
 ) -> Response:
     school_for(ctx, user, site_id)
     result = open_gate(ctx, user, request, site_id, gateway_id, gate or None)
-    return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate})
+    words = error_words(result, language(request))
+    return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate, "words": words})
 
 
 @router.post(
