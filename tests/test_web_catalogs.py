@@ -298,3 +298,61 @@ def test_jinja2s_i18n_extension_speaks_the_language_of_the_page() -> None:
     assert page.render(lang="vi", n=1) == "Hôm nay | Đã ghi 1 ngày vắng có phép. | Plain"
     assert page.render(lang="en", n=1) == "Today | 1 excused day recorded. | Plain"
     assert page.render(lang="en", n=2) == "Today | 2 excused days recorded. | Plain"
+
+
+def test_the_messages_of_forms_refused_are_in_vietnamese_words(school: ParentsSchool) -> None:
+    """What the office reads after a refused form — the roster rules' sentences, a refused excuse, a calendar
+    change, a report range — in Vietnamese, with no English word in it."""
+    with TestClient(school.app) as c:
+        c.cookies.set("edge_lang", "vi")
+        assert login(c, "office").status_code == 303
+        token = csrf_from(c.get(f"/s/{SITE}/roster").text)
+        bad_roster = "Mã HS,Họ tên,Ghi chú\nan,An,x\n".encode()
+        said: list[tuple[str, Any, str]] = [
+            (
+                "roster header",
+                c.post(
+                    f"/s/{SITE}/roster/preview",
+                    data={"csrf_token": token},
+                    files={"roster": ("roster.csv", bad_roster, "text/csv")},
+                ),
+                translate("vi", "roster.msg.missing_columns", columns="Lớp"),
+            ),
+            (
+                "unreadable file",
+                c.post(
+                    f"/s/{SITE}/roster/preview",
+                    data={"csrf_token": token},
+                    files={"roster": ("roster.csv", b"\x00\x01\x02binary", "text/csv")},
+                ),
+                translate("vi", "roster.msg.binary"),
+            ),
+            (
+                "future excuse",
+                c.post(
+                    f"/s/{SITE}/class/6A/excuse",
+                    data={"csrf_token": token, "person_id": "an", "day": "2027-01-05", "reason": "ốm"},
+                ),
+                translate("vi", "error.future_day"),
+            ),
+            (
+                "report range",
+                c.get(f"/s/{SITE}/reports?from=2026-11-20&to=2026-11-16"),
+                translate("vi", "reports.err.ends_before"),
+            ),
+            (
+                "calendar time",
+                c.post(
+                    f"/s/{SITE}/calendar/times",
+                    data={"csrf_token": token, "scope": "school", "cutoff": "25:99", "dismissal": ""},
+                ),
+                translate("vi", "office.cal_bad_time", value="25:99"),
+            ),
+        ]
+        raw = _raw_key_pattern()
+        for what, response, words in said:
+            assert 400 <= response.status_code < 500, (what, response.status_code)
+            text, _links = _words_of(response)
+            assert words in text, (what, words, text)
+            assert raw.findall(text) == [], what
+            assert [str(leak) for leak in leaks(text)] == [], what

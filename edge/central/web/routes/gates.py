@@ -37,7 +37,7 @@ def open_gate(
     if user.role not in OPENERS:
         raise HTTPException(403, "forbidden")
     if ctx.commands is None:
-        raise HTTPException(503, "no command link (start the server with --pki and --identity)")
+        raise HTTPException(503, "error.no_command_link")
     if ctx.gates is not None and not ctx.gates.known(site_id, gateway_id):
         raise HTTPException(404, "unknown gateway")
     req: dict[str, Any] = {} if not gate else {"gate": gate}
