@@ -1,14 +1,18 @@
-"""A failed gate command in the office's language (#23): the gateway sends a stable error code with its fields beside
-its English sentence, the centre says it from the catalogs; a gateway older than the codes, a code this centre does
-not know, or fields that do not fill the words fall back to the gateway's own sentence."""
+"""A gateway's words in the office's language (#23). A failed gate command: the gateway sends a stable error
+code with its fields beside its English sentence, the centre says it from the catalogs; a gateway older than the
+codes, a code this centre does not know, or fields that do not fill the words fall back to the gateway's own
+sentence. An alarm: its name said from the catalogs with its gate, its measurement kept as sent."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edge.central import catalogs
+from edge.central.web.alarm_words import AlarmWords, alarm_words
 from edge.central.web.command_errors import error_words
 from edge.gateway.remote_commands import ERROR_CODES, CommandError, RemoteCommands, error_result
 
@@ -65,3 +69,35 @@ def test_the_office_reads_the_code_in_its_language() -> None:
 )
 def test_what_the_centre_cannot_say_is_shown_as_the_gateway_said_it(result: dict[str, Any]) -> None:
     assert error_words(result, "vi") == "this gateway has no gate controller"
+
+
+def _alarm_names() -> set[str]:
+    """The alarm names the gateway's code raises: the `name:` lines of its alarms() functions and the
+    controller's alarms (edge/gateway/device_events.py's list), read from the source, not copied."""
+    root = Path(__file__).resolve().parent.parent / "edge" / "gateway"
+    names = set()
+    for f in ("service.py", "distribution.py"):
+        text = (root / f).read_text(encoding="utf-8")
+        body = text[text.index("def alarms(") :]
+        body = body[: body.index("\n    def ", 1)] if "\n    def " in body[1:] else body
+        names |= set(re.findall(r'f"([a-z_]+): ', body))
+    events = (root / "device_events.py").read_text(encoding="utf-8")
+    names |= set(re.search(r"kind alarm: ([a-z_, ]+)", events).group(1).replace(" ", "").split(","))  # type: ignore[union-attr]
+    return names | {"controller_offline"}  # the centre's own, from a link event (edge/central/web/gates.py)
+
+
+def test_every_alarm_the_gateway_raises_has_words() -> None:
+    names = _alarm_names()
+    assert {"outbox_over_cap", "loop_stuck", "storage_failed", "door_held_open", "tamper"} <= names
+    for lang in catalogs.LANGUAGES:
+        assert {f"gates.alarm_name.{n}" for n in names} <= catalogs.keys(lang), lang
+
+
+def test_an_alarm_line_is_said_with_its_gate_and_keeps_its_measurement() -> None:
+    held = alarm_words("vi", "door_held_open at gate main-in: 30 s")
+    assert held == AlarmWords("Cửa bị giữ mở quá lâu (cổng main-in)", "30 s")
+    cap = alarm_words("vi", "outbox_over_cap: 120 check-ins / 64 KiB waiting (none dropped)")
+    assert cap.words.startswith("Hàng đợi") and cap.detail.startswith("120 check-ins")
+    assert alarm_words("vi", "tamper (ctl-1)").words == "Hộp thiết bị bị mở (cổng ctl-1)"
+    assert alarm_words("en", "door_held_open at gate g: 30 s").words == "Door held open (gate g)"
+    assert alarm_words("vi", "new_alarm_of_a_newer_gateway: x") == AlarmWords("new_alarm_of_a_newer_gateway: x", "")

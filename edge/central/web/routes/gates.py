@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from edge.central.collector.dead_letters import Replayed, list_dead_letters, replay
 from edge.central.notify.hook import NotifyHook
 from edge.central.web.accounts import User
+from edge.central.web.alarm_words import alarm_words
 from edge.central.web.command_errors import error_words
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, language, school_for, templates
@@ -77,6 +78,7 @@ def _page(
             "may_replay": user.role in REPLAYERS,
             "dead_letters": dead,
             "replayed": replayed or [],
+            "alarm": lambda line: alarm_words(language(request), line),
         },
     )
 
