@@ -143,6 +143,7 @@ class _Visible(HTMLParser):
         self.words: list[str] = []
         self.data: list[str] = []
         self.links: list[str] = []
+        self.ids: list[str] = []
         self._hidden = 0
         self._kept: list[tuple[str, int]] = []  # (tag, nesting of that tag) of the open translate="no" elements
 
@@ -152,6 +153,8 @@ class _Visible(HTMLParser):
         if self._kept and self._kept[-1][0] == tag:
             self._kept[-1] = (tag, self._kept[-1][1] + 1)
         as_dict = dict(attrs)
+        if as_dict.get("id"):
+            self.ids.append(str(as_dict["id"]))
         if as_dict.get("translate") == "no" and tag not in ("input", "br", "img", "meta"):
             self._kept.append((tag, 1))
         out = self.data if self._kept or as_dict.get("translate") == "no" else self.words
@@ -187,6 +190,8 @@ def _words_of(response: Any) -> tuple[str, list[str]]:
     if "text/html" in kind:
         page = _Visible()
         page.feed(response.text)
+        twice = sorted({i for i in page.ids if page.ids.count(i) > 1})
+        assert twice == [], f"{response.url}: an id given twice (a block pasted twice?): {twice}"
         return "\n".join(page.words), page.links
     if "text/csv" in kind:
         return str(response.text), []
