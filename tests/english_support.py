@@ -29,8 +29,8 @@ ALLOWED = frozenset(
         "web", "push", "http", "https", "url", "html", "utf", "mib", "kib", "iso", "rfc", "wifi", "rfid", "nfc",
         "mifare", "openapi", "bearer", "token", "yyyy", "dd", "mm", "ok", "gmt", "utc", "ict",
         # the test school's data (tests/parents_support.py, tests/web_support.py): gate, gateway, user and file ids
-        "main", "test", "school", "office", "teacher", "guard", "admin", "principal", "main-in", "binh", "dung", "anh",
-        "chi", "lan", "example", "org", "diemdanh", "card", "face",
+        "test", "school", "office", "teacher", "guard", "admin", "principal", "binh", "dung", "anh", "chi",
+        "lan", "example", "org", "diemdanh",
     }
 )  # fmt: skip
 """Words of the English catalog that may appear on a Vietnamese page: identifiers a person types or reads as they

@@ -226,8 +226,8 @@ KNOWN_ENGLISH: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...] = (
     # the record of processing is written in English by edge/central/parents/processing.py (the parents' area)
     (re.compile(r"^/admin/privacy$"), None),
     # the child's data export (templates/parents/_child_data_body.html, edge/central/parents/child_pdf.py) shows
-    # the notice kinds and the check-in decision as their codes
-    (re.compile(r"/data\.(?:html|pdf)$"), frozenset({"absent", "arrived", "granted"})),
+    # the notice kinds, the check-in method and decision as their codes
+    (re.compile(r"/data\.(?:html|pdf)$"), frozenset({"absent", "arrived", "granted", "card", "face"})),
 )
 """English known to be still shown, in files of another area, each limited to its page and (when given) its
 words: a new leak on these pages, or any leak elsewhere, fails the test."""
@@ -361,3 +361,18 @@ def test_the_messages_of_forms_refused_are_in_vietnamese_words(school: ParentsSc
             assert words in text, (what, words, text)
             assert raw.findall(text) == [], what
             assert [str(leak) for leak in leaks(text)] == [], what
+
+
+def test_a_tap_on_today_is_said_with_the_gates_configured_name(school: ParentsSchool) -> None:
+    with TestClient(school.app) as c:
+        assert login(c, "office").status_code == 303
+        for lang in catalogs.LANGUAGES:
+            c.cookies.set("edge_lang", lang)
+            said = " · ".join(
+                (
+                    translate(lang, "today.dir.in"),
+                    translate(lang, "method.card"),
+                    "cổng chính" if lang == "vi" else "main gate",
+                )
+            )
+            assert said in c.get(f"/s/{SITE}/today").text, lang
