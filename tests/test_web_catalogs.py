@@ -7,6 +7,7 @@ rendered in Vietnamese with no raw key in it."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from collections import deque
@@ -25,6 +26,7 @@ from pypdf import PdfReader
 
 from edge.central import catalogs
 from edge.central.web.app import create_app
+from edge.central.web.gates import GateMonitor
 from edge.central.web.i18n import translate
 from tests.english_support import Leak, leaks
 from tests.parents_support import AN_PHONE, AN_PHONE_E164, ParentsSchool, parents_school
@@ -383,3 +385,28 @@ def test_a_tap_on_today_is_said_with_the_gates_configured_name(school: ParentsSc
                 )
             )
             assert said in c.get(f"/s/{SITE}/today").text, lang
+
+
+def test_the_gates_page_says_a_gateways_alarms_in_vietnamese(school: ParentsSchool) -> None:
+    """A gateway's health and device alarms (English lines from the gateway) on the Gates page: the alarm in words
+    with its gate, the gateway's measurement kept as technical detail (translate="no")."""
+    monitor = GateMonitor("127.0.0.1", 1, "web-x", None, site_id=SITE)
+    base = f"edge/v1/{SITE}/gw-9"
+    monitor.handle(f"{base}/status", b"online", now=100.0)
+    alarms = ["outbox_over_cap: 120 check-ins / 64 KiB waiting (none dropped; is the broker or the collector down?)"]
+    monitor.handle(f"{base}/health", json.dumps({"version": "1.2", "alarms": alarms}).encode())
+    held = {"kind": "alarm", "name": "door_held_open", "controller": "ctl-1", "gate": "main-in", "active": True}
+    monitor.handle(f"{base}/device", json.dumps(held).encode())
+    school.ctx.gates = monitor
+    with TestClient(school.app) as c:
+        c.cookies.set("edge_lang", "vi")
+        assert login(c, "admin").status_code == 303
+        page = c.get(f"/s/{SITE}/gates")
+        text, _links = _words_of(page)
+        assert translate("vi", "gates.alarm_name.outbox_over_cap") in text
+        assert (
+            translate("vi", "gates.alarm_at", alarm=translate("vi", "gates.alarm_name.door_held_open"), gate="main-in")
+            in text
+        )
+        assert "120 check-ins" in page.text, "the measurement is still on the page"
+        assert [str(leak) for leak in leaks(text)] == []
