@@ -75,8 +75,8 @@ async def live(
 
     def view(e: dict[str, Any]) -> dict[str, Any] | None:
         shown = checkin_view(user, site_id, e)  # the same rule for new and replayed events (visibility.py)
-        if shown is None:
-            return None
+        if shown is None or "direction" not in shown:  # a counts-only view (a guard) gets no words about the tap
+            return shown
         return {**shown, "meta": tap_meta(lang, e.get("direction"), e.get("method"), e.get("gate"), gates)}
 
     async def stream() -> AsyncIterator[str]:
