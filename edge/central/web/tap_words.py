@@ -1,5 +1,5 @@
 """One tap in the office's words for the Today page's recent list and its live feed: the direction, the method and
-the gate's configured name in the page's language ("vào · Thẻ · cổng chính"), not the codes "in · card · main-in"."""
+the gate's configured name in the page's language ("Vào · Thẻ · cổng chính"), not the codes "in · card · main-in"."""
 
 from __future__ import annotations
 
