@@ -227,9 +227,6 @@ def _crawl(c: TestClient, start: list[str]) -> Iterator[tuple[str, int, str]]:
 KNOWN_ENGLISH: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...] = (
     # the record of processing is written in English by edge/central/parents/processing.py (the parents' area)
     (re.compile(r"^/admin/privacy$"), None),
-    # the child's data export (templates/parents/_child_data_body.html, edge/central/parents/child_pdf.py) shows
-    # the notice kinds, the check-in method and decision as their codes
-    (re.compile(r"/data\.(?:html|pdf)$"), frozenset({"absent", "arrived", "granted", "card", "face", "sent"})),
 )
 """English known to be still shown, in files of another area, each limited to its page and (when given) its
 words: a new leak on these pages, or any leak elsewhere, fails the test."""
