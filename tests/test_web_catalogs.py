@@ -224,22 +224,6 @@ def _crawl(c: TestClient, start: list[str]) -> Iterator[tuple[str, int, str]]:
         todo.extend(link.split("#")[0] for link in links)
 
 
-KNOWN_ENGLISH: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...] = (
-    # the record of processing is written in English by edge/central/parents/processing.py (the parents' area)
-    (re.compile(r"^/admin/privacy$"), None),
-)
-"""English known to be still shown, in files of another area, each limited to its page and (when given) its
-words: a new leak on these pages, or any leak elsewhere, fails the test."""
-
-
-def _known_english(url: str, leak: Leak) -> bool:
-    path = urlsplit(url).path
-    return any(
-        page.search(path) and (words is None or (leak.words or {leak.line.lower()}) <= words)
-        for page, words in KNOWN_ENGLISH
-    )
-
-
 @pytest.fixture
 def school(tmp_path: Path) -> Iterator[ParentsSchool]:
     with parents_school(tmp_path) as s:
@@ -279,7 +263,7 @@ def test_every_page_download_and_message_of_every_role_is_in_vietnamese(school: 
                 assert status < 500, url
                 pages += 1
                 problems += [(role, url, m) for m in raw.findall(text)]
-                english += [(role, url, m) for m in leaks(text) if not _known_english(url, m)]
+                english += [(role, url, m) for m in leaks(text)]
                 assert text.strip() or status != 200 or url.endswith((".json", ".webmanifest")), url
             seen_by_role[role] = pages
     assert problems == []
