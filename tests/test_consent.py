@@ -26,6 +26,7 @@ from edge.central.web.context import WebContext
 from edge.central.web.db import WebDb
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.central.web.gates import GateMonitor
+from edge.central.web.i18n import translate
 from edge.devtools.mosquitto import MosquittoBroker
 from edge.devtools.postgres import PostgresServer
 from edge.recognition.gallery import Gallery
@@ -208,13 +209,20 @@ def test_the_childs_data_as_json_and_as_a_document(web: tuple[WebContext, TestCl
     html = c.get(f"{STUDENT}/data.html")
     assert html.status_code == 200
     assert "Dữ liệu nhà trường lưu về học sinh" in html.text and "Nguyễn Văn Ba" in html.text
-    assert "07:12" in html.text.split('id="data-checkins"')[1]
+    checkins = html.text.split('id="data-checkins"')[1].split("</table>")[0]
+    assert "07:12" in checkins
+    assert data["checkins"][0]["decision"] == "granted", "the JSON keeps the codes"
+    words = [translate("vi", k) for k in ("method.card", "today.dir.in", "decision.granted")]
+    assert all(w in checkins for w in words) and "granted" not in checkins, "the document says them in words"
     pdf = c.get(f"{STUDENT}/data.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Nguyễn Văn An" in text and "Nguyễn Văn Ba" in text and "0F00A1B2C3" in text
+    assert translate("vi", "decision.granted") in text and "granted" not in text
     exports = [x for x in audit.recent(ctx.db) if x["action"] == "child_data_export"]
     assert [x["detail"]["format"] for x in exports] == ["pdf", "html", "json"]
+    c.cookies.set("edge_lang", "en")
+    assert "<td>Let through</td>" in c.get(f"{STUDENT}/data.html").text, "in the reader's language"
 
 
 def test_cli_enrol_refuses_students_without_consent(tmp_path: Path) -> None:

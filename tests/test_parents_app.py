@@ -91,6 +91,10 @@ def test_sign_in_with_a_code_and_see_only_ones_own_child(school: ParentsSchool) 
         assert c.get("/p/child/an/data.pdf").content.startswith(b"%PDF")
         data = c.get("/p/child/an/data.json").json()
         assert data["student"]["person_id"] == "an" and [x["person_id"] for x in data["checkins"]] == ["an"]
+        assert data["checkins"][0]["gate"] == "main-in" and data["gates"] == {
+            "main-in": {"vi": "cổng chính", "en": "main gate"}
+        }, "the check-in keeps the gate's id, the document its names"
+        assert "<td>cổng chính (Vào)</td>" in c.get("/p/child/an/data.html").text
         # a parent's cookie opens no staff page
         r = c.get(f"/s/{SITE}/today", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login")

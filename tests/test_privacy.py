@@ -119,8 +119,11 @@ def test_admin_page_and_the_record_of_processing(tmp_path: Path) -> None:
         assert 'id="retention"' in page and "Lượt qua cổng: 400 ngày" in page and "Chưa chạy lần nào" in page
         retention.enforce(ctx.db, ctx.cfg.retention, [SITE], TODAY)
         assert "Lần chạy gần nhất" in c.get("/admin/users").text
+        rec = c.get("/admin/privacy").text  # in the viewer's language: Vietnamese by default, English when chosen
+        assert "Mẫu khuôn mặt (dữ liệu cá nhân nhạy cảm: sinh trắc học)" in rec and "<td>400 ngày;" in rec
+        c.cookies.set("edge_lang", "en")
         rec = c.get("/admin/privacy").text
-        assert "Face templates (sensitive personal data: biometric)" in rec and "| 400 days;" in rec
+        assert "Face templates (sensitive personal data: biometric)" in rec and "<td>400 days;" in rec
         c.cookies.clear()
         login(c, "office")
         assert c.get("/admin/privacy").status_code == 403
@@ -137,6 +140,10 @@ def test_admin_page_and_the_record_of_processing(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "## Trường A (s1)" in r.output and "| 365 days; a leaver's are unlinked" in r.output
     assert "SMS gateway sms.example.vn" in r.output
+    r = CliRunner().invoke(cli, ["privacy", "record", "-c", str(cfg), "--lang", "vi"])
+    assert r.exit_code == 0, r.output
+    assert "| Dữ liệu | Mục đích | Ai được xem | Thời hạn lưu |" in r.output and "| 365 ngày; của học sinh" in r.output
+    assert "cổng SMS sms.example.vn" in r.output and "gateway" not in r.output
     url = f"sqlite:///{tmp_path / 'centre.sqlite'}"
     # (not this machine's journal: a journalctl that is not there)
     args = ["privacy", "retention", "-c", str(cfg), "--store", url, "--journalctl", "no-such-journalctl"]

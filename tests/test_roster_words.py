@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from edge.central import catalogs
 from edge.central.guardians import GuardiansError, parse_guardians
 from edge.central.roster_columns import HEADERS, ROSTER_SYNONYMS, canonical_header, fold
 from edge.central.roster_export import roster_csv, roster_xlsx, template_xlsx
 from edge.central.roster_import import UploadError, make_preview, read_table
-from edge.central.roster_messages import PATTERNS, localise, to_vietnamese
+from edge.central.roster_messages import COLUMN_LISTS, PATTERNS, key_of, localise, say, to_vietnamese
 from edge.config.central import SchoolConfig
 from edge.roster import Person
 
@@ -156,13 +157,29 @@ def test_every_rule_message_has_vietnamese() -> None:
     said = [re.sub(r"\([^)]*\)", "", to_vietnamese(m) or "") for m in messages]  # (a library's detail) may stay
     english = [v for v in said if any(w in v for w in (" missing ", " unknown ", " is ", " not "))]
     assert not english, english
-    assert localise(messages[0], "en") == messages[0]
+    assert all(say(m, "en") for m in messages), "the English is the catalog's too"
+    assert localise("a sentence no rule says", "vi") == "a sentence no rule says"
 
 
-def test_every_pattern_is_reachable_syntax() -> None:
-    for pattern, vi in PATTERNS:
-        re.compile(pattern)
-        assert vi and vi != pattern
+def test_every_pattern_names_a_message_of_both_catalogs_with_its_fields() -> None:
+    field = re.compile(r"{(\w+)}")
+    for pattern, name in PATTERNS:
+        groups = set(re.compile(pattern).groupindex)
+        for lang in catalogs.LANGUAGES:
+            words = catalogs.text(lang, key_of(name))
+            assert words != key_of(name), (lang, name)
+            assert set(field.findall(words)) <= groups, (lang, name)
+    for group in COLUMN_LISTS:
+        assert "{columns}" in catalogs.text("vi", key_of(f"{group}_columns"))
+
+
+def test_columns_are_named_in_the_language_of_the_page() -> None:
+    header = "header must be person_id,name,class[,card_uid][,photos][,enrolled_from][,enrolled_until]"
+    said = say(f"roster: {header}; missing ['class']; unknown ['Ghi chú']", "vi")
+    assert said is not None and said.startswith("danh sách học sinh: dòng tiêu đề phải có")
+    assert said.endswith("; thiếu: Lớp; cột không nhận ra: Ghi chú"), said
+    english = say(f"{header}; missing ['class']", "en")
+    assert english is not None and english.endswith("; missing: Class"), english
 
 
 def test_template_has_a_text_card_column_and_reads_back() -> None:

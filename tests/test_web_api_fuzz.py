@@ -29,6 +29,7 @@ from edge.central.distribution.publisher import Publisher
 from edge.central.web.context import WebContext, WebSettings
 from edge.central.web.enrolment import EnrolmentLink, PublishTarget
 from edge.central.web.gates import GateMonitor
+from edge.central.web.i18n import translate
 from edge.devtools.mosquitto import MosquittoBroker
 from tests.helpers import client, fuzz_examples, wait_until
 from tests.web_support import SCHOOL_MORNING, SITE, USERS, checkin, login, make_web
@@ -93,7 +94,8 @@ def test_gates_api_and_page_show_what_gateways_report(web: tuple[WebContext, Fas
         assert (inf["fps"], inf["outbox_depth"], inf["clock_synced"], inf["alarms"]) == (None, None, False, [])
         login(c, "guard")
         page = c.get(f"/s/{SITE}/gates")
-        assert page.status_code == 200 and "gw-fz-text" in page.text and "roster 12" in page.text
+        roster = translate("vi", "gates.roster_version", version=12)
+        assert page.status_code == 200 and "gw-fz-text" in page.text and roster in page.text
 
 
 EXISTING = {"site_id": SITE, "person_id": "an", "class_name": "6A", "gateway_id": "gw-fz-signed"}

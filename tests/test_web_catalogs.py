@@ -7,6 +7,7 @@ rendered in Vietnamese with no raw key in it."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from collections import deque
@@ -25,7 +26,9 @@ from pypdf import PdfReader
 
 from edge.central import catalogs
 from edge.central.web.app import create_app
+from edge.central.web.gates import GateMonitor
 from edge.central.web.i18n import translate
+from tests.english_support import Leak, leaks
 from tests.parents_support import AN_PHONE, AN_PHONE_E164, ParentsSchool, parents_school
 from tests.web_support import SCHOOL_MORNING, SITE, USERS, checkin, csrf_from, login
 
@@ -34,10 +37,6 @@ KEYWORDS = {"t": None, "translate": (2,), "_text": None, "_": None, "gettext": N
 """The call names `pybabel extract -k t -k translate:2 -k _text` looks for (README; babel.cfg says where)."""
 FIELD = re.compile(r"{(\w+)}")
 SKIP = ("/logout", "/static/", "/lang/", "/api/docs", "/openapi.json", "/p/sw.js", "/p/logout")
-AUDIT = "/admin/audit"
-AUDIT_ACTION = re.compile(r"\b(?:roster|calendar)\.[a-z_]+\b")
-"""The audit log names its actions by their stable identifiers ("roster.apply", what a search of the log greps
-for), not in words; two of their prefixes are also namespaces of the catalogs."""
 PER_PATH = 3
 """Pages crawled per path whatever their query (the month switcher links months without end)."""
 
@@ -133,32 +132,53 @@ def test_the_app_refuses_to_start_without_compiled_catalogs(tmp_path: Path, monk
 
 
 class _Visible(HTMLParser):
-    """A page's words: its text outside <script>/<style> and the attributes a person reads."""
+    """A page's words: its text outside <script>/<style> and the attributes a person reads (a button's value, not
+    an <option>'s). An element marked translate="no" (HTML's mark for text no translation may touch: names,
+    codes, the audit log's recorded values, a gateway's technical message) is data, not interface text: its words
+    are in `data`, not `words`."""
 
-    READ = ("title", "placeholder", "aria-label", "alt", "value", "content")
+    READ = ("title", "placeholder", "aria-label", "alt")
+    BUTTONS = ("submit", "button", "reset")
 
     def __init__(self) -> None:
         super().__init__()
         self.words: list[str] = []
+        self.data: list[str] = []
         self.links: list[str] = []
+        self.ids: list[str] = []
         self._hidden = 0
+        self._kept: list[tuple[str, int]] = []  # (tag, nesting of that tag) of the open translate="no" elements
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._hidden += 1
+        if self._kept and self._kept[-1][0] == tag:
+            self._kept[-1] = (tag, self._kept[-1][1] + 1)
+        as_dict = dict(attrs)
+        if as_dict.get("id"):
+            self.ids.append(str(as_dict["id"]))
+        if as_dict.get("translate") == "no" and tag not in ("input", "br", "img", "meta"):
+            self._kept.append((tag, 1))
+        out = self.data if self._kept or as_dict.get("translate") == "no" else self.words
         for name, value in attrs:
-            if value and name in self.READ:
-                self.words.append(value)
+            if value and (name in self.READ or (name == "value" and as_dict.get("type") in self.BUTTONS)):
+                out.append(value)
             if value and name == "href" and value.startswith("/"):
                 self.links.append(value)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._hidden -= 1
+        if self._kept and self._kept[-1][0] == tag:
+            depth = self._kept[-1][1] - 1
+            if depth:
+                self._kept[-1] = (tag, depth)
+            else:
+                self._kept.pop()
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
-            self.words.append(data)
+            (self.data if self._kept else self.words).append(data)
 
 
 def _raw_key_pattern() -> re.Pattern[str]:
@@ -172,6 +192,8 @@ def _words_of(response: Any) -> tuple[str, list[str]]:
     if "text/html" in kind:
         page = _Visible()
         page.feed(response.text)
+        twice = sorted({i for i in page.ids if page.ids.count(i) > 1})
+        assert twice == [], f"{response.url}: an id given twice (a block pasted twice?): {twice}"
         return "\n".join(page.words), page.links
     if "text/csv" in kind:
         return str(response.text), []
@@ -207,6 +229,13 @@ def school(tmp_path: Path) -> Iterator[ParentsSchool]:
     with parents_school(tmp_path) as s:
         s.ctx.store.insert(checkin("an", SCHOOL_MORNING))
         s.ctx.store.insert(checkin("binh", SCHOOL_MORNING.replace(hour=1), method="face"))
+        s.ctx.db.execute(  # a notice sent to An's guardian: the class day lists it (kind → channel: status)
+            "INSERT INTO notify_jobs (key, site_id, person_id, day, kind, guardian_id, channel, language, template, "
+            "time, text, subject, status, created_at, next_at, sent_at) "
+            "VALUES ('k-1', ?, 'an', '2026-11-24', 'arrived', 'g-an', 'sms', 'vi', 'arrived', '07:30', 'x', '', "
+            "'sent', 0, 0, ?)",
+            (SITE, SCHOOL_MORNING.timestamp()),
+        )
         yield s
 
 
@@ -214,6 +243,7 @@ def test_every_page_download_and_message_of_every_role_is_in_vietnamese(school: 
     raw = _raw_key_pattern()
     seen_by_role: dict[str, int] = {}
     problems: list[tuple[str, str, str]] = []
+    english: list[tuple[str, str, Leak]] = []
     for role in [*USERS, "parent"]:
         with TestClient(school.app) as c:
             c.cookies.set("edge_lang", "vi")
@@ -232,11 +262,12 @@ def test_every_page_download_and_message_of_every_role_is_in_vietnamese(school: 
             for url, status, text in _crawl(c, start):
                 assert status < 500, url
                 pages += 1
-                words = AUDIT_ACTION.sub("", text) if urlsplit(url).path == AUDIT else text
-                problems += [(role, url, m) for m in raw.findall(words)]
-                assert words.strip() or status != 200 or url.endswith((".json", ".webmanifest")), url
+                problems += [(role, url, m) for m in raw.findall(text)]
+                english += [(role, url, m) for m in leaks(text)]
+                assert text.strip() or status != 200 or url.endswith((".json", ".webmanifest")), url
             seen_by_role[role] = pages
     assert problems == []
+    assert [(role, url, str(leak)) for role, url, leak in english] == []
     assert seen_by_role["office"] > 10 and seen_by_role["teacher6a"] > 3 and seen_by_role["parent"] > 2, seen_by_role
 
 
@@ -262,3 +293,101 @@ def test_jinja2s_i18n_extension_speaks_the_language_of_the_page() -> None:
     assert page.render(lang="vi", n=1) == "Hôm nay | Đã ghi 1 ngày vắng có phép. | Plain"
     assert page.render(lang="en", n=1) == "Today | 1 excused day recorded. | Plain"
     assert page.render(lang="en", n=2) == "Today | 2 excused days recorded. | Plain"
+
+
+def test_the_messages_of_forms_refused_are_in_vietnamese_words(school: ParentsSchool) -> None:
+    """What the office reads after a refused form — the roster rules' sentences, a refused excuse, a calendar
+    change, a report range — in Vietnamese, with no English word in it."""
+    with TestClient(school.app) as c:
+        c.cookies.set("edge_lang", "vi")
+        assert login(c, "office").status_code == 303
+        token = csrf_from(c.get(f"/s/{SITE}/roster").text)
+        bad_roster = "Mã HS,Họ tên,Ghi chú\nan,An,x\n".encode()
+        said: list[tuple[str, Any, str]] = [
+            (
+                "roster header",
+                c.post(
+                    f"/s/{SITE}/roster/preview",
+                    data={"csrf_token": token},
+                    files={"roster": ("roster.csv", bad_roster, "text/csv")},
+                ),
+                translate("vi", "roster.msg.missing_columns", columns="Lớp"),
+            ),
+            (
+                "unreadable file",
+                c.post(
+                    f"/s/{SITE}/roster/preview",
+                    data={"csrf_token": token},
+                    files={"roster": ("roster.csv", b"\x00\x01\x02binary", "text/csv")},
+                ),
+                translate("vi", "roster.msg.binary"),
+            ),
+            (
+                "future excuse",
+                c.post(
+                    f"/s/{SITE}/class/6A/excuse",
+                    data={"csrf_token": token, "person_id": "an", "day": "2027-01-05", "reason": "ốm"},
+                ),
+                translate("vi", "error.future_day"),
+            ),
+            (
+                "report range",
+                c.get(f"/s/{SITE}/reports?from=2026-11-20&to=2026-11-16"),
+                translate("vi", "reports.err.ends_before"),
+            ),
+            (
+                "calendar time",
+                c.post(
+                    f"/s/{SITE}/calendar/times",
+                    data={"csrf_token": token, "scope": "school", "cutoff": "25:99", "dismissal": ""},
+                ),
+                translate("vi", "office.cal_bad_time", value="25:99"),
+            ),
+        ]
+        raw = _raw_key_pattern()
+        for what, response, words in said:
+            assert 400 <= response.status_code < 500, (what, response.status_code)
+            text, _links = _words_of(response)
+            assert words in text, (what, words, text)
+            assert raw.findall(text) == [], what
+            assert [str(leak) for leak in leaks(text)] == [], what
+
+
+def test_a_tap_on_today_is_said_with_the_gates_configured_name(school: ParentsSchool) -> None:
+    with TestClient(school.app) as c:
+        assert login(c, "office").status_code == 303
+        for lang in catalogs.LANGUAGES:
+            c.cookies.set("edge_lang", lang)
+            said = " · ".join(
+                (
+                    translate(lang, "today.dir.in"),
+                    translate(lang, "method.card"),
+                    "cổng chính" if lang == "vi" else "main gate",
+                )
+            )
+            assert said in c.get(f"/s/{SITE}/today").text, lang
+
+
+def test_the_gates_page_says_a_gateways_alarms_in_vietnamese(school: ParentsSchool) -> None:
+    """A gateway's health and device alarms (English lines from the gateway) on the Gates page: the alarm in words
+    with its gate, the gateway's measurement kept as technical detail (translate="no")."""
+    monitor = GateMonitor("127.0.0.1", 1, "web-x", None, site_id=SITE)
+    base = f"edge/v1/{SITE}/gw-9"
+    monitor.handle(f"{base}/status", b"online", now=100.0)
+    alarms = ["outbox_over_cap: 120 check-ins / 64 KiB waiting (none dropped; is the broker or the collector down?)"]
+    monitor.handle(f"{base}/health", json.dumps({"version": "1.2", "alarms": alarms}).encode())
+    held = {"kind": "alarm", "name": "door_held_open", "controller": "ctl-1", "gate": "main-in", "active": True}
+    monitor.handle(f"{base}/device", json.dumps(held).encode())
+    school.ctx.gates = monitor
+    with TestClient(school.app) as c:
+        c.cookies.set("edge_lang", "vi")
+        assert login(c, "admin").status_code == 303
+        page = c.get(f"/s/{SITE}/gates")
+        text, _links = _words_of(page)
+        assert translate("vi", "gates.alarm_name.outbox_over_cap") in text
+        assert (
+            translate("vi", "gates.alarm_at", alarm=translate("vi", "gates.alarm_name.door_held_open"), gate="main-in")
+            in text
+        )
+        assert "120 check-ins" in page.text, "the measurement is still on the page"
+        assert [str(leak) for leak in leaks(text)] == []

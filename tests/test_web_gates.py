@@ -4,6 +4,7 @@ is a command signed with the server's key; it pulses the simulated relay and its
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from edge.central.web import audit
 from edge.central.web.gates import GateMonitor
+from edge.central.web.i18n import translate
 from edge.devtools.mosquitto import MosquittoBroker
 from firmware_bridge.simulators.avr_sim import AvrGateSim
 from tests.gate_support import RELAY1, Rig, start_rig, stop_rig
@@ -81,7 +83,16 @@ def test_a_refused_command_shows_the_gateways_error(web: tuple[Any, TestClient, 
     )
     assert r.status_code == 200
     assert r.json()["ok"] is False and "unknown gate" in r.json()["error"]
+    assert r.json()["error_code"] == "unknown_gate" and r.json()["error_fields"]["gate"] == "side-door"
     assert audit.recent(ctx.db, action="open_gate_result")[0]["detail"]["ok"] is False
+    # the page says it in the guard's language, from the code (the gateway itself speaks English)
+    login(c, "guard")
+    c.cookies.set("edge_lang", "vi")
+    page = c.get(f"/s/{SITE}/gates")
+    shown = c.post(f"/s/{SITE}/gates/gw-dev/open", data={"csrf_token": csrf_from(page.text), "gate": "side-door"})
+    said = translate("vi", "gates.error.unknown_gate", gate="side-door", gates="main-in")
+    assert 'class="result fail"' in shown.text and html.escape(said) in shown.text, shown.text
+    assert "unknown gate" not in shown.text
 
 
 def test_only_guards_and_admins_open_gates(web: tuple[Any, TestClient, Rig]) -> None:

@@ -46,6 +46,9 @@ def test_a_stored_checkin_reaches_the_viewer(web: tuple[Any, Any]) -> None:
         assert got["event_id"] == ev["event_id"], "the other class's check-in must not reach a 6A teacher"
         assert got["name"] == "Nguyễn Văn An" and got["class_name"] == "6A" and got["time"] == "07:31:00"
         assert got["counts"]["present"] == 1 and got["counts"]["pending"] == 2
+        # the line under the name in the viewer's language (Vietnamese by default); a gate without a configured
+        # name by its id
+        assert got["meta"] == "Vào · Thẻ · main-in", got
         stream.close()
 
 

@@ -23,6 +23,7 @@ from edge.central.notify.planner import absence_jobs
 from edge.central.school import edits
 from edge.central.school.live import LiveSchools
 from edge.central.school.state import SchoolState, version_of
+from edge.central.web import calendar_edit as ce
 from edge.central.web.context import WebContext
 from edge.central.web.db import WebDb
 from edge.config.central import GateName
@@ -334,3 +335,14 @@ def test_each_role_is_shown_exactly_what_it_may_open(tmp_path: Path) -> None:
     finally:
         ctx.close()
         ctx.store.close()
+
+
+def test_a_change_the_calendar_model_refuses_is_said_by_its_section(web: tuple[WebContext, TestClient]) -> None:
+    """A change past the editor's own checks that the calendar's model still refuses: the office reads which
+    section and that nothing was saved, in its language (pydantic's English goes to the log)."""
+    ctx, _c = web
+    before = version_of(ctx.db, SITE)
+    with pytest.raises(ce.CalendarEditError) as refused, ctx.db.transaction() as tx:
+        ce.apply_change(tx, SITE, lambda cal: {"cutoff": "99:99"})
+    assert refused.value.key == "office.cal_invalid_times" and refused.value.fields == {}
+    assert version_of(ctx.db, SITE) == before

@@ -145,7 +145,7 @@ def test_xlsx_with_one_bad_row_shows_its_number_and_applies_nothing(web: tuple[W
     status, page = upload(c, xlsx(rows))
     assert status == 422
     problems = page.split('id="problems"')[1].split("</table>")[0]
-    assert re.search(r'<td class="row">6</td><td>card_uid &#39;XYZ&#39;', problems), problems
+    assert re.search(r'<td class="row">6</td><td>Card UID &#39;XYZ&#39;', problems), problems
     assert 'name="preview_id"' not in page
     assert (tmp / "roster.csv").read_text(encoding="utf-8") == ROSTER
 

@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterable
 from datetime import date
 
+from edge.central import catalogs
 from edge.central.attendance.collation import school_order
 from edge.central.roster_columns import HEADERS
 from edge.central.spreadsheet import safe_cell
@@ -48,15 +49,16 @@ def row(p: Person) -> list[str]:
     ]
 
 
-def roster_xlsx(people: Iterable[Person], lang: str, sheet: str = "Roster") -> bytes:
-    """A workbook: the header in `lang`, one row per student in register order, text columns formatted as Text."""
+def roster_xlsx(people: Iterable[Person], lang: str, sheet: str = "roster.sheet") -> bytes:
+    """A workbook: the header in `lang`, one row per student in register order, text columns formatted as Text;
+    the sheet named by the catalog message `sheet`."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = sheet
+    ws.title = catalogs.text(lang, sheet)[:31]  # Excel's limit for a sheet name
     ws.append(header(lang))
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -78,7 +80,7 @@ def roster_xlsx(people: Iterable[Person], lang: str, sheet: str = "Roster") -> b
 
 def template_xlsx(lang: str) -> bytes:
     """The template: the header in `lang`, one example row, the card and date columns formatted as Text."""
-    return roster_xlsx([EXAMPLE], lang, "Mẫu" if lang == "vi" else "Template")
+    return roster_xlsx([EXAMPLE], lang, "roster.sheet_template")
 
 
 def roster_csv(people: Iterable[Person], lang: str) -> bytes:

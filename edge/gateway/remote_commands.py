@@ -2,7 +2,13 @@
 
 Request (JSON object, QoS 1):  {"request_id": "r-42", "gate": "main-in", ...arguments}
 Result  (JSON object, QoS 1):  {"request_id": "r-42", "command": "open_gate", "ok": true, "status": "done",
-                                "detail": {...}, "at": "…"}  or  {..., "ok": false, "error": "…"}
+                                "detail": {...}, "at": "…"}  or  {..., "ok": false, "error": "…",
+                                "error_code": "unknown_gate", "error_fields": {"gate": "x", "gates": "main-in"}}
+
+A failed result says what went wrong twice: `error`, an English sentence for logs, the CLI and centres older than
+the error codes, and `error_code` + `error_fields` (strings), which the centre's web app turns into the office's
+language from its catalogs (key gates.error.<code>; an unknown code is shown as `error`). The codes are a contract:
+ERROR_CODES lists them, a code is never reused with another meaning, and a new one is only added.
 
     open_gate      gate (optional when one gate has a controller), ms (optional: the gate's pulse_ms)
     lock_down      gate (optional: every gate)
@@ -46,8 +52,36 @@ MAX_REQUEST_BYTES = 16384
 COMMON_FIELDS = {"request_id", "gate"} | RESERVED
 
 
+ERROR_CODES = frozenset(
+    {
+        "request_too_large", "busy", "malformed", "unknown_command", "unknown_arguments", "refused", "unknown_gate",
+        "no_gate_controller", "which_gate", "gate_failed", "bad_ms", "gate_locked", "roster_not_reloaded",
+        "bad_pattern",
+    }
+)  # fmt: skip
+"""Every error_code a gateway sends; the centre's catalogs have the words of each (tests/test_web_gates.py)."""
+
+
 class CommandError(Exception):
-    pass
+    """A refused or failed command: `code` (ERROR_CODES) and its `fields` for the centre's words, the English
+    sentence for everyone else."""
+
+    def __init__(self, code: str, message: str, **fields: object) -> None:
+        super().__init__(message)
+        assert code in ERROR_CODES, code
+        self.code = code
+        self.fields = {k: str(v) for k, v in fields.items()}
+
+
+def error_result(request_id: Any, exc: CommandError) -> dict[str, Any]:
+    """The failed result of a request: the English sentence, the code and its fields."""
+    return {
+        "request_id": request_id,
+        "ok": False,
+        "error": str(exc),
+        "error_code": exc.code,
+        "error_fields": exc.fields,
+    }
 
 
 @dataclass(frozen=True)
@@ -116,12 +150,14 @@ class RemoteCommands:
         if len(payload) > self.max_request_bytes:
             self.failed += 1
             log.warning("command on %s refused unread: %d bytes", topic, len(payload))
-            self._publish(topic[len(self.prefix) :], {"request_id": None, "ok": False, "error": "request too large"})
+            self._publish(
+                topic[len(self.prefix) :], error_result(None, CommandError("request_too_large", "request too large"))
+            )
             return
         try:
             self._inbox.put_nowait((topic, payload))
         except queue.Full:
-            self._publish(topic[len(self.prefix) :], {"request_id": None, "ok": False, "error": "busy: try again"})
+            self._publish(topic[len(self.prefix) :], error_result(None, CommandError("busy", "busy: try again")))
 
     # mqtt-commands thread ------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -146,23 +182,25 @@ class RemoteCommands:
             request_id = request["request_id"]
             command = self.commands.get(name)
             if command is None:
-                raise CommandError(f"unknown command {name!r}; known: {', '.join(sorted(self.commands))}")
+                known = ", ".join(sorted(self.commands))
+                raise CommandError("unknown_command", f"unknown command {name!r}; known: {known}", command=name)
             extra = set(request) - COMMON_FIELDS - command.arguments
             if extra:
-                raise CommandError(f"unknown argument(s) for {name}: {', '.join(sorted(extra))}")
+                names = ", ".join(sorted(extra))
+                raise CommandError("unknown_arguments", f"unknown argument(s) for {name}: {names}", arguments=names)
             signer = "unsigned"
             if self.authorizer is not None:
                 try:
                     signer = self.authorizer.verify(name, request).name
                 except SignatureRefused as exc:
                     log.warning("command %s %r refused: %s", name, request_id, exc)
-                    raise CommandError(f"refused: {exc}") from None
+                    raise CommandError("refused", f"refused: {exc}", why=exc) from None
             log.info("command %s %r signed by %s", name, request_id, signer)
             detail = command.run(request)
             result = {"request_id": request_id, "ok": True, "status": "done", "detail": detail}
             self.handled += 1
         except CommandError as exc:
-            result = {"request_id": request_id, "ok": False, "error": str(exc)}
+            result = error_result(request_id, exc)
             self.failed += 1
         log.info("command %s %s -> %s", name, request_id, "ok" if result["ok"] else result["error"])
         self._publish(name, result)
@@ -175,21 +213,25 @@ class RemoteCommands:
 
     def _parse(self, payload: bytes) -> dict[str, Any]:
         if len(payload) > self.max_request_bytes:
-            raise CommandError(f"request larger than {self.max_request_bytes} bytes")
+            raise CommandError("request_too_large", f"request larger than {self.max_request_bytes} bytes")
         try:
             request = jsonstrict.loads(payload)
         except jsonstrict.RepeatedKey as exc:
-            raise CommandError(f"malformed request: {exc}") from None
+            raise CommandError("malformed", f"malformed request: {exc}", why=exc) from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise CommandError(f"malformed request: not JSON ({exc})") from None
+            raise CommandError("malformed", f"malformed request: not JSON ({exc})", why=f"not JSON ({exc})") from None
         if not isinstance(request, dict):
-            raise CommandError("malformed request: a JSON object is expected")
+            raise CommandError("malformed", "malformed request: a JSON object is expected", why="not a JSON object")
         rid = request.get("request_id")
         if not isinstance(rid, str) or not 1 <= len(rid) <= 128:
-            raise CommandError("malformed request: request_id (a string of 1-128 characters) is required")
+            raise CommandError(
+                "malformed",
+                "malformed request: request_id (a string of 1-128 characters) is required",
+                why="request_id",
+            )
         gate = request.get("gate")
         if gate is not None and not isinstance(gate, str):
-            raise CommandError("malformed request: gate must be a string")
+            raise CommandError("malformed", "malformed request: gate must be a string", why="gate")
         return request
 
     # commands ------------------------------------------------------------------------------------------
@@ -197,28 +239,35 @@ class RemoteCommands:
         gate = request.get("gate")
         if gate is not None:
             if gate not in self.gates:
-                raise CommandError(f"unknown gate {gate!r}; gates with a controller: {', '.join(self.gates) or 'none'}")
+                gates = ", ".join(self.gates)
+                raise CommandError(
+                    "unknown_gate", f"unknown gate {gate!r}; gates with a controller: {gates or 'none'}", gate=gate,
+                    gates=gates,
+                )  # fmt: skip
             return [self.gates[gate]]
         if not self.gates:
-            raise CommandError("this gateway has no gate controller")
+            raise CommandError("no_gate_controller", "this gateway has no gate controller")
         if one and len(self.gates) > 1:
-            raise CommandError(f"which gate? one of: {', '.join(self.gates)}")
+            gates = ", ".join(self.gates)
+            raise CommandError("which_gate", f"which gate? one of: {gates}", gates=gates)
         return list(self.gates.values())
 
     def _wait(self, results: dict[str, CommandResult]) -> dict[str, Any]:
         statuses = {gate: r.wait(self.wait_s) for gate, r in results.items()}
         failed = {g: s for g, s in statuses.items() if s != "done"}
         if failed:
-            raise CommandError("; ".join(f"gate {g}: {s}" for g, s in failed.items()))
+            said = "; ".join(f"gate {g}: {s}" for g, s in failed.items())
+            raise CommandError("gate_failed", said, gates=", ".join(failed), statuses=", ".join(failed.values()))
         return {"gates": sorted(statuses)}
 
     def _open_gate(self, request: dict[str, Any]) -> dict[str, Any]:
         ms = request.get("ms")
         if ms is not None and (not isinstance(ms, int) or isinstance(ms, bool) or not 100 <= ms <= 60_000):
-            raise CommandError("ms must be an integer from 100 to 60000")
+            raise CommandError("bad_ms", "ms must be an integer from 100 to 60000")
         (devices,) = self._targets(request, one=True)
         if devices.locked:
-            raise CommandError(f"gate {devices.gate.gate_id} is locked; send release first")
+            gate_id = devices.gate.gate_id
+            raise CommandError("gate_locked", f"gate {gate_id} is locked; send release first", gate=gate_id)
         return self._wait({devices.gate.gate_id: devices.open_gate(ms)})
 
     def _lock(self, request: dict[str, Any], locked: bool) -> dict[str, Any]:
@@ -229,11 +278,14 @@ class RemoteCommands:
         try:
             return {"roster": self.reload_roster()}
         except RosterError as exc:
-            raise CommandError(f"roster not reloaded, keeping the previous one: {exc}") from None
+            raise CommandError(
+                "roster_not_reloaded", f"roster not reloaded, keeping the previous one: {exc}", why=exc
+            ) from None
 
     def _buzz(self, request: dict[str, Any]) -> dict[str, Any]:
         pattern = request.get("pattern")
         if pattern not in BUZZER_PATTERNS:
-            raise CommandError(f"pattern must be one of: {', '.join(BUZZER_PATTERNS)}")
+            patterns = ", ".join(BUZZER_PATTERNS)
+            raise CommandError("bad_pattern", f"pattern must be one of: {patterns}", patterns=patterns)
         (devices,) = self._targets(request, one=True)
         return self._wait({devices.gate.gate_id: devices.buzz(str(pattern))})

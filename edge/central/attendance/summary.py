@@ -31,7 +31,14 @@ MAX_DAYS = 400
 
 
 class RangeError(ValueError):
-    """The requested range or classes are not valid; the message says why, in words a user can act on."""
+    """The requested range or classes are not valid; the message says why, in words a user can act on: in English
+    (the CLI, the API), and as the catalog message `key` with its `fields` for the web pages
+    (edge/central/locale)."""
+
+    def __init__(self, message: str, key: str | None = None, **fields: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.fields = fields
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,12 @@ def select_students(roster: Sequence[Person], classes: Collection[str] | None) -
         known = {p.class_name for p in roster}
         unknown = sorted(set(classes) - known)
         if unknown:
-            raise RangeError(f"unknown class {', '.join(repr(c) for c in unknown)}; known: {sorted(known)}")
+            names = ", ".join(repr(c) for c in unknown)
+            raise RangeError(
+                f"unknown class {names}; known: {sorted(known)}",
+                "reports.err.unknown_class",
+                classes=", ".join(unknown),
+            )
         wanted = set(classes)
         picked = [p for p in roster if p.class_name in wanted]
     else:
@@ -226,9 +238,11 @@ def select_students(roster: Sequence[Person], classes: Collection[str] | None) -
 
 def check_range(start: date, end: date) -> None:
     if end < start:
-        raise RangeError(f"the range ends ({end}) before it starts ({start})")
+        raise RangeError(f"the range ends ({end}) before it starts ({start})", "reports.err.ends_before")
     if (end - start).days + 1 > MAX_DAYS:
-        raise RangeError(f"the range is {(end - start).days + 1} days; at most {MAX_DAYS}")
+        days = (end - start).days + 1
+        said = f"the range is {days} days; at most {MAX_DAYS}"
+        raise RangeError(said, "reports.err.too_long", days=days, most=MAX_DAYS)
 
 
 def attendance_range(

@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from edge.central import catalogs
 from edge.central.notify.directory import SchoolDirectory
 from edge.central.parents import consent
 from edge.central.web.db import WebDb
@@ -53,10 +54,18 @@ def _face(link: EnrolmentLink | None, site_id: str, person_id: str) -> dict[str,
     return {"known": True, "templates": st.templates, "model": st.model}
 
 
+def _gates(d: SchoolDirectory, checkins: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The school's names of the gates the check-ins name, per language ({"main-in": {"vi": "cổng chính", …}}): the
+    check-ins keep the gate's id (data), the document says its name."""
+    used = sorted({c["gate"] for c in checkins if c.get("gate")})
+    return {g: {lang: d.messages.gate_name(g, lang) for lang in catalogs.LANGUAGES} for g in used}
+
+
 def collect(db: WebDb, d: SchoolDirectory, link: EnrolmentLink | None, person_id: str, now: datetime) -> dict[str, Any]:
     """The child's data as plain JSON types. KeyError for a student the school does not hold."""
     p = d.students[person_id]
     site = d.id
+    checkins = _checkins(db, site, person_id)
     return {
         "format": FORMAT,
         "generated_at": now.isoformat(),
@@ -81,7 +90,8 @@ def collect(db: WebDb, d: SchoolDirectory, link: EnrolmentLink | None, person_id
             }
             for g in d.guardians.get(person_id, [])
         ],
-        "checkins": _checkins(db, site, person_id),
+        "checkins": checkins,
+        "gates": _gates(d, checkins),
         "excuses": _excuses(db, site, person_id),
         "notices": _notices(db, site, person_id),
         "consent_history": [

@@ -1,7 +1,7 @@
 """`edge privacy`: the retention policy's daily run and the record of processing.
 
 edge privacy retention -c central.yaml --store URL [--centre DIR --centre-key-file F]   (daily: edge-retention.timer)
-edge privacy record -c central.yaml                                                       (Markdown)
+edge privacy record -c central.yaml [--lang vi|en]                                        (Markdown)
 """
 
 from __future__ import annotations
@@ -66,9 +66,16 @@ def retention_cmd(
 
 @privacy.command("record")
 @click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def record_cmd(config_path: Path) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default="en",
+    show_default=True,
+    help="The record's language: vi for the school's file, en (the default) for the operator's.",
+)
+def record_cmd(config_path: Path, lang: str) -> None:
     """Print the record of processing (Markdown), generated from central.yaml."""
     from edge.central.parents.processing import record
     from edge.config.central import load_central_config
 
-    click.echo(record(load_central_config(config_path, sends=False)), nl=False)
+    click.echo(record(load_central_config(config_path, sends=False), lang), nl=False)

@@ -1,12 +1,20 @@
 """The record of processing activities (Decree 13/2023/ND-CP art. 24 asks the controller — the school — to keep
 one): what personal data the system holds, why, who may see it, who receives it, how long it is kept. Generated
 from central.yaml (schools, channels, retention), so it says what this installation actually does.
-`edge privacy record -c central.yaml` prints it; the Admin page shows it."""
+`edge privacy record -c central.yaml [--lang vi]` prints it as Markdown; the Admin page shows it as tables in the
+viewer's language.
+
+The sentences are catalog entries (privacy.data.<row>, privacy.purpose.<row>, privacy.who.<row>,
+privacy.kept.<row>, privacy.recipient.<channel type>), so the record is in Vietnamese for the school that files it
+and in English for anyone else; what varies with the configuration (the retention days, what happens to a leaver's
+attendance, the channels' hosts) is filled into them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from edge.central import catalogs
 from edge.config.central import (
     CentralConfig,
     EmailChannel,
@@ -18,115 +26,93 @@ from edge.config.central import (
     ZaloZnsChannel,
 )
 
-ROWS: tuple[tuple[str, str, str, str], ...] = (
-    (
-        "Students: name, class, student id, card UID, enrolment dates",
-        "Taking attendance at the gate; registers and reports",
-        "admin, office (the school); teachers (their classes); guards (names at the gate); the child's guardians",
-        "While enrolled; card UID erased when the student leaves",
-    ),
-    (
-        "Face templates (sensitive personal data: biometric)",
-        "Recognising the child at the gate instead of, or with, the card",
-        "Nobody reads them: sealed at the centre and on each gateway; only enrolment with recorded consent",
-        "Until consent is withdrawn or the student leaves (then deleted and removed from every gateway)",
-    ),
-    (
-        "Consent decisions: who gave or withdrew it, when, how (paper form, parents' app)",
-        "Proof of consent to face recognition; withdrawal",
-        "admin, office; the child's guardians",
-        "Kept as the record of the decision",
-    ),
-    (
-        "Guardians: name, phone, e-mail, channel, language",
-        "Telling parents of arrivals, leavings, absences; signing them in to the parents' app",
-        "admin, office; teachers (their classes); the guardian",
-        "While the child is enrolled; erased when the student leaves",
-    ),
-    (
-        "Check-ins: time, gate, direction, method, decision",
-        "Attendance (the one attendance rule), the parents' app, registers, reports",
-        "admin, office; teachers (their classes); the child's guardians (their child only)",
-        "{checkins} days; a leaver's are {leavers}",
-    ),
-    (
-        "Notices sent to parents: text, channel, delivery answers",
-        "Proving what was sent and when; retries",
-        "admin, office; teachers (their classes); the guardian (their own)",
-        "{notices} days",
-    ),
-    (
-        "Absence requests and excuses: dates, reason, who decided",
-        "Excused absences (no absence notice), registers",
-        "admin, office; the form teacher; the guardian who asked",
-        "With the attendance ({checkins} days)",
-    ),
-    (
-        "Parents' app: sign-in codes (hashed), sessions per device, push subscriptions",
-        "Signing parents in; Web Push notices",
-        "The guardian (their devices); admin, office (to end a lost phone's session)",
-        "Codes 1 day; ended sessions 30 days; subscriptions until turned off or the student leaves",
-    ),
-    (
-        "Audit log: who did what, when, from which address",
-        "Accountability of every change and every gate opening",
-        "admin (their school's rows)",
-        "{audit} days",
-    ),
-    (
-        "Service logs",
-        "Running and repairing the system",
-        "The operators of the centre",
-        "{logs} days (journald)",
-    ),
-)
+ROWS = ("students", "faces", "consent", "guardians", "checkins", "notices", "requests", "parents_app", "audit", "logs")
+"""The kinds of personal data held, in the order of the record: one row each."""
 
 
-def _recipient(c: object) -> str | None:
+@dataclass(frozen=True)
+class Row:
+    """One kind of personal data: what it is, why it is held, who may see it, how long it is kept."""
+
+    data: str
+    purpose: str
+    who: str
+    kept: str
+
+
+@dataclass(frozen=True)
+class SchoolRecord:
+    """One school's record: its name, who is responsible, the rows, and who receives data through its channels."""
+
+    title: str
+    roles: str
+    rows: tuple[Row, ...]
+    recipients: tuple[str, ...]
+
+
+def _recipient(lang: str, c: object) -> str | None:
     if isinstance(c, SmsHttpChannel):
-        return f"SMS gateway {urlsplit(c.url).hostname} (phone numbers, notice texts)"
+        return catalogs.text(lang, "privacy.recipient.sms_http", host=urlsplit(c.url).hostname)
     if isinstance(c, EmailChannel):
-        return f"mail server {c.host} (e-mail addresses, notice texts)"
+        return catalogs.text(lang, "privacy.recipient.email", host=c.host)
     if isinstance(c, WebhookChannel):
-        return f"webhook {urlsplit(c.url).hostname} (notices: name, class, time)"
+        return catalogs.text(lang, "privacy.recipient.webhook", host=urlsplit(c.url).hostname)
     if isinstance(c, WebPushChannel):
-        return "the browsers' push services (Google, Mozilla, Apple): notices, encrypted end to end (RFC 8291)"
+        return catalogs.text(lang, "privacy.recipient.webpush")
     if isinstance(c, ZaloZnsChannel):
-        return "Zalo (VNG) ZNS: phone numbers, notice parameters"
+        return catalogs.text(lang, "privacy.recipient.zalo_zns")
     if isinstance(c, MqttChannel):
-        return f"MQTT broker {c.host} (notices)"
+        return catalogs.text(lang, "privacy.recipient.mqtt", host=c.host)
     return None
 
 
-def record(cfg: CentralConfig) -> str:
-    """The record as Markdown, one section per school."""
+def _kept(cfg: CentralConfig, lang: str) -> dict[str, object]:
+    """The retention policy's values for the `kept` sentences, in `lang` ("400 days", "400 ngày")."""
     r = cfg.retention
-    fill: dict[str, object] = {
-        "checkins": r.checkins_days,
-        "notices": r.notices_days,
-        "audit": r.audit_days,
-        "logs": r.logs_days,
-        "leavers": "kept for the register" if r.leavers == "keep" else "unlinked from the child (anonymised)",
+
+    def days(n: int) -> str:
+        return catalogs.text(lang, "privacy.days", n=n)
+
+    leavers = "privacy.leavers_kept" if r.leavers == "keep" else "privacy.leavers_unlinked"
+    return {
+        "checkins": days(r.checkins_days),
+        "notices": days(r.notices_days),
+        "audit": days(r.audit_days),
+        "logs": days(r.logs_days),
+        "leavers": catalogs.text(lang, leavers),
     }
-    out = ["# Record of processing (generated from central.yaml)", ""]
-    for school in cfg.schools:
-        out += _school(school, fill)
+
+
+def school_records(cfg: CentralConfig, lang: str) -> list[SchoolRecord]:
+    """The record of every school of the configuration, in `lang`."""
+    fill = _kept(cfg, lang)
+    rows = tuple(
+        Row(
+            catalogs.text(lang, f"privacy.data.{row}"),
+            catalogs.text(lang, f"privacy.purpose.{row}"),
+            catalogs.text(lang, f"privacy.who.{row}"),
+            catalogs.text(lang, f"privacy.kept.{row}", **fill),
+        )
+        for row in ROWS
+    )
+    return [_school(school, rows, lang) for school in cfg.schools]
+
+
+def _school(school: SchoolConfig, rows: tuple[Row, ...], lang: str) -> SchoolRecord:
+    recipients = tuple(x for x in (_recipient(lang, c) for c in school.channels) if x)
+    title = f"{school.name or school.id} ({school.id})"
+    return SchoolRecord(title, catalogs.text(lang, "privacy.roles"), rows, recipients)
+
+
+def record(cfg: CentralConfig, lang: str = "en") -> str:
+    """The record as Markdown in `lang`, one section per school (the CLI's output, a file to keep)."""
+    t = catalogs.text
+    out = [f"# {t(lang, 'privacy.record')}", "", t(lang, "privacy.record_help"), ""]
+    head = [t(lang, f"privacy.col.{c}") for c in ("data", "purpose", "who", "kept")]
+    for school in school_records(cfg, lang):
+        out += [f"## {school.title}", "", school.roles, ""]
+        out += ["| " + " | ".join(head) + " |", "| --- | --- | --- | --- |"]
+        out += [f"| {r.data} | {r.purpose} | {r.who} | {r.kept} |" for r in school.rows]
+        said = "; ".join(school.recipients) or t(lang, "privacy.recipients_none")
+        out += ["", t(lang, "privacy.recipients", recipients=said), ""]
     return "\n".join(out) + "\n"
-
-
-def _school(school: SchoolConfig, fill: dict[str, object]) -> list[str]:
-    lines = [
-        f"## {school.name or school.id} ({school.id})",
-        "",
-        "Controller: the school. Processor: the operator of this centre. Data subjects: students (minors) and "
-        "their guardians. Stored at the centre (the store and the sealed galleries) and, for the gate, on the "
-        "school's gateways (roster, sealed gallery).",
-        "",
-        "| data | purpose | who may see it | kept |",
-        "| --- | --- | --- | --- |",
-    ]
-    for data, purpose, who, kept in ROWS:
-        lines.append(f"| {data} | {purpose} | {who} | {kept.format(**fill)} |")
-    recipients = [x for x in (_recipient(c) for c in school.channels) if x]
-    lines += ["", "Recipients (the school's notification channels): " + ("; ".join(recipients) or "none") + ".", ""]
-    return lines

@@ -137,4 +137,8 @@ class CommandResult(BaseModel):
     request_id: str | None = None
     status: str | None = None
     error: str | None = None
+    error_code: str | None = None
+    """Why it failed, as a stable code (edge/gateway/remote_commands.py ERROR_CODES); None from older gateways."""
+    error_fields: dict[str, str] | None = None
+    """The values the code's message names (gate, gates, …)."""
     detail: dict[str, object] | None = None

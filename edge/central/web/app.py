@@ -159,12 +159,17 @@ def create_app(ctx: WebContext) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A route's refusal. Its detail is a catalog key ("error.future_day") when a person should read why: the
+        page says it in the page's language, the API in English words from the same catalog. Any other detail
+        ("forbidden", a library's text) stays the API's and the page shows the status's own message."""
+        said = i18n.known(exc.detail)
         if is_api(request):
-            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+            detail = i18n.translate("en", exc.detail) if said else exc.detail
+            return JSONResponse({"detail": detail}, exc.status_code, headers=getattr(exc, "headers", None))
         key = {403: "error.403", 404: "error.404", 422: "error.422"}.get(exc.status_code, "error.title")
         if exc.detail == "csrf":
             key = "error.csrf"
-        return _page_error(request, exc.status_code, key)
+        return _page_error(request, exc.status_code, exc.detail if said else key)
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError) -> Response:

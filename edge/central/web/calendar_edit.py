@@ -10,6 +10,7 @@ and every other process follow it (LiveSchools) — and audited in that same tra
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from edge.central.school.state import load_school
 from edge.central.web.db import WebTx
 from edge.config.central import CalendarConfig, Holiday, MakeupDay, Term, Times
 from edge.control_chars import first_forbidden
+
+log = logging.getLogger(__name__)
 
 DayKind = Literal["holiday", "makeup"]
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -160,9 +163,26 @@ def apply_change(tx: WebTx, site_id: str, change: Change) -> Saved:
     try:
         after = CalendarConfig.model_validate(data)
     except ValidationError as exc:
-        raise CalendarEditError("office.cal_invalid", detail=exc.errors()[0].get("msg", "")) from None
+        # the office reads that nothing was saved and which part of the calendar; pydantic's English goes to the log
+        first = exc.errors()[0]
+        log.info("calendar change for %s refused: %s at %s", site_id, first.get("msg"), first.get("loc"))
+        section = _PARTS.get(str(first.get("loc", ("",))[0]), "other")
+        raise CalendarEditError(f"office.cal_invalid_{section}") from None
     edits.set_calendar(tx, site_id, after)
     return Saved(before, after)
+
+
+_PARTS = {
+    "terms": "terms",
+    "holidays": "holidays",
+    "makeup_days": "makeup_days",
+    "cutoff": "times",
+    "dismissal": "times",
+    "grades": "times",
+    "classes": "times",
+    "go_live": "go_live",
+}
+"""The calendar's parts (CalendarConfig's fields) as the page's sections: office.cal_invalid_<section>."""
 
 
 def _plain(value: Any) -> Any:

@@ -272,9 +272,10 @@ class GateMonitor:
         """Sign, publish, wait for the result. Returns the gateway's result, or {"ok": False, "error": …} when
         nothing came back in time (the page shows that; it does not pretend the gate opened)."""
         if self._key is None or self._cert_pem is None:
-            return {"ok": False, "error": "this server has no signing identity (--pki/--identity)"}
+            return _failed(None, "no_identity", "this server has no signing identity (--pki/--identity)")
         if site_id != self.site_id:
-            return {"ok": False, "error": f"this server's identity signs for site {self.site_id}, not {site_id}"}
+            said = f"this server's identity signs for site {self.site_id}, not {site_id}"
+            return _failed(None, "wrong_site", said, site=site_id)
         rid = str(uuid.uuid4())
         body = sign_command(
             site=site_id,
@@ -293,10 +294,17 @@ class GateMonitor:
                 f"{self.prefix}/{site_id}/{gateway_id}/cmd/{command}", json.dumps(body).encode(), qos=1
             )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                return {"ok": False, "request_id": rid, "error": "not connected to the broker"}
+                return _failed(rid, "not_connected", "not connected to the broker")
             if not done.wait(timeout_s):
-                return {"ok": False, "request_id": rid, "error": f"no answer from {gateway_id} within {timeout_s:g}s"}
+                said = f"no answer from {gateway_id} within {timeout_s:g}s"
+                return _failed(rid, "no_answer", said, gateway=gateway_id, seconds=f"{timeout_s:g}")
             return box[0]
         finally:
             with self._lock:
                 self._pending.pop(rid, None)
+
+
+def _failed(request_id: str | None, code: str, error: str, **fields: str) -> dict[str, Any]:
+    """A result the centre makes itself when the command never got an answer, in the gateway's result format
+    (edge/gateway/remote_commands.py: `error` in English, `error_code` and `error_fields` for the catalogs)."""
+    return {"ok": False, "request_id": request_id, "error": error, "error_code": code, "error_fields": fields}

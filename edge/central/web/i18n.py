@@ -19,6 +19,11 @@ def translate(lang: str, key: str, **fields: object) -> str:
     return catalogs.text(lang, key, **fields)
 
 
+def known(key: object) -> bool:
+    """Whether `key` is a message of the catalogs (a route's HTTPException detail may be one)."""
+    return isinstance(key, str) and "." in key and catalogs.text(DEFAULT, key) != key
+
+
 def translator(lang: str) -> Callable[..., str]:
     lang = lang if lang in LANGUAGES else DEFAULT
 

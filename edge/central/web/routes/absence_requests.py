@@ -47,5 +47,5 @@ async def decide(
             ctx.clock(),
         )  # fmt: skip
     except absence.RequestRefused as exc:
-        raise HTTPException(409, exc.reason) from None
+        raise HTTPException(409, f"error.request_{exc.reason}") from None
     return RedirectResponse(f"/s/{site_id}/class/{quote(class_name)}", 303)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from edge.central.parents import retention
 from edge.central.web import audit as audit_log
 from edge.central.web.accounts import LEAST_PRIVILEGE, ROLES, USERNAME, AccountError, User
-from edge.central.web.deps import CtxDep, audit, csrf_protect, require_roles, templates
+from edge.central.web.deps import CtxDep, audit, csrf_protect, language, require_roles, templates
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_roles("admin"))])
 AUDIT_ROWS = 200
@@ -157,4 +157,4 @@ def disable_user(
 def audit_page(request: Request, ctx: CtxDep) -> Response:
     admin: User = request.state.user
     rows = audit_log.recent(ctx.db, AUDIT_ROWS, site_id=admin.site_id)  # None: the district admin reads every row
-    return templates.TemplateResponse(request, "admin_audit.html", {"rows": rows})
+    return templates.TemplateResponse(request, "admin_audit.html", {"rows": audit_log.shown(language(request), rows)})

@@ -5,6 +5,7 @@ notifier and every other process follow it through LiveSchools."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -40,6 +41,10 @@ def _page(request: Request, ctx: Any, user: User, site_id: str, status: int = 20
     why, why_fields = ce.reason_words(verdict.reason)
     if "wd" in why_fields:
         why_fields["wd"] = i18n.translate(language(request), f"office.wd_{why_fields['wd']}")
+    for field in ("d", "start", "end"):  # the calendar's ISO dates as the pages write every date (dd/mm/yyyy)
+        if field in why_fields:
+            with contextlib.suppress(ValueError):
+                why_fields[field] = date.fromisoformat(why_fields[field]).strftime("%d/%m/%Y")
     cal = d.calendar.config
     context = {
         "school": school,

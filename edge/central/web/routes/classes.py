@@ -86,12 +86,12 @@ def excuse(
     d = _student_of_class(ctx, user, site_id, class_name, person_id)
     the_day = parse_day(day, today(ctx, d)[0])
     if the_day > today(ctx, d)[0]:
-        raise HTTPException(422, "a future day cannot be excused yet")
+        raise HTTPException(422, "error.future_day")
     if not d.calendar.is_school_day(the_day):
-        raise HTTPException(422, "not a school day")
+        raise HTTPException(422, "error.not_school_day")
     text = reason.strip()
     if not text:
-        raise HTTPException(422, "a reason is required")
+        raise HTTPException(422, "error.reason_required")
     with ctx.db.transaction() as tx:
         new = sd.record_excuse(tx, site_id, person_id, the_day, text, user.username, time.time())
         audit(
@@ -122,7 +122,7 @@ def unexcuse(
     with ctx.db.transaction() as tx:
         gone = sd.remove_excuse(tx, site_id, person_id, the_day)
         if gone is None:
-            raise HTTPException(404, "no excuse for that day")
+            raise HTTPException(404, "error.no_excuse")
         audit(
             ctx,
             user,

@@ -33,7 +33,7 @@ def parse_day(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise HTTPException(422, f"not a date: {text[:20]!r} (YYYY-MM-DD)") from None
+        raise HTTPException(422, "error.bad_date") from None
 
 
 def parse_month(text: str | None, default: date) -> date:
@@ -42,7 +42,7 @@ def parse_month(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text + "-01")
     except ValueError:
-        raise HTTPException(422, f"not a month: {text[:20]!r} (YYYY-MM)") from None
+        raise HTTPException(422, "error.bad_month") from None
 
 
 def today(ctx: WebContext, d: SchoolDirectory) -> tuple[date, datetime]:

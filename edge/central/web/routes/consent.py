@@ -10,6 +10,7 @@ The rules are edge/central/parents/consent.py's; this module only checks who may
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
@@ -26,6 +27,7 @@ from edge.central.web.i18n import translate
 from edge.central.web.routes.common import PERSON, SITE, directory, student
 from edge.central.web.routes.students import ENROLLERS, render_student
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 SitePath = Annotated[str, Path(pattern=SITE)]
 PersonPath = Annotated[str, Path(pattern=PERSON)]
@@ -65,9 +67,20 @@ def give_consent(
             note=note,
         )
     except consent.ConsentInputError as exc:
-        text = f"{translate(lang, 'consent.err.input')} ({exc})"
+        text = f"{translate(lang, 'consent.err.input')} {translate(lang, _input_problem(exc))}"
         return render_student(request, ctx, user, site_id, person_id, consent_message=text, status=422)
     return render_student(request, ctx, user, site_id, person_id, consent_message=translate(lang, "consent.done_given"))
+
+
+def _input_problem(exc: consent.ConsentInputError) -> str:
+    """The catalog key of what was wrong with the form (edge/central/parents/consent.py says it in English for
+    the CLI): nobody named, too long, control characters."""
+    said = str(exc)
+    if "is empty" in said:
+        return "consent.err.who_empty"
+    if "longer than" in said:
+        return "consent.err.too_long"
+    return "consent.err.control"
 
 
 @router.post(
@@ -98,10 +111,11 @@ async def withdraw_consent(
             note=note,
         )
     except consent.ConsentInputError as exc:
-        text = f"{translate(lang, 'consent.err.input')} ({exc})"
+        text = f"{translate(lang, 'consent.err.input')} {translate(lang, _input_problem(exc))}"
         return render_student(request, ctx, user, site_id, person_id, consent_message=text, status=422)
     except EnrolmentError as exc:  # the withdrawal is recorded; the templates could not be removed now
-        text = f"{translate(lang, 'consent.err.not_removed')} ({exc})"
+        log.warning("consent withdrawn for %s/%s, templates not removed: %s", site_id, person_id, exc)
+        text = translate(lang, "consent.err.not_removed")
         return render_student(request, ctx, user, site_id, person_id, consent_message=text, status=500)
     notice = None
     if out.removed is not None:

@@ -15,6 +15,7 @@ kept. So the CSRF token of the upload form is checked here, after that parse, ra
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ from edge.central.web.photo import PhotoRefused
 from edge.central.web.routes.common import PERSON, SITE, directory, student
 from edge.central.web.routes.students import ENROLLERS, render_student
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 FORM_OVERHEAD = 64 * 1024
 """Bytes a multipart form adds around the photo (boundaries, headers, the CSRF field)."""
@@ -78,7 +80,7 @@ def _enroller(request: Request, user: UserDep, ctx: CtxDep) -> EnrolmentLink:
     if user.role not in ENROLLERS:
         raise HTTPException(403, "forbidden")
     if ctx.enrolment is None:
-        raise HTTPException(503, "no centre link: start the server with --centre and --centre-key-file")
+        raise HTTPException(503, "error.no_centre_link")
     return ctx.enrolment
 
 
@@ -179,7 +181,9 @@ def _refusal(request: Request, ctx: WebContext, user: User, site_id: str, person
         status, reason, detail = 500, "gallery", str(exc)
     if is_api(request):
         return JSONResponse({"detail": detail, "reason": reason}, status)
-    text = f"{translate(language(request), f'face.err.{reason}')} ({detail})"
+    # the page says why in the office's words; the measured detail ("sharpness 12 < 40") is English for the log
+    log.info("face photo for %s/%s refused: %s (%s)", site_id, person_id, reason, detail)
+    text = translate(language(request), f"face.err.{reason}")
     return render_student(request, ctx, user, site_id, person_id, face_error=text, status=status)
 
 

@@ -11,8 +11,10 @@ from fastapi.responses import Response
 from edge.central.collector.dead_letters import Replayed, list_dead_letters, replay
 from edge.central.notify.hook import NotifyHook
 from edge.central.web.accounts import User
+from edge.central.web.alarm_words import alarm_words
+from edge.central.web.command_errors import error_words
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, school_for, templates
+from edge.central.web.deps import CtxDep, UserDep, audit, client_ip, csrf_protect, language, school_for, templates
 from edge.central.web.routes.common import SITE
 from edge.central.web.visibility import roles_with
 
@@ -36,7 +38,7 @@ def open_gate(
     if user.role not in OPENERS:
         raise HTTPException(403, "forbidden")
     if ctx.commands is None:
-        raise HTTPException(503, "no command link (start the server with --pki and --identity)")
+        raise HTTPException(503, "error.no_command_link")
     if ctx.gates is not None and not ctx.gates.known(site_id, gateway_id):
         raise HTTPException(404, "unknown gateway")
     req: dict[str, Any] = {} if not gate else {"gate": gate}
@@ -76,6 +78,7 @@ def _page(
             "may_replay": user.role in REPLAYERS,
             "dead_letters": dead,
             "replayed": replayed or [],
+            "alarm": lambda line: alarm_words(language(request), line),
         },
     )
 
@@ -98,7 +101,8 @@ def open_gate_form(
 ) -> Response:
     school_for(ctx, user, site_id)
     result = open_gate(ctx, user, request, site_id, gateway_id, gate or None)
-    return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate})
+    words = error_words(result, language(request))
+    return _page(request, ctx, user, site_id, {**result, "gateway_id": gateway_id, "gate": gate, "words": words})
 
 
 @router.post(

@@ -60,7 +60,7 @@ def _decide(request: Request, user: UserDep, ctx: CtxDep, site_id: str, hold_id:
         if b is None:
             raise HTTPException(404, "unknown batch")
         if not holds.decide(tx, site_id, hold_id, action, user.username):
-            raise HTTPException(409, f"this batch is already {b.status}")
+            raise HTTPException(409, "error.batch_decided")
         detail = {"hold": hold_id, "day": b.day.isoformat(), "cutoff": b.cutoff, "notices": b.notices}
         audit(ctx, user, f"absence_hold_{action}", detail, request, site_id, tx)
     return RedirectResponse(f"/s/{site_id}/holds", 303)

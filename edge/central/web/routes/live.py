@@ -18,9 +18,10 @@ from fastapi.responses import StreamingResponse
 
 from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
-from edge.central.web.deps import CtxDep, UserDep, can_see_school, recheck_user, school_for
+from edge.central.web.deps import CtxDep, UserDep, can_see_school, language, recheck_user, school_for
 from edge.central.web.live import DROP
 from edge.central.web.routes.common import SITE
+from edge.central.web.tap_words import tap_meta
 from edge.central.web.visibility import checkin_view
 
 router = APIRouter()
@@ -58,7 +59,7 @@ async def live(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
     after_id: Annotated[int | None, Query(alias="after", ge=0)] = None,
 ) -> StreamingResponse:
-    school_for(ctx, user, site_id)
+    school = school_for(ctx, user, site_id)
     hub = ctx.live
     if hub is None:
         raise HTTPException(503, "live feed not running")
@@ -69,8 +70,14 @@ async def live(
         except ValueError:
             raise HTTPException(422, "Last-Event-ID is not a number") from None
 
+    lang = language(request)
+    gates = school.gates
+
     def view(e: dict[str, Any]) -> dict[str, Any] | None:
-        return checkin_view(user, site_id, e)  # the same rule for new and replayed events (visibility.py)
+        shown = checkin_view(user, site_id, e)  # the same rule for new and replayed events (visibility.py)
+        if shown is None or "direction" not in shown:  # a counts-only view (a guard) gets no words about the tap
+            return shown
+        return {**shown, "meta": tap_meta(lang, e.get("direction"), e.get("method"), e.get("gate"), gates)}
 
     async def stream() -> AsyncIterator[str]:
         viewer = hub.subscribe(site_id, view, user.username)  # subscribe, then replay: nothing falls between

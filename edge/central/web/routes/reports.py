@@ -35,6 +35,7 @@ from edge.central.web.accounts import User
 from edge.central.web.context import WebContext
 from edge.central.web.deps import CtxDep, UserDep, audit, can_see_class, school_for, templates
 from edge.central.web.deps import language as page_language
+from edge.central.web.i18n import translate
 from edge.central.web.routes.common import CLASS, DAY, MONTH, SITE, directory, today, visible_classes
 from edge.central.web.visibility import POLICY
 
@@ -72,7 +73,8 @@ def _parse(text: str, what: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise RangeError(f"{what} {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+        said = f"{what} {text[:20]!r} is not a date (YYYY-MM-DD)"
+        raise RangeError(said, "reports.err.not_date", value=text[:20]) from None
 
 
 def _range(month: str | None, start: str | None, end: str | None, current: date) -> tuple[date, date]:
@@ -85,7 +87,9 @@ def _range(month: str | None, start: str | None, end: str | None, current: date)
         try:
             first = date.fromisoformat(month + "-01")
         except ValueError:
-            raise RangeError(f"month {month[:20]!r} is not a month (YYYY-MM)") from None
+            raise RangeError(
+                f"month {month[:20]!r} is not a month (YYYY-MM)", "reports.err.not_month", value=month[:20]
+            ) from None
         last = first.replace(day=month_calendar.monthrange(first.year, first.month)[1])
         return first, last
     return current.replace(day=1), current
@@ -164,7 +168,7 @@ def reports_page(
         report = build(r)
         lo, hi = r.start, r.end
     except RangeError as exc:
-        error = str(exc)
+        error = translate(page_language(request), exc.key, **exc.fields) if exc.key else str(exc)
         lo = hi = today(ctx, directory(ctx, site_id))[0]
     d = directory(ctx, site_id)
     grid = (

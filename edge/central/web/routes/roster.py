@@ -98,9 +98,9 @@ def upload_cap(request: Request) -> None:
     the form, so this dependency comes first)."""
     length = request.headers.get("content-length")
     if length is None:
-        raise HTTPException(411, "an upload needs a Content-Length")
+        raise HTTPException(411, "error.upload_length")
     if not length.isdigit() or int(length) > REQUEST_MAX:
-        raise HTTPException(413, f"the upload is larger than {REQUEST_MAX:,} bytes")
+        raise HTTPException(413, "error.upload_too_large")
 
 
 def _page(request: Request, ctx: Any, site_id: str, status: int = 200, **extra: Any) -> Response:

@@ -14,10 +14,12 @@ from edge.central.web.deps import (
     UserDep,
     can_see_class,
     can_see_school,
+    language,
     school_for,
     templates,
 )
 from edge.central.web.routes.common import SITE, directory, today, visible_classes
+from edge.central.web.tap_words import tap_meta
 from edge.central.web.visibility import can_count_class
 
 router = APIRouter()
@@ -54,6 +56,7 @@ def today_page(
     totals = {k: sum(s.counts[k] for s in summaries) for k in (str(x) for x in sd.STATUSES)}
     lo, hi = day_bounds(day, school.timezone)
     names = {p.person_id: p for p in shown if can_see_class(user, site_id, p.class_name)}
+    lang = language(request)
     recent = [r for r in sd.latest(ctx.db, site_id, lo, hi, RECENT * 10) if r["person_id"] in names][:RECENT]
     return templates.TemplateResponse(
         request,
@@ -66,7 +69,14 @@ def today_page(
             "totals": totals,
             "students_total": sum(s.students for s in summaries),
             "statuses": [str(x) for x in sd.STATUSES],
-            "recent": [{**r, "person": names[r["person_id"]]} for r in recent],
+            "recent": [
+                {
+                    **r,
+                    "person": names[r["person_id"]],
+                    "meta": tap_meta(lang, r["direction"], r["method"], r["gate"], school.gates),
+                }
+                for r in recent
+            ],
             "linkable": set(visible_classes(user, d)),
             "live_after": live_after,
             "directory_problems": ctx.directories.problems.get(site_id, []) if user.role in ("admin", "office") else [],

@@ -59,7 +59,8 @@
       li.appendChild(text("time", "", e.time));
       li.appendChild(text("span", "name", e.name));
       li.appendChild(text("span", "cls", e.class_name));
-      li.appendChild(text("span", "meta", [e.direction, e.method || "", e.gate || ""].join(" · ")));
+      // the words come from the server in the viewer's language (tap_words.py); codes only from an older server
+      li.appendChild(text("span", "meta", e.meta || [e.direction, e.method || "", e.gate || ""].join(" · ")));
       feed.insertBefore(li, feed.firstChild);
       while (feed.children.length > 50) { feed.removeChild(feed.lastChild); }
     }
