@@ -75,8 +75,16 @@ def _worker_main(jobs: mp.Queue, results: mp.Queue, model: str, ready: Any) -> N
     except Exception as exc:  # reported per job below: the gateway checked the files before starting us
         log.error("encoder model %s failed to load: %s", model, exc)
     ready.set()
+    parent = mp.parent_process()
     while True:
-        job = jobs.get()
+        try:
+            job = jobs.get(timeout=1.0)
+        except queue.Empty:
+            # a gateway killed before it could close us (SIGKILL, or a stop signal during its start-up) sends no
+            # None: without this check its encoders and multiprocessing's resource tracker outlived it
+            if parent is not None and not parent.is_alive():
+                return
+            continue
         if job is None:
             return
         job_id, chip = job
